@@ -1,0 +1,2 @@
+export * from "./catalog.ts";
+export type { InstanceProvider, InstanceSpec, ObservedInstance } from "./provider.ts";
