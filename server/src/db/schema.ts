@@ -1,0 +1,180 @@
+// Drizzle view of migrations/*.sql. The SQL files are the source of truth; test/schema.test.ts
+// checks that every table and column here exists in the migrated database.
+import { bigint, bigserial, boolean, customType, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const users = pgTable("users", {
+  id: uuid("id").primaryKey(),
+  email: text("email").notNull(),
+  passwordHash: text("password_hash"),
+  oidcIssuer: text("oidc_issuer"),
+  oidcSubject: text("oidc_subject"),
+  isAdmin: boolean("is_admin").notNull().default(false),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const sessions = pgTable("sessions", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  expiresAt: ts("expires_at").notNull(),
+  lastSeenAt: ts("last_seen_at").notNull().defaultNow(),
+  userAgent: text("user_agent"),
+  ip: text("ip"),
+});
+
+export const apiTokens = pgTable("api_tokens", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  name: text("name").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  prefix: text("prefix").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  lastUsedAt: ts("last_used_at"),
+  revokedAt: ts("revoked_at"),
+});
+
+export const instances = pgTable("instances", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  name: text("name").notNull(),
+  provider: text("provider").$type<"local" | "aws" | "byo">().notNull(),
+  region: text("region").notNull(),
+  instanceType: text("instance_type").notNull(),
+  desiredState: text("desired_state").$type<"running" | "stopped" | "deleted">().notNull(),
+  state: text("state").$type<InstanceState>().notNull(),
+  stateReason: text("state_reason"),
+  providerRef: text("provider_ref"),
+  addresses: jsonb("addresses").$type<Record<string, unknown>>().notNull().default({}),
+  usesPlatformKey: boolean("uses_platform_key").notNull().default(false),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+  startedAt: ts("started_at"),
+  stoppedAt: ts("stopped_at"),
+  lastHealthAt: ts("last_health_at"),
+  deletedAt: ts("deleted_at"),
+});
+export type InstanceState =
+  | "provisioning"
+  | "initializing"
+  | "running"
+  | "stopping"
+  | "stopped"
+  | "failed"
+  | "deleting"
+  | "deleted";
+
+export const policies = pgTable("policies", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  name: text("name").notNull(),
+  text: text("text").notNull(),
+  compiled: jsonb("compiled").$type<Record<string, unknown>>().notNull(),
+  version: integer("version").notNull().default(1),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const agents = pgTable("agents", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  slug: text("slug").notNull(),
+  name: text("name").notNull(),
+  templateId: text("template_id").notNull(),
+  model: text("model").notNull(),
+  policyId: uuid("policy_id"),
+  state: text("state").$type<"provisioning" | "ready" | "stopped" | "failed">().notNull(),
+  stateReason: text("state_reason"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const skills = pgTable("skills", {
+  slug: text("slug").primaryKey(),
+  name: text("name").notNull(),
+  description: text("description").notNull(),
+  auth: text("auth").notNull(),
+  manifest: jsonb("manifest").$type<Record<string, unknown>>().notNull(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const skillInstalls = pgTable("skill_installs", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  skillSlug: text("skill_slug").notNull(),
+  enabled: boolean("enabled").notNull().default(true),
+  state: text("state").$type<"pending" | "installed" | "failed" | "removing">().notNull().default("pending"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const credentials = pgTable("credentials", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  name: text("name").notNull(),
+  ciphertext: bytea("ciphertext").notNull(),
+  iv: bytea("iv").notNull(),
+  authTag: bytea("auth_tag").notNull(),
+  wrappedKey: bytea("wrapped_key").notNull(),
+  kekId: text("kek_id").notNull(),
+  last4: text("last4").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const sshKeys = pgTable("ssh_keys", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  publicKey: text("public_key").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  privateKeyEnc: jsonb("private_key_enc").$type<Record<string, string>>().notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  retiredAt: ts("retired_at"),
+});
+
+export const creditLedger = pgTable("credit_ledger", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  kind: text("kind").$type<"purchase" | "grant" | "compute" | "model" | "refund" | "adjustment">().notNull(),
+  amountMilli: bigint("amount_milli", { mode: "number" }).notNull(),
+  instanceId: uuid("instance_id"),
+  agentId: uuid("agent_id"),
+  windowStart: ts("window_start"),
+  idempotencyKey: text("idempotency_key").notNull(),
+  note: text("note"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const userSettings = pgTable("user_settings", {
+  ownerId: uuid("owner_id").primaryKey(),
+  blockBrowser: boolean("block_browser").notNull().default(false),
+  blockCodeExecution: boolean("block_code_execution").notNull().default(false),
+  blockOsCommands: boolean("block_os_commands").notNull().default(false),
+  dailyCreditCap: integer("daily_credit_cap"),
+  maxSessionMinutes: integer("max_session_minutes"),
+  model: text("model").notNull().default("anthropic/claude-sonnet-4-6"),
+  customModel: jsonb("custom_model").$type<{ provider: string; modelId: string; baseUrl?: string } | null>(),
+  defaultInstanceType: text("default_instance_type").notNull().default("t3.micro"),
+  sshAllowlist: jsonb("ssh_allowlist").$type<string[]>().notNull().default([]),
+  sshRotationDays: integer("ssh_rotation_days").notNull().default(90),
+  phoneMode: text("phone_mode").$type<"unrestricted" | "allowlist" | "blocklist">().notNull().default("unrestricted"),
+  phonePatterns: jsonb("phone_patterns").$type<string[]>().notNull().default([]),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const auditEvents = pgTable("audit_events", {
+  id: bigserial("id", { mode: "number" }).primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  actorId: uuid("actor_id"),
+  action: text("action").notNull(),
+  objectType: text("object_type"),
+  objectId: text("object_id"),
+  details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
