@@ -1,0 +1,141 @@
+import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from "fastify";
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import { Identity } from "./auth/identity.ts";
+import { OidcClient } from "./auth/oidc.ts";
+import type { Config } from "./config.ts";
+import type { Database } from "./db/connect.ts";
+import { ApiError } from "./lib/errors.ts";
+import { Metrics } from "./lib/metrics.ts";
+import { routes } from "./routes/index.ts";
+import type { KeyEncryptionKey } from "./secrets/envelope.ts";
+import { findOrCreateOidcUser } from "./users.ts";
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  kek: KeyEncryptionKey;
+  logger?: FastifyBaseLogger | boolean | object;
+}
+
+/** Paths of request/response data that must never reach a log line. */
+export const LOG_REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "password",
+  "token",
+  "value",
+];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database, kek } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel, redact: LOG_REDACT },
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.publicUrl !== undefined,
+    ajv: undefined,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(new ApiError(404, "not_found", `no route ${req.method} ${req.url.split("?")[0]}`).toJSON());
+  });
+
+  await app.register(cookie);
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Tropic API", version: "1.0.0", description: "Your own managed, isolated, policy-gated OpenClaw instance." },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "tropic_session" },
+          bearer: { type: "http", scheme: "bearer", description: "API token (trp_…) or an OIDC JWT" },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  // Default security headers everywhere; only the proxied gateway path (a later issue) relaxes framing.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "no-referrer");
+    if (!reply.hasHeader("x-frame-options")) reply.header("x-frame-options", "DENY");
+    if (!reply.hasHeader("content-security-policy"))
+      reply.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'");
+    return payload;
+  });
+
+  const metrics = new Metrics();
+  metrics.instrument(app);
+
+  const oidc = config.oidc
+    ? new OidcClient({
+        issuer: config.oidc.issuer,
+        clientId: config.oidc.clientId,
+        clientSecret: config.oidc.clientSecret,
+        redirectUri: `${(config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/$/, "")}/auth/oidc/callback`,
+        stateKey: kek.derive("oidc-state"),
+      })
+    : undefined;
+  const identity = new Identity(
+    database.db,
+    config.sessionDays,
+    oidc
+      ? async (jwt) => {
+          try {
+            const payload = await oidc.verify(jwt);
+            const user = await findOrCreateOidcUser(database.db, oidc.identityOf(payload));
+            return { id: user.id, email: user.email, isAdmin: user.isAdmin, via: "jwt" };
+          } catch {
+            return null;
+          }
+        }
+      : undefined,
+  );
+
+  await app.register(routes, { config, database, kek, identity, oidc, metrics });
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function errorHandler(err: FastifyError, req: { log: FastifyBaseLogger }, reply: { code(n: number): { send(b: unknown): void } }) {
+  if (err instanceof ApiError) return reply.code(err.status).send(err.toJSON());
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    const where = err.validationContext ?? "body";
+    // instancePath is "/phonePatterns/1": the field the client sent, as a dotted path.
+    let field = (first?.instancePath ?? "").split("/").filter(Boolean).join(".");
+    let message = first?.message ?? "invalid input";
+    const keys = (first?.params as { keys?: string[] } | undefined)?.keys;
+    if (first?.keyword === "unrecognized_keys" && keys?.length) {
+      field = [field, keys[0]].filter(Boolean).join(".");
+      message = `unknown field "${keys[0]}"`;
+    }
+    field ||= where;
+    return reply.code(400).send(new ApiError(400, "invalid_input", `${field}: ${message}`, field).toJSON());
+  }
+  const status = err.statusCode ?? 500;
+  if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err instanceof SyntaxError)
+    return reply.code(400).send(new ApiError(400, "invalid_json", "request body is not valid JSON", "body").toJSON());
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+    return reply.code(413).send(new ApiError(413, "body_too_large", "request body is too large", "body").toJSON());
+  if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE")
+    return reply.code(415).send(new ApiError(415, "unsupported_media_type", "send the body as application/json", "content-type").toJSON());
+  if (status === 429) return reply.code(429).send(new ApiError(429, "rate_limited", "too many attempts; wait a minute and try again").toJSON());
+  if (status >= 400 && status < 500) return reply.code(status).send(new ApiError(status, "bad_request", err.message).toJSON());
+  req.log.error({ err }, "unhandled error");
+  return reply.code(500).send(new ApiError(500, "internal", "internal error; the server log has the details").toJSON());
+}

@@ -1,0 +1,128 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Db } from "../db/connect.ts";
+import { apiTokens, sessions, users } from "../db/schema.ts";
+import { unauthorized } from "../lib/errors.ts";
+import { constantTimeEqual, newToken, sha256Hex } from "../lib/tokens.ts";
+
+export const SESSION_COOKIE = "tropic_session";
+
+export interface Caller {
+  id: string;
+  email: string;
+  isAdmin: boolean;
+  via: "session" | "token" | "jwt";
+  sessionId?: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** Optional extra bearer scheme (OIDC JWTs), plugged in when OIDC is configured. */
+export type JwtVerifier = (token: string) => Promise<Caller | null>;
+
+export class Identity {
+  constructor(
+    private readonly db: Db,
+    private readonly sessionDays: number,
+    private readonly jwt?: JwtVerifier,
+  ) {}
+
+  async createSession(userId: string, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = newToken("tps");
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.sessionDays * 86_400_000);
+    await this.db.insert(sessions).values({
+      id: crypto.randomUUID(),
+      ownerId: userId,
+      tokenHash: sha256Hex(token),
+      createdAt: now,
+      expiresAt,
+      userAgent: req.headers["user-agent"]?.slice(0, 300) ?? null,
+      ip: req.ip,
+    });
+    reply.setCookie(SESSION_COOKIE, token, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "lax",
+      secure: isHttps(req),
+      expires: expiresAt,
+    });
+  }
+
+  async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = req.cookies[SESSION_COOKIE];
+    if (token) await this.db.delete(sessions).where(eq(sessions.tokenHash, sha256Hex(token)));
+    reply.clearCookie(SESSION_COOKIE, { path: "/" });
+  }
+
+  async createApiToken(userId: string, name: string): Promise<{ id: string; token: string; prefix: string }> {
+    const token = newToken("trp");
+    const id = crypto.randomUUID();
+    const prefix = token.slice(0, 10);
+    await this.db
+      .insert(apiTokens)
+      .values({ id, ownerId: userId, name, tokenHash: sha256Hex(token), prefix, createdAt: new Date() });
+    return { id, token, prefix };
+  }
+
+  /** Resolves the caller from a bearer token or the session cookie; null when neither is valid. */
+  async resolve(req: FastifyRequest): Promise<Caller | null> {
+    const auth = req.headers.authorization;
+    if (auth) {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (!m) return null;
+      const bearer = m[1] as string;
+      if (bearer.startsWith("trp_")) return this.fromApiToken(bearer);
+      return this.jwt ? this.jwt(bearer) : null;
+    }
+    const cookie = req.cookies[SESSION_COOKIE];
+    return cookie ? this.fromSession(cookie) : null;
+  }
+
+  private async fromApiToken(token: string): Promise<Caller | null> {
+    const hash = sha256Hex(token);
+    const [row] = await this.db
+      .select({ id: apiTokens.id, hash: apiTokens.tokenHash, user: users })
+      .from(apiTokens)
+      .innerJoin(users, eq(users.id, apiTokens.ownerId))
+      .where(and(eq(apiTokens.tokenHash, hash), isNull(apiTokens.revokedAt)))
+      .limit(1);
+    if (!row || !constantTimeEqual(row.hash, hash)) return null;
+    // Best effort, off the request's critical path.
+    void this.db
+      .update(apiTokens)
+      .set({ lastUsedAt: new Date() })
+      .where(eq(apiTokens.id, row.id))
+      .catch(() => {});
+    return { id: row.user.id, email: row.user.email, isAdmin: row.user.isAdmin, via: "token" };
+  }
+
+  private async fromSession(token: string): Promise<Caller | null> {
+    const hash = sha256Hex(token);
+    const [row] = await this.db
+      .select({ id: sessions.id, hash: sessions.tokenHash, user: users })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.ownerId))
+      .where(and(eq(sessions.tokenHash, hash), gt(sessions.expiresAt, new Date())))
+      .limit(1);
+    if (!row || !constantTimeEqual(row.hash, hash)) return null;
+    return { id: row.user.id, email: row.user.email, isAdmin: row.user.isAdmin, via: "session", sessionId: row.id };
+  }
+}
+
+export function isHttps(req: FastifyRequest): boolean {
+  return req.protocol === "https";
+}
+
+/** preHandler for every route that needs a signed-in caller. */
+export function requireCaller(identity: Identity) {
+  return async (req: FastifyRequest) => {
+    const caller = await identity.resolve(req);
+    if (!caller) throw unauthorized();
+    req.caller = caller;
+  };
+}

@@ -1,0 +1,62 @@
+import { and, asc, eq } from "drizzle-orm";
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Db } from "../db/connect.ts";
+import { credentials } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
+import { notFound } from "../lib/errors.ts";
+import { type KeyEncryptionKey, seal } from "../secrets/envelope.ts";
+import type { RouteDeps } from "./index.ts";
+import { iso } from "./schemas.ts";
+
+export const credentialName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, "must be 1-100 characters: letters, digits, _ . : - (like ANTHROPIC_API_KEY)");
+const credentialOut = z.object({ name: z.string(), last4: z.string(), fingerprint: z.string(), createdAt: iso, updatedAt: iso });
+const secretValue = z.string().min(1, "must not be empty").max(16_384, "must be at most 16 KiB");
+
+/** Seals and upserts one secret. The plaintext lives only in this call's memory. */
+export async function storeCredential(db: Db, kek: KeyEncryptionKey, ownerId: string, name: string, value: string) {
+  const sealed = await seal(kek, value);
+  const now = new Date();
+  const fields = { ...sealed, last4: value.length >= 12 ? value.slice(-4) : "", fingerprint: kek.fingerprint(value), updatedAt: now };
+  const [row] = await db
+    .insert(credentials)
+    .values({ id: crypto.randomUUID(), ownerId, name, createdAt: now, ...fields })
+    .onConflictDoUpdate({ target: [credentials.ownerId, credentials.name], set: fields })
+    .returning();
+  return row!;
+}
+
+export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, kek, requireCaller }) => {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const db = database.db;
+  app.addHook("preHandler", requireCaller);
+  const tags = ["credentials"];
+
+  // Write-only: no route ever returns a value, only its name, last 4 characters and a keyed fingerprint.
+  app.get("/api/v1/credentials", { schema: { tags, response: { 200: z.object({ items: z.array(credentialOut) }) } } }, async (req) => ({
+    items: await db.select().from(credentials).where(eq(credentials.ownerId, req.caller!.id)).orderBy(asc(credentials.name)),
+  }));
+
+  app.put(
+    "/api/v1/credentials/:name",
+    { schema: { tags, params: z.strictObject({ name: credentialName }), body: z.strictObject({ value: secretValue }), response: { 200: credentialOut } } },
+    async (req) => {
+      const row = await storeCredential(db, kek, req.caller!.id, req.params.name, req.body.value);
+      await recordEvent(db, { ownerId: req.caller!.id, action: "credential.set", objectType: "credential", objectId: req.params.name });
+      return row;
+    },
+  );
+
+  app.delete("/api/v1/credentials/:name", { schema: { tags, params: z.strictObject({ name: credentialName }) } }, async (req, reply) => {
+    const rows = await db
+      .delete(credentials)
+      .where(and(eq(credentials.ownerId, req.caller!.id), eq(credentials.name, req.params.name)))
+      .returning({ id: credentials.id });
+    if (!rows.length) throw notFound("credential");
+    await recordEvent(db, { ownerId: req.caller!.id, action: "credential.delete", objectType: "credential", objectId: req.params.name });
+    return reply.code(204).send();
+  });
+};

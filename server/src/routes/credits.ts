@@ -1,0 +1,96 @@
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Db } from "../db/connect.ts";
+import { creditLedger, users } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
+import { badRequest, forbidden } from "../lib/errors.ts";
+import type { RouteDeps } from "./index.ts";
+import { email, iso } from "./schemas.ts";
+
+const entryOut = z.object({
+  id: z.number(),
+  kind: z.string(),
+  credits: z.number(),
+  instanceId: z.string().nullable(),
+  agentId: z.string().nullable(),
+  windowStart: z.string().nullable(),
+  note: z.string().nullable(),
+  createdAt: iso,
+});
+const ledgerQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^\d{1,18}$/, "cursor is not one this API returned").optional(),
+});
+
+/** The balance is never stored: it is the sum of the append-only ledger. */
+export async function balanceMilli(db: Db, ownerId: string): Promise<number> {
+  const [row] = await db
+    .select({ total: sql<number>`coalesce(sum(${creditLedger.amountMilli}), 0)::bigint` })
+    .from(creditLedger)
+    .where(eq(creditLedger.ownerId, ownerId));
+  return Number(row?.total ?? 0);
+}
+
+export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const db = database.db;
+  app.addHook("preHandler", requireCaller);
+
+  app.get(
+    "/api/v1/credits",
+    { schema: { tags: ["credits"], querystring: ledgerQuery, response: { 200: z.object({ balance: z.number(), ledger: z.array(entryOut), nextCursor: z.string().nullable() }) } } },
+    async (req) => {
+      const ownerId = req.caller!.id;
+      const rows = await db
+        .select()
+        .from(creditLedger)
+        .where(and(eq(creditLedger.ownerId, ownerId), req.query.cursor ? lt(creditLedger.id, Number(req.query.cursor)) : undefined))
+        .orderBy(desc(creditLedger.id))
+        .limit(req.query.limit + 1);
+      const items = rows.slice(0, req.query.limit);
+      return {
+        balance: (await balanceMilli(db, ownerId)) / 1000,
+        ledger: items.map((r) => ({ ...r, credits: r.amountMilli / 1000, windowStart: r.windowStart?.toISOString() ?? null })),
+        nextCursor: rows.length > req.query.limit ? String(items[items.length - 1]!.id) : null,
+      };
+    },
+  );
+
+  app.post(
+    "/api/v1/admin/credits/grant",
+    {
+      schema: {
+        tags: ["admin"],
+        body: z.strictObject({
+          email,
+          credits: z.number().int("must be whole credits").min(1, "must be at least 1").max(10_000_000, "must be at most 10,000,000"),
+          note: z.string().max(200).optional(),
+          idempotencyKey: z.string().min(8).max(100).optional(),
+        }),
+        response: { 201: z.object({ balance: z.number(), granted: z.boolean() }) },
+      },
+    },
+    async (req, reply) => {
+      if (!req.caller!.isAdmin) throw forbidden("only an admin can grant credits");
+      const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, req.body.email)).limit(1);
+      if (!user) throw badRequest("email", "no account with this email");
+      const inserted = await db
+        .insert(creditLedger)
+        .values({
+          ownerId: user.id,
+          kind: "grant",
+          amountMilli: req.body.credits * 1000,
+          idempotencyKey: `grant:${req.body.idempotencyKey ?? crypto.randomUUID()}`,
+          note: req.body.note ?? `granted by ${req.caller!.email}`,
+          createdAt: new Date(),
+        })
+        .onConflictDoNothing()
+        .returning({ id: creditLedger.id });
+      if (inserted.length)
+        await recordEvent(db, { ownerId: user.id, actorId: req.caller!.id, action: "credits.grant", details: { credits: req.body.credits } });
+      return reply.code(201).send({ balance: (await balanceMilli(db, user.id)) / 1000, granted: inserted.length > 0 });
+    },
+  );
+};

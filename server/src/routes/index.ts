@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { type Identity, requireCaller } from "../auth/identity.ts";
+import type { OidcClient } from "../auth/oidc.ts";
+import type { Config } from "../config.ts";
+import type { Database } from "../db/connect.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import type { KeyEncryptionKey } from "../secrets/envelope.ts";
+import { agentRoutes } from "./agents.ts";
+import { auditRoutes } from "./audit.ts";
+import { authRoutes } from "./auth.ts";
+import { credentialRoutes } from "./credentials.ts";
+import { creditRoutes } from "./credits.ts";
+import { healthRoutes } from "./health.ts";
+import { instanceRoutes } from "./instances.ts";
+import { marketplaceRoutes } from "./marketplace.ts";
+import { policyRoutes } from "./policies.ts";
+import { settingsRoutes } from "./settings.ts";
+import { skillRoutes } from "./skills.ts";
+import { homeRoutes } from "./home.ts";
+
+export interface RouteDeps {
+  config: Config;
+  database: Database;
+  kek: KeyEncryptionKey;
+  identity: Identity;
+  oidc?: OidcClient;
+  metrics: Metrics;
+  requireCaller: (req: FastifyRequest) => Promise<void>;
+}
+
+export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = async (app, deps) => {
+  const all: RouteDeps = { ...deps, requireCaller: requireCaller(deps.identity) };
+  for (const r of [healthRoutes, homeRoutes, authRoutes, marketplaceRoutes, instanceRoutes, agentRoutes, policyRoutes, settingsRoutes, credentialRoutes, creditRoutes, skillRoutes, auditRoutes])
+    await app.register(r, all);
+};

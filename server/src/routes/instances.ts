@@ -1,0 +1,153 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { PROVIDERS, providerInfo } from "@tropic/providers";
+import type { Db } from "../db/connect.ts";
+import { instances } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
+import { badRequest, notFound } from "../lib/errors.ts";
+import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
+import type { RouteDeps } from "./index.ts";
+import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
+import { beforeCursor, newestFirst } from "./scope.ts";
+
+export const instanceOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  provider: z.string(),
+  region: z.string(),
+  instanceType: z.string(),
+  desiredState: z.string(),
+  state: z.string(),
+  stateReason: z.string().nullable(),
+  addresses: z.record(z.string(), z.unknown()),
+  createdAt: iso,
+  updatedAt: iso,
+  startedAt: isoNullable,
+  lastHealthAt: isoNullable,
+});
+
+const createBody = z.strictObject({
+  name,
+  provider: z.enum(["local", "aws", "byo"]).default("local"),
+  region: z.string().max(40).optional(),
+  instanceType: z.string().max(40).optional(),
+});
+
+/** Loads an instance the caller owns; anything else is 404 so ids of others leak nothing. */
+export async function ownedInstance(db: Db, ownerId: string, id: string) {
+  const [row] = await db
+    .select()
+    .from(instances)
+    .where(and(eq(instances.id, id), eq(instances.ownerId, ownerId), isNull(instances.deletedAt)))
+    .limit(1);
+  if (!row) throw notFound("instance");
+  return row;
+}
+
+export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const db = database.db;
+  app.addHook("preHandler", requireCaller);
+  const tags = ["instances"];
+
+  app.get(
+    "/api/v1/instances",
+    { schema: { tags, querystring: pageQuery, response: { 200: pageOf(instanceOut) } } },
+    async (req) => {
+      const cursor = decodeCursor(req.query.cursor);
+      const rows = await db
+        .select()
+        .from(instances)
+        .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt), beforeCursor(instances.createdAt, instances.id, cursor)))
+        .orderBy(...newestFirst(instances.createdAt, instances.id))
+        .limit(req.query.limit + 1);
+      return page(rows, req.query.limit);
+    },
+  );
+
+  app.post("/api/v1/instances", { schema: { tags, body: createBody, response: { 201: instanceOut } } }, async (req, reply) => {
+    const { name, provider } = req.body;
+    const info = providerInfo(provider) ?? PROVIDERS.local;
+    const region = req.body.region ?? info.defaultRegion;
+    if (!info.regions.includes(region))
+      throw badRequest("region", `region "${region}" is not available for ${provider}; choose one of ${info.regions.join(", ")}`);
+    const instanceType = req.body.instanceType ?? info.defaultInstanceType;
+    if (!info.instanceTypes.some((t) => t.id === instanceType))
+      throw badRequest(
+        "instanceType",
+        `instance type "${instanceType}" is not available for ${provider}; choose one of ${info.instanceTypes.map((t) => t.id).join(", ")}`,
+      );
+    const now = new Date();
+    const [row] = await db
+      .insert(instances)
+      .values({
+        id: crypto.randomUUID(),
+        ownerId: req.caller!.id,
+        name,
+        provider,
+        region,
+        instanceType,
+        desiredState: "running",
+        state: "provisioning",
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await recordEvent(db, { ownerId: req.caller!.id, action: "instance.create", objectType: "instance", objectId: row!.id, details: { provider, region, instanceType } });
+    return reply.code(201).send(row!);
+  });
+
+  app.get("/api/v1/instances/:id", { schema: { tags, params: idParam, response: { 200: instanceOut } } }, async (req) =>
+    ownedInstance(db, req.caller!.id, req.params.id),
+  );
+
+  app.patch(
+    "/api/v1/instances/:id",
+    { schema: { tags, params: idParam, body: z.strictObject({ name }), response: { 200: instanceOut } } },
+    async (req) => {
+      await ownedInstance(db, req.caller!.id, req.params.id);
+      const [row] = await db
+        .update(instances)
+        .set({ name: req.body.name, updatedAt: new Date() })
+        .where(and(eq(instances.id, req.params.id), eq(instances.ownerId, req.caller!.id)))
+        .returning();
+      return row!;
+    },
+  );
+
+  // Start/stop record desired state; the reconciler (instances issue) drives the provider to it.
+  for (const action of ["start", "stop", "restart"] as const) {
+    app.post(
+      `/api/v1/instances/:id/${action}`,
+      { schema: { tags, params: idParam, response: { 202: instanceOut } } },
+      async (req, reply) => {
+        const inst = await ownedInstance(db, req.caller!.id, req.params.id);
+        const desiredState = action === "stop" ? "stopped" : "running";
+        const [row] = await db
+          .update(instances)
+          .set({
+            desiredState,
+            ...(action === "stop" && inst.state === "running" ? { state: "stopping" as const } : {}),
+            updatedAt: new Date(),
+          })
+          .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)))
+          .returning();
+        await recordEvent(db, { ownerId: req.caller!.id, action: `instance.${action}`, objectType: "instance", objectId: inst.id });
+        return reply.code(202).send(row!);
+      },
+    );
+  }
+
+  app.delete("/api/v1/instances/:id", { schema: { tags, params: idParam } }, async (req, reply) => {
+    const inst = await ownedInstance(db, req.caller!.id, req.params.id);
+    // Phase one of a two-phase destroy: mark it; the reconciler tears the machine down, then the row.
+    await db
+      .update(instances)
+      .set({ desiredState: "deleted", state: "deleting", deletedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)));
+    await recordEvent(db, { ownerId: req.caller!.id, action: "instance.delete", objectType: "instance", objectId: inst.id });
+    return reply.code(202).send({ id: inst.id, state: "deleting" });
+  });
+};

@@ -1,0 +1,116 @@
+import { and, eq } from "drizzle-orm";
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { compilePolicy } from "@tropic/policy";
+import { policies } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
+import { badRequest, notFound } from "../lib/errors.ts";
+import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
+import type { RouteDeps } from "./index.ts";
+import { idParam, iso, name, pageOf } from "./schemas.ts";
+import { beforeCursor, newestFirst } from "./scope.ts";
+
+const text = z.string().max(20_000, "must be at most 20,000 characters");
+const ruleOut = z.object({ id: z.string(), line: z.number(), effect: z.string(), text: z.string(), explanation: z.string() });
+const policyOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  text: z.string(),
+  version: z.number(),
+  mode: z.string(),
+  rules: z.array(ruleOut),
+  createdAt: iso,
+  updatedAt: iso,
+});
+
+/**
+ * The validation hook: a policy is compiled when saved, and one that does not compile is
+ * refused with its line numbers — nothing half-valid ever reaches a gate.
+ */
+export function compileOrReject(policyText: string) {
+  const result = compilePolicy(policyText);
+  if (!result.ok) {
+    const errors = result.errors.map((e) => ({ ...e, message: `line ${e.line}: ${e.message}` }));
+    throw badRequest("text", errors.map((e) => e.message).join("; "), { errors });
+  }
+  return result.policy;
+}
+
+function present(row: typeof policies.$inferSelect) {
+  const compiled = row.compiled as { mode?: string; rules?: z.infer<typeof ruleOut>[] };
+  return { ...row, mode: compiled.mode ?? "default", rules: compiled.rules ?? [] };
+}
+
+export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const db = database.db;
+  app.addHook("preHandler", requireCaller);
+  const tags = ["policies"];
+
+  const owned = async (ownerId: string, id: string) => {
+    const [row] = await db.select().from(policies).where(and(eq(policies.id, id), eq(policies.ownerId, ownerId))).limit(1);
+    if (!row) throw notFound("policy");
+    return row;
+  };
+
+  // Validate without saving: the dashboard's live editor and `tropic policy check --remote`.
+  app.post(
+    "/api/v1/policies/validate",
+    { schema: { tags, body: z.strictObject({ text }), response: { 200: z.object({ mode: z.string(), rules: z.array(ruleOut), cedar: z.string() }) } } },
+    async (req) => {
+      const compiled = compileOrReject(req.body.text);
+      return { mode: compiled.mode, rules: compiled.rules, cedar: compiled.cedar };
+    },
+  );
+
+  app.get("/api/v1/policies", { schema: { tags, querystring: pageQuery, response: { 200: pageOf(policyOut) } } }, async (req) => {
+    const cursor = decodeCursor(req.query.cursor);
+    const rows = await db
+      .select()
+      .from(policies)
+      .where(and(eq(policies.ownerId, req.caller!.id), beforeCursor(policies.createdAt, policies.id, cursor)))
+      .orderBy(...newestFirst(policies.createdAt, policies.id))
+      .limit(req.query.limit + 1);
+    const p = page(rows, req.query.limit);
+    return { items: p.items.map(present), nextCursor: p.nextCursor };
+  });
+
+  app.post("/api/v1/policies", { schema: { tags, body: z.strictObject({ name, text }), response: { 201: policyOut } } }, async (req, reply) => {
+    const compiled = compileOrReject(req.body.text);
+    const now = new Date();
+    const [row] = await db
+      .insert(policies)
+      .values({ id: crypto.randomUUID(), ownerId: req.caller!.id, name: req.body.name, text: req.body.text, compiled: { ...compiled }, createdAt: now, updatedAt: now })
+      .returning();
+    await recordEvent(db, { ownerId: req.caller!.id, action: "policy.create", objectType: "policy", objectId: row!.id });
+    return reply.code(201).send(present(row!));
+  });
+
+  app.get("/api/v1/policies/:id", { schema: { tags, params: idParam, response: { 200: policyOut } } }, async (req) =>
+    present(await owned(req.caller!.id, req.params.id)),
+  );
+
+  app.put(
+    "/api/v1/policies/:id",
+    { schema: { tags, params: idParam, body: z.strictObject({ name: name.optional(), text }), response: { 200: policyOut } } },
+    async (req) => {
+      const current = await owned(req.caller!.id, req.params.id);
+      const compiled = compileOrReject(req.body.text);
+      const [row] = await db
+        .update(policies)
+        .set({ name: req.body.name ?? current.name, text: req.body.text, compiled: { ...compiled }, version: current.version + 1, updatedAt: new Date() })
+        .where(and(eq(policies.id, current.id), eq(policies.ownerId, req.caller!.id)))
+        .returning();
+      await recordEvent(db, { ownerId: req.caller!.id, action: "policy.update", objectType: "policy", objectId: current.id, details: { version: row!.version } });
+      return present(row!);
+    },
+  );
+
+  app.delete("/api/v1/policies/:id", { schema: { tags, params: idParam } }, async (req, reply) => {
+    await owned(req.caller!.id, req.params.id);
+    await db.delete(policies).where(and(eq(policies.id, req.params.id), eq(policies.ownerId, req.caller!.id)));
+    await recordEvent(db, { ownerId: req.caller!.id, action: "policy.delete", objectType: "policy", objectId: req.params.id });
+    return reply.code(204).send();
+  });
+};

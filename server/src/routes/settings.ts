@@ -1,0 +1,106 @@
+import { isIP } from "node:net";
+import { eq } from "drizzle-orm";
+import type { FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { validatePhonePattern } from "@tropic/policy";
+import { getModel } from "@tropic/marketplace";
+import { PROVIDERS } from "@tropic/providers";
+import type { Db } from "../db/connect.ts";
+import { userSettings } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
+import { badRequest } from "../lib/errors.ts";
+import type { RouteDeps } from "./index.ts";
+import { iso } from "./schemas.ts";
+
+const settingsOut = z.object({
+  blockBrowser: z.boolean(),
+  blockCodeExecution: z.boolean(),
+  blockOsCommands: z.boolean(),
+  dailyCreditCap: z.number().nullable(),
+  maxSessionMinutes: z.number().nullable(),
+  model: z.string(),
+  customModel: z.object({ provider: z.string(), modelId: z.string(), baseUrl: z.string().optional() }).nullable(),
+  defaultInstanceType: z.string(),
+  sshAllowlist: z.array(z.string()),
+  sshRotationDays: z.number(),
+  phoneMode: z.string(),
+  phonePatterns: z.array(z.string()),
+  updatedAt: iso,
+});
+
+const patchBody = z.strictObject({
+  blockBrowser: z.boolean().optional(),
+  blockCodeExecution: z.boolean().optional(),
+  blockOsCommands: z.boolean().optional(),
+  dailyCreditCap: z.number().int("must be a whole number of credits").min(1, "must be at least 1").max(1_000_000, "must be at most 1,000,000").nullable().optional(),
+  maxSessionMinutes: z.number().int("must be whole minutes").min(5, "must be at least 5 minutes").max(10_080, "must be at most 10,080 minutes (a week)").nullable().optional(),
+  model: z.string().max(120).optional(),
+  customModel: z
+    .strictObject({
+      provider: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a provider slug like openai or my-llm"),
+      modelId: z.string().min(1).max(120).regex(/^[A-Za-z0-9._:/-]+$/, "must be a model id like gpt-5 or llama-3.3-70b"),
+      baseUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(500).optional(),
+    })
+    .nullable()
+    .optional(),
+  defaultInstanceType: z.string().max(40).optional(),
+  sshAllowlist: z.array(z.string().max(64)).max(50, "at most 50 entries").optional(),
+  sshRotationDays: z.union([z.literal(30), z.literal(60), z.literal(90)], { message: "must be 30, 60 or 90" }).optional(),
+  phoneMode: z.enum(["unrestricted", "allowlist", "blocklist"]).optional(),
+  phonePatterns: z.array(z.string().max(32)).max(200, "at most 200 patterns").optional(),
+});
+
+export async function loadSettings(db: Db, ownerId: string) {
+  const [row] = await db.select().from(userSettings).where(eq(userSettings.ownerId, ownerId)).limit(1);
+  if (row) return row;
+  const [created] = await db.insert(userSettings).values({ ownerId }).onConflictDoNothing().returning();
+  return created ?? (await db.select().from(userSettings).where(eq(userSettings.ownerId, ownerId)))[0]!;
+}
+
+/** IPv4/IPv6 address or CIDR block. */
+export function validCidr(entry: string): boolean {
+  const [addr, bits, extra] = entry.split("/");
+  if (extra !== undefined || !addr) return false;
+  const family = isIP(addr);
+  if (!family) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const db = database.db;
+  app.addHook("preHandler", requireCaller);
+  const tags = ["settings"];
+
+  app.get("/api/v1/settings", { schema: { tags, response: { 200: settingsOut } } }, async (req) => loadSettings(db, req.caller!.id));
+
+  app.patch("/api/v1/settings", { schema: { tags, body: patchBody, response: { 200: settingsOut } } }, async (req) => {
+    const b = req.body;
+    if (b.model !== undefined && b.model !== "custom" && !getModel(b.model))
+      throw badRequest("model", `unknown model "${b.model}"; use a preset id from GET /api/v1/marketplace/models or "custom" with customModel`);
+    const types = PROVIDERS.aws.instanceTypes.map((t) => t.id);
+    if (b.defaultInstanceType !== undefined && !types.includes(b.defaultInstanceType))
+      throw badRequest("defaultInstanceType", `unknown instance type "${b.defaultInstanceType}"; choose one of ${types.join(", ")}`);
+    b.sshAllowlist?.forEach((entry, i) => {
+      if (!validCidr(entry)) throw badRequest(`sshAllowlist.${i}`, `"${entry}" is not an IP address or CIDR block like 203.0.113.7 or 203.0.113.0/24`);
+    });
+    b.phonePatterns?.forEach((p, i) => {
+      const problem = validatePhonePattern(p);
+      if (problem) throw badRequest(`phonePatterns.${i}`, problem);
+    });
+    const current = await loadSettings(db, req.caller!.id);
+    const model = b.model ?? current.model;
+    const customModel = b.customModel !== undefined ? b.customModel : current.customModel;
+    if (model === "custom" && !customModel) throw badRequest("customModel", 'model "custom" needs customModel {provider, modelId}');
+    const [row] = await db
+      .update(userSettings)
+      .set({ ...b, updatedAt: new Date() })
+      .where(eq(userSettings.ownerId, req.caller!.id))
+      .returning();
+    await recordEvent(db, { ownerId: req.caller!.id, action: "settings.update", objectType: "settings", details: { fields: Object.keys(b) } });
+    return row!;
+  });
+};

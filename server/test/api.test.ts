@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { backends, signUp, testApp } from "./harness.ts";
+
+const SEED_POLICY = `ALLOW: browse any public website
+ALLOW: read files in workspace directory
+ALLOW: execute code in sandbox environment
+REQUIRE CONFIRM: download files larger than 10MB
+REQUIRE CONFIRM: send WhatsApp messages
+DENY: access /etc/passwd or system credentials
+DENY: run sudo or elevated commands
+DENY: outbound connections on port 22`;
+
+for (const kind of await backends()) {
+  test(`[${kind}] the API v1 end to end`, async (t) => {
+    const h = await testApp(kind);
+    t.after(() => h.close());
+    const { app } = h;
+    const admin = await signUp(app);
+    const u = await signUp(app);
+    const call = (method: string, url: string, payload?: unknown, who = u) =>
+      app.inject({ method: method as "GET", url, headers: who.auth, ...(payload !== undefined ? { payload: payload as object } : {}) });
+
+    let instanceId = "";
+    await t.test("instances: create records desired state with provider defaults", async () => {
+      const res = await call("POST", "/api/v1/instances", { name: "home" });
+      assert.equal(res.statusCode, 201, res.body);
+      const i = res.json();
+      assert.deepEqual([i.provider, i.region, i.instanceType, i.desiredState, i.state], ["local", "local", "local", "running", "provisioning"]);
+      instanceId = i.id;
+      const aws = (await call("POST", "/api/v1/instances", { name: "cloud", provider: "aws", region: "eu-west-2", instanceType: "t3.small" })).json();
+      assert.equal(aws.instanceType, "t3.small");
+      const bad = await call("POST", "/api/v1/instances", { name: "x", provider: "aws", region: "mars-1" });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().error.field, "region");
+      assert.match(bad.json().error.message, /us-east-1/);
+      const badType = await call("POST", "/api/v1/instances", { name: "x", provider: "aws", instanceType: "m5.24xlarge" });
+      assert.equal(badType.json().error.field, "instanceType");
+    });
+
+    await t.test("instances: stop, start, rename, and pagination", async () => {
+      assert.equal((await call("POST", `/api/v1/instances/${instanceId}/stop`)).json().desiredState, "stopped");
+      assert.equal((await call("POST", `/api/v1/instances/${instanceId}/start`)).json().desiredState, "running");
+      assert.equal((await call("PATCH", `/api/v1/instances/${instanceId}`, { name: "renamed" })).json().name, "renamed");
+      for (let i = 0; i < 3; i++) await call("POST", "/api/v1/instances", { name: `p${i}` });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const url: string = `/api/v1/instances?limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+        const pageRes = (await call("GET", url)).json();
+        seen.push(...pageRes.items.map((x: { id: string }) => x.id));
+        cursor = pageRes.nextCursor;
+      } while (cursor);
+      assert.equal(seen.length, 5);
+      assert.equal(new Set(seen).size, 5, "no duplicates across pages");
+      assert.equal((await call("GET", "/api/v1/instances?cursor=garbage")).json().error.field, "cursor");
+    });
+
+    let policyId = "";
+    await t.test("policies: the seed's rules compile; a bad line is refused with its number", async () => {
+      const res = await call("POST", "/api/v1/policies", { name: "seed", text: SEED_POLICY });
+      assert.equal(res.statusCode, 201, res.body);
+      const p = res.json();
+      policyId = p.id;
+      assert.equal(p.rules.length, 8);
+      assert.ok(p.rules.every((r: { explanation: string }) => r.explanation.length > 0));
+      const bad = await call("POST", "/api/v1/policies", { name: "bad", text: "ALLOW: browse any public website\nDENY: frobnicate the quux" });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().error.field, "text");
+      assert.match(bad.json().error.message, /line 2/);
+      const upd = await call("PUT", `/api/v1/policies/${policyId}`, { text: `${SEED_POLICY}\n# tweaked` });
+      assert.equal(upd.json().version, 2);
+      const refused = await call("PUT", `/api/v1/policies/${policyId}`, { text: "NOPE: x" });
+      assert.equal(refused.statusCode, 400);
+      assert.equal((await call("GET", `/api/v1/policies/${policyId}`)).json().version, 2, "a refused update changes nothing");
+    });
+
+    await t.test("agents: deploy from a template with a policy; at most 5 active per instance", async () => {
+      const res = await call("POST", "/api/v1/agents", { instanceId, templateId: "personal-assistant", policyId });
+      assert.equal(res.statusCode, 201, res.body);
+      const a = res.json();
+      assert.equal(a.state, "provisioning");
+      assert.equal(a.model, "anthropic/claude-sonnet-4-6", "the template's default model");
+      assert.equal(a.slug, "personal-assistant");
+      const dup = await call("POST", "/api/v1/agents", { instanceId, templateId: "personal-assistant" });
+      assert.equal(dup.statusCode, 409);
+      assert.equal(dup.json().error.field, "slug");
+      for (const tpl of ["research-analyst", "customer-support", "devops-helper", "content-writer"])
+        assert.equal((await call("POST", "/api/v1/agents", { instanceId, templateId: tpl })).statusCode, 201);
+      const sixth = await call("POST", "/api/v1/agents", { instanceId, templateId: "sales-sdr" });
+      assert.equal(sixth.statusCode, 409);
+      assert.equal(sixth.json().error.field, "instanceId");
+      assert.match(sixth.json().error.message, /5 agents/);
+      assert.equal((await call("POST", `/api/v1/agents/${a.id}/stop`)).json().state, "stopped");
+      assert.equal((await call("POST", "/api/v1/agents", { instanceId, templateId: "sales-sdr" })).statusCode, 201, "a stopped agent frees a slot");
+      const list = (await call("GET", `/api/v1/agents?instanceId=${instanceId}`)).json();
+      assert.equal(list.items.length, 6);
+      const unknown = await call("POST", "/api/v1/agents", { instanceId, templateId: "no-such-template" });
+      assert.equal(unknown.json().error.field, "templateId");
+      const patched = await call("PATCH", `/api/v1/agents/${a.id}`, { policyId: null, model: "openai/gpt-5" });
+      assert.deepEqual([patched.json().policyId, patched.json().model], [null, "openai/gpt-5"]);
+    });
+
+    await t.test("settings: defaults, updates, and per-field validation", async () => {
+      const s = (await call("GET", "/api/v1/settings")).json();
+      assert.deepEqual([s.blockBrowser, s.phoneMode, s.sshRotationDays, s.model], [false, "unrestricted", 90, "anthropic/claude-sonnet-4-6"]);
+      const upd = await call("PATCH", "/api/v1/settings", {
+        blockCodeExecution: true,
+        dailyCreditCap: 500,
+        maxSessionMinutes: 120,
+        phoneMode: "allowlist",
+        phonePatterns: ["+6591234567", "+65*", "+1415*"],
+        sshAllowlist: ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32"],
+      });
+      assert.equal(upd.statusCode, 200, upd.body);
+      assert.deepEqual(upd.json().phonePatterns, ["+6591234567", "+65*", "+1415*"]);
+      const cases: [object, string][] = [
+        [{ phonePatterns: ["+65*", "12345"] }, "phonePatterns.1"],
+        [{ sshAllowlist: ["10.0.0.0/33"] }, "sshAllowlist.0"],
+        [{ dailyCreditCap: -5 }, "dailyCreditCap"],
+        [{ maxSessionMinutes: 1e9 }, "maxSessionMinutes"],
+        [{ sshRotationDays: 45 }, "sshRotationDays"],
+        [{ model: "gpt-9000" }, "model"],
+        [{ defaultInstanceType: "x1.32xlarge" }, "defaultInstanceType"],
+        [{ model: "custom" }, "customModel"],
+      ];
+      for (const [body, field] of cases) {
+        const res = await call("PATCH", "/api/v1/settings", body);
+        assert.equal(res.statusCode, 400, `${JSON.stringify(body)} → ${res.body}`);
+        assert.equal(res.json().error.field, field, JSON.stringify(body));
+      }
+      const after = (await call("GET", "/api/v1/settings")).json();
+      assert.equal(after.dailyCreditCap, 500, "refused updates changed nothing");
+      const custom = await call("PATCH", "/api/v1/settings", { model: "custom", customModel: { provider: "my-llm", modelId: "llama-3.3-70b", baseUrl: "https://llm.example.com/v1" } });
+      assert.equal(custom.statusCode, 200, custom.body);
+    });
+
+    await t.test("credentials: write-only, encrypted at rest", async () => {
+      const secret = "sk-ant-api03-THIS-IS-A-TEST-SECRET-VALUE-1234";
+      const put = await call("PUT", "/api/v1/credentials/ANTHROPIC_API_KEY", { value: secret });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.equal(put.json().last4, "1234");
+      assert.ok(!put.body.includes(secret));
+      const list = await call("GET", "/api/v1/credentials");
+      assert.ok(!list.body.includes(secret));
+      assert.equal(list.json().items[0].name, "ANTHROPIC_API_KEY");
+      const dump = await h.database.pool.query("SELECT c::text AS row FROM credentials c");
+      assert.ok(dump.rows.length > 0);
+      for (const r of dump.rows) assert.ok(!r.row.includes(secret) && !r.row.includes(Buffer.from(secret).toString("hex")), "no plaintext at rest");
+      assert.equal((await call("PUT", "/api/v1/credentials/BAD NAME", { value: "x" })).statusCode, 400);
+      assert.equal((await call("PUT", "/api/v1/credentials/EMPTY", { value: "" })).json().error.field, "value");
+      assert.equal((await call("DELETE", "/api/v1/credentials/ANTHROPIC_API_KEY")).statusCode, 204);
+    });
+
+    await t.test("skills: install with validated credentials, disable, uninstall", async () => {
+      const bad = await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "notion", credentials: {} });
+      assert.equal(bad.statusCode, 400);
+      assert.equal(bad.json().error.field, "credentials.NOTION_API_KEY");
+      const ok = await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "notion", credentials: { NOTION_API_KEY: "secret_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" } });
+      assert.equal(ok.statusCode, 201, ok.body);
+      assert.equal((await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "google-sheets" })).statusCode, 201);
+      assert.equal((await call("PATCH", `/api/v1/instances/${instanceId}/skills/notion`, { enabled: false })).json().enabled, false);
+      assert.equal((await call("GET", `/api/v1/instances/${instanceId}/skills`)).json().items.length, 2);
+      assert.equal((await call("DELETE", `/api/v1/instances/${instanceId}/skills/notion`)).statusCode, 204);
+      const creds = (await call("GET", "/api/v1/credentials")).json().items.map((c: { name: string }) => c.name);
+      assert.ok(creds.includes("skill:notion:NOTION_API_KEY"));
+    });
+
+    await t.test("credits: admin grants, balance derived from the ledger, idempotent grants", async () => {
+      assert.equal((await call("GET", "/api/v1/credits")).json().balance, 0);
+      const denied = await call("POST", "/api/v1/admin/credits/grant", { email: u.email, credits: 100 });
+      assert.equal(denied.statusCode, 403);
+      const grant = { email: u.email, credits: 1000, idempotencyKey: "welcome-bonus-1" };
+      assert.equal((await call("POST", "/api/v1/admin/credits/grant", grant, admin)).json().granted, true);
+      assert.equal((await call("POST", "/api/v1/admin/credits/grant", grant, admin)).json().granted, false, "a replay credits once");
+      const c = (await call("GET", "/api/v1/credits")).json();
+      assert.equal(c.balance, 1000);
+      assert.equal(c.ledger[0].kind, "grant");
+      assert.equal((await call("GET", "/api/v1/admin/instances", undefined, admin)).json().items.length >= 5, true);
+      assert.equal((await call("GET", "/api/v1/admin/instances")).statusCode, 403);
+    });
+
+    await t.test("audit events record what changed", async () => {
+      const ev = (await call("GET", "/api/v1/audit-events?limit=200")).json();
+      const actions = new Set(ev.items.map((e: { action: string }) => e.action));
+      for (const a of ["auth.signup", "instance.create", "agent.deploy", "policy.update", "settings.update", "credential.set", "skill.install", "credits.grant"])
+        assert.ok(actions.has(a), `missing ${a}`);
+      assert.ok(!JSON.stringify(ev).includes("secret_abcdefghijklmnop"), "no secret values in audit details");
+    });
+
+    await t.test("delete is two-phase: the instance disappears from lists, marked deleting", async () => {
+      const res = await call("DELETE", `/api/v1/instances/${instanceId}`);
+      assert.equal(res.statusCode, 202);
+      assert.equal((await call("GET", `/api/v1/instances/${instanceId}`)).statusCode, 404);
+      const row = await h.database.pool.query("SELECT state, desired_state FROM instances WHERE id = $1", [instanceId]);
+      assert.deepEqual(row.rows[0], { state: "deleting", desired_state: "deleted" });
+    });
+  });
+}
+
+test("[pglite] health, readiness, metrics, marketplace and the OpenAPI document", async (t) => {
+  const h = await testApp("pglite");
+  t.after(() => h.close());
+  const { app } = h;
+  assert.deepEqual((await app.inject("/healthz")).json(), { ok: true, status: "live" });
+  assert.equal((await app.inject("/readyz")).json().status, "ready");
+  const metrics = await app.inject("/metrics");
+  assert.match(metrics.body, /tropic_http_requests_total/);
+  const templates = (await app.inject("/api/v1/marketplace/templates")).json().items;
+  assert.ok(templates.length >= 5);
+  assert.ok(!("files" in templates[0]), "the list omits workspace files");
+  const one = (await app.inject(`/api/v1/marketplace/templates/${templates[0].id}`)).json();
+  for (const f of ["AGENTS.md", "SOUL.md", "IDENTITY.md", "USER.md"]) assert.ok(one.files[f]?.length > 0, f);
+  const skills = (await app.inject("/api/v1/marketplace/skills")).json().items.map((s: { slug: string }) => s.slug);
+  assert.ok(skills.includes("google-sheets") && skills.includes("notion"));
+  const models = (await app.inject("/api/v1/marketplace/models")).json().items.map((m: { name: string }) => m.name);
+  for (const m of ["Claude Opus 4.6", "Claude Sonnet 4.6", "Claude Haiku 4.5"]) assert.ok(models.includes(m), m);
+  const doc = (await app.inject("/api/openapi.json")).json();
+  assert.equal(doc.openapi.startsWith("3."), true);
+  for (const p of ["/api/v1/instances", "/api/v1/instances/{id}", "/api/v1/agents", "/api/v1/policies", "/api/v1/settings", "/api/v1/credentials/{name}", "/api/v1/credits", "/api/v1/auth/signup"])
+    assert.ok(doc.paths[p], `OpenAPI lacks ${p}`);
+  assert.ok(doc.paths["/api/v1/instances"].post.requestBody, "request bodies are documented");
+  const res = await app.inject("/");
+  assert.equal(res.headers["x-frame-options"], "DENY");
+  assert.match(String(res.headers["content-security-policy"]), /frame-ancestors 'none'/);
+});
