@@ -12,18 +12,28 @@ const files = only.length
   ? only
   : parts.flatMap((p) => {
       const dir = join(root, p, "test");
-      return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".test.ts")).sort().map((f) => join(p, "test", f)) : [];
+      return existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith(".test.ts"))
+            .sort()
+            .map((f) => join(p, "test", f))
+        : [];
     });
 
 const template = mkdtempSync(join(tmpdir(), "tropic-pglite-template-"));
 const prep = spawnSync(
   process.execPath,
-  ["--import", "tsx", "-e", `
+  [
+    "--import",
+    "tsx",
+    "-e",
+    `
     const { openDatabase } = await import("./server/src/db/connect.ts");
     const { migrate } = await import("./server/src/db/migrate.ts");
     const d = await openDatabase({ dataDir: ${JSON.stringify(template)} });
     await migrate(d.pool);
-    await d.close();`],
+    await d.close();`,
+  ],
   { cwd: root, stdio: "inherit", env: { ...process.env } },
 );
 if (prep.status !== 0) {
@@ -31,10 +41,10 @@ if (prep.status !== 0) {
   process.exit(1);
 }
 
-const res = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files],
-  { cwd: root, stdio: "inherit", env: { ...process.env, TROPIC_TEST_PGLITE_TEMPLATE: template } },
-);
+const res = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, TROPIC_TEST_PGLITE_TEMPLATE: template },
+});
 rmSync(template, { recursive: true, force: true });
 process.exit(res.status ?? 1);

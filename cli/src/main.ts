@@ -35,7 +35,12 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd.raw) return (await cmd.run({ args: rest, flags: {}, json: false, out: (s) => process.stdout.write(`${s}\n`) })) ?? 0;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: rest, options: { ...cmd.options, json: { type: "boolean" }, url: { type: "string" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...cmd.options, json: { type: "boolean" }, url: { type: "string" } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new CliError(`${(err as Error).message.split("\n")[0]} (run tropic --help)`, 2);
   }

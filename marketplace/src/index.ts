@@ -28,9 +28,7 @@ export const Slug = z
   .max(63, "must be at most 63 characters")
   .regex(SLUG_RE, "must be lower-case letters, digits and single hyphens (e.g. my-skill)");
 
-const EnvName = z
-  .string()
-  .regex(/^[A-Z][A-Z0-9_]*$/, "must be an upper-case environment variable name (e.g. NOTION_API_KEY)");
+const EnvName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an upper-case environment variable name (e.g. NOTION_API_KEY)");
 
 const HttpsUrl = z.string().refine((v) => {
   try {
@@ -185,7 +183,8 @@ export const SkillManifest = z
     });
     if (s.auth === "google-oauth") {
       if (!s.scopes?.length) ctx.addIssue({ code: "custom", path: ["scopes"], message: "google-oauth skills must list their OAuth scopes" });
-      if (s.credentials.length) ctx.addIssue({ code: "custom", path: ["credentials"], message: "google-oauth skills take no credentials (they use the Google connection)" });
+      if (s.credentials.length)
+        ctx.addIssue({ code: "custom", path: ["credentials"], message: "google-oauth skills take no credentials (they use the Google connection)" });
     } else if (s.scopes !== undefined) {
       ctx.addIssue({ code: "custom", path: ["scopes"], message: "scopes are only for auth: google-oauth" });
     }
@@ -312,9 +311,7 @@ export interface MarketplaceIssue {
 export class MarketplaceError extends Error {
   readonly issues: MarketplaceIssue[];
   constructor(issues: MarketplaceIssue[]) {
-    super(
-      `invalid marketplace data:\n${issues.map((i) => `  ${i.file}${i.field ? ` (${i.field})` : ""}: ${i.message}`).join("\n")}`,
-    );
+    super(`invalid marketplace data:\n${issues.map((i) => `  ${i.file}${i.field ? ` (${i.field})` : ""}: ${i.message}`).join("\n")}`);
     this.name = "MarketplaceError";
     this.issues = issues;
   }

@@ -27,14 +27,7 @@ export interface AppDeps {
 }
 
 /** Paths of request/response data that must never reach a log line. */
-export const LOG_REDACT = [
-  "req.headers.authorization",
-  "req.headers.cookie",
-  'res.headers["set-cookie"]',
-  "password",
-  "token",
-  "value",
-];
+export const LOG_REDACT = ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]', "password", "token", "value"];
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, kek } = deps;

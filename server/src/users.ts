@@ -8,10 +8,7 @@ type User = typeof users.$inferSelect;
 // Held for the length of one insert, so two simultaneous first sign-ups cannot both become admin.
 const FIRST_USER_LOCK = 727_274_002;
 
-export async function createUser(
-  db: Db,
-  fields: { email: string; passwordHash?: string; oidcIssuer?: string; oidcSubject?: string },
-): Promise<User> {
+export async function createUser(db: Db, fields: { email: string; passwordHash?: string; oidcIssuer?: string; oidcSubject?: string }): Promise<User> {
   const email = fields.email.toLowerCase();
   try {
     return await db.transaction(async (tx) => {
@@ -51,11 +48,7 @@ export async function findOrCreateOidcUser(db: Db, id: OidcIdentity): Promise<Us
   const [byEmail] = await db.select().from(users).where(eq(users.email, id.email)).limit(1);
   if (byEmail) {
     if (!id.emailVerified) throw new Error("an account with this email exists and the provider has not verified the email");
-    const [row] = await db
-      .update(users)
-      .set({ oidcIssuer: id.issuer, oidcSubject: id.subject })
-      .where(eq(users.id, byEmail.id))
-      .returning();
+    const [row] = await db.update(users).set({ oidcIssuer: id.issuer, oidcSubject: id.subject }).where(eq(users.id, byEmail.id)).returning();
     return row as User;
   }
   return createUser(db, { email: id.email, oidcIssuer: id.issuer, oidcSubject: id.subject });

@@ -131,7 +131,10 @@ for (const kind of await backends()) {
       }
       const after = (await call("GET", "/api/v1/settings")).json();
       assert.equal(after.dailyCreditCap, 500, "refused updates changed nothing");
-      const custom = await call("PATCH", "/api/v1/settings", { model: "custom", customModel: { provider: "my-llm", modelId: "llama-3.3-70b", baseUrl: "https://llm.example.com/v1" } });
+      const custom = await call("PATCH", "/api/v1/settings", {
+        model: "custom",
+        customModel: { provider: "my-llm", modelId: "llama-3.3-70b", baseUrl: "https://llm.example.com/v1" },
+      });
       assert.equal(custom.statusCode, 200, custom.body);
     });
 
@@ -156,7 +159,10 @@ for (const kind of await backends()) {
       const bad = await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "notion", credentials: {} });
       assert.equal(bad.statusCode, 400);
       assert.equal(bad.json().error.field, "credentials.NOTION_API_KEY");
-      const ok = await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "notion", credentials: { NOTION_API_KEY: "secret_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" } });
+      const ok = await call("POST", `/api/v1/instances/${instanceId}/skills`, {
+        slug: "notion",
+        credentials: { NOTION_API_KEY: "secret_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" },
+      });
       assert.equal(ok.statusCode, 201, ok.body);
       assert.equal((await call("POST", `/api/v1/instances/${instanceId}/skills`, { slug: "google-sheets" })).statusCode, 201);
       assert.equal((await call("PATCH", `/api/v1/instances/${instanceId}/skills/notion`, { enabled: false })).json().enabled, false);
@@ -183,7 +189,16 @@ for (const kind of await backends()) {
     await t.test("audit events record what changed", async () => {
       const ev = (await call("GET", "/api/v1/audit-events?limit=200")).json();
       const actions = new Set(ev.items.map((e: { action: string }) => e.action));
-      for (const a of ["auth.signup", "instance.create", "agent.deploy", "policy.update", "settings.update", "credential.set", "skill.install", "credits.grant"])
+      for (const a of [
+        "auth.signup",
+        "instance.create",
+        "agent.deploy",
+        "policy.update",
+        "settings.update",
+        "credential.set",
+        "skill.install",
+        "credits.grant",
+      ])
         assert.ok(actions.has(a), `missing ${a}`);
       assert.ok(!JSON.stringify(ev).includes("secret_abcdefghijklmnop"), "no secret values in audit details");
     });
@@ -217,10 +232,26 @@ test("[pglite] health, readiness, metrics, marketplace and the OpenAPI document"
   for (const m of ["Claude Opus 4.6", "Claude Sonnet 4.6", "Claude Haiku 4.5"]) assert.ok(models.includes(m), m);
   const doc = (await app.inject("/api/openapi.json")).json();
   assert.equal(doc.openapi.startsWith("3."), true);
-  for (const p of ["/api/v1/instances", "/api/v1/instances/{id}", "/api/v1/agents", "/api/v1/policies", "/api/v1/settings", "/api/v1/credentials/{name}", "/api/v1/credits", "/api/v1/auth/signup"])
+  for (const p of [
+    "/api/v1/instances",
+    "/api/v1/instances/{id}",
+    "/api/v1/agents",
+    "/api/v1/policies",
+    "/api/v1/settings",
+    "/api/v1/credentials/{name}",
+    "/api/v1/credits",
+    "/api/v1/auth/signup",
+  ])
     assert.ok(doc.paths[p], `OpenAPI lacks ${p}`);
   assert.ok(doc.paths["/api/v1/instances"].post.requestBody, "request bodies are documented");
   const res = await app.inject("/");
   assert.equal(res.headers["x-frame-options"], "DENY");
   assert.match(String(res.headers["content-security-policy"]), /frame-ancestors 'none'/);
+});
+
+test("docs/openapi.json is the document the server serves (run `npm run openapi` after changing routes)", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { openApiDocument } = await import("../../scripts/openapi.ts");
+  const checkedIn = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8"));
+  assert.deepEqual(JSON.parse(JSON.stringify(await openApiDocument())), checkedIn);
 });

@@ -14,7 +14,11 @@ for (const kind of await backends()) {
     assert.equal(second.isAdmin, false, "later accounts are not");
 
     await t.test("the session cookie is HttpOnly and SameSite=Lax", async () => {
-      const res = await app.inject({ method: "POST", url: "/api/v1/auth/signin", payload: { email: "founder@example.com", password: "founder password 1" } });
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/v1/auth/signin",
+        payload: { email: "founder@example.com", password: "founder password 1" },
+      });
       assert.equal(res.statusCode, 200);
       const cookie = String(res.headers["set-cookie"]);
       assert.match(cookie, /tropic_session=tps_/);
@@ -24,14 +28,26 @@ for (const kind of await backends()) {
     });
 
     await t.test("emails are case-insensitive and unique", async () => {
-      const res = await app.inject({ method: "POST", url: "/api/v1/auth/signup", payload: { email: "FOUNDER@example.com", password: "another password" } });
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/v1/auth/signup",
+        payload: { email: "FOUNDER@example.com", password: "another password" },
+      });
       assert.equal(res.statusCode, 409);
       assert.equal(res.json().error.field, "email");
     });
 
     await t.test("a wrong password and an unknown email get the same answer", async () => {
-      const a = await app.inject({ method: "POST", url: "/api/v1/auth/signin", payload: { email: "founder@example.com", password: "wrong password!!" } });
-      const b = await app.inject({ method: "POST", url: "/api/v1/auth/signin", payload: { email: "nobody@example.com", password: "wrong password!!" } });
+      const a = await app.inject({
+        method: "POST",
+        url: "/api/v1/auth/signin",
+        payload: { email: "founder@example.com", password: "wrong password!!" },
+      });
+      const b = await app.inject({
+        method: "POST",
+        url: "/api/v1/auth/signin",
+        payload: { email: "nobody@example.com", password: "wrong password!!" },
+      });
       assert.equal(a.statusCode, 401);
       assert.deepEqual(a.json(), b.json());
     });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { backends, signUp, testApp } from "./harness.ts";
 
-const SQL_NASTIES = ["'; DROP TABLE users; --", "\" OR 1=1 --", "Robert'); DELETE FROM instances;--", "$$; SELECT pg_sleep(5); $$", "\\x00' UNION SELECT password_hash FROM users --"];
+const SQL_NASTIES = [
+  "'; DROP TABLE users; --",
+  '" OR 1=1 --',
+  "Robert'); DELETE FROM instances;--",
+  "$$; SELECT pg_sleep(5); $$",
+  "\\x00' UNION SELECT password_hash FROM users --",
+];
 
 for (const kind of await backends()) {
   test(`[${kind}] bad input gets a 4xx naming the field, and nothing is written`, async (t) => {
@@ -12,11 +18,17 @@ for (const kind of await backends()) {
     const u = await signUp(app);
     const inst = (await app.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "base" } })).json();
     const count = async (table: string) => Number((await h.database.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
-    const before = { instances: await count("instances"), agents: await count("agents"), policies: await count("policies"), credentials: await count("credentials") };
+    const before = {
+      instances: await count("instances"),
+      agents: await count("agents"),
+      policies: await count("policies"),
+      credentials: await count("credentials"),
+    };
 
     const raw = (method: string, url: string, body: string, type = "application/json") =>
       app.inject({ method: method as "POST", url, headers: { ...u.auth, "content-type": type }, payload: body });
-    const json = (method: string, url: string, payload: unknown) => app.inject({ method: method as "POST", url, headers: u.auth, payload: payload as object });
+    const json = (method: string, url: string, payload: unknown) =>
+      app.inject({ method: method as "POST", url, headers: u.auth, payload: payload as object });
 
     const writes: [string, string, Record<string, unknown>][] = [
       ["POST", "/api/v1/instances", { name: "n" }],
@@ -76,7 +88,12 @@ for (const kind of await backends()) {
     });
 
     assert.deepEqual(
-      { instances: await count("instances"), agents: await count("agents"), policies: await count("policies"), credentials: await count("credentials") },
+      {
+        instances: await count("instances"),
+        agents: await count("agents"),
+        policies: await count("policies"),
+        credentials: await count("credentials"),
+      },
       before,
       "no rejected request wrote anything",
     );

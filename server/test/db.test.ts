@@ -14,7 +14,10 @@ for (const kind of await backends()) {
       assert.equal(await migrationsApplied(db.pool), true);
       assert.deepEqual(await migrate(db.pool), [], "a second run applies nothing");
       const { rows } = await db.pool.query("SELECT name FROM schema_migrations ORDER BY name");
-      assert.deepEqual(rows.map((r) => r.name), migrationFiles());
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        migrationFiles(),
+      );
     } finally {
       await db.close();
     }
@@ -23,14 +26,13 @@ for (const kind of await backends()) {
   test(`[${kind}] the Drizzle schema matches the migrated tables`, async () => {
     const db = await freshDatabase(kind);
     try {
-      const { rows } = await db.pool.query(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'",
-      );
+      const { rows } = await db.pool.query("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'");
       const actual = new Set(rows.map((r) => `${r.table_name}.${r.column_name}`));
       for (const t of Object.values(schema)) {
         if (typeof t !== "object" || !t || !("getSQL" in t)) continue;
         const cfg = getTableConfig(t as PgTable);
-        for (const col of cfg.columns) assert.ok(actual.has(`${cfg.name}.${col.name}`), `${cfg.name}.${col.name} is in schema.ts but not in migrations`);
+        for (const col of cfg.columns)
+          assert.ok(actual.has(`${cfg.name}.${col.name}`), `${cfg.name}.${col.name} is in schema.ts but not in migrations`);
       }
     } finally {
       await db.close();
@@ -41,7 +43,10 @@ for (const kind of await backends()) {
     const db = await freshDatabase(kind);
     try {
       const res = await Promise.all(Array.from({ length: 100 }, (_, i) => db.pool.query("SELECT $1::int AS n", [i])));
-      assert.deepEqual(res.map((r) => r.rows[0].n), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(
+        res.map((r) => r.rows[0].n),
+        Array.from({ length: 100 }, (_, i) => i),
+      );
     } finally {
       await db.close();
     }
@@ -76,7 +81,12 @@ test("[pglite] a second process on the same data directory is refused with a cle
     const { spawnSync } = await import("node:child_process");
     const r = spawnSync(
       process.execPath,
-      ["--import", "tsx", "-e", `const { openDatabase } = await import("./server/src/db/connect.ts"); await openDatabase({ dataDir: ${JSON.stringify(db.dataDir)} });`],
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `const { openDatabase } = await import("./server/src/db/connect.ts"); await openDatabase({ dataDir: ${JSON.stringify(db.dataDir)} });`,
+      ],
       { cwd: new URL("../..", import.meta.url).pathname, encoding: "utf8" },
     );
     assert.notEqual(r.status, 0);

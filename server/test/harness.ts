@@ -122,7 +122,11 @@ export interface TestUser {
 }
 
 let seq = 0;
-export async function signUp(app: FastifyInstance, email = `user${++seq}-${Date.now()}@example.com`, password = "correct horse battery"): Promise<TestUser> {
+export async function signUp(
+  app: FastifyInstance,
+  email = `user${++seq}-${Date.now()}@example.com`,
+  password = "correct horse battery",
+): Promise<TestUser> {
   const res = await app.inject({ method: "POST", url: "/api/v1/auth/signup", payload: { email, password } });
   if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
   const cookie = String(res.headers["set-cookie"]).split(";")[0]!;

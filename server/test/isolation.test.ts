@@ -56,7 +56,15 @@ for (const kind of await backends()) {
     assert.equal(steal.json().error.field, "policyId");
 
     // Lists leak nothing.
-    const lists = ["/api/v1/instances", "/api/v1/agents", "/api/v1/policies", "/api/v1/credentials", "/api/v1/tokens", "/api/v1/audit-events", "/api/v1/credits"];
+    const lists = [
+      "/api/v1/instances",
+      "/api/v1/agents",
+      "/api/v1/policies",
+      "/api/v1/credentials",
+      "/api/v1/tokens",
+      "/api/v1/audit-events",
+      "/api/v1/credits",
+    ];
     for (const url of lists) {
       const body = (await as(b, "GET", url)).body;
       for (const secret of [inst.id, agent.id, pol.id, tokenA.id, "A_SECRET", "a-private", "a-policy"])

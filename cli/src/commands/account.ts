@@ -36,7 +36,11 @@ async function signInAndStore(ctx: Context, path: "signup" | "signin"): Promise<
   const tok = (await tokenRes.json()) as { token?: string; error?: { message: string } };
   if (!tokenRes.ok || !tok.token) throw new CliError(tok.error?.message ?? "could not create an API token");
   const path_ = writeConfig({ url, token: tok.token, email });
-  ctx.out(ctx.json ? JSON.stringify({ email, url, admin: body.isAdmin ?? false }) : `Logged in to ${url} as ${email}${body.isAdmin ? " (admin)" : ""}. Token saved in ${path_}.`);
+  ctx.out(
+    ctx.json
+      ? JSON.stringify({ email, url, admin: body.isAdmin ?? false })
+      : `Logged in to ${url} as ${email}${body.isAdmin ? " (admin)" : ""}. Token saved in ${path_}.`,
+  );
   return 0;
 }
 
@@ -68,7 +72,9 @@ export const accountCommands: Record<string, Command> = {
   whoami: {
     async run(ctx) {
       const me = await authed(ctx).get<Record<string, unknown>>("/api/v1/me");
-      ctx.out(ctx.json ? JSON.stringify(me) : keyValues({ ...me, url: serverUrl(ctx), config: readConfig().email ? "stored login" : "TROPIC_TOKEN" }));
+      ctx.out(
+        ctx.json ? JSON.stringify(me) : keyValues({ ...me, url: serverUrl(ctx), config: readConfig().email ? "stored login" : "TROPIC_TOKEN" }),
+      );
       return 0;
     },
   },

@@ -8,7 +8,8 @@ export const localCommands: Record<string, Command> = {
     async run(ctx) {
       const { startServer } = await import("@tropic/server");
       const port = ctx.flags.port !== undefined ? Number(ctx.flags.port) : undefined;
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new CliError("--port must be a number from 0 to 65535", 2);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+        throw new CliError("--port must be a number from 0 to 65535", 2);
       const started = Date.now();
       const server = await startServer({
         ...(port !== undefined ? { port } : {}),

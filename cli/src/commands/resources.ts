@@ -90,7 +90,13 @@ export const resourceCommands: Record<string, Command> = {
       ),
   },
   agents: {
-    options: { instance: { type: "string" }, name: { type: "string" }, model: { type: "string" }, policy: { type: "string" }, slug: { type: "string" } },
+    options: {
+      instance: { type: "string" },
+      name: { type: "string" },
+      model: { type: "string" },
+      policy: { type: "string" },
+      slug: { type: "string" },
+    },
     run: (ctx) =>
       sub(
         ctx,
@@ -105,7 +111,10 @@ export const resourceCommands: Record<string, Command> = {
           async deploy(c) {
             const api = authed(c);
             if (!c.flags.instance) throw new CliError("--instance is required (an instance id or name)", 2);
-            const body: Row = { templateId: need(c, 0, "TEMPLATE id (see tropic templates ls)"), instanceId: await instanceId(api, String(c.flags.instance)) };
+            const body: Row = {
+              templateId: need(c, 0, "TEMPLATE id (see tropic templates ls)"),
+              instanceId: await instanceId(api, String(c.flags.instance)),
+            };
             for (const k of ["name", "model", "slug"] as const) if (c.flags[k]) body[k] = c.flags[k];
             if (c.flags.policy) body.policyId = c.flags.policy;
             const row = await api.post<Row>("/api/v1/agents", body);
@@ -138,7 +147,12 @@ export const resourceCommands: Record<string, Command> = {
           },
           async ls(c) {
             const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/policies?limit=200");
-            print(c, items, () => table(items.map((p) => ({ ...p, rules: (p.rules as unknown[]).length })), ["id", "name", "version", "mode", "rules"]));
+            print(c, items, () =>
+              table(
+                items.map((p) => ({ ...p, rules: (p.rules as unknown[]).length })),
+                ["id", "name", "version", "mode", "rules"],
+              ),
+            );
             return 0;
           },
           async show(c) {
@@ -162,7 +176,11 @@ export const resourceCommands: Record<string, Command> = {
               ? await api.put<Row>(`/api/v1/policies/${existing.id}`, { text })
               : await api.post<Row>("/api/v1/policies", { name, text });
             if (c.flags.agent) await api.patch(`/api/v1/agents/${c.flags.agent}`, { policyId: saved.id });
-            print(c, saved, () => `Saved policy ${name} v${saved.version} (${saved.id})${c.flags.agent ? `, attached to agent ${c.flags.agent}` : ""}.`);
+            print(
+              c,
+              saved,
+              () => `Saved policy ${name} v${saved.version} (${saved.id})${c.flags.agent ? `, attached to agent ${c.flags.agent}` : ""}.`,
+            );
             return 0;
           },
         },

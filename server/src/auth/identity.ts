@@ -63,9 +63,7 @@ export class Identity {
     const token = newToken("trp");
     const id = crypto.randomUUID();
     const prefix = token.slice(0, 10);
-    await this.db
-      .insert(apiTokens)
-      .values({ id, ownerId: userId, name, tokenHash: sha256Hex(token), prefix, createdAt: new Date() });
+    await this.db.insert(apiTokens).values({ id, ownerId: userId, name, tokenHash: sha256Hex(token), prefix, createdAt: new Date() });
     return { id, token, prefix };
   }
 

@@ -57,15 +57,7 @@ export const instances = pgTable("instances", {
   lastHealthAt: ts("last_health_at"),
   deletedAt: ts("deleted_at"),
 });
-export type InstanceState =
-  | "provisioning"
-  | "initializing"
-  | "running"
-  | "stopping"
-  | "stopped"
-  | "failed"
-  | "deleting"
-  | "deleted";
+export type InstanceState = "provisioning" | "initializing" | "running" | "stopping" | "stopped" | "failed" | "deleting" | "deleted";
 
 export const policies = pgTable("policies", {
   id: uuid("id").primaryKey(),

@@ -21,11 +21,9 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (field: string, message: string, details?: unknown) =>
-  new ApiError(400, "invalid_input", message, field, details);
+export const badRequest = (field: string, message: string, details?: unknown) => new ApiError(400, "invalid_input", message, field, details);
 /** Missing and not-yours look the same, so ids of other users' objects leak nothing. */
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 export const conflict = (field: string, message: string) => new ApiError(409, "conflict", message, field);
-export const unauthorized = (message = "sign in first: no valid session or API token") =>
-  new ApiError(401, "unauthorized", message);
+export const unauthorized = (message = "sign in first: no valid session or API token") => new ApiError(401, "unauthorized", message);
 export const forbidden = (message: string) => new ApiError(403, "forbidden", message);

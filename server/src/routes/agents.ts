@@ -46,14 +46,22 @@ const deployBody = z.strictObject({
 const patchBody = z.strictObject({ name: name.optional(), model: model.optional(), policyId: z.uuid("must be a UUID").nullable().optional() });
 
 async function ownedAgent(db: Db, ownerId: string, id: string) {
-  const [row] = await db.select().from(agents).where(and(eq(agents.id, id), eq(agents.ownerId, ownerId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.id, id), eq(agents.ownerId, ownerId)))
+    .limit(1);
   if (!row) throw notFound("agent");
   return row;
 }
 
 async function checkPolicy(db: Db, ownerId: string, policyId: string | null | undefined) {
   if (!policyId) return;
-  const [p] = await db.select({ id: policies.id }).from(policies).where(and(eq(policies.id, policyId), eq(policies.ownerId, ownerId))).limit(1);
+  const [p] = await db
+    .select({ id: policies.id })
+    .from(policies)
+    .where(and(eq(policies.id, policyId), eq(policies.ownerId, ownerId)))
+    .limit(1);
   if (!p) throw badRequest("policyId", "no policy with this id; create it first or omit policyId");
 }
 
@@ -141,7 +149,13 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
         .returning();
       return inserted!;
     });
-    await recordEvent(db, { ownerId, action: "agent.deploy", objectType: "agent", objectId: row.id, details: { templateId: template.id, instanceId: b.instanceId } });
+    await recordEvent(db, {
+      ownerId,
+      action: "agent.deploy",
+      objectType: "agent",
+      objectId: row.id,
+      details: { templateId: template.id, instanceId: b.instanceId },
+    });
     return reply.code(201).send(row);
   });
 
@@ -158,7 +172,13 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       .set({ ...req.body, updatedAt: new Date() })
       .where(and(eq(agents.id, req.params.id), eq(agents.ownerId, ownerId)))
       .returning();
-    await recordEvent(db, { ownerId, action: "agent.update", objectType: "agent", objectId: req.params.id, details: { fields: Object.keys(req.body) } });
+    await recordEvent(db, {
+      ownerId,
+      action: "agent.update",
+      objectType: "agent",
+      objectId: req.params.id,
+      details: { fields: Object.keys(req.body) },
+    });
     return row!;
   });
 
@@ -184,6 +204,10 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
 };
 
 function slugify(s: string): string {
-  const out = s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40);
+  const out = s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
   return out || "agent";
 }

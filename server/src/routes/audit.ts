@@ -8,7 +8,14 @@ import type { RouteDeps } from "./index.ts";
 import { iso } from "./schemas.ts";
 import { instanceOut } from "./instances.ts";
 
-const eventOut = z.object({ id: z.number(), action: z.string(), objectType: z.string().nullable(), objectId: z.string().nullable(), details: z.record(z.string(), z.unknown()), createdAt: iso });
+const eventOut = z.object({
+  id: z.number(),
+  action: z.string(),
+  objectType: z.string().nullable(),
+  objectId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  createdAt: iso,
+});
 
 export const auditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
@@ -22,7 +29,10 @@ export const auditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
         tags: ["audit"],
         querystring: z.strictObject({
           limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().regex(/^\d{1,18}$/, "cursor is not one this API returned").optional(),
+          cursor: z
+            .string()
+            .regex(/^\d{1,18}$/, "cursor is not one this API returned")
+            .optional(),
         }),
         response: { 200: z.object({ items: z.array(eventOut), nextCursor: z.string().nullable() }) },
       },

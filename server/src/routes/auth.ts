@@ -65,7 +65,11 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database
     {
       preHandler: requireCaller,
       config: limited,
-      schema: { tags: ["auth"], body: z.strictObject({ name }), response: { 201: z.object({ id: z.string(), token: z.string(), prefix: z.string() }) } },
+      schema: {
+        tags: ["auth"],
+        body: z.strictObject({ name }),
+        response: { 201: z.object({ id: z.string(), token: z.string(), prefix: z.string() }) },
+      },
     },
     async (req, reply) => {
       const t = await identity.createApiToken(req.caller!.id, req.body.name);

@@ -42,7 +42,14 @@ export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { da
 
   app.put(
     "/api/v1/credentials/:name",
-    { schema: { tags, params: z.strictObject({ name: credentialName }), body: z.strictObject({ value: secretValue }), response: { 200: credentialOut } } },
+    {
+      schema: {
+        tags,
+        params: z.strictObject({ name: credentialName }),
+        body: z.strictObject({ value: secretValue }),
+        response: { 200: credentialOut },
+      },
+    },
     async (req) => {
       const row = await storeCredential(db, kek, req.caller!.id, req.params.name, req.body.value);
       await recordEvent(db, { ownerId: req.caller!.id, action: "credential.set", objectType: "credential", objectId: req.params.name });

@@ -21,7 +21,10 @@ const entryOut = z.object({
 });
 const ledgerQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,18}$/, "cursor is not one this API returned").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, "cursor is not one this API returned")
+    .optional(),
 });
 
 /** The balance is never stored: it is the sum of the append-only ledger. */
@@ -40,7 +43,13 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
 
   app.get(
     "/api/v1/credits",
-    { schema: { tags: ["credits"], querystring: ledgerQuery, response: { 200: z.object({ balance: z.number(), ledger: z.array(entryOut), nextCursor: z.string().nullable() }) } } },
+    {
+      schema: {
+        tags: ["credits"],
+        querystring: ledgerQuery,
+        response: { 200: z.object({ balance: z.number(), ledger: z.array(entryOut), nextCursor: z.string().nullable() }) },
+      },
+    },
     async (req) => {
       const ownerId = req.caller!.id;
       const rows = await db

@@ -30,6 +30,19 @@ export interface RouteDeps {
 
 export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = async (app, deps) => {
   const all: RouteDeps = { ...deps, requireCaller: requireCaller(deps.identity) };
-  for (const r of [healthRoutes, homeRoutes, authRoutes, marketplaceRoutes, instanceRoutes, agentRoutes, policyRoutes, settingsRoutes, credentialRoutes, creditRoutes, skillRoutes, auditRoutes])
+  for (const r of [
+    healthRoutes,
+    homeRoutes,
+    authRoutes,
+    marketplaceRoutes,
+    instanceRoutes,
+    agentRoutes,
+    policyRoutes,
+    settingsRoutes,
+    credentialRoutes,
+    creditRoutes,
+    skillRoutes,
+    auditRoutes,
+  ])
     await app.register(r, all);
 };

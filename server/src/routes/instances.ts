@@ -52,20 +52,16 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
   app.addHook("preHandler", requireCaller);
   const tags = ["instances"];
 
-  app.get(
-    "/api/v1/instances",
-    { schema: { tags, querystring: pageQuery, response: { 200: pageOf(instanceOut) } } },
-    async (req) => {
-      const cursor = decodeCursor(req.query.cursor);
-      const rows = await db
-        .select()
-        .from(instances)
-        .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt), beforeCursor(instances.createdAt, instances.id, cursor)))
-        .orderBy(...newestFirst(instances.createdAt, instances.id))
-        .limit(req.query.limit + 1);
-      return page(rows, req.query.limit);
-    },
-  );
+  app.get("/api/v1/instances", { schema: { tags, querystring: pageQuery, response: { 200: pageOf(instanceOut) } } }, async (req) => {
+    const cursor = decodeCursor(req.query.cursor);
+    const rows = await db
+      .select()
+      .from(instances)
+      .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt), beforeCursor(instances.createdAt, instances.id, cursor)))
+      .orderBy(...newestFirst(instances.createdAt, instances.id))
+      .limit(req.query.limit + 1);
+    return page(rows, req.query.limit);
+  });
 
   app.post("/api/v1/instances", { schema: { tags, body: createBody, response: { 201: instanceOut } } }, async (req, reply) => {
     const { name, provider } = req.body;
@@ -95,7 +91,13 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
         updatedAt: now,
       })
       .returning();
-    await recordEvent(db, { ownerId: req.caller!.id, action: "instance.create", objectType: "instance", objectId: row!.id, details: { provider, region, instanceType } });
+    await recordEvent(db, {
+      ownerId: req.caller!.id,
+      action: "instance.create",
+      objectType: "instance",
+      objectId: row!.id,
+      details: { provider, region, instanceType },
+    });
     return reply.code(201).send(row!);
   });
 
@@ -119,25 +121,21 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
 
   // Start/stop record desired state; the reconciler (instances issue) drives the provider to it.
   for (const action of ["start", "stop", "restart"] as const) {
-    app.post(
-      `/api/v1/instances/:id/${action}`,
-      { schema: { tags, params: idParam, response: { 202: instanceOut } } },
-      async (req, reply) => {
-        const inst = await ownedInstance(db, req.caller!.id, req.params.id);
-        const desiredState = action === "stop" ? "stopped" : "running";
-        const [row] = await db
-          .update(instances)
-          .set({
-            desiredState,
-            ...(action === "stop" && inst.state === "running" ? { state: "stopping" as const } : {}),
-            updatedAt: new Date(),
-          })
-          .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)))
-          .returning();
-        await recordEvent(db, { ownerId: req.caller!.id, action: `instance.${action}`, objectType: "instance", objectId: inst.id });
-        return reply.code(202).send(row!);
-      },
-    );
+    app.post(`/api/v1/instances/:id/${action}`, { schema: { tags, params: idParam, response: { 202: instanceOut } } }, async (req, reply) => {
+      const inst = await ownedInstance(db, req.caller!.id, req.params.id);
+      const desiredState = action === "stop" ? "stopped" : "running";
+      const [row] = await db
+        .update(instances)
+        .set({
+          desiredState,
+          ...(action === "stop" && inst.state === "running" ? { state: "stopping" as const } : {}),
+          updatedAt: new Date(),
+        })
+        .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)))
+        .returning();
+      await recordEvent(db, { ownerId: req.caller!.id, action: `instance.${action}`, objectType: "instance", objectId: inst.id });
+      return reply.code(202).send(row!);
+    });
   }
 
   app.delete("/api/v1/instances/:id", { schema: { tags, params: idParam } }, async (req, reply) => {

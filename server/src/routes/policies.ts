@@ -49,7 +49,11 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
   const tags = ["policies"];
 
   const owned = async (ownerId: string, id: string) => {
-    const [row] = await db.select().from(policies).where(and(eq(policies.id, id), eq(policies.ownerId, ownerId))).limit(1);
+    const [row] = await db
+      .select()
+      .from(policies)
+      .where(and(eq(policies.id, id), eq(policies.ownerId, ownerId)))
+      .limit(1);
     if (!row) throw notFound("policy");
     return row;
   };
@@ -57,7 +61,9 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
   // Validate without saving: the dashboard's live editor and `tropic policy check --remote`.
   app.post(
     "/api/v1/policies/validate",
-    { schema: { tags, body: z.strictObject({ text }), response: { 200: z.object({ mode: z.string(), rules: z.array(ruleOut), cedar: z.string() }) } } },
+    {
+      schema: { tags, body: z.strictObject({ text }), response: { 200: z.object({ mode: z.string(), rules: z.array(ruleOut), cedar: z.string() }) } },
+    },
     async (req) => {
       const compiled = compileOrReject(req.body.text);
       return { mode: compiled.mode, rules: compiled.rules, cedar: compiled.cedar };
@@ -81,7 +87,15 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
     const now = new Date();
     const [row] = await db
       .insert(policies)
-      .values({ id: crypto.randomUUID(), ownerId: req.caller!.id, name: req.body.name, text: req.body.text, compiled: { ...compiled }, createdAt: now, updatedAt: now })
+      .values({
+        id: crypto.randomUUID(),
+        ownerId: req.caller!.id,
+        name: req.body.name,
+        text: req.body.text,
+        compiled: { ...compiled },
+        createdAt: now,
+        updatedAt: now,
+      })
       .returning();
     await recordEvent(db, { ownerId: req.caller!.id, action: "policy.create", objectType: "policy", objectId: row!.id });
     return reply.code(201).send(present(row!));
@@ -99,10 +113,22 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
       const compiled = compileOrReject(req.body.text);
       const [row] = await db
         .update(policies)
-        .set({ name: req.body.name ?? current.name, text: req.body.text, compiled: { ...compiled }, version: current.version + 1, updatedAt: new Date() })
+        .set({
+          name: req.body.name ?? current.name,
+          text: req.body.text,
+          compiled: { ...compiled },
+          version: current.version + 1,
+          updatedAt: new Date(),
+        })
         .where(and(eq(policies.id, current.id), eq(policies.ownerId, req.caller!.id)))
         .returning();
-      await recordEvent(db, { ownerId: req.caller!.id, action: "policy.update", objectType: "policy", objectId: current.id, details: { version: row!.version } });
+      await recordEvent(db, {
+        ownerId: req.caller!.id,
+        action: "policy.update",
+        objectType: "policy",
+        objectId: current.id,
+        details: { version: row!.version },
+      });
       return present(row!);
     },
   );

@@ -8,7 +8,10 @@ export const name = z
   .max(80, "must be at most 80 characters")
   .regex(/^[^\u0000-\u001f\u007f]+$/, "must not contain control characters");
 export const idParam = z.strictObject({ id: z.uuid("must be a UUID") });
-export const email = z.email("must be an email address").max(254).transform((s) => s.toLowerCase());
+export const email = z
+  .email("must be an email address")
+  .max(254)
+  .transform((s) => s.toLowerCase());
 export const password = z.string().min(10, "must be at least 10 characters").max(200, "must be at most 200 characters");
 export const slug = z
   .string()

@@ -33,14 +33,33 @@ const patchBody = z.strictObject({
   blockBrowser: z.boolean().optional(),
   blockCodeExecution: z.boolean().optional(),
   blockOsCommands: z.boolean().optional(),
-  dailyCreditCap: z.number().int("must be a whole number of credits").min(1, "must be at least 1").max(1_000_000, "must be at most 1,000,000").nullable().optional(),
-  maxSessionMinutes: z.number().int("must be whole minutes").min(5, "must be at least 5 minutes").max(10_080, "must be at most 10,080 minutes (a week)").nullable().optional(),
+  dailyCreditCap: z
+    .number()
+    .int("must be a whole number of credits")
+    .min(1, "must be at least 1")
+    .max(1_000_000, "must be at most 1,000,000")
+    .nullable()
+    .optional(),
+  maxSessionMinutes: z
+    .number()
+    .int("must be whole minutes")
+    .min(5, "must be at least 5 minutes")
+    .max(10_080, "must be at most 10,080 minutes (a week)")
+    .nullable()
+    .optional(),
   model: z.string().max(120).optional(),
   customModel: z
     .strictObject({
       provider: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a provider slug like openai or my-llm"),
-      modelId: z.string().min(1).max(120).regex(/^[A-Za-z0-9._:/-]+$/, "must be a model id like gpt-5 or llama-3.3-70b"),
-      baseUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).max(500).optional(),
+      modelId: z
+        .string()
+        .min(1)
+        .max(120)
+        .regex(/^[A-Za-z0-9._:/-]+$/, "must be a model id like gpt-5 or llama-3.3-70b"),
+      baseUrl: z
+        .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+        .max(500)
+        .optional(),
     })
     .nullable()
     .optional(),
@@ -85,7 +104,8 @@ export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
     if (b.defaultInstanceType !== undefined && !types.includes(b.defaultInstanceType))
       throw badRequest("defaultInstanceType", `unknown instance type "${b.defaultInstanceType}"; choose one of ${types.join(", ")}`);
     b.sshAllowlist?.forEach((entry, i) => {
-      if (!validCidr(entry)) throw badRequest(`sshAllowlist.${i}`, `"${entry}" is not an IP address or CIDR block like 203.0.113.7 or 203.0.113.0/24`);
+      if (!validCidr(entry))
+        throw badRequest(`sshAllowlist.${i}`, `"${entry}" is not an IP address or CIDR block like 203.0.113.7 or 203.0.113.0/24`);
     });
     b.phonePatterns?.forEach((p, i) => {
       const problem = validatePhonePattern(p);

@@ -20,7 +20,10 @@ export async function syncSkillCatalog(db: Db): Promise<number> {
   const all = listSkills();
   for (const s of all) {
     const row = { name: s.name, description: s.description, auth: s.auth, manifest: { ...s } as Record<string, unknown>, updatedAt: new Date() };
-    await db.insert(skills).values({ slug: s.slug, ...row }).onConflictDoUpdate({ target: skills.slug, set: row });
+    await db
+      .insert(skills)
+      .values({ slug: s.slug, ...row })
+      .onConflictDoUpdate({ target: skills.slug, set: row });
   }
   return all.length;
 }
@@ -39,16 +42,20 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
   app.addHook("preHandler", requireCaller);
   const tags = ["skills"];
 
-  app.get("/api/v1/instances/:id/skills", { schema: { tags, params: idParam, response: { 200: z.object({ items: z.array(installOut) }) } } }, async (req) => {
-    await ownedInstance(db, req.caller!.id, req.params.id);
-    return {
-      items: await db
-        .select()
-        .from(skillInstalls)
-        .where(and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.ownerId, req.caller!.id)))
-        .orderBy(asc(skillInstalls.skillSlug)),
-    };
-  });
+  app.get(
+    "/api/v1/instances/:id/skills",
+    { schema: { tags, params: idParam, response: { 200: z.object({ items: z.array(installOut) }) } } },
+    async (req) => {
+      await ownedInstance(db, req.caller!.id, req.params.id);
+      return {
+        items: await db
+          .select()
+          .from(skillInstalls)
+          .where(and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.ownerId, req.caller!.id)))
+          .orderBy(asc(skillInstalls.skillSlug)),
+      };
+    },
+  );
 
   app.post(
     "/api/v1/instances/:id/skills",
@@ -99,7 +106,9 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       const [row] = await db
         .update(skillInstalls)
         .set({ enabled: req.body.enabled, updatedAt: new Date() })
-        .where(and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.skillSlug, req.params.slug), eq(skillInstalls.ownerId, req.caller!.id)))
+        .where(
+          and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.skillSlug, req.params.slug), eq(skillInstalls.ownerId, req.caller!.id)),
+        )
         .returning();
       if (!row) throw notFound("skill install");
       return row;
@@ -110,10 +119,18 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
     await ownedInstance(db, req.caller!.id, req.params.id);
     const rows = await db
       .delete(skillInstalls)
-      .where(and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.skillSlug, req.params.slug), eq(skillInstalls.ownerId, req.caller!.id)))
+      .where(
+        and(eq(skillInstalls.instanceId, req.params.id), eq(skillInstalls.skillSlug, req.params.slug), eq(skillInstalls.ownerId, req.caller!.id)),
+      )
       .returning({ id: skillInstalls.id });
     if (!rows.length) throw notFound("skill install");
-    await recordEvent(db, { ownerId: req.caller!.id, action: "skill.uninstall", objectType: "instance", objectId: req.params.id, details: { skill: req.params.slug } });
+    await recordEvent(db, {
+      ownerId: req.caller!.id,
+      action: "skill.uninstall",
+      objectType: "instance",
+      objectId: req.params.id,
+      details: { skill: req.params.slug },
+    });
     return reply.code(204).send();
   });
 };
