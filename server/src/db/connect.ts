@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -41,6 +41,7 @@ async function openEmbedded(dataDir: string, poolSize: number): Promise<Database
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   try {
     const pglite = await PGlite.create(join(dataDir, "pgdata"));
+    chmodSync(join(dataDir, "pgdata"), 0o700); // PGlite creates it world-readable; it holds every user's data
     // A unix socket (owner-only directory) when the path fits the 107-byte limit, loopback TCP otherwise.
     const socketPath = join(runDir, ".s.PGSQL.5432");
     const useSocket = Buffer.byteLength(socketPath) < 100;
