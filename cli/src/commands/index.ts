@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from "node:util";
 import { accountCommands } from "./account.ts";
 import { resourceCommands } from "./resources.ts";
 import { localCommands } from "./local.ts";
+import { runtimeCommands } from "./runtime.ts";
 
 export interface Context {
   args: string[];
@@ -17,4 +18,4 @@ export interface Command {
   run(ctx: Context): Promise<number | undefined>;
 }
 
-export const commands: Record<string, Command> = { ...localCommands, ...accountCommands, ...resourceCommands };
+export const commands: Record<string, Command> = { ...localCommands, ...runtimeCommands, ...accountCommands, ...resourceCommands };
