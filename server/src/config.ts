@@ -14,6 +14,8 @@ export interface Config {
   authRateLimit: number;
   bodyLimit: number;
   sessionDays: number;
+  /** PostgreSQL connections per process (the embedded database always uses one). */
+  dbPoolSize: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -38,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authRateLimit: intEnv(env, "TROPIC_AUTH_RATE_LIMIT", 20),
     bodyLimit: intEnv(env, "TROPIC_BODY_LIMIT", 256 * 1024),
     sessionDays: intEnv(env, "TROPIC_SESSION_DAYS", 14),
+    dbPoolSize: intEnv(env, "TROPIC_DB_POOL_SIZE", 10),
   };
   return { ...cfg, ...overrides };
 }

@@ -16,7 +16,7 @@ export interface RunningServer {
 /** Opens the database, migrates it, loads keys and starts listening: what `tropic serve` runs. */
 export async function startServer(overrides: Partial<Config> = {}, opts: { logger?: object | boolean } = {}): Promise<RunningServer> {
   const config = loadConfig(process.env, overrides);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   try {
     await migrate(database.pool);
     await syncSkillCatalog(database.db);
@@ -30,6 +30,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
       url,
       async close() {
         await app.close();
+        await drain(database);
         await database.close();
       },
     };
@@ -37,4 +38,11 @@ export async function startServer(overrides: Partial<Config> = {}, opts: { logge
     await database.close().catch(() => {});
     throw err;
   }
+}
+
+/** Waits (up to 5 s) for queries of requests whose clients already left, so ending the pool fails none of them. */
+async function drain(database: Database): Promise<void> {
+  const { pool } = database;
+  const deadline = Date.now() + 5000;
+  while ((pool.waitingCount > 0 || pool.totalCount > pool.idleCount) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }

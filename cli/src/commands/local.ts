@@ -6,11 +6,11 @@ export const localCommands: Record<string, Command> = {
   serve: {
     options: { port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" } },
     async run(ctx) {
+      const started = Date.now(); // before loading the server: the user waits for that too
       const { startServer } = await import("@tropic/server");
       const port = ctx.flags.port !== undefined ? Number(ctx.flags.port) : undefined;
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
         throw new CliError("--port must be a number from 0 to 65535", 2);
-      const started = Date.now();
       const server = await startServer({
         ...(port !== undefined ? { port } : {}),
         ...(ctx.flags.host ? { host: String(ctx.flags.host) } : {}),
