@@ -1,0 +1,99 @@
+// Gate benchmark: decision latency (all packs + a 10-rule policy), redaction throughput, and our
+// packs vs a glob-only (Sondera-style `like` on the raw command) rule set on the issue's lists.
+import { Gate, PACKS, redactSecrets } from "../gate/src/index.ts";
+import { MUST_ALLOW, MUST_DENY } from "../gate/test/lists.ts";
+import { like } from "../policy/src/index.ts";
+
+const POLICY = `ALLOW: browse any public website
+ALLOW: read files in workspace directory
+ALLOW: execute code in sandbox environment
+REQUIRE CONFIRM: download files larger than 10MB
+REQUIRE CONFIRM: send WhatsApp messages
+DENY: access /etc/passwd or system credentials
+DENY: run sudo or elevated commands
+DENY: outbound connections on port 22
+REQUIRE CONFIRM: git push
+DENY: run background processes`;
+
+const gate = await Gate.create({ packs: ["base", "system", "owasp"], policies: { "*": POLICY } });
+const calls = [
+  ...Object.values(PACKS)
+    .flat()
+    .flatMap((r) => [...r.deny, ...r.allow])
+    .filter((e) => typeof e !== "string" || !e.includes("KEY"))
+    .map((e) => (typeof e === "string" ? { tool: "exec", params: { command: e } } : e)),
+  { tool: "exec", params: { command: "ls -la && git status" } },
+  { tool: "exec", params: { command: "npm test 2>&1 | tail -20" } },
+  { tool: "read", params: { path: "src/index.ts" } },
+  { tool: "web_fetch", params: { url: "https://example.com/docs" } },
+];
+for (let i = 0; i < 2000; i++) gate.decide(calls[i % calls.length]);
+const N = 20000;
+const t: number[] = [];
+for (let i = 0; i < N; i++) {
+  const c = calls[(i * 7919) % calls.length];
+  const a = process.hrtime.bigint();
+  gate.decide(c);
+  t.push(Number(process.hrtime.bigint() - a) / 1000);
+}
+t.sort((a, b) => a - b);
+const pct = (p: number) => t[Math.min(t.length - 1, Math.floor((p / 100) * t.length))].toFixed(1);
+console.log(
+  `decision latency over ${N} mixed calls (${calls.length} distinct), 103 pack rules + 10-rule policy: p50 ${pct(50)} µs, p99 ${pct(99)} µs, max ${t[t.length - 1].toFixed(0)} µs`,
+);
+
+// 1 MB of mixed tool output with a secret every ~4 KB.
+const lines = [
+  "total 48\ndrwxr-xr-x 2 u u 4096 Nov 22 src\n",
+  "commit 3f786850e387550fdab836ed7e6dc881de23001b\nAuthor: a <a@b.c>\n",
+  "GET /api/v1/items 200 12ms id=123e4567-e89b-12d3-a456-426614174000\n",
+  "export const x = 1; // lorem ipsum dolor sit amet\n",
+];
+let text = "";
+let k = 0;
+while (text.length < 1024 * 1024) text += k++ % 80 === 0 ? "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n" : lines[k % lines.length];
+const reps = 20;
+const a = process.hrtime.bigint();
+for (let i = 0; i < reps; i++) redactSecrets(text);
+const s = Number(process.hrtime.bigint() - a) / 1e9;
+console.log(`redaction throughput on ${(text.length / 1048576).toFixed(2)} MB: ${((text.length * reps) / 1048576 / s).toFixed(0)} MB/s`);
+
+// Glob-only rule set (what a raw-string `like` gate can express for the same intents).
+const GLOBS = [
+  "*rm -rf*",
+  "*rm -fr*",
+  "*rm -r -f*",
+  "*sudo *",
+  "*curl*|*sh*",
+  "*wget*|*sh*",
+  "*.aws/credentials*",
+  "*shutil.rmtree*",
+  "*terraform apply*",
+  "*chmod 6*",
+  "*chmod 7*",
+  "*kill -9*",
+  "*.env*",
+  "*secret*",
+];
+const globDeny = (c: string) => GLOBS.some((g) => like(c, g));
+const base = await Gate.create({ packs: ["base"] });
+const rows = [
+  ...MUST_DENY.map((c) => [c, true] as const),
+  ...MUST_ALLOW.map((c) => [c, false] as const),
+  ["cat docs/secrets-management.md", false] as const,
+  ["cat .env.example", false] as const,
+];
+let ours = 0;
+let glob = 0;
+const table = ["| command | expected | ours | glob-only |", "|---|---|---|---|"];
+for (const [c, deny] of rows) {
+  const o = base.decide({ tool: "exec", params: { command: c } }).decision === "deny";
+  const g = globDeny(c);
+  ours += Number(o === deny);
+  glob += Number(g === deny);
+  table.push(
+    `| \`${c.replace(/\t/g, "\\t").replace(/\|/g, "\\|")}\` | ${deny ? "deny" : "allow"} | ${o === deny ? "✓" : "✗"} | ${g === deny ? "✓" : "✗"} |`,
+  );
+}
+table.push(`| **correct** | | **${ours}/${rows.length}** | **${glob}/${rows.length}** |`);
+console.log(table.join("\n"));
