@@ -12,9 +12,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installRuntime, progressPrinter, testRuntimeDir } from "@tropic/runtime";
+import { preparedPluginDir } from "../src/bundle.ts";
 import { GatewayClient } from "./gateway-client.ts";
 import { ScriptedModel } from "./model-server.ts";
 
+/** the plugin's source directory (OpenClaw can link it too, but then transforms its TypeScript at load) */
 export const PLUGIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const PLUGIN_ID = "tropic-gate";
 
@@ -49,6 +51,9 @@ export interface InstanceOptions {
   pluginConfig?: Record<string, unknown> | null;
   /** false: start the gateway without the plugin (benchmark baseline) */
   withPlugin?: boolean;
+  /** the directory to link as the plugin; default: the prepared plain-JS bundle (`preparedPluginDir()`).
+   * PLUGIN_DIR links the TypeScript sources as they are (OpenClaw transforms them at load). */
+  pluginDir?: string;
   model?: ScriptedModel;
 }
 
@@ -67,6 +72,8 @@ export class Instance {
   private proc: ChildProcess | null = null;
   private runtime: Awaited<ReturnType<typeof installRuntime>> | null = null;
   private ownModel: boolean;
+  /** the directory linked as the plugin: the prepared plain-JS bundle (plugin/src/bundle.ts) */
+  pluginDir = "";
 
   constructor(private opts: InstanceOptions = {}) {
     this.model = opts.model ?? new ScriptedModel();
@@ -77,12 +84,14 @@ export class Instance {
   async start() {
     this.runtime ??= await installRuntime({ dir: testRuntimeDir(), onProgress: progressPrinter(process.stderr) });
     if (this.ownModel && !this.model.port) await this.model.start();
+    if (this.opts.withPlugin !== false) this.pluginDir ||= this.opts.pluginDir ?? (await preparedPluginDir());
     if (!existsSync(this.configPath)) this.writeConfig(this.baseConfig());
     await this.startGateway();
   }
 
   baseConfig(): Record<string, any> {
     const withPlugin = this.opts.withPlugin !== false;
+    if (withPlugin && !this.pluginDir) throw new Error("baseConfig() before start(): the plugin bundle is not prepared yet");
     return {
       gateway: { mode: "local", bind: "loopback", auth: { mode: "token", token: this.token } },
       models: {
@@ -109,7 +118,7 @@ export class Instance {
       ...(withPlugin
         ? {
             plugins: {
-              load: { paths: [PLUGIN_DIR] },
+              load: { paths: [this.pluginDir] },
               entries: { [PLUGIN_ID]: { enabled: true, config: { gatewayToken: this.token, ...(this.opts.pluginConfig ?? {}) } } },
             },
           }

@@ -1,0 +1,177 @@
+// The plugin as OpenClaw should load it: one plain-JS ESM file, no TypeScript left.
+//
+// Linking plugin/ itself works, but OpenClaw then compiles index.ts and the whole @tropic/gate +
+// @tropic/policy source tree at load with its TypeScript loader (jiti + a Babel transform, plus its
+// source capture), which costs the gateway ~100 MB of RSS. preparedPluginDir() instead writes a
+// directory OpenClaw loads with Node's own module loader:
+//   openclaw.plugin.json   copied from plugin/
+//   package.json           {"type": "module", "openclaw": {"extensions": ["./index.mjs"]}}, no dependencies
+//   index.mjs              esbuild bundle of plugin/index.ts (ESM, platform node, target node22) with
+//                          every workspace package and npm dependency inlined
+//   cedar_wasm_bg.wasm     the Cedar engine; @cedar-policy/cedar-wasm/nodejs reads its .wasm from
+//                          `${__dirname}`, which in the bundle is this directory (see BANNER)
+//   .source-hash           content hash of everything the output depends on (written last)
+// The directory is self-contained (no node_modules needed), so it can be linked from anywhere or
+// copied to another machine. It is rebuilt only when the hash changes (or `force`); every file is
+// replaced by rename, so concurrent callers and a gateway reading the directory never see a torn file.
+// Run directly (`node --import tsx plugin/src/bundle.ts [outDir]`) it prints the directory.
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PLUGIN_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const BUILD_ROOT = join(PLUGIN_ROOT, ".build");
+/** default output directory (gitignored, and excluded from Biome in the root biome.json) */
+export const DEFAULT_OUT_DIR = join(BUILD_ROOT, "tropic-gate");
+const ENTRY = join(PLUGIN_ROOT, "index.ts");
+const BUNDLE_VERSION = 1; // bump when the output layout or the build options change
+
+// CommonJS dependencies (cedar-wasm's nodejs build) use require() and __dirname; an ESM bundle has
+// neither, so the bundle defines them for its own file.
+const BANNER = [
+  'import { createRequire as __tropicCreateRequire } from "node:module";',
+  'import { dirname as __tropicDirname } from "node:path";',
+  'import { fileURLToPath as __tropicFileURLToPath } from "node:url";',
+  "const require = __tropicCreateRequire(import.meta.url);",
+  "const __filename = __tropicFileURLToPath(import.meta.url);",
+  "const __dirname = __tropicDirname(__filename);",
+].join("\n");
+
+/** Root directory of a package as Node resolves it from `from` (node_modules lookup upwards). */
+function packageRoot(name: string, from = PLUGIN_ROOT): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const p = join(dir, "node_modules", name, "package.json");
+    if (existsSync(p)) return realpathSync(dirname(p));
+    if (dirname(dir) === dir) throw new Error(`cannot find the package ${name} from ${from}`);
+  }
+}
+
+function listFiles(dir: string, out: string[] = []): string[] {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) listFiles(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Content hash of the plugin, gate and policy sources, their manifests, the versions of the npm
+ * packages the bundle inlines, esbuild's version and this file. */
+export function sourceHash(): string {
+  const gate = packageRoot("@tropic/gate");
+  const policy = packageRoot("@tropic/policy", gate);
+  const files = [
+    ENTRY,
+    join(PLUGIN_ROOT, "openclaw.plugin.json"),
+    join(PLUGIN_ROOT, "package.json"),
+    ...listFiles(join(PLUGIN_ROOT, "src")),
+    join(gate, "package.json"),
+    ...listFiles(join(gate, "src")),
+    join(policy, "package.json"),
+    ...listFiles(join(policy, "src")),
+  ].sort();
+  const h = createHash("sha256").update(`tropic-gate-bundle ${BUNDLE_VERSION}\n`);
+  for (const f of files)
+    h.update(`${relative(dirname(PLUGIN_ROOT), f)}\0`)
+      .update(readFileSync(f))
+      .update("\0");
+  for (const [name, from] of [
+    ["esbuild", PLUGIN_ROOT],
+    ["@cedar-policy/cedar-wasm", gate],
+    ["libphonenumber-js", policy],
+  ] as const) {
+    const v = JSON.parse(readFileSync(join(packageRoot(name, from), "package.json"), "utf8")).version;
+    h.update(`${name}@${v}\n`);
+  }
+  return h.digest("hex");
+}
+
+/** Writes a file by rename so readers see the old or the new content, never a partial one. */
+function writeAtomic(path: string, data: string | Uint8Array) {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+function isPrepared(outDir: string, hash: string): boolean {
+  try {
+    return (
+      readFileSync(join(outDir, ".source-hash"), "utf8").trim() === hash &&
+      ["index.mjs", "package.json", "openclaw.plugin.json"].every((f) => statSync(join(outDir, f)).isFile())
+    );
+  } catch {
+    return false;
+  }
+}
+
+export async function preparedPluginDir(opts?: { outDir?: string; force?: boolean }): Promise<string> {
+  const outDir = resolve(opts?.outDir ?? DEFAULT_OUT_DIR);
+  const hash = sourceHash();
+  if (!opts?.force && isPrepared(outDir, hash)) return outDir;
+
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [ENTRY],
+    absWorkingDir: PLUGIN_ROOT,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    mainFields: ["module", "main"],
+    conditions: ["node", "import"],
+    banner: { js: BANNER },
+    legalComments: "none",
+    charset: "utf8",
+    metafile: true,
+    write: false,
+    outfile: join(outDir, "index.mjs"),
+    logLevel: "silent",
+  });
+  const js = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
+  if (!js) throw new Error("esbuild produced no index.mjs");
+
+  // .wasm files next to any inlined module are what such modules load via __dirname: copy them.
+  const assets = new Map<string, string>();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const abs = resolve(PLUGIN_ROOT, input);
+    if (!abs.includes(`${sep}node_modules${sep}`)) continue;
+    const dir = dirname(abs);
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith(".wasm")) continue;
+      const prev = assets.get(f);
+      if (prev && prev !== join(dir, f)) throw new Error(`two bundled packages ship ${f}: ${prev}, ${join(dir, f)}`);
+      assets.set(f, join(dir, f));
+    }
+  }
+
+  const plugin = JSON.parse(readFileSync(join(PLUGIN_ROOT, "package.json"), "utf8"));
+  const pkg = {
+    name: plugin.name,
+    version: plugin.version,
+    private: true,
+    type: "module",
+    description: `${plugin.description} Prepared by plugin/src/bundle.ts; do not edit.`,
+    openclaw: { extensions: ["./index.mjs"] },
+  };
+
+  mkdirSync(outDir, { recursive: true });
+  // the hash goes last: until it is written, the directory does not count as prepared
+  rmSync(join(outDir, ".source-hash"), { force: true });
+  for (const [name, src] of assets) {
+    const tmp = join(outDir, `.${name}.${process.pid}.tmp`);
+    copyFileSync(src, tmp);
+    renameSync(tmp, join(outDir, name));
+  }
+  writeAtomic(join(outDir, "index.mjs"), js.contents);
+  writeAtomic(join(outDir, "openclaw.plugin.json"), readFileSync(join(PLUGIN_ROOT, "openclaw.plugin.json")));
+  writeAtomic(join(outDir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+  writeAtomic(join(outDir, ".source-hash"), `${hash}\n`);
+  return outDir;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const dir = await preparedPluginDir({ outDir: args.find((a) => !a.startsWith("--")), force: args.includes("--force") });
+  console.log(dir);
+}
