@@ -15,7 +15,6 @@ DENY: outbound connections on port 22
 REQUIRE CONFIRM: git push
 DENY: run background processes`;
 
-const gate = await Gate.create({ packs: ["base", "system", "owasp"], policies: { "*": POLICY } });
 const calls = [
   ...Object.values(PACKS)
     .flat()
@@ -27,20 +26,28 @@ const calls = [
   { tool: "read", params: { path: "src/index.ts" } },
   { tool: "web_fetch", params: { url: "https://example.com/docs" } },
 ];
-for (let i = 0; i < 2000; i++) gate.decide(calls[i % calls.length]);
 const N = 20000;
-const t: number[] = [];
-for (let i = 0; i < N; i++) {
-  const c = calls[(i * 7919) % calls.length];
-  const a = process.hrtime.bigint();
-  gate.decide(c);
-  t.push(Number(process.hrtime.bigint() - a) / 1000);
+// Cold: the decision cache off, so every op with a candidate rule goes through Cedar (the engine's
+// worst case). Steady state: the default cache, as a running gateway sees repeated commands and paths.
+for (const [label, decisionCache] of [
+  ["every decision through Cedar (cache off)", 0],
+  ["steady state (decision cache on)", undefined],
+] as const) {
+  const gate = await Gate.create({ packs: ["base", "system", "owasp"], policies: { "*": POLICY }, decisionCache });
+  for (let i = 0; i < 2000; i++) gate.decide(calls[i % calls.length]);
+  const t: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const c = calls[(i * 7919) % calls.length];
+    const a = process.hrtime.bigint();
+    gate.decide(c);
+    t.push(Number(process.hrtime.bigint() - a) / 1000);
+  }
+  t.sort((a, b) => a - b);
+  const pct = (p: number) => t[Math.min(t.length - 1, Math.floor((p / 100) * t.length))].toFixed(1);
+  console.log(
+    `decision latency, ${label}, ${N} mixed calls (${calls.length} distinct), 103 pack rules + 10-rule policy: p50 ${pct(50)} µs, p99 ${pct(99)} µs, max ${t[t.length - 1].toFixed(0)} µs`,
+  );
 }
-t.sort((a, b) => a - b);
-const pct = (p: number) => t[Math.min(t.length - 1, Math.floor((p / 100) * t.length))].toFixed(1);
-console.log(
-  `decision latency over ${N} mixed calls (${calls.length} distinct), 103 pack rules + 10-rule policy: p50 ${pct(50)} µs, p99 ${pct(99)} µs, max ${t[t.length - 1].toFixed(0)} µs`,
-);
 
 // 1 MB of mixed tool output with a secret every ~4 KB.
 const lines = [

@@ -35,6 +35,14 @@ export interface GateConfig {
   sandbox?: boolean;
   /** false evaluates every op against its whole bucket (for equivalence tests) */
   prefilter?: boolean;
+  /** how many Cedar answers to remember (0 = none). A decision is a pure function of the rule set and
+   * the request, and agents repeat the same commands and paths, so a repeat skips the wasm call. */
+  decisionCache?: number;
+}
+
+interface CedarAnswer {
+  decision: "allow" | "deny";
+  ids: string[];
 }
 
 const DEFAULT_PERMIT = "tropic-default-allow";
@@ -93,6 +101,8 @@ const fieldsOf = (specs: RuleSpec[]) => [...new Set(["op", ...specs.flatMap((s) 
 
 export class Gate {
   private sets = new Map<string, AgentSet>();
+  // Keyed by the prepared set's id (unique per load, so a reload can never hit a stale answer) and the request.
+  private readonly answers = new Map<string, CedarAnswer>();
   private redactRule = new Map<string, string>();
   private constructor(
     readonly cfg: GateConfig,
@@ -243,18 +253,7 @@ export class Gate {
       }
       b = cb;
     }
-    const ans = cedar.statefulIsAuthorized({
-      principal: { type: "Agent", id: ctx.agent },
-      action: { type: "Action", id: ctx.op === "redact" ? "tool_result" : "tool_call" },
-      resource: { type: "Tool", id: ctx.tool },
-      context: pick(ctx, b.fields),
-      preparsedPolicySetId: b.id,
-      entities: [],
-    });
-    if (ans.type !== "success") throw new Error(`Cedar: ${ans.errors.map((e) => e.message).join("; ")}`);
-    const { decision, diagnostics } = ans.response;
-    if (diagnostics.errors.length) throw new Error(`rule ${diagnostics.errors[0].policyId} failed: ${diagnostics.errors[0].error.message}`);
-    const ids = diagnostics.reason.filter((id) => id !== DEFAULT_PERMIT);
+    const { decision, ids } = this.cedarAnswer(b, ctx);
     if (decision === "deny") {
       if (ids.length) return { deny: ids, confirm: [], allow: [], lockdownMiss: false };
       return { deny: [], confirm: [], allow: [], lockdownMiss: op.primary };
@@ -262,6 +261,35 @@ export class Gate {
     const confirm = ids.filter((id) => set.byId.get(id)?.effect === "confirm");
     const allow = ids.filter((id) => set.byId.get(id)?.effect === "allow");
     return { deny: [], confirm, allow, lockdownMiss: false };
+  }
+
+  private cedarAnswer(b: Bucket, ctx: OpContext): CedarAnswer {
+    const request = {
+      principal: { type: "Agent", id: ctx.agent },
+      action: { type: "Action", id: ctx.op === "redact" ? "tool_result" : "tool_call" },
+      resource: { type: "Tool", id: ctx.tool },
+      context: pick(ctx, b.fields),
+      preparsedPolicySetId: b.id,
+      entities: [],
+    };
+    const limit = this.cfg.decisionCache ?? 4096;
+    const key = limit > 0 ? JSON.stringify([b.id, ctx.agent, ctx.op, ctx.tool, request.context]) : "";
+    const hit = limit > 0 ? this.answers.get(key) : undefined;
+    if (hit) {
+      this.answers.delete(key); // re-insert: Map order is the LRU order
+      this.answers.set(key, hit);
+      return hit;
+    }
+    const ans = cedar.statefulIsAuthorized(request);
+    if (ans.type !== "success") throw new Error(`Cedar: ${ans.errors.map((e) => e.message).join("; ")}`);
+    const { decision, diagnostics } = ans.response;
+    if (diagnostics.errors.length) throw new Error(`rule ${diagnostics.errors[0].policyId} failed: ${diagnostics.errors[0].error.message}`);
+    const answer: CedarAnswer = { decision, ids: diagnostics.reason.filter((id) => id !== DEFAULT_PERMIT) };
+    if (limit > 0) {
+      if (this.answers.size >= limit) this.answers.delete(this.answers.keys().next().value as string);
+      this.answers.set(key, answer);
+    }
+    return answer;
   }
 
   /** Pattern redaction of every known secret, then a Cedar pass (defence in depth) over lines that

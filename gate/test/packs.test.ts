@@ -62,3 +62,24 @@ test("prefilter is only an optimisation: same decisions with it off", async () =
         assert.deepEqual({ d: a.decision, r: [...a.rules].sort() }, { d: b.decision, r: [...b.rules].sort() }, JSON.stringify(ex));
       }
 });
+
+test("the decision cache is only an optimisation: same decisions, and a reload never serves an old answer", async () => {
+  const cached = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME });
+  const uncached = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME, decisionCache: 0 });
+  const examples = Object.values(PACKS)
+    .flat()
+    .filter((r) => !r.any.every((c) => c.op.includes("redact")))
+    .flatMap((r) => [...r.deny, ...r.allow]);
+  for (let round = 0; round < 2; round++)
+    for (const ex of examples) {
+      const a = cached.decide(asCall(ex));
+      const b = uncached.decide(asCall(ex));
+      assert.deepEqual({ d: a.decision, r: [...a.rules].sort() }, { d: b.decision, r: [...b.rules].sort() }, `round ${round}: ${JSON.stringify(ex)}`);
+    }
+  const gate = await Gate.create({ packs: ["base"], home: HOME });
+  const touch = { tool: "exec", params: { command: "touch notes.txt" } };
+  assert.equal(gate.decide(touch).decision, "allow");
+  assert.equal(gate.decide(touch).decision, "allow", "now answered from the cache");
+  gate.reload({ "*": "DENY: run touch" });
+  assert.equal(gate.decide(touch).decision, "deny", "the new rule set is consulted, not the cached answer");
+});
