@@ -40,11 +40,6 @@ export interface GateConfig {
   decisionCache?: number;
 }
 
-interface CedarAnswer {
-  decision: "allow" | "deny";
-  ids: string[];
-}
-
 const DEFAULT_PERMIT = "tropic-default-allow";
 let setCounter = 0;
 
@@ -101,8 +96,8 @@ const fieldsOf = (specs: RuleSpec[]) => [...new Set(["op", ...specs.flatMap((s) 
 
 export class Gate {
   private sets = new Map<string, AgentSet>();
-  // Keyed by the prepared set's id (unique per load, so a reload can never hit a stale answer) and the request.
-  private readonly answers = new Map<string, CedarAnswer>();
+  // Keyed by the prepared set's id (unique per load, so a reload never hits a stale answer) and the request.
+  private readonly answers = new Map<string, ReturnType<typeof cedar.statefulIsAuthorized>>();
   private redactRule = new Map<string, string>();
   private constructor(
     readonly cfg: GateConfig,
@@ -253,7 +248,18 @@ export class Gate {
       }
       b = cb;
     }
-    const { decision, ids } = this.cedarAnswer(b, ctx);
+    const ans = this.authorize({
+      principal: { type: "Agent", id: ctx.agent },
+      action: { type: "Action", id: ctx.op === "redact" ? "tool_result" : "tool_call" },
+      resource: { type: "Tool", id: ctx.tool },
+      context: pick(ctx, b.fields),
+      preparsedPolicySetId: b.id,
+      entities: [],
+    });
+    if (ans.type !== "success") throw new Error(`Cedar: ${ans.errors.map((e) => e.message).join("; ")}`);
+    const { decision, diagnostics } = ans.response;
+    if (diagnostics.errors.length) throw new Error(`rule ${diagnostics.errors[0].policyId} failed: ${diagnostics.errors[0].error.message}`);
+    const ids = diagnostics.reason.filter((id) => id !== DEFAULT_PERMIT);
     if (decision === "deny") {
       if (ids.length) return { deny: ids, confirm: [], allow: [], lockdownMiss: false };
       return { deny: [], confirm: [], allow: [], lockdownMiss: op.primary };
@@ -263,33 +269,17 @@ export class Gate {
     return { deny: [], confirm, allow, lockdownMiss: false };
   }
 
-  private cedarAnswer(b: Bucket, ctx: OpContext): CedarAnswer {
-    const request = {
-      principal: { type: "Agent", id: ctx.agent },
-      action: { type: "Action", id: ctx.op === "redact" ? "tool_result" : "tool_call" },
-      resource: { type: "Tool", id: ctx.tool },
-      context: pick(ctx, b.fields),
-      preparsedPolicySetId: b.id,
-      entities: [],
-    };
+  private authorize(request: Parameters<typeof cedar.statefulIsAuthorized>[0]) {
     const limit = this.cfg.decisionCache ?? 4096;
-    const key = limit > 0 ? JSON.stringify([b.id, ctx.agent, ctx.op, ctx.tool, request.context]) : "";
-    const hit = limit > 0 ? this.answers.get(key) : undefined;
-    if (hit) {
-      this.answers.delete(key); // re-insert: Map order is the LRU order
-      this.answers.set(key, hit);
-      return hit;
-    }
+    if (limit <= 0) return cedar.statefulIsAuthorized(request);
+    const key = JSON.stringify(request);
+    const hit = this.answers.get(key);
+    if (hit) return hit;
     const ans = cedar.statefulIsAuthorized(request);
-    if (ans.type !== "success") throw new Error(`Cedar: ${ans.errors.map((e) => e.message).join("; ")}`);
-    const { decision, diagnostics } = ans.response;
-    if (diagnostics.errors.length) throw new Error(`rule ${diagnostics.errors[0].policyId} failed: ${diagnostics.errors[0].error.message}`);
-    const answer: CedarAnswer = { decision, ids: diagnostics.reason.filter((id) => id !== DEFAULT_PERMIT) };
-    if (limit > 0) {
-      if (this.answers.size >= limit) this.answers.delete(this.answers.keys().next().value as string);
-      this.answers.set(key, answer);
-    }
-    return answer;
+    if (ans.type !== "success") return ans; // never remember a failure
+    if (this.answers.size >= limit) this.answers.clear(); // full: start over, cheaper than LRU bookkeeping
+    this.answers.set(key, ans);
+    return ans;
   }
 
   /** Pattern redaction of every known secret, then a Cedar pass (defence in depth) over lines that
