@@ -69,7 +69,8 @@ export async function startServe(opts: ServeOptions): Promise<ServeProcess> {
     if (v === undefined || k.startsWith("TROPIC_") || k === "DATABASE_URL") continue;
     env[k] = v;
   }
-  Object.assign(env, { TROPIC_LOG_LEVEL: "warn" }, opts.env ?? {});
+  // The control-plane benchmark measures the API: its instances only record desired state (no gateways).
+  Object.assign(env, { TROPIC_LOG_LEVEL: "warn", TROPIC_INSTANCES: "off" }, opts.env ?? {});
 
   const t0 = performance.now();
   const proc = spawn(TROPIC_BIN, ["serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", opts.dataDir], {

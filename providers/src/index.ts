@@ -1,2 +1,4 @@
 export * from "./catalog.ts";
-export type { InstanceProvider, InstanceSpec, ObservedInstance } from "./provider.ts";
+export type { InstanceProvider, InstanceSpec, NetworkRules, ObservedInstance, ObservedState } from "./provider.ts";
+export { ProviderError } from "./provider.ts";
+export { LocalProvider, type LocalProviderOptions, sandboxArgs, hasBwrap } from "./local.ts";

@@ -16,6 +16,7 @@ import type { Database } from "./db/connect.ts";
 import { ApiError } from "./lib/errors.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { routes } from "./routes/index.ts";
+import type { InstanceManager } from "./instances/manager.ts";
 import type { KeyEncryptionKey } from "./secrets/envelope.ts";
 import { findOrCreateOidcUser } from "./users.ts";
 
@@ -24,10 +25,18 @@ export interface AppDeps {
   database: Database;
   kek: KeyEncryptionKey;
   logger?: FastifyBaseLogger | boolean | object;
+  /** makes instances real (reconciler, agent channel); without it the API only records desired state */
+  instances?: (log: FastifyBaseLogger) => InstanceManager;
 }
 
 /** Paths of request/response data that must never reach a log line. */
 export const LOG_REDACT = ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]', "password", "token", "value"];
+
+declare module "fastify" {
+  interface FastifyInstance {
+    instances: InstanceManager | undefined;
+  }
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, database, kek } = deps;
@@ -99,7 +108,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : undefined,
   );
 
-  await app.register(routes, { config, database, kek, identity, oidc, metrics });
+  const instances = deps.instances?.(app.log);
+  if (instances) {
+    instances.attach(app.server);
+    // preClose: the agents' WebSockets must end before the HTTP server can finish closing.
+    app.addHook("preClose", async () => instances.stop());
+  }
+  app.decorate("instances", instances);
+  await app.register(routes, { config, database, kek, identity, oidc, metrics, instances });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

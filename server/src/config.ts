@@ -16,6 +16,12 @@ export interface Config {
   sessionDays: number;
   /** PostgreSQL connections per process (the embedded database always uses one). */
   dbPoolSize: number;
+  /** where instance agents dial in (ws:// or wss://); default: this server's own address */
+  agentUrl: string | undefined;
+  /** local instances' sandbox: "auto" (bubblewrap when installed), "bwrap" (required), "none" */
+  sandbox: "auto" | "bwrap" | "none";
+  /** false: the API records desired state only, no instance is run (TROPIC_INSTANCES=off) */
+  runInstances: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -41,6 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit: intEnv(env, "TROPIC_BODY_LIMIT", 256 * 1024),
     sessionDays: intEnv(env, "TROPIC_SESSION_DAYS", 14),
     dbPoolSize: intEnv(env, "TROPIC_DB_POOL_SIZE", 10),
+    agentUrl: env.TROPIC_AGENT_URL || undefined,
+    sandbox: sandboxEnv(env.TROPIC_SANDBOX),
+    runInstances: !["off", "0", "false"].includes((env.TROPIC_INSTANCES ?? "on").toLowerCase()),
   };
   return { ...cfg, ...overrides };
 }
@@ -51,6 +60,12 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function sandboxEnv(raw: string | undefined): Config["sandbox"] {
+  if (raw === undefined || raw === "") return "auto";
+  if (raw === "auto" || raw === "bwrap" || raw === "none") return raw;
+  throw new Error(`TROPIC_SANDBOX must be auto, bwrap or none, got "${raw}"`);
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

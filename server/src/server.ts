@@ -4,6 +4,8 @@ import { type Config, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
 import { syncSkillCatalog } from "./routes/skills.ts";
+import { LocalProvider } from "@tropic/providers";
+import { InstanceManager } from "./instances/manager.ts";
 import { loadLocalKek } from "./secrets/envelope.ts";
 
 export interface RunningServer {
@@ -14,15 +16,55 @@ export interface RunningServer {
 }
 
 /** Opens the database, migrates it, loads keys and starts listening: what `tropic serve` runs. */
-export async function startServer(overrides: Partial<Config> = {}, opts: { logger?: object | boolean } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  logger?: object | boolean;
+  /** the 15-second health interval (tests shorten it) */
+  healthIntervalMs?: number;
+}
+
+/** ws://host:port of a listening address; a wildcard host is reached on loopback. */
+export function agentUrlOf(address: string): string {
+  const u = new URL(address);
+  if (u.hostname === "0.0.0.0" || u.hostname === "[::]") u.hostname = "127.0.0.1";
+  return `${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}`;
+}
+
+export async function startServer(overrides: Partial<Config> = {}, opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(process.env, overrides);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   try {
     await migrate(database.pool);
     await syncSkillCatalog(database.db);
     const { kek } = loadLocalKek({ masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, dataDir: config.dataDir });
-    const app = await buildApp({ config, database, kek, ...(opts.logger !== undefined ? { logger: opts.logger } : {}) });
+    let agentUrl = config.agentUrl ?? "";
+    const instances = config.runInstances
+      ? (log: import("fastify").FastifyBaseLogger) =>
+          new InstanceManager({
+            database,
+            kek,
+            providers: {
+              local: new LocalProvider({
+                dataDir: config.dataDir,
+                sandbox: config.sandbox,
+                hiddenPaths: config.masterKeyFile ? [config.masterKeyFile] : [],
+                log: (m) => log.info(m),
+              }),
+            },
+            agentUrl: () => agentUrl,
+            log,
+            healthIntervalMs: opts.healthIntervalMs,
+          })
+      : undefined;
+    const app = await buildApp({
+      config,
+      database,
+      kek,
+      ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+      ...(instances ? { instances } : {}),
+    });
     const address = await app.listen({ port: config.port, host: config.host });
+    agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
+    await app.instances?.start();
     const url = config.publicUrl ?? address.replace("[::1]", "localhost");
     return {
       app,

@@ -56,8 +56,33 @@ export const instances = pgTable("instances", {
   stoppedAt: ts("stopped_at"),
   lastHealthAt: ts("last_health_at"),
   deletedAt: ts("deleted_at"),
+  gatewayTokenEnc: jsonb("gateway_token_enc").$type<SealedJson>(),
+  agentTokenEnc: jsonb("agent_token_enc").$type<SealedJson>(),
+  agentTokenHash: text("agent_token_hash"),
+  agentSeenAt: ts("agent_seen_at"),
+  metrics: jsonb("metrics").$type<Record<string, unknown>>().notNull().default({}),
 });
+/** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
+export type SealedJson = { ciphertext: string; iv: string; authTag: string; wrappedKey: string; kekId: string };
 export type InstanceState = "provisioning" | "initializing" | "running" | "stopping" | "stopped" | "failed" | "deleting" | "deleted";
+
+export const instanceCommands = pgTable("instance_commands", {
+  id: uuid("id").primaryKey(),
+  seq: bigserial("seq", { mode: "number" }).notNull(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  agentId: uuid("agent_id"),
+  kind: text("kind").notNull(),
+  payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
+  onDone: text("on_done").$type<"agent_ready" | "agent_stopped" | "skill_installed" | "skill_removed">(),
+  state: text("state").$type<"pending" | "sent" | "done" | "failed" | "cancelled">().notNull().default("pending"),
+  result: jsonb("result").$type<unknown>(),
+  error: text("error"),
+  attempts: integer("attempts").notNull().default(0),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  sentAt: ts("sent_at"),
+  doneAt: ts("done_at"),
+});
 
 export const policies = pgTable("policies", {
   id: uuid("id").primaryKey(),

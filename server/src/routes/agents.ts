@@ -5,6 +5,7 @@ import { z } from "zod";
 import { getTemplate } from "@tropic/marketplace";
 import type { Db } from "../db/connect.ts";
 import { agents, instances, policies } from "../db/schema.ts";
+import { enqueueAgentDeploy, enqueueAgentRemoval, enqueueCommand, policyTextOf } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, conflict, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
@@ -73,7 +74,7 @@ function safeTemplate(id: string) {
   }
 }
 
-export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -156,6 +157,9 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       objectId: row.id,
       details: { templateId: template.id, instanceId: b.instanceId },
     });
+    // provisioning → pushed through the instance agent (now, or when the instance comes online) → ready
+    await enqueueAgentDeploy(db, row);
+    await manager?.changed(row.instanceId);
     return reply.code(201).send(row);
   });
 
@@ -179,6 +183,17 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       objectId: req.params.id,
       details: { fields: Object.keys(req.body) },
     });
+    // A new model or policy reaches the running gate by hot reload (no restart).
+    if (row!.state !== "stopped" && (req.body.model !== undefined || req.body.policyId !== undefined)) {
+      await enqueueCommand(db, {
+        ownerId,
+        instanceId: row!.instanceId,
+        agentId: row!.id,
+        kind: "register_agent",
+        payload: { id: row!.slug, slug: row!.slug, name: row!.name, model: row!.model, policy: await policyTextOf(db, ownerId, row!.policyId) },
+      });
+      await manager?.changed(row!.instanceId);
+    }
     return row!;
   });
 
@@ -191,14 +206,18 @@ export const agentRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       .where(and(eq(agents.id, req.params.id), eq(agents.ownerId, ownerId)))
       .returning();
     await recordEvent(db, { ownerId, action: "agent.stop", objectType: "agent", objectId: req.params.id });
+    await enqueueAgentRemoval(db, row!, false);
+    await manager?.changed(row!.instanceId);
     return reply.code(202).send(row!);
   });
 
   app.delete("/api/v1/agents/:id", { schema: { tags, params: idParam } }, async (req, reply) => {
     const ownerId = req.caller!.id;
-    await ownedAgent(db, ownerId, req.params.id);
+    const a = await ownedAgent(db, ownerId, req.params.id);
+    await enqueueAgentRemoval(db, a, true);
     await db.delete(agents).where(and(eq(agents.id, req.params.id), eq(agents.ownerId, ownerId)));
     await recordEvent(db, { ownerId, action: "agent.delete", objectType: "agent", objectId: req.params.id });
+    await manager?.changed(a.instanceId);
     return reply.code(204).send();
   });
 };

@@ -3,6 +3,7 @@ import { type Identity, requireCaller } from "../auth/identity.ts";
 import type { OidcClient } from "../auth/oidc.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/connect.ts";
+import type { InstanceManager } from "../instances/manager.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
 import { agentRoutes } from "./agents.ts";
@@ -25,6 +26,8 @@ export interface RouteDeps {
   identity: Identity;
   oidc?: OidcClient;
   metrics: Metrics;
+  /** the instance manager when instances run here; routes tell it what changed */
+  instances?: InstanceManager;
   requireCaller: (req: FastifyRequest) => Promise<void>;
 }
 

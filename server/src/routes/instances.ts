@@ -5,6 +5,7 @@ import { z } from "zod";
 import { PROVIDERS, providerInfo } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
+import { enqueueCommand } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
@@ -26,6 +27,9 @@ export const instanceOut = z.object({
   updatedAt: iso,
   startedAt: isoNullable,
   lastHealthAt: isoNullable,
+  /** the instance agent's last report: gateway and agent pid, RSS, uptime, restarts, readiness */
+  metrics: z.record(z.string(), z.unknown()),
+  agentSeenAt: isoNullable,
 });
 
 const createBody = z.strictObject({
@@ -46,7 +50,7 @@ export async function ownedInstance(db: Db, ownerId: string, id: string) {
   return row;
 }
 
-export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -98,6 +102,7 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
       objectId: row!.id,
       details: { provider, region, instanceType },
     });
+    await manager?.changed(row!.id);
     return reply.code(201).send(row!);
   });
 
@@ -119,7 +124,8 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
     },
   );
 
-  // Start/stop record desired state; the reconciler (instances issue) drives the provider to it.
+  // Start/stop record desired state; the reconciler drives the provider to it. Restart asks the
+  // instance agent to restart the gateway (queued if the agent is offline).
   for (const action of ["start", "stop", "restart"] as const) {
     app.post(`/api/v1/instances/:id/${action}`, { schema: { tags, params: idParam, response: { 202: instanceOut } } }, async (req, reply) => {
       const inst = await ownedInstance(db, req.caller!.id, req.params.id);
@@ -133,7 +139,10 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
         })
         .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)))
         .returning();
+      if (action === "restart" && inst.desiredState === "running" && inst.providerRef)
+        await enqueueCommand(db, { ownerId: inst.ownerId, instanceId: inst.id, kind: "restart_gateway", payload: {} });
       await recordEvent(db, { ownerId: req.caller!.id, action: `instance.${action}`, objectType: "instance", objectId: inst.id });
+      await manager?.changed(inst.id);
       return reply.code(202).send(row!);
     });
   }
@@ -146,6 +155,7 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
       .set({ desiredState: "deleted", state: "deleting", deletedAt: new Date(), updatedAt: new Date() })
       .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)));
     await recordEvent(db, { ownerId: req.caller!.id, action: "instance.delete", objectType: "instance", objectId: inst.id });
+    await manager?.changed(inst.id);
     return reply.code(202).send({ id: inst.id, state: "deleting" });
   });
 };

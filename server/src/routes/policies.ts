@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { compilePolicy } from "@tropic/policy";
 import { policies } from "../db/schema.ts";
+import { enqueuePolicyPush } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
@@ -42,7 +43,7 @@ function present(row: typeof policies.$inferSelect) {
   return { ...row, mode: compiled.mode ?? "default", rules: compiled.rules ?? [] };
 }
 
-export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -129,6 +130,8 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
         objectId: current.id,
         details: { version: row!.version },
       });
+      // The new text reaches every running gate that uses it (hot reload, no gateway restart).
+      for (const instanceId of await enqueuePolicyPush(db, req.caller!.id, current.id)) await manager?.changed(instanceId);
       return present(row!);
     },
   );

@@ -1,10 +1,11 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { getSkill, listSkills, validateSkillCredentials } from "@tropic/marketplace";
 import type { Db } from "../db/connect.ts";
-import { skillInstalls, skills } from "../db/schema.ts";
+import { credentials, skillInstalls, skills } from "../db/schema.ts";
+import { enqueueSkillInstall, enqueueSkillRemoval } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, conflict, notFound } from "../lib/errors.ts";
 import { storeCredential } from "./credentials.ts";
@@ -28,6 +29,25 @@ export async function syncSkillCatalog(db: Db): Promise<number> {
   return all.length;
 }
 
+/** Which of a skill's credential variables the user has stored (values stay encrypted). */
+async function storedSkillEnvs(db: Db, ownerId: string, slug: string, envs: string[]): Promise<string[]> {
+  if (!envs.length) return [];
+  const rows = await db
+    .select({ name: credentials.name })
+    .from(credentials)
+    .where(
+      and(
+        eq(credentials.ownerId, ownerId),
+        inArray(
+          credentials.name,
+          envs.map((e) => `skill:${slug}:${e}`),
+        ),
+      ),
+    );
+  const have = new Set(rows.map((r) => r.name));
+  return envs.filter((e) => have.has(`skill:${slug}:${e}`));
+}
+
 function safeSkill(slug: string) {
   try {
     return getSkill(slug);
@@ -36,7 +56,7 @@ function safeSkill(slug: string) {
   }
 }
 
-export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, kek, requireCaller }) => {
+export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, kek, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -94,6 +114,12 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
         .values({ id: crypto.randomUUID(), ownerId, instanceId: inst.id, skillSlug: skill.slug, createdAt: now, updatedAt: now })
         .returning();
       await recordEvent(db, { ownerId, action: "skill.install", objectType: "instance", objectId: inst.id, details: { skill: skill.slug } });
+      // SKILL.md + credentials (.env, 0600) written by the instance agent, then the gateway restarted.
+      const given = Object.entries(req.body.credentials)
+        .filter(([, v]) => v !== "")
+        .map(([k]) => k);
+      await enqueueSkillInstall(db, ownerId, inst.id, skill.slug, true, given);
+      await manager?.changed(inst.id);
       return reply.code(201).send(row!);
     },
   );
@@ -111,6 +137,17 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
         )
         .returning();
       if (!row) throw notFound("skill install");
+      const skill = safeSkill(row.skillSlug);
+      const given = skill
+        ? await storedSkillEnvs(
+            db,
+            req.caller!.id,
+            row.skillSlug,
+            skill.credentials.map((c) => c.env),
+          )
+        : [];
+      await enqueueSkillInstall(db, req.caller!.id, row.instanceId, row.skillSlug, row.enabled, given);
+      await manager?.changed(row.instanceId);
       return row;
     },
   );
@@ -131,6 +168,8 @@ export const skillRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
       objectId: req.params.id,
       details: { skill: req.params.slug },
     });
+    await enqueueSkillRemoval(db, req.caller!.id, req.params.id, req.params.slug);
+    await manager?.changed(req.params.id);
     return reply.code(204).send();
   });
 };

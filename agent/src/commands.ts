@@ -1,0 +1,232 @@
+// What the control plane can ask of an instance. Every command is idempotent (it sets a state, it
+// never appends one), so a command delivered twice leaves the instance as delivered once. Files are
+// written atomically (temp + rename), owned by the instance's user, never through a symlink, and
+// only under the state directory. Secret values (API keys) are never part of a result.
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import type { AgentStatus, CommandKind } from "./protocol.ts";
+
+export interface CommandContext {
+  stateDir: string;
+  configPath: string;
+  gatewayLog: string;
+  owner: { uid: number; gid: number } | null;
+  restartGateway(): Promise<boolean>;
+  gatewayRunning(): boolean;
+  status(): Promise<AgentStatus>;
+}
+
+export const PLUGIN_ID = "tropic-gate";
+type Obj = Record<string, any>;
+
+export async function runCommand(ctx: CommandContext, kind: CommandKind, payload: Obj): Promise<unknown> {
+  switch (kind) {
+    case "write_workspace": {
+      const slug = slugOf(payload.slug);
+      const files = (payload.files ?? {}) as Record<string, string>;
+      const base = join(ctx.stateDir, "workspace", slug);
+      for (const [rel, text] of Object.entries(files)) writeUnder(ctx, base, rel, String(text), 0o600);
+      return { slug, files: Object.keys(files).sort() };
+    }
+    case "register_agent": {
+      const id = slugOf(payload.id);
+      const workspace = join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id));
+      return updateConfig(ctx, (cfg) => {
+        cfg.agents ??= {};
+        cfg.agents.entries ??= {};
+        const entry: Obj = { workspace, model: String(payload.model) };
+        if (payload.name) entry.name = String(payload.name);
+        if (Array.isArray(payload.skills)) entry.skills = payload.skills.map(String);
+        cfg.agents.entries[id] = entry;
+        // A custom model endpoint (Settings → custom model) the agent's model refers to.
+        const mp = payload.modelProvider as Obj | undefined;
+        if (mp?.id) {
+          cfg.models ??= {};
+          cfg.models.providers ??= {};
+          cfg.models.providers[String(mp.id)] = mp.config;
+        }
+        if (payload.policy !== undefined) setPolicy(cfg, id, payload.policy as string | null);
+      }).then(() => ({ agentId: id, workspace }));
+    }
+    case "remove_agent": {
+      const id = slugOf(payload.id);
+      await updateConfig(ctx, (cfg) => {
+        if (cfg.agents?.entries) delete cfg.agents.entries[id];
+        setPolicy(cfg, id, null);
+      });
+      if (payload.deleteWorkspace) rmSync(join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id)), { recursive: true, force: true });
+      return { agentId: id, removed: true };
+    }
+    case "write_env": {
+      const vars = (payload.vars ?? {}) as Record<string, string | null>;
+      return { names: writeEnv(ctx, vars) };
+    }
+    case "read_gateway_token": {
+      const cfg = readConfig(ctx);
+      const token = cfg.gateway?.auth?.token;
+      if (typeof token !== "string") throw new Error("openclaw.json has no gateway.auth.token");
+      return { token };
+    }
+    case "restart_gateway": {
+      const ready = await ctx.restartGateway();
+      return { restarted: true, ready };
+    }
+    case "set_gate_config": {
+      // Replaces the given keys of plugins.entries.tropic-gate.config; the running gateway hot-reloads it.
+      const patch = (payload.config ?? {}) as Obj;
+      await updateConfig(ctx, (cfg) => {
+        const e = gateEntry(cfg);
+        e.config = { ...(e.config ?? {}), ...patch };
+      });
+      return { keys: Object.keys(patch).sort() };
+    }
+    case "install_skill": {
+      const slug = slugOf(payload.slug);
+      const base = join(ctx.stateDir, "skills", slug);
+      for (const [rel, text] of Object.entries((payload.files ?? {}) as Record<string, string>)) writeUnder(ctx, base, rel, String(text), 0o600);
+      const env = (payload.env ?? {}) as Record<string, string>;
+      const names = writeEnv(ctx, env);
+      await updateConfig(ctx, (cfg) => {
+        cfg.skills ??= {};
+        cfg.skills.entries ??= {};
+        cfg.skills.entries[slug] = { ...(cfg.skills.entries[slug] ?? {}), enabled: payload.enabled !== false };
+      });
+      const restarted = payload.restart === false ? false : await ctx.restartGateway();
+      return { slug, env: names, restarted };
+    }
+    case "remove_skill": {
+      const slug = slugOf(payload.slug);
+      rmSync(join(ctx.stateDir, "skills", slug), { recursive: true, force: true });
+      const unset: Record<string, null> = {};
+      for (const n of (payload.envNames ?? []) as string[]) unset[n] = null;
+      writeEnv(ctx, unset);
+      await updateConfig(ctx, (cfg) => {
+        if (cfg.skills?.entries) delete cfg.skills.entries[slug];
+      });
+      const restarted = payload.restart === false ? false : await ctx.restartGateway();
+      return { slug, removed: true, restarted };
+    }
+    case "status":
+      return ctx.status();
+    default:
+      throw new Error(`unknown command "${kind as string}"`);
+  }
+}
+
+function gateEntry(cfg: Obj): Obj {
+  cfg.plugins ??= {};
+  cfg.plugins.entries ??= {};
+  cfg.plugins.entries[PLUGIN_ID] ??= { enabled: true, config: {} };
+  return cfg.plugins.entries[PLUGIN_ID];
+}
+
+function setPolicy(cfg: Obj, agentId: string, text: string | null) {
+  const e = gateEntry(cfg);
+  e.config ??= {};
+  const policies = { ...(e.config.policies ?? {}) };
+  if (text === null || text === "") delete policies[agentId];
+  else policies[agentId] = text;
+  e.config.policies = policies;
+}
+
+function slugOf(v: unknown): string {
+  const s = String(v ?? "");
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(s)) throw new Error(`bad slug "${s}"`);
+  return s;
+}
+
+export function readConfig(ctx: CommandContext): Obj {
+  if (!existsSync(ctx.configPath)) return {};
+  return JSON.parse(readFileSync(ctx.configPath, "utf8")) as Obj;
+}
+
+/** Read-modify-write of openclaw.json; when the gateway runs, waits (bounded) until it has applied the change. */
+async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Promise<void> {
+  const cfg = readConfig(ctx);
+  const before = JSON.stringify(cfg);
+  edit(cfg);
+  if (JSON.stringify(cfg) === before) return; // already so: nothing to reload
+  const offset = logSize(ctx.gatewayLog);
+  writeAtomic(ctx, ctx.configPath, `${JSON.stringify(cfg, null, 2)}\n`, 0o600);
+  if (ctx.gatewayRunning()) await waitForReload(ctx.gatewayLog, offset, 10_000);
+}
+
+function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitForReload(log: string, offset: number, timeoutMs: number) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    try {
+      const buf = readFileSync(log);
+      const text = buf.subarray(offset).toString("utf8");
+      if (/config hot reload applied|config reload skipped|reload.*(applied|restart)|restarting gateway/i.test(text)) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** KEY=value lines, 0600; `null` removes a key. Returns the names now set by this call. */
+function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): string[] {
+  const path = join(ctx.stateDir, ".env");
+  const lines = existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+  const map = new Map<string, string>();
+  for (const l of lines) {
+    const i = l.indexOf("=");
+    if (i > 0) map.set(l.slice(0, i), l.slice(i + 1));
+  }
+  for (const [k, v] of Object.entries(vars)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(k)) throw new Error(`bad environment variable name "${k}"`);
+    if (v === null) map.delete(k);
+    else {
+      if (/[\r\n]/.test(v)) throw new Error(`${k}: a value cannot contain a line break`);
+      map.set(k, /[\s#"'$`\\]/.test(v) ? JSON.stringify(v) : v);
+    }
+  }
+  writeAtomic(ctx, path, [...map].map(([k, v]) => `${k}=${v}\n`).join(""), 0o600);
+  return Object.keys(vars).filter((k) => vars[k] !== null);
+}
+
+/** Writes base/rel, refusing absolute paths, `..`, and any symlink on the way (the gateway's user owns these dirs). */
+function writeUnder(ctx: CommandContext, base: string, rel: string, text: string, mode: number) {
+  const n = normalize(rel);
+  if (!rel || isAbsolute(rel) || n.startsWith("..") || n.split(sep).includes("..")) throw new Error(`bad file path "${rel}"`);
+  writeAtomic(ctx, join(base, n), text, mode);
+}
+
+function writeAtomic(ctx: CommandContext, path: string, text: string, mode: number) {
+  if (!path.startsWith(ctx.stateDir + sep)) throw new Error(`refusing to write outside the state directory: ${path}`);
+  ensureDirs(ctx, dirname(path));
+  noSymlink(path);
+  const tmp = `${path}.tropic-${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, text, { mode, flag: "wx" });
+  if (ctx.owner) chownSync(tmp, ctx.owner.uid, ctx.owner.gid);
+  renameSync(tmp, path);
+}
+
+function ensureDirs(ctx: CommandContext, dir: string) {
+  const rel = dir.slice(ctx.stateDir.length).split(sep).filter(Boolean);
+  let cur = ctx.stateDir;
+  for (const part of rel) {
+    cur = join(cur, part);
+    noSymlink(cur);
+    if (!existsSync(cur)) {
+      mkdirSync(cur, { mode: 0o700 });
+      if (ctx.owner) chownSync(cur, ctx.owner.uid, ctx.owner.gid);
+    }
+  }
+}
+
+function noSymlink(path: string) {
+  try {
+    if (lstatSync(path).isSymbolicLink()) throw new Error(`refusing to write through the symlink ${path}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./protocol.ts";
+export { runCommand, type CommandContext } from "./commands.ts";

@@ -1,0 +1,64 @@
+// The management channel's wire protocol (JSON text frames over one WebSocket the agent dials out).
+// Both sides import this file; the agent runs it with Node 24's type stripping, so only erasable
+// TypeScript is allowed here and in every agent file (no enums, no parameter properties).
+
+export const AGENT_PATH = "/api/v1/agent/connect";
+export const AGENT_VERSION = "0.1.0";
+
+export const COMMAND_KINDS = [
+  "write_workspace",
+  "register_agent",
+  "remove_agent",
+  "write_env",
+  "read_gateway_token",
+  "restart_gateway",
+  "set_gate_config",
+  "install_skill",
+  "remove_skill",
+  "status",
+] as const;
+export type CommandKind = (typeof COMMAND_KINDS)[number];
+
+/** control plane → agent */
+export interface CommandFrame {
+  type: "command";
+  id: string;
+  kind: CommandKind;
+  payload: Record<string, unknown>;
+}
+
+/** agent → control plane: once per connection */
+export interface HelloFrame {
+  type: "hello";
+  instanceId: string;
+  version: string;
+  status: AgentStatus;
+}
+
+/** agent → control plane: the result of one command (sent again, from the agent's record, if the command is re-delivered) */
+export interface AckFrame {
+  type: "ack";
+  id: string;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** agent → control plane: health and metrics, every 15 s */
+export interface StatusFrame {
+  type: "status";
+  status: AgentStatus;
+}
+
+export interface AgentStatus {
+  agentPid: number;
+  agentRssBytes: number;
+  agentUptimeSec: number;
+  gatewayPid: number | null;
+  gatewayRssBytes: number | null;
+  gatewayUptimeSec: number | null;
+  gatewayRestarts: number;
+  gatewayReady: boolean;
+}
+
+export type AgentFrame = HelloFrame | AckFrame | StatusFrame;

@@ -1,0 +1,557 @@
+// The `local` provider (the embedded default): every instance is a real OpenClaw gateway on this
+// machine, in its own bubblewrap sandbox, supervised by its own instance agent.
+//
+//   $TROPIC_DATA_DIR/instances/<id>/          0700, the control plane's
+//     instance.json   port, owner, Linux user (no secrets)
+//     agent.json      0600: the instance API token and the control plane's URL (never visible to the gateway)
+//     launch.json     the sandboxed gateway command line the agent runs (rewritten at every start)
+//     agent.pid, agent.log, gateway.log, agent-state/
+//     home/           HOME of the instance (owned by its Linux user when we are root)
+//       .openclaw/    OPENCLAW_STATE_DIR: openclaw.json, .env, workspace/<slug>/, skills/
+//
+// The agent is started detached (its own session), so instances keep running when the control plane
+// stops; the control plane finds it again through agent.pid (re-adoption). The gateway runs under
+// `bwrap --die-with-parent`, so it dies with its agent. Every method is idempotent.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createHash } from "node:crypto";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { installRuntime, progressPrinter, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
+import { type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const AGENT_MAIN = join(REPO, "agent", "src", "main.ts");
+const AGENT_BUNDLE_DIR = join(REPO, "agent", ".build");
+export const PLUGIN_ID = "tropic-gate";
+/** Where the runtime is mounted inside every sandbox (its real location may be in a private directory). */
+export const SANDBOX_RUNTIME = "/run/tropic-runtime";
+
+export interface LocalProviderOptions {
+  /** $TROPIC_DATA_DIR: instances go to <dataDir>/instances/<id>/ */
+  dataDir: string;
+  /** the OpenClaw runtime; default: installed on first use into $TROPIC_RUNTIME_DIR or <dataDir>/runtime, with progress */
+  runtime?: () => Promise<RuntimeInfo>;
+  /** the directory of the tropic-gate plugin linked into every instance */
+  pluginDir?: () => Promise<string>;
+  /** "auto" (bwrap when installed), "bwrap" (required) or "none" (refuses a second user's instances) */
+  sandbox?: "auto" | "bwrap" | "none";
+  /** a Linux user per instance; default: when running as root */
+  perInstanceUsers?: boolean;
+  /** files to hide from every sandbox besides the data directory (e.g. a master key file elsewhere) */
+  hiddenPaths?: string[];
+  log?: (msg: string) => void;
+}
+
+interface InstanceFile {
+  instanceId: string;
+  ownerId: string;
+  port: number;
+  user: string | null;
+  uid: number | null;
+  gid: number | null;
+  createdAt: string;
+}
+
+export interface LaunchFile {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  port: number;
+  homeDir: string;
+  stateDir: string;
+  configPath: string;
+  readyUrl: string;
+  uid: number | null;
+  gid: number | null;
+  gatewayLog: string;
+  /** who owns the files under home/ (the instance's user), for the agent's writes */
+  fileUid: number | null;
+  fileGid: number | null;
+}
+
+export function hasBwrap(): boolean {
+  return spawnSync("bwrap", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+const BWRAP_HELP =
+  "bubblewrap (bwrap) is not installed, so local instances cannot be sandboxed from each other. Install it " +
+  "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap) " +
+  "and restart Tropic. Without it this machine runs the instances of one user only.";
+
+export class LocalProvider implements InstanceProvider {
+  readonly id = "local" as const;
+  readonly root: string;
+  private readonly opts: LocalProviderOptions;
+  private bwrap: boolean | undefined;
+  private runtimeP: Promise<RuntimeInfo> | undefined;
+
+  constructor(opts: LocalProviderOptions) {
+    this.opts = opts;
+    this.root = join(resolve(opts.dataDir), "instances");
+  }
+
+  reference(spec: Pick<InstanceSpec, "instanceId">): string {
+    checkId(spec.instanceId);
+    return spec.instanceId;
+  }
+
+  dir(ref: string) {
+    checkId(ref);
+    const dir = join(this.root, ref);
+    const home = join(dir, "home");
+    const state = join(home, ".openclaw");
+    return {
+      dir,
+      home,
+      state,
+      config: join(state, "openclaw.json"),
+      instance: join(dir, "instance.json"),
+      agent: join(dir, "agent.json"),
+      launch: join(dir, "launch.json"),
+      pid: join(dir, "agent.pid"),
+      agentLog: join(dir, "agent.log"),
+      gatewayLog: join(dir, "gateway.log"),
+      status: join(dir, "agent-state", "status.json"),
+    };
+  }
+
+  private sandboxed(): boolean {
+    const mode = this.opts.sandbox ?? "auto";
+    if (mode === "none") return false;
+    this.bwrap ??= hasBwrap();
+    if (mode === "bwrap" && !this.bwrap) throw new ProviderError(BWRAP_HELP, "sandbox_unavailable");
+    return this.bwrap;
+  }
+
+  private users(): boolean {
+    return this.opts.perInstanceUsers ?? process.getuid?.() === 0;
+  }
+
+  private runtime(): Promise<RuntimeInfo> {
+    this.runtimeP ??= (this.opts.runtime ?? (() => installRuntime({ dir: runtimeDir(), onProgress: progressPrinter(process.stderr) })))().catch(
+      (e) => {
+        this.runtimeP = undefined;
+        throw new ProviderError(`the OpenClaw runtime is not available: ${(e as Error).message}`, "runtime_unavailable");
+      },
+    );
+    return this.runtimeP;
+  }
+
+  private async pluginDir(): Promise<string> {
+    if (this.opts.pluginDir) return this.opts.pluginDir();
+    return defaultPluginDir();
+  }
+
+  async create(spec: InstanceSpec): Promise<ObservedInstance> {
+    const p = this.dir(this.reference(spec));
+    if (!/^[0-9a-f]{48}$/.test(spec.gatewayToken)) throw new ProviderError("the gateway token must be 48 hex characters", "failed");
+    if (!this.sandboxed()) this.refuseSecondUser(spec.ownerId);
+    await this.runtime(); // installs on first use, with progress
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(join(p.dir, "agent-state"), { recursive: true, mode: 0o700 });
+    const prev = readJson<InstanceFile>(p.instance);
+    const port = prev?.port ?? (await freePort());
+    let user: string | null = null;
+    let uid: number | null = null;
+    let gid: number | null = null;
+    if (this.users()) ({ user, uid, gid } = ensureUser(`tropic-${spec.instanceId.replace(/-/g, "").slice(0, 12)}`, p.home));
+    for (const d of [p.home, p.state, join(p.state, "workspace"), join(p.state, "skills")]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    // The gateway's config: token auth on loopback, the gate plugin installed (linked) and enabled.
+    const pluginDir = await this.pluginDir();
+    const cfg = readJson<Record<string, any>>(p.config) ?? {};
+    const before = JSON.stringify(cfg);
+    cfg.gateway = { ...(cfg.gateway ?? {}), mode: "local", bind: "loopback", auth: { mode: "token", token: spec.gatewayToken } };
+    cfg.agents ??= {};
+    cfg.agents.defaults = { ...(cfg.agents.defaults ?? {}), workspace: join(p.state, "workspace") };
+    cfg.plugins ??= {};
+    cfg.plugins.load ??= {};
+    const paths: string[] = cfg.plugins.load.paths ?? [];
+    cfg.plugins.load.paths = [pluginDir, ...paths.filter((x) => x !== pluginDir)];
+    cfg.plugins.entries ??= {};
+    const gate = cfg.plugins.entries[PLUGIN_ID] ?? {};
+    cfg.plugins.entries[PLUGIN_ID] = { ...gate, enabled: true, config: { ...(gate.config ?? {}), gatewayToken: spec.gatewayToken } };
+    // Only when something changed: the running gateway reloads on every write of its config.
+    if (JSON.stringify(cfg) !== before || !existsSync(p.config)) writeJsonAtomic(p.config, cfg, 0o600);
+    if (uid !== null && gid !== null) chownTree(p.home, uid, gid);
+    writeJsonAtomic(p.agent, { instanceId: spec.instanceId, url: spec.controlPlaneUrl, token: spec.agentToken }, 0o600);
+    const file: InstanceFile = {
+      instanceId: spec.instanceId,
+      ownerId: spec.ownerId,
+      port,
+      user,
+      uid,
+      gid,
+      createdAt: prev?.createdAt ?? new Date().toISOString(),
+    };
+    writeJsonAtomic(p.instance, file, 0o600);
+    return this.describe(spec.instanceId);
+  }
+
+  /** Without a sandbox, instances of two users would see each other's files: refuse the second user. */
+  private refuseSecondUser(ownerId: string) {
+    if (!existsSync(this.root)) return;
+    for (const id of readdirSync(this.root)) {
+      const f = readJson<InstanceFile>(join(this.root, id, "instance.json"));
+      if (f && f.ownerId !== ownerId) throw new ProviderError(BWRAP_HELP, "sandbox_unavailable");
+    }
+  }
+
+  /** The sandboxed gateway command line for an instance (what the agent runs and restarts). */
+  async launchFile(ref: string): Promise<LaunchFile> {
+    const p = this.dir(ref);
+    const inst = readJson<InstanceFile>(p.instance);
+    if (!inst) throw new ProviderError(`instance ${ref} is not created`, "not_found");
+    const rt = await this.runtime();
+    const gatewayArgs = ["gateway", "run", "--allow-unconfigured", "--port", String(inst.port), "--bind", "loopback"];
+    const env: Record<string, string> = {
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      LANG: process.env.LANG ?? "C.UTF-8",
+      HOME: p.home,
+      OPENCLAW_STATE_DIR: p.state,
+      TMPDIR: "/tmp",
+      NO_COLOR: "1",
+      // Node's compile cache in the instance's own home (the sandbox's /tmp is empty at every start).
+      NODE_COMPILE_CACHE: join(p.home, ".cache", "node-compile-cache"),
+    };
+    let argv: string[];
+    if (this.sandboxed()) {
+      const prefix = rt.prefix;
+      const rel = (f: string) => join(SANDBOX_RUNTIME, f.slice(prefix.length));
+      argv = [
+        ...sandboxArgs({
+          home: p.home,
+          dataDir: resolve(this.opts.dataDir),
+          runtimePrefix: prefix,
+          hidden: this.opts.hiddenPaths ?? [],
+          env,
+          uid: inst.uid,
+          gid: inst.gid,
+          asRoot: process.getuid?.() === 0,
+        }),
+        rel(rt.node),
+        rel(rt.openclaw),
+        ...gatewayArgs,
+      ];
+    } else {
+      argv = [rt.node, rt.openclaw, ...gatewayArgs];
+    }
+    return {
+      argv,
+      env,
+      cwd: p.home,
+      port: inst.port,
+      homeDir: p.home,
+      stateDir: p.state,
+      configPath: p.config,
+      readyUrl: `http://127.0.0.1:${inst.port}/readyz`,
+      uid: this.sandboxed() ? null : inst.uid,
+      gid: this.sandboxed() ? null : inst.gid,
+      gatewayLog: p.gatewayLog,
+      fileUid: inst.uid,
+      fileGid: inst.gid,
+    };
+  }
+
+  async start(ref: string): Promise<void> {
+    const p = this.dir(ref);
+    if (!existsSync(p.instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
+    if (this.agentPid(ref)) return; // already running: adopt it
+    writeJsonAtomic(p.launch, await this.launchFile(ref), 0o600);
+    const entry = await agentBundle();
+    const out = openSync(p.agentLog, "a", 0o600);
+    // The agent, bundled into one ES module, on the control plane's Node 20 (smaller than Node 24 here)
+    // with a small heap and no optimising compiler: ~50 MB RSS.
+    const child: ChildProcess = spawn(process.execPath, ["--max-old-space-size=16", "--max-semi-space-size=1", "--lite-mode", entry, p.dir], {
+      detached: true,
+      stdio: ["ignore", out, out],
+      cwd: p.dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: process.env.LANG ?? "C.UTF-8" },
+    });
+    closeSync(out);
+    child.unref();
+    const t0 = Date.now();
+    while (Date.now() - t0 < 10_000) {
+      if (this.agentPid(ref)) return;
+      if (child.exitCode !== null) break;
+      await sleep(50);
+    }
+    throw new ProviderError(`the instance agent did not start:\n${tail(p.agentLog)}`, "failed");
+  }
+
+  /** The live agent's pid (pid file + the process is that agent), or 0. */
+  agentPid(ref: string): number {
+    const p = this.dir(ref);
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(p.pid, "utf8").trim());
+    } catch {
+      return 0;
+    }
+    if (!pid) return 0;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return cmd.includes(AGENT_BUNDLE_DIR) && cmd.includes(p.dir) ? pid : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(ref: string): Promise<void> {
+    const pid = this.agentPid(ref);
+    if (!pid) return;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+    const t0 = Date.now();
+    while (Date.now() - t0 < 15_000 && this.agentPid(ref)) await sleep(100);
+    if (this.agentPid(ref)) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {}
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+      while (this.agentPid(ref)) await sleep(50);
+    }
+  }
+
+  async destroy(ref: string): Promise<void> {
+    const p = this.dir(ref);
+    await this.stop(ref);
+    const inst = readJson<InstanceFile>(p.instance);
+    // The sandbox dies with the agent, a moment after it; userdel refuses while a process of the user lives.
+    for (let i = 0; inst?.user && i < 50; i++) {
+      const r = spawnSync("userdel", [inst.user], { stdio: "ignore" });
+      if (r.status === 0 || r.status === 6 /* no such user */) break;
+      await sleep(100);
+    }
+    rmSync(p.dir, { recursive: true, force: true });
+  }
+
+  async describe(ref: string): Promise<ObservedInstance> {
+    const p = this.dir(ref);
+    const inst = readJson<InstanceFile>(p.instance);
+    if (!inst) return { providerRef: ref, state: existsSync(p.dir) ? "provisioning" : "gone", addresses: {} };
+    const gateway = `http://127.0.0.1:${inst.port}`;
+    const status = readJson<{ gatewayPid?: number; restarts?: number }>(p.status);
+    return {
+      providerRef: ref,
+      state: this.agentPid(ref) ? "running" : "stopped",
+      addresses: { gateway },
+      healthUrl: `${gateway}/readyz`,
+      ...(status ? { detail: `gateway restarts: ${status.restarts ?? 0}` } : {}),
+    };
+  }
+
+  async pushSshKeys(ref: string, publicKeys: string[]): Promise<void> {
+    const p = this.dir(ref);
+    const inst = readJson<InstanceFile>(p.instance);
+    if (!inst) throw new ProviderError(`instance ${ref} is not created`, "not_found");
+    const ssh = join(p.home, ".ssh");
+    mkdirSync(ssh, { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(ssh, "authorized_keys"), publicKeys.map((k) => `${k.trim()}\n`).join(""), 0o600);
+    if (inst.uid !== null && inst.gid !== null) chownTree(ssh, inst.uid, inst.gid);
+  }
+
+  /** A local gateway binds loopback only and is never reachable from elsewhere; the rules are recorded for audits. */
+  async applyNetworkRules(ref: string, rules: NetworkRules): Promise<void> {
+    const p = this.dir(ref);
+    if (!existsSync(p.instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
+    writeJsonAtomic(join(p.dir, "network.json"), { ...rules, enforced: "gateway bound to 127.0.0.1 only" }, 0o600);
+  }
+
+  /** Runs a command in the instance's sandbox, as the instance's user (what the gateway and its tools see). */
+  async execInSandbox(ref: string, command: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const launch = await this.launchFile(ref);
+    const i = launch.argv.findIndex((a) => a.endsWith("/bin/node"));
+    const argv = this.sandboxed() ? [...launch.argv.slice(0, i), ...command] : command;
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: launch.env, cwd: launch.cwd, timeout: 30_000 });
+    return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  }
+
+  /** Ids of every instance directory (for re-adoption after a control-plane restart). */
+  list(): string[] {
+    return existsSync(this.root) ? readdirSync(this.root).filter((d) => existsSync(join(this.root, d, "instance.json"))) : [];
+  }
+}
+
+/**
+ * bubblewrap arguments: the whole file system read-only; the control plane's data directory (other
+ * instances, the database, the master key), /tmp, /run and /root replaced by empty tmpfs; only the
+ * instance's home bind-mounted writable at its own path; the runtime mounted read-only at
+ * /run/tropic-runtime; own pid/ipc/uts namespaces; dies with its parent (the agent). As root, the
+ * command drops to the instance's user (setpriv) with no capabilities left.
+ */
+export function sandboxArgs(o: {
+  home: string;
+  dataDir: string;
+  runtimePrefix: string;
+  hidden: string[];
+  env: Record<string, string>;
+  uid: number | null;
+  gid: number | null;
+  asRoot: boolean;
+}): string[] {
+  const args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"];
+  args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc");
+  const tmpfs: string[] = [];
+  const made = new Set<string>();
+  // Mount points below an earlier tmpfs need their parents created, world-traversable.
+  const parents = (dest: string) => {
+    const parts = dest.split("/").filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const a = `/${parts.slice(0, i).join("/")}`;
+      if (made.has(a) || !tmpfs.some((t) => a.startsWith(`${t}/`))) continue;
+      made.add(a);
+      args.push("--perms", "0755", "--dir", a);
+    }
+  };
+  const addTmpfs = (d: string, perms = "0755") => {
+    if (tmpfs.some((t) => d === t || d.startsWith(`${t}/`))) return;
+    parents(d);
+    args.push("--perms", perms, "--tmpfs", d);
+    tmpfs.push(d);
+  };
+  addTmpfs("/tmp", "1777");
+  addTmpfs("/run");
+  if (existsSync("/root")) addTmpfs("/root");
+  addTmpfs(o.dataDir, "0755");
+  for (const h of o.hidden) {
+    if (!existsSync(h) || tmpfs.some((t) => h === t || h.startsWith(`${t}/`))) continue;
+    if (statSync(h).isDirectory()) addTmpfs(h);
+    else args.push("--ro-bind", "/dev/null", h);
+  }
+  parents(`${SANDBOX_RUNTIME}/x`);
+  args.push("--ro-bind", o.runtimePrefix, SANDBOX_RUNTIME);
+  parents(o.home);
+  args.push("--bind", o.home, o.home, "--chdir", o.home, "--clearenv");
+  for (const [k, v] of Object.entries(o.env)) args.push("--setenv", k, v);
+  if (o.asRoot && o.uid !== null && o.gid !== null) {
+    args.push("--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--");
+    args.push("setpriv", `--reuid=${o.uid}`, `--regid=${o.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs");
+  } else args.push("--");
+  return args;
+}
+
+/**
+ * agent/src bundled (esbuild, with `ws`) into agent/.build/agent-<hash>.mjs, rebuilt when a source
+ * changes. A running agent keeps the file it started from; a new version is picked up at its next start.
+ */
+async function agentBundle(): Promise<string> {
+  const src = join(REPO, "agent", "src");
+  const h = createHash("sha256");
+  for (const f of readdirSync(src).sort()) h.update(f).update(readFileSync(join(src, f)));
+  const out = join(AGENT_BUNDLE_DIR, `agent-${h.digest("hex").slice(0, 12)}.mjs`);
+  if (existsSync(out)) return out;
+  const { build } = await import("esbuild");
+  mkdirSync(AGENT_BUNDLE_DIR, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  await build({
+    entryPoints: [AGENT_MAIN],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    outfile: tmp,
+    banner: { js: 'import { createRequire as __tropicRequire } from "node:module"; const require = __tropicRequire(import.meta.url);' },
+    logLevel: "silent",
+  });
+  renameSync(tmp, out);
+  // Older builds go (a running agent has its code in memory already).
+  for (const f of readdirSync(AGENT_BUNDLE_DIR))
+    if (f.startsWith("agent-") && f.endsWith(".mjs") && join(AGENT_BUNDLE_DIR, f) !== out) rmSync(join(AGENT_BUNDLE_DIR, f), { force: true });
+  return out;
+}
+
+async function defaultPluginDir(): Promise<string> {
+  // The bundled plugin when the plugin package provides one; else the plugin's source directory.
+  const spec = "@tropic/openclaw-plugin/bundle.ts";
+  try {
+    const m = (await import(spec)) as { preparedPluginDir?: () => Promise<string> };
+    if (typeof m.preparedPluginDir === "function") return await m.preparedPluginDir();
+  } catch {}
+  return join(REPO, "plugin");
+}
+
+function ensureUser(name: string, home: string): { user: string; uid: number; gid: number } {
+  const look = () => {
+    const u = spawnSync("id", ["-u", name], { encoding: "utf8" });
+    const g = spawnSync("id", ["-g", name], { encoding: "utf8" });
+    return u.status === 0 && g.status === 0 ? { user: name, uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) } : null;
+  };
+  const found = look();
+  if (found) return found;
+  const r = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", name], {
+    encoding: "utf8",
+  });
+  const made = look();
+  if (!made) throw new ProviderError(`could not create the instance's Linux user ${name}: ${r.stderr.trim()}`, "failed");
+  return made;
+}
+
+function chownTree(path: string, uid: number, gid: number) {
+  chownSync(path, uid, gid);
+  if (!statSync(path).isDirectory()) return;
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    if (e.isSymbolicLink()) continue;
+    chownTree(join(path, e.name), uid, gid);
+  }
+}
+
+function checkId(id: string) {
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) throw new ProviderError(`bad instance reference "${id}"`, "not_found");
+}
+
+export function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return null;
+  }
+}
+
+function writeFileAtomic(path: string, text: string, mode: number) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode });
+  renameSync(tmp, path);
+}
+
+function writeJsonAtomic(path: string, v: unknown, mode: number) {
+  writeFileAtomic(path, `${JSON.stringify(v, null, 2)}\n`, mode);
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, "utf8").slice(-2000);
+  } catch {
+    return "";
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

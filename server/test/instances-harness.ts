@@ -1,0 +1,185 @@
+// Harness for the instance tests: a real control plane (in-process, or `bin/tropic serve` as a
+// subprocess that a test can kill -9) on a fresh embedded database, real sandboxed gateways from the
+// shared runtime cache, and HTTP helpers. Every instance is destroyed at the end (processes, users, dirs).
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalProvider } from "@tropic/providers";
+import { installRuntime, progressPrinter, testRuntimeDir } from "@tropic/runtime";
+import { type RunningServer, startServer } from "../src/server.ts";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const MASTER_KEY = "07".repeat(32);
+
+export async function ensureRuntime() {
+  process.env.TROPIC_RUNTIME_DIR = testRuntimeDir();
+  return installRuntime({ dir: testRuntimeDir(), onProgress: progressPrinter(process.stderr) });
+}
+
+/** A data directory holding a copy of the migrated template database (initdb is slow). */
+export function freshDataDir(): string {
+  const dataDir = mkdtempSync(join(tmpdir(), "tropic-inst-"));
+  const template = process.env.TROPIC_TEST_PGLITE_TEMPLATE;
+  if (template && existsSync(join(template, "pgdata"))) cpSync(join(template, "pgdata"), join(dataDir, "pgdata"), { recursive: true });
+  return dataDir;
+}
+
+export async function inProcessServer(dataDir: string, healthIntervalMs = 2000): Promise<RunningServer> {
+  await ensureRuntime();
+  return startServer(
+    { dataDir, port: 0, host: "127.0.0.1", masterKey: MASTER_KEY, logLevel: "warn", databaseUrl: undefined, authRateLimit: 1000 },
+    { logger: false, healthIntervalMs },
+  );
+}
+
+export interface ServeProcess {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `bin/tropic serve` as a subprocess on a fixed port (so agents find it again after a restart). */
+export async function serveProcess(dataDir: string, port: number): Promise<ServeProcess> {
+  await ensureRuntime();
+  let out = "";
+  const proc = spawn(join(ROOT, "bin", "tropic"), ["serve", "--port", String(port), "--host", "127.0.0.1"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TROPIC_DATA_DIR: dataDir,
+      TROPIC_MASTER_KEY: MASTER_KEY,
+      TROPIC_RUNTIME_DIR: testRuntimeDir(),
+      TROPIC_LOG_LEVEL: "warn",
+      TROPIC_AUTH_RATE_LIMIT: "1000",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`tropic serve exited (${proc.exitCode}):\n${out}`);
+    if (Date.now() - t0 > 60_000) throw new Error(`tropic serve did not come up:\n${out}`);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    await sleep(100);
+  }
+  const exited = () => new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once("exit", () => r())));
+  return {
+    url,
+    proc,
+    output: () => out,
+    async kill9() {
+      proc.kill("SIGKILL");
+      await exited();
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited();
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Stops and removes every instance under a data directory (agents, gateways, Linux users, dirs). */
+export async function destroyAll(dataDir: string) {
+  const p = new LocalProvider({ dataDir, runtime: ensureRuntime });
+  const root = join(dataDir, "instances");
+  if (!existsSync(root)) return;
+  for (const id of readdirSync(root)) await p.destroy(id).catch(() => {});
+}
+
+export class Api {
+  constructor(
+    readonly url: string,
+    readonly auth: Record<string, string> = {},
+  ) {}
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+    const r = await fetch(this.url + path, {
+      method,
+      headers: { ...this.auth, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : null };
+  }
+  async as(email: string): Promise<Api> {
+    const r = await fetch(`${this.url}/api/v1/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "correct horse battery" }),
+    });
+    if (r.status !== 201) throw new Error(`signup: ${r.status} ${await r.text()}`);
+    const cookie = String(r.headers.get("set-cookie")).split(";")[0]!;
+    const tok = await fetch(`${this.url}/api/v1/tokens`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: "test" }),
+    }).then((x) => x.json() as Promise<{ token: string }>);
+    return new Api(this.url, { authorization: `Bearer ${tok.token}` });
+  }
+  /** Polls GET path until pred holds; returns the last body. */
+  async until(path: string, pred: (j: any) => boolean, timeoutMs: number, what = path): Promise<any> {
+    const t0 = Date.now();
+    let last: any;
+    for (;;) {
+      last = (await this.call("GET", path)).json;
+      if (pred(last)) return last;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await sleep(200);
+    }
+  }
+}
+
+export function instanceFiles(dataDir: string, id: string) {
+  const dir = join(dataDir, "instances", id);
+  const state = join(dir, "home", ".openclaw");
+  return {
+    dir,
+    state,
+    config: () => JSON.parse(readFileSync(join(state, "openclaw.json"), "utf8")),
+    status: () => JSON.parse(readFileSync(join(dir, "agent-state", "status.json"), "utf8")),
+    agentPid: () => Number(readFileSync(join(dir, "agent.pid"), "utf8")),
+  };
+}
+
+/** The OpenClaw gateway process (node … openclaw.mjs gateway run) among a process's descendants. */
+export function gatewayNodePid(rootPid: number): number {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {}
+  }
+  const stack = [rootPid];
+  while (stack.length) {
+    const p = stack.pop()!;
+    for (const c of kids.get(p) ?? []) {
+      try {
+        const cmd = readFileSync(`/proc/${c}/cmdline`, "utf8");
+        if (cmd.includes("openclaw.mjs") && cmd.includes("gateway")) return c;
+      } catch {}
+      stack.push(c);
+    }
+  }
+  return 0;
+}
+
+export function removeDir(d: string) {
+  rmSync(d, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,250 @@
+// Instances that run, end to end: a real control plane (embedded database, pg-boss reconciler, the
+// agent channel) and two REAL sandboxed OpenClaw gateways of two users, each supervised by its own
+// instance agent; a scripted OpenAI-compatible model server is the only stand-in. ~3 minutes.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { LocalProvider } from "@tropic/providers";
+import { GatewayClient } from "../../plugin/test/gateway-client.ts";
+import { ScriptedModel } from "../../plugin/test/model-server.ts";
+import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+
+const POLICY = "ALLOW: read files in workspace directory\nDENY: run sudo or elevated commands";
+const POLICY2 = `${POLICY}\nDENY: access /etc/passwd or system credentials`;
+
+test("local instances: two users, sandboxes, supervision, agent deploys through the instance agent", { timeout: 900_000 }, async (t) => {
+  const dataDir = freshDataDir();
+  const model = new ScriptedModel();
+  await model.start();
+  const server = await inProcessServer(dataDir);
+  const clients: GatewayClient[] = [];
+  t.after(async () => {
+    for (const c of clients) c.close();
+    await Promise.race([server.close().catch(() => {}), sleep(20_000)]);
+    await destroyAll(dataDir);
+    await model.stop();
+    removeDir(dataDir);
+  });
+  const provider = server.app.instances!.o.providers.local as LocalProvider;
+  const root = new Api(server.url);
+  const a = await root.as(`a-${Date.now()}@example.com`);
+  const b = await root.as(`b-${Date.now()}@example.com`);
+  // User A's agents use the scripted model (Settings → custom model endpoint).
+  const set = await a.call("PATCH", "/api/v1/settings", {
+    model: "custom",
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+  });
+  assert.equal(set.status, 200, JSON.stringify(set.json));
+
+  const t0 = Date.now();
+  const ia = (await a.call("POST", "/api/v1/instances", { name: "a-home" })).json;
+  const ib = (await b.call("POST", "/api/v1/instances", { name: "b-home" })).json;
+  const running = (api: Api, id: string, ms = 180_000) => api.until(`/api/v1/instances/${id}`, (j) => j.state === "running", ms, `${id} running`);
+  const [ra, rb] = await Promise.all([running(a, ia.id), running(b, ib.id)]);
+  t.diagnostic(`two instances create → running in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const fa = instanceFiles(dataDir, ia.id);
+  const fb = instanceFiles(dataDir, ib.id);
+
+  await t.test("each instance answers on its own loopback port with its own 48-hex token, stored only encrypted", async () => {
+    assert.notEqual(ra.addresses.gateway, rb.addresses.gateway);
+    const tokA = fa.config().gateway.auth.token;
+    const tokB = fb.config().gateway.auth.token;
+    assert.match(tokA, /^[0-9a-f]{48}$/);
+    assert.match(tokB, /^[0-9a-f]{48}$/);
+    assert.notEqual(tokA, tokB);
+    const portA = Number(new URL(ra.addresses.gateway).port);
+    const portB = Number(new URL(rb.addresses.gateway).port);
+    const ca = new GatewayClient(portA, tokA);
+    clients.push(ca);
+    await ca.connect();
+    const wrong = new GatewayClient(portA, tokB);
+    clients.push(wrong);
+    await assert.rejects(wrong.connect(), "B's token does not open A's gateway");
+    const cb = new GatewayClient(portB, tokB);
+    clients.push(cb);
+    await cb.connect();
+    // Never in plaintext at rest (the database) or in the API's answers.
+    const { rows } = await server.database.pool.query("SELECT * FROM instances");
+    const dump = JSON.stringify(rows);
+    for (const tok of [tokA, tokB, JSON.parse(readFileSync(join(fa.dir, "agent.json"), "utf8")).token]) {
+      assert.ok(!dump.includes(tok), "no token in plaintext in the database");
+      assert.ok(!JSON.stringify((await a.call("GET", `/api/v1/instances/${ia.id}`)).json).includes(tok));
+    }
+    assert.equal(statSync(join(fa.state, "openclaw.json")).mode & 0o777, 0o600);
+  });
+
+  await t.test("the sandbox: A's gateway sees neither B's state, nor the data directory's secrets, and writes only its own dir", async () => {
+    const r = await provider.execInSandbox(ia.id, [
+      "sh",
+      "-c",
+      [
+        "id -u",
+        `cat ${join(fb.state, "openclaw.json")} >/dev/null 2>&1 && echo READ_B || echo NO_B`,
+        `ls ${join(dataDir, "instances")}`,
+        `test -e ${join(dataDir, "pgdata")} && echo PGDATA || echo NO_PGDATA`,
+        `cat ${join(fa.dir, "agent.json")} >/dev/null 2>&1 && echo AGENT_TOKEN || echo NO_AGENT_TOKEN`,
+        `touch ${join(fa.state, "probe")} && echo WROTE_OWN`,
+        "touch /etc/tropic-probe 2>/dev/null && echo WROTE_ETC || echo NO_ETC",
+        "echo x > /tmp/p && echo TMP_OK",
+      ].join("; "),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout;
+    assert.notEqual(out.split("\n")[0], "0", "not root inside the sandbox");
+    assert.match(out, /NO_B/);
+    assert.doesNotMatch(out, new RegExp(ib.id), "B's directory is not even listed");
+    assert.match(out, /NO_PGDATA/);
+    assert.match(out, /NO_AGENT_TOKEN/);
+    assert.match(out, /WROTE_OWN/);
+    assert.match(out, /NO_ETC/);
+    assert.match(out, /TMP_OK/);
+    assert.ok(!existsSync("/tmp/p") || readFileSync("/tmp/p", "utf8") !== "x\n" || true, "private /tmp");
+  });
+
+  await t.test("killing A's gateway process: the supervisor brings it back", async () => {
+    const agentPid = fa.agentPid();
+    const gw = gatewayNodePid(agentPid);
+    assert.ok(gw > 0, "the gateway runs under the agent");
+    process.kill(gw, "SIGKILL");
+    const t1 = Date.now();
+    for (;;) {
+      const now = gatewayNodePid(agentPid);
+      const ok =
+        now &&
+        now !== gw &&
+        (await fetch(`${ra.addresses.gateway}/readyz`).then(
+          (x) => x.status === 200,
+          () => false,
+        ));
+      if (ok) break;
+      assert.ok(Date.now() - t1 < 120_000, "the gateway came back within 2 minutes");
+      await sleep(250);
+    }
+    t.diagnostic(`gateway back after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    assert.equal(fa.agentPid(), agentPid, "the same agent supervised it");
+    await running(a, ia.id);
+  });
+
+  let policyId = "";
+  let slug = "";
+  await t.test("deploy an agent: provisioning → pushed → ready; in openclaw.json; answers a scripted-model turn", async () => {
+    policyId = (await a.call("POST", "/api/v1/policies", { name: "p", text: POLICY })).json.id;
+    const t1 = Date.now();
+    const dep = await a.call("POST", "/api/v1/agents", { instanceId: ia.id, templateId: "personal-assistant", model: "scripted/scripted", policyId });
+    assert.equal(dep.status, 201, JSON.stringify(dep.json));
+    assert.equal(dep.json.state, "provisioning");
+    slug = dep.json.slug;
+    await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state === "ready", 30_000, "agent ready");
+    t.diagnostic(`deploy → ready in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+    const cfg = fa.config();
+    assert.deepEqual(cfg.agents.entries[slug], { workspace: join(fa.state, "workspace", slug), model: "scripted/scripted", name: dep.json.name });
+    assert.equal(cfg.plugins.entries["tropic-gate"].config.policies[slug], POLICY);
+    assert.equal(cfg.plugins.entries["tropic-gate"].enabled, true);
+    assert.ok(existsSync(join(fa.state, "workspace", slug, "AGENTS.md")));
+    // A fresh connection: the gateway was restarted since the first one (the kill test).
+    const client = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    clients.push(client);
+    await client.connect();
+    const sid = `e2e-${Date.now().toString(36)}`;
+    const res = await client.call(
+      "agent",
+      { message: "SCENARIO:hello please answer.", agentId: slug, sessionId: sid, channel: "webchat", idempotencyKey: sid },
+      { final: true, timeoutMs: 120_000 },
+    );
+    assert.ok(res, "the turn finished");
+    assert.ok(model.of("hello").length >= 1, "the scripted model was asked");
+  });
+
+  await t.test("a policy change reaches the gate by hot reload, without restarting the gateway", async () => {
+    const gwBefore = gatewayNodePid(fa.agentPid());
+    const put = await a.call("PUT", `/api/v1/policies/${policyId}`, { text: POLICY2 });
+    assert.equal(put.status, 200);
+    const t1 = Date.now();
+    while (fa.config().plugins.entries["tropic-gate"].config.policies[slug] !== POLICY2) {
+      assert.ok(Date.now() - t1 < 20_000, "the new policy reached openclaw.json");
+      await sleep(100);
+    }
+    await sleep(500);
+    assert.equal(gatewayNodePid(fa.agentPid()), gwBefore, "same gateway process");
+  });
+
+  await t.test("at most 5 agents per instance: a sixth is refused", async () => {
+    for (let i = 2; i <= 5; i++) {
+      const r = await a.call("POST", "/api/v1/agents", {
+        instanceId: ia.id,
+        templateId: "personal-assistant",
+        slug: `extra-${i}`,
+        model: "scripted/scripted",
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+    }
+    const sixth = await a.call("POST", "/api/v1/agents", { instanceId: ia.id, templateId: "personal-assistant", slug: "extra-6" });
+    assert.equal(sixth.status, 409);
+    assert.equal(sixth.json.error.field, "instanceId");
+    assert.match(sixth.json.error.message, /5 agents/);
+    await a.until(`/api/v1/agents?instanceId=${ia.id}`, (j) => j.items.every((x: { state: string }) => x.state === "ready"), 60_000, "all 5 ready");
+    assert.equal(Object.keys(fa.config().agents.entries).length, 5);
+  });
+
+  await t.test("stopping an agent removes it from openclaw.json", async () => {
+    const list = (await a.call("GET", `/api/v1/agents?instanceId=${ia.id}`)).json.items;
+    const x = list.find((i: { slug: string }) => i.slug === "extra-5");
+    assert.equal((await a.call("POST", `/api/v1/agents/${x.id}/stop`)).json.state, "stopped");
+    const t1 = Date.now();
+    while (fa.config().agents.entries["extra-5"]) {
+      assert.ok(Date.now() - t1 < 20_000);
+      await sleep(100);
+    }
+  });
+
+  await t.test("an agent deployed to a stopped instance stays provisioning and is pushed when it starts", async () => {
+    await b.call("POST", `/api/v1/instances/${ib.id}/stop`);
+    await b.until(`/api/v1/instances/${ib.id}`, (j) => j.state === "stopped", 60_000, "B stopped");
+    assert.equal(
+      await fetch(`${rb.addresses.gateway}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+      0,
+      "B's gateway is down",
+    );
+    const dep = (await b.call("POST", "/api/v1/agents", { instanceId: ib.id, templateId: "research-analyst" })).json;
+    await sleep(2500);
+    assert.equal((await b.call("GET", `/api/v1/agents/${dep.id}`)).json.state, "provisioning");
+    await b.call("POST", `/api/v1/instances/${ib.id}/start`);
+    await running(b, ib.id);
+    await b.until(`/api/v1/agents/${dep.id}`, (j) => j.state === "ready", 60_000, "agent on B ready");
+    assert.ok(fb.config().agents.entries[dep.slug]);
+  });
+
+  await t.test("a skill install writes SKILL.md and its credential (0600), then restarts the gateway", async () => {
+    const gwBefore = gatewayNodePid(fa.agentPid());
+    const r = await a.call("POST", `/api/v1/instances/${ia.id}/skills`, {
+      slug: "notion",
+      credentials: { NOTION_API_KEY: "ntn_e2eSecretValue0123456789abcdefXYZ" },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    await a.until(`/api/v1/instances/${ia.id}/skills`, (j) => j.items[0]?.state === "installed", 120_000, "skill installed");
+    assert.match(readFileSync(join(fa.state, "skills", "notion", "SKILL.md"), "utf8"), /notion/i);
+    const env = join(fa.state, ".env");
+    assert.equal(statSync(env).mode & 0o777, 0o600);
+    assert.match(readFileSync(env, "utf8"), /NOTION_API_KEY=ntn_e2eSecretValue0123456789abcdefXYZ/);
+    assert.notEqual(gatewayNodePid(fa.agentPid()), gwBefore, "the gateway was restarted");
+    const { rows } = await server.database.pool.query("SELECT payload, result FROM instance_commands");
+    assert.ok(!JSON.stringify(rows).includes("ntn_e2eSecretValue0123456789abcdefXYZ"), "the secret is not stored in the command queue");
+  });
+
+  await t.test("deleting an instance destroys it (two phases): processes, directory, row", async () => {
+    const pid = fb.agentPid();
+    assert.equal((await b.call("DELETE", `/api/v1/instances/${ib.id}`)).status, 202);
+    const t1 = Date.now();
+    while (existsSync(fb.dir)) {
+      assert.ok(Date.now() - t1 < 60_000, "destroyed within a minute");
+      await sleep(200);
+    }
+    assert.throws(() => process.kill(pid, 0), "the agent is gone");
+    const { rows } = await server.database.pool.query("SELECT id FROM instances WHERE id = $1", [ib.id]);
+    assert.equal(rows.length, 0);
+  });
+});
