@@ -131,6 +131,20 @@ for (const kind of await backends()) {
       }
       const after = (await call("GET", "/api/v1/settings")).json();
       assert.equal(after.dailyCreditCap, 500, "refused updates changed nothing");
+      // Toggles and phone rules are queued for every live instance's gate (hot reload through the instance agent).
+      const pushes = await h.database.pool.query(
+        "SELECT instance_id, payload FROM instance_commands WHERE owner_id = $1 AND kind = 'set_gate_config' ORDER BY seq DESC",
+        [u.id],
+      );
+      const live = (await call("GET", "/api/v1/instances?limit=200")).json().items.map((i: { id: string }) => i.id);
+      const latest = new Map<string, { config: { settings: { blockCodeExecution: boolean }; phoneRules: { mode: string; patterns: string[] } } }>();
+      for (const r of pushes.rows) if (!latest.has(r.instance_id)) latest.set(r.instance_id, r.payload);
+      for (const id of live) {
+        const cfg = latest.get(id)?.config;
+        assert.ok(cfg, `instance ${id} got the settings`);
+        assert.equal(cfg.settings.blockCodeExecution, true);
+        assert.deepEqual(cfg.phoneRules, { mode: "allowlist", patterns: ["+6591234567", "+65*", "+1415*"] });
+      }
       const custom = await call("PATCH", "/api/v1/settings", {
         model: "custom",
         customModel: { provider: "my-llm", modelId: "llama-3.3-70b", baseUrl: "https://llm.example.com/v1" },

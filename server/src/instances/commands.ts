@@ -161,3 +161,20 @@ export async function enqueueSkillRemoval(db: Db, ownerId: string, instanceId: s
     payload: { slug, envNames: skill?.credentials.map((c) => c.env) ?? [] },
   });
 }
+
+/** The user's Settings toggles and phone rules, in the gate plugin's config shape. */
+export function gateSettingsConfig(s: typeof userSettings.$inferSelect) {
+  return {
+    settings: { blockBrowser: s.blockBrowser, blockCodeExecution: s.blockCodeExecution, blockOsCommands: s.blockOsCommands },
+    phoneRules: { mode: s.phoneMode, patterns: s.phonePatterns },
+  };
+}
+
+/**
+ * Sends the Settings toggles and phone rules to the gate of each given instance (hot reload, no
+ * restart). Queued like every command, so a stopped instance gets them when its agent reconnects.
+ */
+export async function enqueueGateSettingsPush(db: Db, s: typeof userSettings.$inferSelect, instanceIds: string[]): Promise<void> {
+  for (const instanceId of instanceIds)
+    await enqueueCommand(db, { ownerId: s.ownerId, instanceId, kind: "set_gate_config", payload: { config: gateSettingsConfig(s) } });
+}

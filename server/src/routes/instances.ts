@@ -5,11 +5,12 @@ import { z } from "zod";
 import { PROVIDERS, providerInfo } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
-import { enqueueCommand } from "../instances/commands.ts";
+import { enqueueCommand, enqueueGateSettingsPush } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
+import { loadSettings } from "./settings.ts";
 import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
 import { beforeCursor, newestFirst } from "./scope.ts";
 
@@ -102,6 +103,8 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
       objectId: row!.id,
       details: { provider, region, instanceType },
     });
+    // The gate starts with the user's Settings toggles and phone rules (delivered when the agent first connects).
+    await enqueueGateSettingsPush(db, await loadSettings(db, req.caller!.id), [row!.id]);
     await manager?.changed(row!.id);
     return reply.code(201).send(row!);
   });

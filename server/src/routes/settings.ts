@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -7,7 +7,8 @@ import { validatePhonePattern } from "@tropic/policy";
 import { getModel } from "@tropic/marketplace";
 import { PROVIDERS } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
-import { userSettings } from "../db/schema.ts";
+import { instances, userSettings } from "../db/schema.ts";
+import { enqueueGateSettingsPush } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest } from "../lib/errors.ts";
 import type { RouteDeps } from "./index.ts";
@@ -88,7 +89,9 @@ export function validCidr(entry: string): boolean {
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
-export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+const GATE_KEYS = ["blockBrowser", "blockCodeExecution", "blockOsCommands", "phoneMode", "phonePatterns"] as const;
+
+export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -121,6 +124,19 @@ export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
       .where(eq(userSettings.ownerId, req.caller!.id))
       .returning();
     await recordEvent(db, { ownerId: req.caller!.id, action: "settings.update", objectType: "settings", details: { fields: Object.keys(b) } });
+    if (GATE_KEYS.some((k) => b[k] !== undefined)) {
+      // Toggles and phone rules reach every instance's gate without a restart.
+      const live = await db
+        .select({ id: instances.id })
+        .from(instances)
+        .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt)));
+      await enqueueGateSettingsPush(
+        db,
+        row!,
+        live.map((i) => i.id),
+      );
+      for (const i of live) await manager?.changed(i.id);
+    }
     return row!;
   });
 };
