@@ -1,19 +1,12 @@
 // Gate benchmark: decision latency (all packs + a 10-rule policy), redaction throughput, and our
 // packs vs a glob-only (Sondera-style `like` on the raw command) rule set on the issue's lists.
+import { SEED_POLICY_RULES } from "@tropic/marketplace";
 import { Gate, PACKS, redactSecrets } from "../gate/src/index.ts";
 import { MUST_ALLOW, MUST_DENY } from "../gate/test/lists.ts";
 import { like } from "../policy/src/index.ts";
 
-const POLICY = `ALLOW: browse any public website
-ALLOW: read files in workspace directory
-ALLOW: execute code in sandbox environment
-REQUIRE CONFIRM: download files larger than 10MB
-REQUIRE CONFIRM: send WhatsApp messages
-DENY: access /etc/passwd or system credentials
-DENY: run sudo or elevated commands
-DENY: outbound connections on port 22
-REQUIRE CONFIRM: git push
-DENY: run background processes`;
+// The seed's eight example rules plus two more: the 10-rule policy of the issue.
+const POLICY = [...SEED_POLICY_RULES, "REQUIRE CONFIRM: git push", "DENY: run background processes"].join("\n");
 
 const calls = [
   ...Object.values(PACKS)

@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { SEED_POLICY_RULES } from "@tropic/marketplace";
 import { backends, signUp, testApp } from "./harness.ts";
 
-const SEED_POLICY = `ALLOW: browse any public website
-ALLOW: read files in workspace directory
-ALLOW: execute code in sandbox environment
-REQUIRE CONFIRM: download files larger than 10MB
-REQUIRE CONFIRM: send WhatsApp messages
-DENY: access /etc/passwd or system credentials
-DENY: run sudo or elevated commands
-DENY: outbound connections on port 22`;
+const SEED_POLICY = SEED_POLICY_RULES.join("\n");
 
 for (const kind of await backends()) {
   test(`[${kind}] the API v1 end to end`, async (t) => {
