@@ -209,6 +209,11 @@ for (const kind of await backends()) {
       ])
         assert.ok(actions.has(a), `missing ${a}`);
       assert.ok(!JSON.stringify(ev).includes("secret_abcdefghijklmnop"), "no secret values in audit details");
+      const first = (await call("GET", "/api/v1/audit-events?limit=2")).json();
+      assert.equal(first.items.length, 2);
+      const second = (await call("GET", `/api/v1/audit-events?limit=2&cursor=${first.nextCursor}`)).json();
+      assert.ok(second.items[0].id < first.items[1].id, "the next page continues where the first stopped");
+      assert.equal((await call("GET", "/api/v1/audit-events?cursor=abc")).json().error.field, "cursor");
     });
 
     await t.test("delete is two-phase: the instance disappears from lists, marked deleting", async () => {

@@ -36,3 +36,17 @@ export function page<T extends { createdAt: Date; id: string | number }>(rows: T
   const last = items[items.length - 1];
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }
+
+/** Append-only tables (ledger, audit events) page by their bigserial id: newest first, cursor = last id. */
+export const idPageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, "cursor is not one this API returned")
+    .optional(),
+});
+
+export function idPage<T extends { id: number }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? String(items[items.length - 1]!.id) : null };
+}

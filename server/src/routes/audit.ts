@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { auditEvents, instances } from "../db/schema.ts";
 import { forbidden } from "../lib/errors.ts";
+import { idPage, idPageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { iso } from "./schemas.ts";
 import { instanceOut } from "./instances.ts";
@@ -27,13 +28,7 @@ export const auditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
     {
       schema: {
         tags: ["audit"],
-        querystring: z.strictObject({
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z
-            .string()
-            .regex(/^\d{1,18}$/, "cursor is not one this API returned")
-            .optional(),
-        }),
+        querystring: idPageQuery,
         response: { 200: z.object({ items: z.array(eventOut), nextCursor: z.string().nullable() }) },
       },
     },
@@ -44,8 +39,7 @@ export const auditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databas
         .where(and(eq(auditEvents.ownerId, req.caller!.id), req.query.cursor ? lt(auditEvents.id, Number(req.query.cursor)) : undefined))
         .orderBy(desc(auditEvents.id))
         .limit(req.query.limit + 1);
-      const items = rows.slice(0, req.query.limit);
-      return { items, nextCursor: rows.length > req.query.limit ? String(items[items.length - 1]!.id) : null };
+      return idPage(rows, req.query.limit);
     },
   );
 

@@ -6,6 +6,7 @@ import type { Db } from "../db/connect.ts";
 import { creditLedger, users } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, forbidden } from "../lib/errors.ts";
+import { idPage, idPageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { email, iso } from "./schemas.ts";
 
@@ -18,13 +19,6 @@ const entryOut = z.object({
   windowStart: z.string().nullable(),
   note: z.string().nullable(),
   createdAt: iso,
-});
-const ledgerQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^\d{1,18}$/, "cursor is not one this API returned")
-    .optional(),
 });
 
 /** The balance is never stored: it is the sum of the append-only ledger. */
@@ -46,7 +40,7 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
     {
       schema: {
         tags: ["credits"],
-        querystring: ledgerQuery,
+        querystring: idPageQuery,
         response: { 200: z.object({ balance: z.number(), ledger: z.array(entryOut), nextCursor: z.string().nullable() }) },
       },
     },
@@ -58,11 +52,11 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
         .where(and(eq(creditLedger.ownerId, ownerId), req.query.cursor ? lt(creditLedger.id, Number(req.query.cursor)) : undefined))
         .orderBy(desc(creditLedger.id))
         .limit(req.query.limit + 1);
-      const items = rows.slice(0, req.query.limit);
+      const { items, nextCursor } = idPage(rows, req.query.limit);
       return {
         balance: (await balanceMilli(db, ownerId)) / 1000,
         ledger: items.map((r) => ({ ...r, credits: r.amountMilli / 1000, windowStart: r.windowStart?.toISOString() ?? null })),
-        nextCursor: rows.length > req.query.limit ? String(items[items.length - 1]!.id) : null,
+        nextCursor,
       };
     },
   );

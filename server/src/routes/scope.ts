@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import type { Cursor } from "../lib/pagination.ts";
 
@@ -9,4 +9,3 @@ export function beforeCursor(createdAt: PgColumn, id: PgColumn, c: Cursor | unde
 }
 
 export const newestFirst = (createdAt: PgColumn, id: PgColumn) => [desc(createdAt), desc(id)];
-export { isNull };
