@@ -41,7 +41,9 @@ if (prep.status !== 0) {
   process.exit(1);
 }
 
-const res = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", ...files], {
+// One file at a time: several suites start real OpenClaw gateways (~1 GB, a core each while booting),
+// and two of them at once on a 2-core machine made health-timing assertions flaky.
+const res = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, TROPIC_TEST_PGLITE_TEMPLATE: template },

@@ -16,6 +16,7 @@ import type { Database } from "./db/connect.ts";
 import { ApiError } from "./lib/errors.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { routes } from "./routes/index.ts";
+import { isProxied } from "./proxy/headers.ts";
 import type { InstanceManager } from "./instances/manager.ts";
 import type { KeyEncryptionKey } from "./secrets/envelope.ts";
 import { findOrCreateOidcUser } from "./users.ts";
@@ -70,10 +71,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  // Default security headers everywhere; only the proxied gateway path (a later issue) relaxes framing.
+  // Default security headers everywhere; only proxied gateway responses (proxy/) go without framing headers.
   app.addHook("onSend", async (_req, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
+    if (isProxied(reply)) return payload; // the gateway's UI must load inside the dashboard's iframe
     if (!reply.hasHeader("x-frame-options")) reply.header("x-frame-options", "DENY");
     if (!reply.hasHeader("content-security-policy"))
       reply.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'");

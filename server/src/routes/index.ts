@@ -18,6 +18,7 @@ import { policyRoutes } from "./policies.ts";
 import { settingsRoutes } from "./settings.ts";
 import { skillRoutes } from "./skills.ts";
 import { homeRoutes } from "./home.ts";
+import { proxyRoutes } from "../proxy/index.ts";
 
 export interface RouteDeps {
   config: Config;
@@ -46,6 +47,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     creditRoutes,
     skillRoutes,
     auditRoutes,
+    proxyRoutes,
   ])
     await app.register(r, all);
 };

@@ -1,0 +1,199 @@
+// The authenticated gateway proxy: /i/<instanceId>/… (HTTP and WebSocket) → the instance's gateway.
+// Auth: the proxy session cookie, else the normal identity (session cookie, trp_ API token, OIDC JWT);
+// the caller must own the instance (404 otherwise, same body as a missing one).
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { connect } from "node:net";
+import type { Duplex } from "node:stream";
+import { and, eq, isNull } from "drizzle-orm";
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { type Identity, SESSION_COOKIE } from "../auth/identity.ts";
+import { instances } from "../db/schema.ts";
+import { openJson } from "../instances/tokens.ts";
+import { ApiError, notFound, unauthorized } from "../lib/errors.ts";
+import type { RouteDeps } from "../routes/index.ts";
+import { FRAMING, HOP_BY_HOP, markProxied, stripOwnCookies } from "./headers.ts";
+import { PROXY_COOKIE, ProxySessions } from "./session.ts";
+import { selectUpstream, type Upstream } from "./upstream.ts";
+
+const PREFIX = /^\/i\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OWN_COOKIES = [SESSION_COOKIE, PROXY_COOKIE];
+const KEEPALIVE_MS = 30_000;
+
+type Resolved = { userId: string; instanceId: string; upstream: Upstream; token: () => Promise<string> };
+
+export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const sessions = new ProxySessions(deps.kek.derive("gateway-proxy-session"));
+  const db = deps.database.db;
+
+  /** Auth + ownership + upstream; throws the API's 401/404 errors. */
+  async function resolve(
+    instanceId: string,
+    headers: IncomingHttpHeaders,
+    cookies: Record<string, string | undefined>,
+    identity: () => Promise<{ id: string } | null>,
+  ): Promise<Resolved> {
+    let userId = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
+    if (!userId) userId = (await identity())?.id ?? null;
+    if (!userId) throw unauthorized();
+    if (!UUID.test(instanceId)) throw notFound("instance");
+    const [row] = await db
+      .select({
+        ownerId: instances.ownerId,
+        provider: instances.provider,
+        addresses: instances.addresses,
+        gatewayTokenEnc: instances.gatewayTokenEnc,
+      })
+      .from(instances)
+      .where(and(eq(instances.id, instanceId), isNull(instances.deletedAt)))
+      .limit(1);
+    if (!row || row.ownerId !== userId) throw notFound("instance");
+    const upstream = selectUpstream(row);
+    if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
+    const enc = row.gatewayTokenEnc;
+    return { userId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
+  }
+
+  function upstreamHeaders(headers: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(headers)) {
+      if (v === undefined || k === "authorization" || k === "cookie" || k === "host") continue;
+      if (HOP_BY_HOP.has(k) && !(keepUpgrade && (k === "upgrade" || k === "connection"))) continue;
+      out[k] = v;
+    }
+    const cookie = stripOwnCookies(headers.cookie, OWN_COOKIES);
+    if (cookie) out.cookie = cookie;
+    out.host = `${up.host}:${up.port}`;
+    Object.assign(out, up.headers);
+    return out;
+  }
+
+  // The body goes to the gateway as it came: no parsing here.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null));
+
+  const handler = async (req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply) => {
+    const r = await resolve(req.params.instanceId, req.headers, req.cookies, () => deps.identity.resolve(req));
+    const m = PREFIX.exec(req.url)!;
+    // The UI's relative asset paths and the cookie's Path need the trailing slash.
+    if (m[2] === undefined && (req.method === "GET" || req.method === "HEAD"))
+      return reply.redirect(`/i/${req.params.instanceId}/${m[3] ?? ""}`, 308);
+    const path = `${m[2] ?? "/"}${m[3] ?? ""}`;
+    const navigation = req.method === "GET" && String(req.headers.accept ?? "").includes("text/html");
+    const headers = upstreamHeaders(req.headers, r.upstream, false);
+    if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
+    const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
+      const u = httpRequest({ host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }, resolveRes);
+      u.on("error", reject);
+      req.raw.pipe(u);
+    }).catch(() => {
+      throw new ApiError(502, "gateway_unavailable", "the instance's gateway did not answer");
+    });
+
+    markProxied(reply);
+    reply.code(res.statusCode ?? 502);
+    const setCookies: string[] = [];
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v === undefined || HOP_BY_HOP.has(k) || FRAMING.has(k)) continue;
+      if (k === "set-cookie") setCookies.push(...(v as string[]));
+      else reply.header(k, v);
+    }
+    // Renewed on every request: the 10-minute TTL runs from the last activity.
+    setCookies.push(sessions.cookie(r.userId, r.instanceId, req.protocol === "https"));
+    reply.header("set-cookie", setCookies);
+
+    const type = String(res.headers["content-type"] ?? "");
+    if (navigation && type.includes("text/html") && !res.headers["content-encoding"]) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      const html = injectToken(Buffer.concat(chunks).toString("utf8"), await r.token());
+      reply.removeHeader("content-length");
+      reply.removeHeader("etag");
+      reply.header("cache-control", "no-store");
+      return reply.send(html);
+    }
+    return reply.send(res);
+  };
+  // Not part of the API document: the gateway's own surface, passed through.
+  app.all("/i/:instanceId", { schema: { hide: true } }, handler);
+  app.all("/i/:instanceId/*", { schema: { hide: true } }, handler);
+
+  attachUpgrade(app, deps.identity, resolve, upstreamHeaders);
+};
+
+/**
+ * Puts the gateway token into the Control UI page the way the UI itself accepts it: as the URL
+ * fragment #token=… (fragments never reach a server or its logs), set before the UI boots. The UI
+ * moves it into browser storage and removes it from the address bar.
+ */
+export function injectToken(html: string, token: string): string {
+  const script =
+    `<script>(function(){var t=${JSON.stringify(token).replace(/</g, "\\u003c")};try{` +
+    `if(!/(^#|&)token=/.test(location.hash))history.replaceState(history.state,"",location.pathname+location.search+"#token="+encodeURIComponent(t))` +
+    "}catch(e){}})();</script>";
+  const head = /<head[^>]*>/i.exec(html);
+  if (head) return html.slice(0, head.index + head[0].length) + script + html.slice(head.index + head[0].length);
+  return script + html;
+}
+
+function attachUpgrade(
+  app: FastifyInstance,
+  identity: Identity,
+  resolve: (
+    id: string,
+    h: IncomingHttpHeaders,
+    c: Record<string, string | undefined>,
+    identity: () => Promise<{ id: string } | null>,
+  ) => Promise<Resolved>,
+  upstreamHeaders: (h: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean) => Record<string, string | string[]>,
+) {
+  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const m = PREFIX.exec(req.url ?? "");
+    if (!m) return;
+    void (async () => {
+      let r: Resolved;
+      try {
+        const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
+        const fake = { headers: req.headers, cookies } as unknown as FastifyRequest;
+        r = await resolve(decodeURIComponent(m[1]!), req.headers, cookies, () => identity.resolve(fake));
+      } catch (err) {
+        const status = err instanceof ApiError ? err.status : 500;
+        const body = JSON.stringify(err instanceof ApiError ? err.toJSON() : { error: { code: "internal" } });
+        const reason = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Error";
+        socket.end(
+          `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+        return;
+      }
+      const path = `${m[2] ?? "/"}${m[3] ?? ""}`;
+      const headers = upstreamHeaders(req.headers, r.upstream, true);
+      const up = connect(r.upstream.port, r.upstream.host);
+      const client = socket as Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
+      // The seed: TCP keep-alive every 30 s and no idle timeout, on both legs.
+      client.setKeepAlive?.(true, KEEPALIVE_MS);
+      client.setTimeout?.(0);
+      up.setKeepAlive(true, KEEPALIVE_MS);
+      up.setTimeout(0);
+      up.once("connect", () => {
+        let lines = `${req.method ?? "GET"} ${path} HTTP/1.1\r\n`;
+        for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines += `${k}: ${one}\r\n`;
+        up.write(`${lines}\r\n`);
+        if (head.length) up.write(head);
+        // pipe() applies back-pressure both ways: a slow reader pauses the other side.
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      const close = () => {
+        up.destroy();
+        socket.destroy();
+      };
+      up.on("error", () => {
+        if (!up.readyState || up.readyState === "opening") socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        close();
+      });
+      up.on("close", close);
+      socket.on("error", close);
+      socket.on("close", close);
+    })();
+  });
+}
