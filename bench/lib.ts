@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { pgReachable as pgAnswers } from "../server/test/harness.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const TROPIC_BIN = join(ROOT, "bin", "tropic");
@@ -133,16 +134,7 @@ export async function startServe(opts: ServeOptions): Promise<ServeProcess> {
 }
 
 /** Whether PostgreSQL answers at PG_ADMIN_URL. */
-export async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const pgReachable = (): Promise<boolean> => pgAnswers(PG_ADMIN_URL);
 
 /** A new, empty PostgreSQL database (CREATE DATABASE); drop() removes it again. */
 export async function freshPgDatabase(prefix = "tropic_bench"): Promise<{ name: string; url: string; drop(): Promise<void> }> {

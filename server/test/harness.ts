@@ -16,20 +16,23 @@ import { LocalKek } from "../src/secrets/envelope.ts";
 export type Backend = "pglite" | "postgres";
 export const PG_ADMIN_URL = process.env.TROPIC_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-let pgReachable: Promise<boolean> | undefined;
+/** Whether PostgreSQL answers at `url` (the benchmarks use it too). */
+export async function pgReachable(url = PG_ADMIN_URL): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let reachable: Promise<boolean> | undefined;
 /** Both backends where PostgreSQL is reachable; on CI it must be (a missing server is a failure, not a skip). */
 export async function backends(): Promise<Backend[]> {
-  pgReachable ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await c.connect();
-      await c.end();
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  if (await pgReachable) return ["pglite", "postgres"];
+  reachable ??= pgReachable();
+  if (await reachable) return ["pglite", "postgres"];
   if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL}; .ci/run should have started it`);
   return ["pglite"];
 }
