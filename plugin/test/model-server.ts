@@ -22,6 +22,8 @@ export interface RecordedRequest {
   /** when the request arrived and when its response was fully sent (performance.now() ms) */
   at: number;
   doneAt: number;
+  /** when the client went away before the response ended (an aborted run), else 0 */
+  abandonedAt: number;
 }
 
 export const textOf = (c: unknown): string =>
@@ -30,12 +32,21 @@ export const textOf = (c: unknown): string =>
 export class ScriptedModel {
   readonly requests: RecordedRequest[] = [];
   private scripts = new Map<string, ScriptedCall[]>();
+  private stalls = new Set<string>();
   private server: Server | null = null;
   port = 0;
   constructor(private fixedPort = 0) {}
 
   script(name: string, calls: ScriptedCall[]) {
     this.scripts.set(name, calls);
+  }
+
+  /**
+   * A long run: this scenario's answer streams a word a second and never finishes (bounded to 10
+   * minutes) until the client goes away, which `abandonedAt` records.
+   */
+  stall(name: string) {
+    this.stalls.add(name);
   }
 
   /** Requests of a scenario (in order). */
@@ -60,11 +71,15 @@ export class ScriptedModel {
         } catch {}
         const messages = (body.messages as ChatMessage[]) ?? [];
         const { scenario, at: from } = findScenario(messages);
-        const rec: RecordedRequest = { scenario, messages, body, at: arrived, doneAt: 0 };
+        const rec: RecordedRequest = { scenario, messages, body, at: arrived, doneAt: 0, abandonedAt: 0 };
         this.requests.push(rec);
         res.once("finish", () => {
           rec.doneAt = performance.now();
         });
+        res.once("close", () => {
+          if (!res.writableFinished) rec.abandonedAt = performance.now();
+        });
+        if (scenario && this.stalls.has(scenario)) return stallStream(res, body.model as string);
         const calls = (scenario && this.scripts.get(scenario)) || [];
         // How many tool results came back since the scenario's user message (anywhere after it:
         // OpenClaw appends internal context after them, and rewrites tool-call ids)?
@@ -98,6 +113,25 @@ function findScenario(messages: ChatMessage[]): { scenario: string | null; at: n
     if (m) return { scenario: m[1], at: i };
   }
   return { scenario: null, at: messages.length };
+}
+
+function stallStream(res: import("node:http").ServerResponse, model: string) {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  const id = `chatcmpl-${Date.now()}`;
+  let n = 0;
+  const tick = () => {
+    if (res.destroyed || res.writableEnded) return clearInterval(timer);
+    if (++n > 600) {
+      clearInterval(timer);
+      return res.end("data: [DONE]\n\n");
+    }
+    const delta = n === 1 ? { role: "assistant", content: "working " } : { content: "still working " };
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 0, model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`,
+    );
+  };
+  const timer = setInterval(tick, 1000);
+  tick();
 }
 
 function sse(

@@ -31,7 +31,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installRuntime, progressPrinter, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
-import { type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
+import { gatewayBasePath, type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const AGENT_MAIN = join(REPO, "agent", "src", "main.ts");
@@ -171,11 +171,18 @@ export class LocalProvider implements InstanceProvider {
     let gid: number | null = null;
     if (this.users()) ({ user, uid, gid } = ensureUser(`tropic-${spec.instanceId.replace(/-/g, "").slice(0, 12)}`, p.home));
     for (const d of [p.home, p.state, join(p.state, "workspace"), join(p.state, "skills")]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    // The gateway's config: token auth on loopback, the gate plugin installed (linked) and enabled.
+    // The gateway's config: token auth on loopback, the Control UI under the proxy's path, the gate
+    // plugin installed (linked) and enabled.
     const pluginDir = await this.pluginDir();
     const cfg = readJson<Record<string, any>>(p.config) ?? {};
     const before = JSON.stringify(cfg);
-    cfg.gateway = { ...(cfg.gateway ?? {}), mode: "local", bind: "loopback", auth: { mode: "token", token: spec.gatewayToken } };
+    cfg.gateway = {
+      ...(cfg.gateway ?? {}),
+      mode: "local",
+      bind: "loopback",
+      auth: { mode: "token", token: spec.gatewayToken },
+      controlUi: { ...(cfg.gateway?.controlUi ?? {}), basePath: gatewayBasePath(spec.instanceId) },
+    };
     cfg.agents ??= {};
     cfg.agents.defaults = { ...(cfg.agents.defaults ?? {}), workspace: join(p.state, "workspace") };
     cfg.plugins ??= {};

@@ -52,6 +52,13 @@ export interface InstanceProvider {
   applyNetworkRules(providerRef: string, rules: NetworkRules): Promise<void>;
 }
 
+/**
+ * Where an instance's gateway serves its Control UI: the control plane's proxy path for it
+ * (gateway.controlUi.basePath). The UI's links, assets and WebSocket URL are absolute paths under its
+ * base path, so the gateway must know the prefix the browser sees; the proxy forwards it unchanged.
+ */
+export const gatewayBasePath = (instanceId: string) => `/i/${instanceId}`;
+
 export class ProviderError extends Error {
   constructor(
     message: string,

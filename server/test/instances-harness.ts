@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalProvider } from "@tropic/providers";
 import { installRuntime, progressPrinter, testRuntimeDir } from "@tropic/runtime";
+import { WebSocket } from "ws";
 import { type RunningServer, startServer } from "../src/server.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -183,3 +184,99 @@ export function removeDir(d: string) {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Where tests leave screenshots (CI keeps test-artifacts/ as the run's artifacts). */
+export const ARTIFACTS = join(ROOT, "test-artifacts");
+/** Debian's Chromium; never a downloaded browser. */
+export const CHROMIUM = process.env.TROPIC_CHROMIUM ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+type GatewayFrame = { type: string; id?: string; ok?: boolean; payload?: any; error?: any; event?: string };
+
+/** An OpenClaw gateway client (operator, token auth) over a WebSocket URL, e.g. through the proxy. */
+export class ProxiedGatewayClient {
+  private ws: WebSocket | null = null;
+  readonly events: GatewayFrame[] = [];
+  private pending = new Map<string, (f: GatewayFrame) => void>();
+  private waiters: { match: (f: GatewayFrame) => boolean; resolve: (f: GatewayFrame) => void }[] = [];
+
+  constructor(
+    readonly url: string,
+    readonly headers: Record<string, string>,
+    readonly token: string,
+  ) {}
+
+  async connect() {
+    const ws = new WebSocket(this.url, { headers: this.headers });
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+      ws.once("unexpected-response", (_q, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+    ws.on("message", (d) => {
+      const f = JSON.parse(String(d)) as GatewayFrame;
+      if (f.type === "res" && f.id) return this.pending.get(f.id)?.(f);
+      if (f.type !== "event") return;
+      this.events.push(f);
+      for (const w of [...this.waiters])
+        if (w.match(f)) {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          w.resolve(f);
+        }
+    });
+    await this.waitFor((f) => f.event === "connect.challenge", 15_000).catch(() => null);
+    return this.call("connect", {
+      minProtocol: 4,
+      maxProtocol: 4,
+      client: { id: "gateway-client", version: "tropic-test", platform: process.platform, mode: "backend" },
+      role: "operator",
+      scopes: ["operator.read", "operator.write", "operator.admin"],
+      auth: { token: this.token },
+    });
+  }
+
+  call(method: string, params: unknown, timeoutMs = 60_000): Promise<any> {
+    const id = crypto.randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, (f) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        if (f.ok) resolve(f.payload);
+        else reject(new Error(`${method}: ${JSON.stringify(f.error)}`));
+      });
+      this.ws!.send(JSON.stringify({ type: "req", id, method, params }));
+    });
+  }
+
+  waitFor(match: (f: GatewayFrame) => boolean, timeoutMs: number): Promise<GatewayFrame> {
+    const seen = this.events.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = { match, resolve };
+      this.waiters.push(w);
+      setTimeout(() => {
+        if (!this.waiters.includes(w)) return;
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`no matching gateway event in ${timeoutMs} ms; last: ${JSON.stringify(this.events.slice(-5)).slice(0, 800)}`));
+      }, timeoutMs).unref();
+    });
+  }
+
+  close() {
+    this.ws?.close();
+  }
+}

@@ -1,19 +1,48 @@
-// The gateway proxy (/i/<id>/…) against a stand-in upstream: a tiny HTTP + WebSocket echo server
-// on 127.0.0.1 in place of an OpenClaw gateway.
+// The gateway proxy (/i/<id>/…): against a stand-in upstream (a tiny HTTP + WebSocket echo server on
+// 127.0.0.1 in place of an OpenClaw gateway), against the same stand-in behind a real nginx with the
+// VM's site (the cloud path), and against a real gateway in a real browser.
 import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { eq } from "drizzle-orm";
 import { WebSocket, WebSocketServer } from "ws";
 import { instances } from "../src/db/schema.ts";
 import { sealJson } from "../src/instances/tokens.ts";
+import { rewriteLocation, upstreamPath } from "../src/proxy/index.ts";
 import { ProxySessions } from "../src/proxy/session.ts";
+import { isPrivateAddress, selectUpstream } from "../src/proxy/upstream.ts";
+import { renderNginxSite } from "@tropic/providers";
+import { chromium } from "playwright-core";
+import { ScriptedModel } from "../../plugin/test/model-server.ts";
+import { NGINX_BIN, startNginx } from "./nginx.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
 import { signUp, TEST_KEY, testApp } from "./harness.ts";
-import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import {
+  ARTIFACTS,
+  Api,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  destroyAll,
+  freshDataDir,
+  inProcessServer,
+  instanceFiles,
+  ProxiedGatewayClient,
+  removeDir,
+  sleep,
+} from "./instances-harness.ts";
 
 const GATEWAY_TOKEN = "ab12".repeat(12); // 48 hex characters
+
+async function freePortNumber(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
 
 async function standInUpstream() {
   const seen: { url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
@@ -26,7 +55,13 @@ async function standInUpstream() {
       seen.push({ url: req.url ?? "", headers: req.headers, body });
       res.setHeader("x-frame-options", "SAMEORIGIN");
       res.setHeader("content-security-policy", "frame-ancestors 'self'");
-      if (req.url === "/" || req.url === "/index.html") {
+      if (req.url?.endsWith("/go")) {
+        res.statusCode = 302;
+        res.setHeader("location", `http://${req.headers.host}/elsewhere?a=1`);
+        res.end();
+        return;
+      }
+      if (req.url?.endsWith("/") || req.url?.endsWith("/index.html")) {
         res.setHeader("content-type", "text/html; charset=utf-8");
         res.end("<!doctype html><html><head><title>Control UI</title></head><body><div id=app></div></body></html>");
         return;
@@ -99,7 +134,8 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
   // A with an API token: forwarded; Tropic's credentials never reach the gateway.
   const res = await app.inject({ method: "POST", url: `${base}/echo?x=1`, headers: { ...a.auth, cookie: `${a.cookie}; gw=1` }, payload: { hi: 1 } });
   assert.equal(res.statusCode, 200);
-  assert.deepEqual(res.json(), { method: "POST", url: "/echo?x=1", body: '{"hi":1}' });
+  // The gateway serves its Control UI under the same base path: the path goes through unchanged.
+  assert.deepEqual(res.json(), { method: "POST", url: `${base}/echo?x=1`, body: '{"hi":1}' });
   const fwd = up.seen.at(-1)!;
   assert.equal(fwd.headers.authorization, undefined);
   assert.equal(fwd.headers.cookie, "gw=1");
@@ -174,9 +210,29 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
     ws.close();
   }
   const wsSeen = up.seen.at(-1)!;
-  assert.equal(wsSeen.url, "/ws?session=main");
+  assert.equal(wsSeen.url, `${base}/ws?session=main`);
   assert.equal(wsSeen.headers.authorization, undefined);
   assert.equal(wsSeen.headers.cookie, undefined);
+
+  // The gateway's root endpoints (OpenAI-compatible API, health) are reached under the prefix too.
+  const v1 = await app.inject({ method: "POST", url: `${base}/v1/chat/completions`, headers: a.auth, payload: {} });
+  assert.equal(v1.json().url, "/v1/chat/completions");
+  assert.equal((await app.inject({ url: `${base}/readyz`, headers: a.auth })).json().url, "/readyz");
+  // Redirects stay under the prefix: the upstream's own origin is dropped.
+  const go = await app.inject({ url: `${base}/go`, headers: a.auth });
+  assert.equal(go.statusCode, 302);
+  assert.equal(go.headers.location, `${base}/elsewhere?a=1`);
+
+  // Cross-site pages cannot drive the gateway with the user's cookies: a foreign Origin is refused
+  // (HTTP and WebSocket); Tropic's own origin is accepted and shown to the gateway as its own.
+  const evil = { ...a.auth, origin: "https://evil.example" };
+  assert.equal((await app.inject({ url: `${base}/echo`, headers: evil })).statusCode, 403);
+  const evilWs = await wsOpen(url, { cookie: proxyCookie, origin: "https://evil.example" });
+  assert.equal(evilWs.status, 403);
+  const own = await wsOpen(url, { cookie: proxyCookie, origin: `http://127.0.0.1:${port}` });
+  assert.ok(own.ws, "same-origin browser upgrade");
+  own.ws.close();
+  assert.equal(up.seen.at(-1)!.headers.origin, `http://127.0.0.1:${up.port}`);
 
   // The gateway token never reaches a log line.
   const logs = h.logs.join("\n");
@@ -184,74 +240,247 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
   assert.ok(!logs.includes(GATEWAY_TOKEN), "token absent from logs");
 });
 
-test("gateway proxy against a real gateway: Control UI page with the token injected, WebSocket round trip, B gets 404", {
+test("gateway proxy: path mapping, redirects and upstream selection (unit)", () => {
+  const id = "0b9a1c2e-0000-4000-8000-000000000001";
+  assert.equal(upstreamPath(id, "/chat/main", "?x=1"), `/i/${id}/chat/main?x=1`);
+  assert.equal(upstreamPath(id, undefined, undefined), `/i/${id}/`);
+  assert.equal(upstreamPath(id, "/v1/chat/completions", ""), "/v1/chat/completions");
+  assert.equal(upstreamPath(id, "/tools/invoke", ""), "/tools/invoke");
+  assert.equal(upstreamPath(id, "/readyz", ""), "/readyz");
+  assert.equal(upstreamPath(id, "/readyzz", ""), `/i/${id}/readyzz`);
+  const up = { host: "127.0.0.1", port: 4000, headers: {} };
+  assert.equal(rewriteLocation("http://127.0.0.1:4000/i/x", up, id), `/i/${id}/i/x`);
+  assert.equal(rewriteLocation(`http://127.0.0.1:4000/i/${id}/`, up, id), `/i/${id}/`);
+  assert.equal(rewriteLocation(`/i/${id}`, up, id), `/i/${id}`);
+  assert.equal(rewriteLocation("/login?next=%2F", up, id), `/i/${id}/login?next=%2F`);
+  assert.equal(rewriteLocation("chat/main", up, id), "chat/main");
+  assert.equal(rewriteLocation("https://accounts.example.com/oauth", up, id), "https://accounts.example.com/oauth");
+  assert.equal(rewriteLocation("//evil.example/x", up, id), "//evil.example/x");
+  const opts = { referer: "https://tropic.example.com/" };
+  assert.deepEqual(selectUpstream({ provider: "local", addresses: { gateway: "http://127.0.0.1:41000" } }, opts), {
+    host: "127.0.0.1",
+    port: 41000,
+    headers: {},
+  });
+  for (const gateway of ["http://10.0.0.5:41000", "http://127.0.0.1", "https://127.0.0.1:4", "nonsense", 5])
+    assert.equal(selectUpstream({ provider: "local", addresses: { gateway } }, opts), null, String(gateway));
+  assert.deepEqual(selectUpstream({ provider: "aws", addresses: { private: "http://10.100.3.7" } }, opts), {
+    host: "10.100.3.7",
+    port: 80,
+    headers: { referer: "https://tropic.example.com/" },
+  });
+  for (const priv of ["http://54.12.1.9", "http://vm.example.com", "http://[::1]:80", undefined])
+    assert.equal(selectUpstream({ provider: "aws", addresses: { private: priv } }, opts), null, String(priv));
+  assert.ok(["127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.1", "192.168.1.1"].every(isPrivateAddress));
+  assert.ok(!["172.32.0.1", "8.8.8.8", "169.254.169.254", "::1"].some(isPrivateAddress));
+});
+
+test("gateway proxy, cloud path (MOCK VM: real nginx with the VM's site in front of the stand-in gateway): Referer, WebSocket, direct requests refused", {
+  skip: NGINX_BIN ? false : "nginx is not installed",
+}, async (t) => {
+  const publicUrl = "https://tropic.example.com";
+  const h = await testApp("pglite", { publicUrl });
+  const up = await standInUpstream();
+  const nginxPort = await freePortNumber();
+  const site = renderNginxSite({ listen: `127.0.0.1:${nginxPort}`, gatewayPort: up.port, refererUrl: publicUrl });
+  const nginx = await startNginx(site, nginxPort);
+  t.after(async () => {
+    await h.close();
+    await up.close();
+    await nginx.stop();
+  });
+  const { app } = h;
+  await signUp(app);
+  const a = await signUp(app);
+  const inst = (await app.inject({ method: "POST", url: "/api/v1/instances", headers: a.auth, payload: { name: "cloud" } })).json();
+  await h.database.db
+    .update(instances)
+    .set({
+      provider: "aws",
+      addresses: { private: `http://127.0.0.1:${nginxPort}` },
+      gatewayTokenEnc: await sealJson(new LocalKek(TEST_KEY), GATEWAY_TOKEN),
+    })
+    .where(eq(instances.id, inst.id));
+  const base = `/i/${inst.id}`;
+
+  // Knowing the VM's address is not enough: nginx refuses a request without Tropic's Referer, and a
+  // look-alike one; its health path answers without one (the 15 s health check).
+  const vm = `http://127.0.0.1:${nginxPort}`;
+  assert.equal((await fetch(`${vm}${base}/`)).status, 403);
+  assert.equal((await fetch(`${vm}${base}/`, { headers: { referer: "https://tropic.example.com.evil.io/" } })).status, 403);
+  assert.equal((await fetch(`${vm}${base}/`, { headers: { referer: "http://tropic.example.com/" } })).status, 403);
+  assert.equal((await fetch(`${vm}/healthz`)).status, 200);
+  assert.equal(up.seen.at(-1)!.url, "/readyz");
+  const seenBefore = up.seen.length;
+
+  // Through Tropic's proxy: the Referer is added, the request reaches the gateway.
+  const res = await app.inject({ url: `${base}/echo?q=1`, headers: a.auth });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().url, `${base}/echo?q=1`);
+  assert.equal(up.seen.length, seenBefore + 1);
+  assert.equal(up.seen.at(-1)!.headers.referer, `${publicUrl}/`);
+  const page = await app.inject({ url: `${base}/`, headers: { ...a.auth, accept: "text/html" } });
+  assert.ok(page.body.includes(GATEWAY_TOKEN));
+  assert.equal(page.headers["x-frame-options"], undefined);
+
+  // WebSocket through both proxies.
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const port = (app.server.address() as AddressInfo).port;
+  const { ws } = await wsOpen(`ws://127.0.0.1:${port}${base}/`, { ...a.auth, origin: publicUrl });
+  assert.ok(ws, "upgraded through Tropic and nginx");
+  const reply = new Promise<string>((r) => ws.once("message", (d) => r(String(d))));
+  ws.send("stop");
+  assert.equal(await reply, "echo:stop");
+  ws.close();
+  assert.equal(up.seen.at(-1)!.headers.referer, `${publicUrl}/`);
+  assert.equal(
+    (await wsOpen(`ws://127.0.0.1:${port}${base}/`, { ...a.auth, origin: `http://127.0.0.1:${port}` })).status,
+    403,
+    "not the public origin",
+  );
+  assert.equal(nginx.errors().includes("[emerg]"), false);
+});
+
+test("gateway proxy against a real gateway (scripted model): Control UI in a real browser and an iframe, WebSocket chat, a stop word interrupts a long run, B gets 404", {
   timeout: 600_000,
 }, async (t) => {
+  const model = new ScriptedModel();
+  await model.start();
+  model.stall("longrun");
   const dataDir = freshDataDir();
   const server = await inProcessServer(dataDir);
   t.after(async () => {
     await Promise.race([server.close().catch(() => {}), sleep(20_000)]);
     await destroyAll(dataDir);
     removeDir(dataDir);
+    await model.stop();
   });
   const root = new Api(server.url);
-  const a = await root.as(`pa-${Date.now()}@example.com`);
+  const aEmail = `pa-${Date.now()}@example.com`;
+  const a = await root.as(aEmail);
   const b = await root.as(`pb-${Date.now()}@example.com`);
+  const set = await a.call("PATCH", "/api/v1/settings", {
+    model: "custom",
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+  });
+  assert.equal(set.status, 200, JSON.stringify(set.json));
   const inst = (await a.call("POST", "/api/v1/instances", { name: "proxied-real" })).json;
   await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "running", 240_000, "instance running");
   const token = instanceFiles(dataDir, inst.id).config().gateway.auth.token as string;
   assert.match(token, /^[0-9a-f]{48}$/);
+  const base = `/i/${inst.id}`;
 
-  const page = await fetch(`${server.url}/i/${inst.id}/`, { headers: { ...a.auth, accept: "text/html" } });
-  const html = await page.text();
-  assert.equal(page.status, 200, html.slice(0, 300));
-  assert.match(page.headers.get("content-type") ?? "", /text\/html/);
-  assert.ok(html.includes(token), "token injected into the Control UI page");
-  assert.match(html, /<script/);
-  assert.equal(page.headers.get("x-frame-options"), null);
-  assert.equal(page.headers.get("content-security-policy"), null);
-  assert.equal((await fetch(`${server.url}/i/${inst.id}/`, { headers: { ...b.auth, accept: "text/html" } })).status, 404);
+  await t.test("the Control UI page comes through with the token injected; B gets 404 (HTTP and WebSocket)", async () => {
+    const page = await fetch(`${server.url}${base}/`, { headers: { ...a.auth, accept: "text/html" } });
+    const html = await page.text();
+    assert.equal(page.status, 200, html.slice(0, 300));
+    assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+    assert.ok(html.includes(token), "token injected into the Control UI page");
+    assert.ok(html.includes(`data-openclaw-control-ui-base-path="${base}"`), "the gateway serves its UI under the proxy's path");
+    assert.equal(page.headers.get("x-frame-options"), null);
+    assert.equal(page.headers.get("content-security-policy"), null);
+    assert.equal((await fetch(`${server.url}${base}/`, { headers: { ...b.auth, accept: "text/html" } })).status, 404);
+    assert.equal((await wsOpen(`${server.url.replace(/^http/, "ws")}${base}/`, b.auth)).status, 404);
+    const ready = await fetch(`${server.url}${base}/readyz`, { headers: a.auth });
+    assert.equal(ready.status, 200, "the gateway's root endpoints are reached under the prefix");
+    assert.equal(((await ready.json()) as { ready: boolean }).ready, true);
+  });
 
-  const wsUrl = `${server.url.replace(/^http/, "ws")}/i/${inst.id}/`;
-  assert.equal((await wsOpen(wsUrl, b.auth)).status, 404);
-  const { ws } = await wsOpen(wsUrl, a.auth);
-  assert.ok(ws, "upgraded through the proxy");
-  type Frame = { type?: string; id?: string; event?: string; ok?: boolean; error?: unknown };
-  const frames: Frame[] = [];
-  const next = (pred: (f: Frame) => boolean, ms = 30_000) =>
-    new Promise<Frame>((resolve, reject) => {
-      const found = frames.find(pred);
-      if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`no matching frame; got ${JSON.stringify(frames).slice(0, 500)}`)), ms);
-      const on = () => {
-        const f = frames.find(pred);
-        if (f) {
-          clearTimeout(timer);
-          ws.off("message", on);
-          resolve(f);
-        }
-      };
-      ws.on("message", on);
-    });
-  ws.on("message", (d) => frames.push(JSON.parse(String(d))));
-  await next((f) => f.type === "event" && f.event === "connect.challenge").catch(() => null);
-  const id = crypto.randomUUID();
-  ws.send(
-    JSON.stringify({
-      type: "req",
-      id,
-      method: "connect",
-      params: {
-        minProtocol: 4,
-        maxProtocol: 4,
-        client: { id: "gateway-client", version: "tropic-test", platform: process.platform, mode: "backend" },
-        role: "operator",
-        scopes: ["operator.read"],
-        auth: { token },
-      },
-    }),
+  await t.test(
+    "in Chromium: signed in, the Control UI loads inside an iframe, keeps the /i/<id>/ prefix and connects its WebSocket through the proxy",
+    {
+      skip: existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (apt-get install chromium)`,
+    },
+    async () => {
+      const session = (
+        await fetch(`${server.url}/api/v1/auth/signin`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: aEmail, password: "correct horse battery" }),
+        })
+      ).headers.get("set-cookie")!;
+      const [name, value] = session.split(";")[0]!.split("=") as [string, string];
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      try {
+        const ctx = await browser.newContext();
+        await ctx.addCookies([{ name, value, url: server.url }]);
+        const page = await ctx.newPage();
+        const requests: string[] = [];
+        page.on("request", (r) => requests.push(r.url()));
+        const sockets: { url: string; hello: Promise<boolean> }[] = [];
+        page.on("websocket", (ws) => {
+          sockets.push({
+            url: ws.url(),
+            hello: new Promise((resolve) => {
+              ws.on("framereceived", (f) => String(f.payload).includes('"hello-ok"') && resolve(true));
+              ws.on("close", () => resolve(false));
+            }),
+          });
+        });
+        // A page of Tropic's own origin that frames the instance, as the dashboard's Chat page does.
+        await page.route(`${server.url}/frame-test`, (route) =>
+          route.fulfill({
+            contentType: "text/html",
+            body: `<!doctype html><title>chat</title><iframe id=chat src="${base}/" style="width:1200px;height:800px"></iframe>`,
+          }),
+        );
+        await page.setViewportSize({ width: 1240, height: 840 });
+        await page.goto(`${server.url}/frame-test`);
+        const deadline = Date.now() + 60_000;
+        while (!sockets.length && Date.now() < deadline) await sleep(200);
+        assert.ok(sockets.length, "the Control UI opened a WebSocket");
+        assert.equal(new URL(sockets[0]!.url).pathname.replace(/\/$/, ""), base, "through the proxy, under the prefix");
+        assert.equal(new URL(sockets[0]!.url).host, new URL(server.url).host);
+        assert.equal(await Promise.race([sockets[0]!.hello, sleep(60_000).then(() => false)]), true, "connect → hello-ok with the injected token");
+        const frame = page.frames().find((f) => f.url().includes(base))!;
+        assert.ok(frame, "the framed UI");
+        assert.ok(!frame.url().includes(token), "the UI removed the token from its address");
+        assert.ok(!requests.some((u) => u.includes(token)), "the token is in no request URL");
+        assert.ok(
+          requests.every((u) => !u.startsWith(server.url) || new URL(u).pathname.startsWith(`${base}/`) || u.endsWith("/frame-test")),
+          "every UI request kept the prefix",
+        );
+        await sleep(1500);
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, "proxy-control-ui-iframe.png") });
+      } finally {
+        await browser.close();
+      }
+    },
   );
-  const res = await next((f) => f.type === "res" && f.id === id);
-  assert.equal(res.ok, true, JSON.stringify(res.error));
-  ws.close();
+
+  await t.test("over the proxied WebSocket: a chat message round trip, then `stop` interrupts a long run", async () => {
+    const dep = await a.call("POST", "/api/v1/agents", { instanceId: inst.id, templateId: "personal-assistant", model: "scripted/scripted" });
+    assert.equal(dep.status, 201, JSON.stringify(dep.json));
+    await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state === "ready", 60_000, "agent ready");
+    const sessionKey = `agent:${dep.json.slug}:main`;
+    const client = new ProxiedGatewayClient(`${server.url.replace(/^http/, "ws")}${base}/`, a.auth, token);
+    await client.connect();
+    try {
+      // A round trip: chat.send → the scripted model → the final chat event.
+      const hello = await client.call("chat.send", { sessionKey, message: "SCENARIO:hello please answer.", idempotencyKey: crypto.randomUUID() });
+      const done = await client.waitFor((f) => f.event === "chat" && f.payload?.runId === hello.runId && f.payload?.state === "final", 60_000);
+      assert.match(JSON.stringify(done.payload), /Scenario hello complete/);
+
+      // A long run: the model streams and never finishes; `stop`, sent as a chat message, ends it.
+      const long = await client.call("chat.send", { sessionKey, message: "SCENARIO:longrun keep going.", idempotencyKey: crypto.randomUUID() });
+      await client.waitFor((f) => f.event === "chat" && f.payload?.runId === long.runId && f.payload?.state === "delta", 60_000);
+      await sleep(2000);
+      const rec = model.of("longrun")[0]!;
+      assert.ok(rec && !rec.abandonedAt, "the run is busy streaming");
+      const t0 = performance.now();
+      await client.call("chat.send", { sessionKey, message: "stop", idempotencyKey: crypto.randomUUID() });
+      const ended = await client.waitFor(
+        (f) => f.event === "chat" && f.payload?.runId === long.runId && ["aborted", "final", "error"].includes(f.payload?.state),
+        30_000,
+      );
+      assert.equal(ended.payload.state, "aborted", JSON.stringify(ended.payload).slice(0, 300));
+      const t1 = performance.now();
+      while (!rec.abandonedAt && performance.now() - t1 < 10_000) await sleep(100);
+      assert.ok(rec.abandonedAt > 0, "the model stream was cut off");
+      t.diagnostic(`stop → aborted in ${Math.round(performance.now() - t0)} ms`);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -1,24 +1,56 @@
 // The authenticated gateway proxy: /i/<instanceId>/… (HTTP and WebSocket) → the instance's gateway.
 // Auth: the proxy session cookie, else the normal identity (session cookie, trp_ API token, OIDC JWT);
-// the caller must own the instance (404 otherwise, same body as a missing one).
+// the caller must own the instance (404 otherwise, same body as a missing one). The gateway serves its
+// Control UI under the same /i/<id> base path, so paths are forwarded unchanged, except the gateway's
+// own root endpoints (/i/<id>/v1/… → /v1/…).
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
+import { gatewayBasePath } from "@tropic/providers";
 import { and, eq, isNull } from "drizzle-orm";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { type Identity, SESSION_COOKIE } from "../auth/identity.ts";
 import { instances } from "../db/schema.ts";
 import { openJson } from "../instances/tokens.ts";
-import { ApiError, notFound, unauthorized } from "../lib/errors.ts";
+import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors.ts";
 import type { RouteDeps } from "../routes/index.ts";
 import { FRAMING, HOP_BY_HOP, markProxied, stripOwnCookies } from "./headers.ts";
 import { PROXY_COOKIE, ProxySessions } from "./session.ts";
-import { selectUpstream, type Upstream } from "./upstream.ts";
+import { selectUpstream, type Upstream, upstreamOrigin } from "./upstream.ts";
 
 const PREFIX = /^\/i\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OWN_COOKIES = [SESSION_COOKIE, PROXY_COOKIE];
 const KEEPALIVE_MS = 30_000;
+/** The gateway's endpoints outside the Control UI's base path (OpenAI-compatible API, tools, hooks, health). */
+const GATEWAY_ROOT = /^\/(?:v1\/|tools\/|hooks\/|healthz$|readyz$)/;
+
+/** The path on the gateway for /i/<id><rest><query>. */
+export function upstreamPath(instanceId: string, rest: string | undefined, query: string | undefined): string {
+  const r = rest ?? "/";
+  return GATEWAY_ROOT.test(r) ? `${r}${query ?? ""}` : `${gatewayBasePath(instanceId)}${r}${query ?? ""}`;
+}
+
+/**
+ * A gateway redirect as the browser must see it: the upstream's own origin dropped, root paths put
+ * under the instance's prefix. Relative and foreign locations are left alone.
+ */
+export function rewriteLocation(location: string, up: Upstream, instanceId: string): string {
+  const base = gatewayBasePath(instanceId);
+  let path = location;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(location)) {
+    let u: URL;
+    try {
+      u = new URL(location);
+    } catch {
+      return location;
+    }
+    if (u.origin !== upstreamOrigin(up)) return location;
+    path = `${u.pathname}${u.search}${u.hash}`;
+  }
+  if (!path.startsWith("/") || path.startsWith("//")) return path;
+  return path === base || path.startsWith(`${base}/`) ? path : `${base}${path}`;
+}
 
 type Resolved = { userId: string; instanceId: string; upstream: Upstream; token: () => Promise<string> };
 
@@ -27,12 +59,20 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const db = deps.database.db;
 
   /** Auth + ownership + upstream; throws the API's 401/404 errors. */
+  const publicOrigin = deps.config.publicUrl ? new URL(deps.config.publicUrl).origin : undefined;
+  const referer = `${publicOrigin ?? `http://${deps.config.host}:${deps.config.port}`}/`;
+
   async function resolve(
     instanceId: string,
     headers: IncomingHttpHeaders,
     cookies: Record<string, string | undefined>,
     identity: () => Promise<{ id: string } | null>,
   ): Promise<Resolved> {
+    // A page on another site must not drive the user's gateway with the user's cookies (cross-site
+    // WebSocket hijacking): a browser's Origin must be Tropic's own.
+    const origin = headers.origin;
+    if (origin !== undefined && origin !== publicOrigin && !(publicOrigin === undefined && sameHost(origin, headers.host)))
+      throw forbidden("cross-origin requests to an instance's gateway are refused");
     let userId = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
     if (!userId) userId = (await identity())?.id ?? null;
     if (!userId) throw unauthorized();
@@ -48,7 +88,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       .where(and(eq(instances.id, instanceId), isNull(instances.deletedAt)))
       .limit(1);
     if (!row || row.ownerId !== userId) throw notFound("instance");
-    const upstream = selectUpstream(row);
+    const upstream = selectUpstream(row, { referer });
     if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
     const enc = row.gatewayTokenEnc;
     return { userId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
@@ -64,6 +104,8 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const cookie = stripOwnCookies(headers.cookie, OWN_COOKIES);
     if (cookie) out.cookie = cookie;
     out.host = `${up.host}:${up.port}`;
+    // Checked above; the gateway's own origin check then sees a same-origin browser.
+    if (headers.origin !== undefined) out.origin = upstreamOrigin(up);
     Object.assign(out, up.headers);
     return out;
   }
@@ -78,7 +120,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     // The UI's relative asset paths and the cookie's Path need the trailing slash.
     if (m[2] === undefined && (req.method === "GET" || req.method === "HEAD"))
       return reply.redirect(`/i/${req.params.instanceId}/${m[3] ?? ""}`, 308);
-    const path = `${m[2] ?? "/"}${m[3] ?? ""}`;
+    const path = upstreamPath(r.instanceId, m[2], m[3]);
     const navigation = req.method === "GET" && String(req.headers.accept ?? "").includes("text/html");
     const headers = upstreamHeaders(req.headers, r.upstream, false);
     if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
@@ -96,6 +138,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     for (const [k, v] of Object.entries(res.headers)) {
       if (v === undefined || HOP_BY_HOP.has(k) || FRAMING.has(k)) continue;
       if (k === "set-cookie") setCookies.push(...(v as string[]));
+      else if (k === "location") reply.header(k, rewriteLocation(String(v), r.upstream, r.instanceId));
       else reply.header(k, v);
     }
     // Renewed on every request: the 10-minute TTL runs from the last activity.
@@ -159,13 +202,13 @@ function attachUpgrade(
       } catch (err) {
         const status = err instanceof ApiError ? err.status : 500;
         const body = JSON.stringify(err instanceof ApiError ? err.toJSON() : { error: { code: "internal" } });
-        const reason = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Error";
+        const reason = ({ 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" } as Record<number, string>)[status] ?? "Error";
         socket.end(
           `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
         return;
       }
-      const path = `${m[2] ?? "/"}${m[3] ?? ""}`;
+      const path = upstreamPath(r.instanceId, m[2], m[3]);
       const headers = upstreamHeaders(req.headers, r.upstream, true);
       const up = connect(r.upstream.port, r.upstream.host);
       const client = socket as Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
@@ -196,4 +239,14 @@ function attachUpgrade(
       socket.on("close", close);
     })();
   });
+}
+
+/** Whether an Origin header names the host the request was sent to (either scheme). */
+function sameHost(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,7 @@
-// Where a proxied request goes. Local instances: the gateway's loopback port. Cloud instances
-// (next wave): the VM's private address, with the Referer its nginx requires.
+// Where a proxied request goes. Local instances: the gateway's loopback port. Cloud instances: the
+// VM's nginx on its private address, with the Referer that nginx requires (the seed's referer
+// validation: a request that reaches the VM without it gets 403).
+import { isIP } from "node:net";
 
 export interface Upstream {
   /** host and port to connect to */
@@ -14,26 +16,41 @@ export interface InstanceAddressInfo {
   addresses: Record<string, unknown>;
 }
 
+export interface UpstreamOptions {
+  /** the Referer a cloud VM's nginx accepts: the control plane's public URL */
+  referer: string;
+}
+
 /** The upstream of an instance, or null while it has no reachable gateway address. */
-export function selectUpstream(row: InstanceAddressInfo): Upstream | null {
+export function selectUpstream(row: InstanceAddressInfo, opts: UpstreamOptions): Upstream | null {
   if (row.provider === "local") {
     const gw = parse(row.addresses.gateway);
     // A local gateway binds loopback only; never forward anywhere else.
-    if (gw?.hostname !== "127.0.0.1") return null;
+    if (gw?.hostname !== "127.0.0.1" || !gw.port) return null;
     return { host: "127.0.0.1", port: Number(gw.port), headers: {} };
   }
-  // Cloud (aws/byo), not implemented yet: the design is the instance's private address plus the
-  // Referer its nginx requires, e.g.
-  //   const priv = parse(row.addresses.private); const referer = String(row.addresses.referer ?? "");
-  //   return { host: priv.hostname, port: Number(priv.port || 80), headers: { referer } };
-  return null;
+  // Cloud VMs (and connected machines reached over the private network): their nginx on the
+  // private address the provider recorded, never a public one (the gateway port is not public).
+  const priv = parse(row.addresses.private);
+  if (!priv || !isPrivateAddress(priv.hostname)) return null;
+  return { host: priv.hostname, port: Number(priv.port || 80), headers: { referer: opts.referer } };
+}
+
+/** The origin the upstream sees as its own (what a browser loading it directly would send). */
+export const upstreamOrigin = (up: Upstream) => new URL(`http://${up.host}:${up.port}`).origin;
+
+/** Loopback, RFC 1918, or the WireGuard range: the only places a proxied request may go. */
+export function isPrivateAddress(host: string): boolean {
+  if (isIP(host) !== 4) return false;
+  const [a, b] = host.split(".").map(Number) as [number, number];
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
 function parse(v: unknown): URL | null {
   if (typeof v !== "string") return null;
   try {
     const u = new URL(v);
-    return u.protocol === "http:" && u.port ? u : null;
+    return u.protocol === "http:" ? u : null;
   } catch {
     return null;
   }
