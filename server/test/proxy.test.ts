@@ -3,7 +3,7 @@
 // VM's site (the cloud path), and against a real gateway in a real browser.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
@@ -46,7 +46,17 @@ async function freePortNumber(): Promise<number> {
 
 async function standInUpstream() {
   const seen: { url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
+  const aborted: string[] = [];
   const server = createServer((req, res) => {
+    if (req.url?.endsWith("/slow")) {
+      // Answers after 5 s, unless the proxy gives up on it first.
+      const timer = setTimeout(() => res.end("late"), 5000);
+      res.on("close", () => {
+        clearTimeout(timer);
+        if (!res.writableFinished) aborted.push(req.url ?? "");
+      });
+      return;
+    }
     let body = "";
     req.on("data", (c) => {
       body += c;
@@ -79,6 +89,7 @@ async function standInUpstream() {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     seen,
+    aborted,
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((r) => {
@@ -209,6 +220,19 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
     assert.equal(await reply, "echo:stop", "messages pass unfiltered");
     ws.close();
   }
+  // A browser that gives up mid-request: the upstream request is dropped too (no socket left behind).
+  await new Promise<void>((resolve) => {
+    const r = httpRequest({ host: "127.0.0.1", port, path: `${base}/slow`, headers: a.auth });
+    r.on("error", () => resolve());
+    r.end();
+    setTimeout(() => {
+      r.destroy();
+      resolve();
+    }, 300);
+  });
+  for (let i = 0; i < 40 && !up.aborted.length; i++) await sleep(50);
+  assert.deepEqual(up.aborted, [`${base}/slow`], "the upstream request was abandoned with the client's");
+
   const wsSeen = up.seen.at(-1)!;
   assert.equal(wsSeen.url, `${base}/ws?session=main`);
   assert.equal(wsSeen.headers.authorization, undefined);

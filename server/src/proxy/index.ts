@@ -3,14 +3,15 @@
 // the caller must own the instance (404 otherwise, same body as a missing one). The gateway serves its
 // Control UI under the same /i/<id> base path, so paths are forwarded unchanged, except the gateway's
 // own root endpoints (/i/<id>/v1/… → /v1/…).
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { gatewayBasePath } from "@tropic/providers";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { type Identity, SESSION_COOKIE } from "../auth/identity.ts";
-import { instances } from "../db/schema.ts";
+import type { Db } from "../db/connect.ts";
+import { instances, type SealedJson } from "../db/schema.ts";
 import { openJson } from "../instances/tokens.ts";
 import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors.ts";
 import type { RouteDeps } from "../routes/index.ts";
@@ -22,6 +23,7 @@ const PREFIX = /^\/i\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OWN_COOKIES = [SESSION_COOKIE, PROXY_COOKIE];
 const KEEPALIVE_MS = 30_000;
+const LOOKUP_TTL_MS = 1000;
 /** The gateway's endpoints outside the Control UI's base path (OpenAI-compatible API, tools, hooks, health). */
 const GATEWAY_ROOT = /^\/(?:v1\/|tools\/|hooks\/|healthz$|readyz$)/;
 
@@ -59,6 +61,11 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const db = deps.database.db;
 
   /** Auth + ownership + upstream; throws the API's 401/404 errors. */
+  const lookup = new InstanceLookup(db);
+  // Kept-alive connections to the gateways, owned here so that a shutdown closes them (the global
+  // agent's would keep the process alive after the server closed).
+  const agent = new Agent({ keepAlive: true, timeout: 60_000 });
+  app.addHook("onClose", async () => agent.destroy());
   const publicOrigin = deps.config.publicUrl ? new URL(deps.config.publicUrl).origin : undefined;
   const referer = `${publicOrigin ?? `http://${deps.config.host}:${deps.config.port}`}/`;
 
@@ -77,16 +84,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     if (!userId) userId = (await identity())?.id ?? null;
     if (!userId) throw unauthorized();
     if (!UUID.test(instanceId)) throw notFound("instance");
-    const [row] = await db
-      .select({
-        ownerId: instances.ownerId,
-        provider: instances.provider,
-        addresses: instances.addresses,
-        gatewayTokenEnc: instances.gatewayTokenEnc,
-      })
-      .from(instances)
-      .where(and(eq(instances.id, instanceId), isNull(instances.deletedAt)))
-      .limit(1);
+    const row = await lookup.get(instanceId);
     if (!row || row.ownerId !== userId) throw notFound("instance");
     const upstream = selectUpstream(row, { referer });
     if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
@@ -125,8 +123,13 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const headers = upstreamHeaders(req.headers, r.upstream, false);
     if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
     const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
-      const u = httpRequest({ host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }, resolveRes);
+      const u = httpRequest({ agent, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }, resolveRes);
       u.on("error", reject);
+      // The browser went away before the answer was out: so does the upstream request (else its
+      // socket lingers and a graceful shutdown waits for it forever).
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) u.destroy();
+      });
       req.raw.pipe(u);
     }).catch(() => {
       throw new ApiError(502, "gateway_unavailable", "the instance's gateway did not answer");
@@ -164,6 +167,45 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   attachUpgrade(app, deps.identity, resolve, upstreamHeaders);
 };
 
+type InstanceRoute = { ownerId: string; provider: "local" | "aws" | "byo"; addresses: Record<string, unknown>; gatewayTokenEnc: SealedJson | null };
+
+/**
+ * Where an instance's gateway is and whose it is, for every proxied request: one prepared query,
+ * its answer kept for a second. Proxied traffic comes in bursts (a page load is dozens of requests);
+ * without this the database round trip was most of the proxy's CPU. An owner never changes; a new
+ * address or a deletion is seen within the second.
+ */
+class InstanceLookup {
+  private cache = new Map<string, { at: number; row: InstanceRoute | undefined }>();
+  private query: ReturnType<InstanceLookup["build"]> | undefined;
+  constructor(private readonly db: Db) {}
+
+  async get(id: string): Promise<InstanceRoute | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(id);
+    if (hit && now - hit.at < LOOKUP_TTL_MS) return hit.row;
+    this.query ??= this.build();
+    const [row] = await this.query.execute({ id });
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(id, { at: now, row });
+    return row;
+  }
+
+  private build() {
+    return this.db
+      .select({
+        ownerId: instances.ownerId,
+        provider: instances.provider,
+        addresses: instances.addresses,
+        gatewayTokenEnc: instances.gatewayTokenEnc,
+      })
+      .from(instances)
+      .where(and(eq(instances.id, sql.placeholder("id")), isNull(instances.deletedAt)))
+      .limit(1)
+      .prepare("tropic_proxy_instance_lookup");
+  }
+}
+
 /**
  * Puts the gateway token into the Control UI page the way the UI itself accepts it: as the URL
  * fragment #token=… (fragments never reach a server or its logs), set before the UI boots. The UI
@@ -190,9 +232,17 @@ function attachUpgrade(
   ) => Promise<Resolved>,
   upstreamHeaders: (h: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean) => Record<string, string | string[]>,
 ) {
+  // Upgraded sockets are the server's connections still: a shutdown would wait for every open
+  // WebSocket to end by itself. They are closed instead (the client reconnects to another process).
+  const open = new Set<Duplex>();
+  app.addHook("preClose", async () => {
+    for (const s of open) s.destroy();
+  });
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const m = PREFIX.exec(req.url ?? "");
     if (!m) return;
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
     void (async () => {
       let r: Resolved;
       try {
