@@ -2,12 +2,15 @@
 // never appends one), so a command delivered twice leaves the instance as delivered once. Files are
 // written atomically (temp + rename), owned by the instance's user, never through a symlink, and
 // only under the state directory. Secret values (API keys) are never part of a result.
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import type { AgentStatus, CommandKind } from "./protocol.ts";
 
 export interface CommandContext {
   stateDir: string;
+  /** the instance's HOME (~/.ssh lives here); the parent of stateDir when not given */
+  homeDir?: string;
   configPath: string;
   gatewayLog: string;
   owner: { uid: number; gid: number } | null;
@@ -58,8 +61,13 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       return { agentId: id, removed: true };
     }
     case "write_env": {
+      // The model API key at provisioning and on every start: the gateway reads .env when it starts,
+      // so it is restarted, but only when a value really changed.
       const vars = (payload.vars ?? {}) as Record<string, string | null>;
-      return { names: writeEnv(ctx, vars) };
+      const { names, changed } = writeEnv(ctx, vars);
+      const restart = payload.restartIfChanged === true && changed;
+      const ready = restart ? await ctx.restartGateway() : undefined;
+      return { names, changed, restarted: restart, ...(restart ? { ready } : {}) };
     }
     case "read_gateway_token": {
       const cfg = readConfig(ctx);
@@ -85,7 +93,7 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       const base = join(ctx.stateDir, "skills", slug);
       for (const [rel, text] of Object.entries((payload.files ?? {}) as Record<string, string>)) writeUnder(ctx, base, rel, String(text), 0o600);
       const env = (payload.env ?? {}) as Record<string, string>;
-      const names = writeEnv(ctx, env);
+      const { names } = writeEnv(ctx, env);
       await updateConfig(ctx, (cfg) => {
         cfg.skills ??= {};
         cfg.skills.entries ??= {};
@@ -108,6 +116,13 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     }
     case "status":
       return ctx.status();
+    case "set_authorized_keys": {
+      // Replaces ~/.ssh/authorized_keys with exactly these keys (the user's current SSH key): the
+      // retired key stops working as soon as the file is renamed into place.
+      const keys = (Array.isArray(payload.keys) ? payload.keys : []).map(authorizedKeyLine);
+      const fingerprint = writeAuthorizedKeys(ctx, keys.map((k) => `${k}\n`).join(""));
+      return { keys: keys.length, sha256: fingerprint };
+    }
     default:
       throw new Error(`unknown command "${kind as string}"`);
   }
@@ -172,9 +187,10 @@ async function waitForReload(log: string, offset: number, timeoutMs: number) {
 }
 
 /** KEY=value lines, 0600; `null` removes a key. Returns the names now set by this call. */
-function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): string[] {
+function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): { names: string[]; changed: boolean } {
   const path = join(ctx.stateDir, ".env");
-  const lines = existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+  const old = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const lines = old.split("\n").filter(Boolean);
   const map = new Map<string, string>();
   for (const l of lines) {
     const i = l.indexOf("=");
@@ -188,8 +204,9 @@ function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): str
       map.set(k, /[\s#"'$`\\]/.test(v) ? JSON.stringify(v) : v);
     }
   }
-  writeAtomic(ctx, path, [...map].map(([k, v]) => `${k}=${v}\n`).join(""), 0o600);
-  return Object.keys(vars).filter((k) => vars[k] !== null);
+  const text = [...map].map(([k, v]) => `${k}=${v}\n`).join("");
+  if (text !== old || !existsSync(path)) writeAtomic(ctx, path, text, 0o600);
+  return { names: Object.keys(vars).filter((k) => vars[k] !== null), changed: text !== old };
 }
 
 /** Writes base/rel, refusing absolute paths, `..`, and any symlink on the way (the gateway's user owns these dirs). */
@@ -229,4 +246,37 @@ function noSymlink(path: string) {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
+}
+
+/** One public key line: type, base64 blob, optional comment; no options (command=, from=, …), no line breaks. */
+function authorizedKeyLine(v: unknown): string {
+  const line = String(v ?? "").trim();
+  if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9._@-]{1,100})?$/.test(line))
+    throw new Error("bad public key line (expected `ssh-ed25519 AAAA… comment`)");
+  return line;
+}
+
+/**
+ * Writes <home>/.ssh/authorized_keys atomically: .ssh 0700 and the file 0600, owned by the instance's
+ * user; refuses a symlinked home, .ssh or authorized_keys (the instance's user could plant one).
+ */
+function writeAuthorizedKeys(ctx: CommandContext, text: string): string {
+  const home = ctx.homeDir ?? dirname(ctx.stateDir);
+  noSymlink(home);
+  if (!existsSync(home)) throw new Error(`the instance's home ${home} does not exist`);
+  const dir = join(home, ".ssh");
+  noSymlink(dir);
+  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+  if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  chmodSync(dir, 0o700);
+  if (ctx.owner) chownSync(dir, ctx.owner.uid, ctx.owner.gid);
+  const path = join(dir, "authorized_keys");
+  noSymlink(path);
+  const tmp = `${path}.tropic-${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
+  chmodSync(tmp, 0o600);
+  if (ctx.owner) chownSync(tmp, ctx.owner.uid, ctx.owner.gid);
+  renameSync(tmp, path);
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }

@@ -37,6 +37,7 @@ type AgentConfig = { instanceId: string; url: string; token: string };
 let cfg = JSON.parse(readFileSync(join(dir, "agent.json"), "utf8")) as AgentConfig;
 const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Launch & {
   stateDir: string;
+  homeDir?: string;
   configPath: string;
   fileUid: number | null;
   fileGid: number | null;
@@ -76,6 +77,7 @@ const writeStatus = async () => {
 
 const ctx: CommandContext = {
   stateDir: launch.stateDir,
+  homeDir: launch.homeDir,
   configPath: launch.configPath,
   gatewayLog: launch.gatewayLog,
   owner: launch.fileUid !== null && launch.fileGid !== null ? { uid: launch.fileUid, gid: launch.fileGid } : null,

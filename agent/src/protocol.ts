@@ -16,6 +16,7 @@ export const COMMAND_KINDS = [
   "install_skill",
   "remove_skill",
   "status",
+  "set_authorized_keys",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 

@@ -67,13 +67,26 @@ test("API keys go to .env with mode 0600 and are not echoed back; a removed key 
   const c = ctx();
   t.after(() => rmSync(c.root, { recursive: true, force: true }));
   const r = await runCommand(c, "write_env", { vars: { OPENAI_API_KEY: "sk-secret value", OTHER: "x" } });
-  assert.deepEqual(r, { names: ["OPENAI_API_KEY", "OTHER"] });
+  assert.deepEqual(r, { names: ["OPENAI_API_KEY", "OTHER"], changed: true, restarted: false });
   assert.doesNotMatch(JSON.stringify(r), /secret/);
   const env = join(c.stateDir, ".env");
   assert.equal(statSync(env).mode & 0o777, 0o600);
   assert.equal(readFileSync(env, "utf8"), 'OPENAI_API_KEY="sk-secret value"\nOTHER=x\n');
   await runCommand(c, "write_env", { vars: { OTHER: null } });
   assert.equal(readFileSync(env, "utf8"), 'OPENAI_API_KEY="sk-secret value"\n');
+  // restartIfChanged: the gateway restarts only when a value really changed.
+  const before = c.restarts;
+  assert.equal(
+    ((await runCommand(c, "write_env", { vars: { OPENAI_API_KEY: "sk-secret value" }, restartIfChanged: true })) as { restarted: boolean }).restarted,
+    false,
+  );
+  assert.equal(c.restarts, before);
+  const changed = (await runCommand(c, "write_env", { vars: { OPENAI_API_KEY: "sk-other" }, restartIfChanged: true })) as {
+    changed: boolean;
+    restarted: boolean;
+  };
+  assert.deepEqual([changed.changed, changed.restarted], [true, true]);
+  assert.equal(c.restarts, before + 1);
   await assert.rejects(runCommand(c, "write_env", { vars: { "BAD NAME": "x" } }), /bad environment variable name/);
   await assert.rejects(runCommand(c, "write_env", { vars: { A: "x\nB=y" } }), /line break/);
 });

@@ -34,6 +34,20 @@ export class ApiClient {
     }
     return data as T;
   }
+  /** GET of a file (not JSON): the body as text; errors as request() reports them. */
+  async download(path: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch {
+      throw new CliError(`cannot reach the Tropic server at ${this.baseUrl}; is \`tropic serve\` running, and is --url right?`);
+    }
+    const text = await res.text();
+    if (res.ok) return text;
+    const err = (safeJson(text) as { error?: { message?: string; field?: string } } | undefined)?.error;
+    if (res.status === 401 && !this.token) throw new CliError("not signed in: run `tropic login` first (or set TROPIC_TOKEN)");
+    throw new CliError(err?.message ?? `${res.status} ${res.statusText}`);
+  }
   get = <T = unknown>(p: string) => this.request<T>("GET", p);
   post = <T = unknown>(p: string, b?: unknown) => this.request<T>("POST", p, b ?? {});
   patch = <T = unknown>(p: string, b: unknown) => this.request<T>("PATCH", p, b);

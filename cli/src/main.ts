@@ -20,6 +20,8 @@ Usage: tropic <command> [options]   (every command takes --json for scripts, --u
   settings get | set key=value ...           e.g. blockBrowser=true dailyCreditCap=500 phonePatterns=+65*,+44*
   credentials ls | set NAME (value on stdin) | rm NAME
   credits                                    balance and recent ledger
+  ssh-key show | download [--out FILE] | rotate   your instances' SSH key (tropic-vm-key.pem, 0600)
+  keys rewrap                                move every secret to the current key-encryption key
   gate eval|redact                           run the tool-call gate locally (see docs/gate.md)
 
 Environment: TROPIC_URL, TROPIC_TOKEN override the stored login.`;

@@ -140,7 +140,11 @@ test("the CLI against a real `tropic serve`", async (t) => {
     assert.equal(c.code, 0, c.err);
     assert.match(c.out, /Stored ANTHROPIC_API_KEY \(…9876\), encrypted/);
     assert.ok(!cli(["credentials", "ls"]).out.includes("sk-ant"));
-    assert.match(cli(["credits"]).out, /^Balance: 0 credits/);
+    const credits = cli(["credits"]).out;
+    assert.match(credits, /^Balance: 0 credits/);
+    assert.match(credits, /Burn rate: 0 credits\/hour\nRuns out: never at this rate/);
+    const json = JSON.parse(cli(["credits", "--json"]).out);
+    assert.deepEqual([json.balance, json.usage.burnRate, json.usage.runsOutAt], [0, 0, null]);
   });
 
   await t.test("an unreachable server is named", () => {

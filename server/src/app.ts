@@ -31,7 +31,15 @@ export interface AppDeps {
 }
 
 /** Paths of request/response data that must never reach a log line. */
-export const LOG_REDACT = ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]', "password", "token", "value"];
+export const LOG_REDACT = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["stripe-signature"]',
+  'res.headers["set-cookie"]',
+  "password",
+  "token",
+  "value",
+];
 
 declare module "fastify" {
   interface FastifyInstance {

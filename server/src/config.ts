@@ -10,6 +10,16 @@ export interface Config {
   logLevel: string;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
+  /** older local master keys that still open secrets until `tropic keys rewrap` moved them */
+  masterKeyPrevious: string | undefined;
+  /** AWS KMS key id/ARN/alias: the key-encryption key in production (the local key becomes a previous one) */
+  kmsKeyId: string | undefined;
+  /** the platform's Claude API key, used by instances whose owner has none of their own (they pay the model rate) */
+  platformAnthropicKey: string | undefined;
+  /** Stripe Checkout; purchases are disabled unless both are set */
+  stripe: { secretKey: string; webhookSecret: string; apiBase: string | undefined } | undefined;
+  /** purchasable credit packages (1,000 credits = $25 by default) */
+  creditPackages: CreditPackage[];
   oidc: { issuer: string; clientId: string; clientSecret: string; name: string } | undefined;
   authRateLimit: number;
   bodyLimit: number;
@@ -22,7 +32,21 @@ export interface Config {
   sandbox: "auto" | "bwrap" | "none";
   /** false: the API records desired state only, no instance is run (TROPIC_INSTANCES=off) */
   runInstances: boolean;
+  /** JSON file overriding entries of the credit rates table (credits/rates.ts, docs/credits.md) */
+  ratesFile: string | undefined;
 }
+
+export interface CreditPackage {
+  id: string;
+  credits: number;
+  /** price in cents (USD) */
+  priceCents: number;
+}
+
+export const DEFAULT_CREDIT_PACKAGES: CreditPackage[] = [
+  { id: "1000", credits: 1000, priceCents: 2500 },
+  { id: "5000", credits: 5000, priceCents: 12500 },
+];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const oidcIssuer = env.TROPIC_OIDC_ISSUER;
@@ -35,6 +59,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.TROPIC_LOG_LEVEL ?? "info",
     masterKey: env.TROPIC_MASTER_KEY || undefined,
     masterKeyFile: env.TROPIC_MASTER_KEY_FILE || undefined,
+    masterKeyPrevious: env.TROPIC_MASTER_KEY_PREVIOUS || undefined,
+    kmsKeyId: env.TROPIC_KMS_KEY_ID || undefined,
+    platformAnthropicKey: env.TROPIC_PLATFORM_ANTHROPIC_KEY || undefined,
+    stripe:
+      env.TROPIC_STRIPE_SECRET_KEY && env.TROPIC_STRIPE_WEBHOOK_SECRET
+        ? {
+            secretKey: env.TROPIC_STRIPE_SECRET_KEY,
+            webhookSecret: env.TROPIC_STRIPE_WEBHOOK_SECRET,
+            apiBase: env.TROPIC_STRIPE_API_BASE || undefined,
+          }
+        : undefined,
+    creditPackages: creditPackagesEnv(env.TROPIC_CREDIT_PACKAGES),
     oidc: oidcIssuer
       ? {
           issuer: oidcIssuer,
@@ -50,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     agentUrl: env.TROPIC_AGENT_URL || undefined,
     sandbox: sandboxEnv(env.TROPIC_SANDBOX),
     runInstances: !["off", "0", "false"].includes((env.TROPIC_INSTANCES ?? "on").toLowerCase()),
+    ratesFile: env.TROPIC_RATES_FILE || undefined,
   };
   return { ...cfg, ...overrides };
 }
@@ -60,6 +97,19 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+/** TROPIC_CREDIT_PACKAGES: "credits:cents,…", e.g. "1000:2500,5000:12500". */
+function creditPackagesEnv(raw: string | undefined): CreditPackage[] {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_CREDIT_PACKAGES;
+  return raw.split(",").map((entry) => {
+    const m = /^\s*(\d{1,9}):(\d{1,9})\s*$/.exec(entry);
+    const credits = Number(m?.[1]);
+    const priceCents = Number(m?.[2]);
+    if (!m || credits < 1 || priceCents < 50)
+      throw new Error(`TROPIC_CREDIT_PACKAGES must be "credits:cents,…" (at least 1 credit and 50 cents each), got "${entry.trim()}"`);
+    return { id: String(credits), credits, priceCents };
+  });
 }
 
 function sandboxEnv(raw: string | undefined): Config["sandbox"] {

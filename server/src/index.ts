@@ -4,3 +4,5 @@ export { openDatabase, type Database } from "./db/connect.ts";
 export { migrate } from "./db/migrate.ts";
 export { startServer, type RunningServer } from "./server.ts";
 export { LocalKek, loadLocalKek } from "./secrets/envelope.ts";
+export { loadKeyring } from "./secrets/keyring.ts";
+export { rewrapAll } from "./secrets/rewrap.ts";

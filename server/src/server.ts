@@ -6,7 +6,9 @@ import { migrate } from "./db/migrate.ts";
 import { syncSkillCatalog } from "./routes/skills.ts";
 import { LocalProvider } from "@tropic/providers";
 import { InstanceManager } from "./instances/manager.ts";
-import { loadLocalKek } from "./secrets/envelope.ts";
+import { loadRates } from "./credits/rates.ts";
+import { loadKeyring } from "./secrets/keyring.ts";
+import { rewrapAll } from "./secrets/rewrap.ts";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -34,8 +36,9 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   try {
     await migrate(database.pool);
+    const rates = loadRates(config.ratesFile); // a bad TROPIC_RATES_FILE stops the start, naming the field
     await syncSkillCatalog(database.db);
-    const { kek } = loadLocalKek({ masterKey: config.masterKey, masterKeyFile: config.masterKeyFile, dataDir: config.dataDir });
+    const kek = await loadKeyring(config, database.db);
     let agentUrl = config.agentUrl ?? "";
     const instances = config.runInstances
       ? (log: import("fastify").FastifyBaseLogger) =>
@@ -51,7 +54,9 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
               }),
             },
             agentUrl: () => agentUrl,
+            platformSecrets: config.platformAnthropicKey ? { ANTHROPIC_API_KEY: config.platformAnthropicKey } : {},
             log,
+            rates,
             healthIntervalMs: opts.healthIntervalMs,
           })
       : undefined;
@@ -65,6 +70,17 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
     const address = await app.listen({ port: config.port, host: config.host });
     agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
     await app.instances?.start();
+    // A new key-encryption key with the old ones still configured: move every secret over in the
+    // background (online; rows are updated one by one, conditionally), then say the old key can go.
+    if (kek.previous.length)
+      void rewrapAll(database.db, kek).then(
+        (r) =>
+          app.log.info(
+            { current: r.current, rewrapped: r.rewrapped, remaining: r.remaining },
+            r.remaining ? "re-wrap left secrets under unknown keys" : "every secret is under the current key; the previous keys can be removed",
+          ),
+        (err) => app.log.warn({ err }, "re-wrap under the current key failed; it is retried at the next start"),
+      );
     const url = config.publicUrl ?? address.replace("[::1]", "localhost");
     return {
       app,

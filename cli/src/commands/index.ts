@@ -3,6 +3,7 @@ import { accountCommands } from "./account.ts";
 import { resourceCommands } from "./resources.ts";
 import { localCommands } from "./local.ts";
 import { runtimeCommands } from "./runtime.ts";
+import { sshCommands } from "./ssh.ts";
 
 export interface Context {
   args: string[];
@@ -18,4 +19,4 @@ export interface Command {
   run(ctx: Context): Promise<number | undefined>;
 }
 
-export const commands: Record<string, Command> = { ...localCommands, ...runtimeCommands, ...accountCommands, ...resourceCommands };
+export const commands: Record<string, Command> = { ...localCommands, ...runtimeCommands, ...accountCommands, ...resourceCommands, ...sshCommands };

@@ -27,6 +27,35 @@ export const localCommands: Record<string, Command> = {
       return 0;
     },
   },
+  keys: {
+    options: { "data-dir": { type: "string" } },
+    async run(ctx) {
+      if (ctx.args[0] !== "rewrap") throw new CliError("usage: tropic keys rewrap [--data-dir DIR]", 2);
+      // Uses the server's configuration (DATABASE_URL, TROPIC_MASTER_KEY[_PREVIOUS], TROPIC_KMS_KEY_ID).
+      // On PostgreSQL it runs beside live servers; the embedded database must not be in use (a running
+      // `tropic serve` re-wraps by itself at start).
+      const { loadConfig, openDatabase, migrate, loadKeyring, rewrapAll } = await import("@tropic/server");
+      const config = loadConfig(process.env, ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {});
+      const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+      try {
+        await migrate(database.pool);
+        const kek = await loadKeyring(config, database.db);
+        const report = await rewrapAll(database.db, kek, (n) => {
+          if (!ctx.json && n % 100 === 0) process.stderr.write(`\rre-wrapped ${n} secrets…`);
+        });
+        if (ctx.json) ctx.out(JSON.stringify(report));
+        else {
+          const total = Object.values(report.rewrapped).reduce((a, b) => a + b, 0);
+          ctx.out(
+            `re-wrapped ${total} secret(s) under ${report.current}${report.remaining ? `; ${report.remaining} remain under keys that are not configured` : "; the previous keys can be removed"}`,
+          );
+        }
+        return report.remaining ? 1 : 0;
+      } finally {
+        await database.close();
+      }
+    },
+  },
   gate: {
     raw: true,
     async run() {

@@ -239,12 +239,59 @@ export const resourceCommands: Record<string, Command> = {
   },
   credits: {
     async run(ctx) {
-      const data = await authed(ctx).get<{ balance: number; ledger: Row[] }>("/api/v1/credits?limit=20");
-      print(ctx, data, () => `Balance: ${data.balance} credits\n\n${table(data.ledger, ["createdAt", "kind", "credits", "note"])}`);
+      const api = authed(ctx);
+      const ledger = await api.get<{ balance: number; ledger: Row[] }>("/api/v1/credits?limit=20");
+      const usage = await api.get<CreditUsage>("/api/v1/credits/usage");
+      const data = { ...ledger, usage };
+      print(ctx, data, () => {
+        const cap = usage.today.dailyCreditCap === null ? "" : ` of a ${usage.today.dailyCreditCap} cap`;
+        const out = usage.runsOutAt
+          ? `${new Date(usage.runsOutAt).toISOString().replace(/:\d\d\.\d+Z$/, "Z")} (in ${usage.hoursLeft} h at this rate)`
+          : "never at this rate (nothing is burning credits)";
+        const rows = usage.instances.map((i) => ({
+          instance: i.name ?? `${i.id.slice(0, 8)} (deleted)`,
+          type: i.instanceType ?? "",
+          state: i.state ?? "",
+          "cr/hr": i.burnRate,
+          today: i.spentToday,
+          month: i.spentThisMonth,
+          why: i.stateReason ?? "",
+        }));
+        return [
+          `Balance: ${usage.balance} credits`,
+          `Burn rate: ${usage.burnRate} credits/hour`,
+          `Runs out: ${out}`,
+          `Spent: ${usage.today.spent} today${cap}, ${usage.month.spent} this month`,
+          "",
+          table(rows, ["instance", "type", "state", "cr/hr", "today", "month", "why"]),
+          "",
+          table(ledger.ledger, ["createdAt", "kind", "credits", "note"]),
+        ].join("\n");
+      });
       return 0;
     },
   },
 };
+
+/** GET /api/v1/credits/usage (server/src/credits/usage.ts). */
+interface CreditUsage {
+  balance: number;
+  burnRate: number;
+  runsOutAt: string | null;
+  hoursLeft: number | null;
+  today: { spent: number; dailyCreditCap: number | null };
+  month: { spent: number };
+  instances: {
+    id: string;
+    name: string | null;
+    instanceType: string | null;
+    state: string | null;
+    stateReason: string | null;
+    burnRate: number;
+    spentToday: number;
+    spentThisMonth: number;
+  }[];
+}
 
 const LIST_SETTINGS = new Set(["sshAllowlist", "phonePatterns"]);
 

@@ -1,6 +1,6 @@
 // Drizzle view of migrations/*.sql. The SQL files are the source of truth; test/schema.test.ts
 // checks that every table and column here exists in the migrated database.
-import { bigint, bigserial, boolean, customType, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, customType, date, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -61,7 +61,13 @@ export const instances = pgTable("instances", {
   agentTokenHash: text("agent_token_hash"),
   agentSeenAt: ts("agent_seen_at"),
   metrics: jsonb("metrics").$type<Record<string, unknown>>().notNull().default({}),
+  // Metering and spending limits (migration 0004, credits/meter.ts).
+  meteredUntil: ts("metered_until"),
+  pauseReason: text("pause_reason").$type<PauseReason>(),
+  pausedAt: ts("paused_at"),
+  pausedUntil: ts("paused_until"),
 });
+export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
 export type SealedJson = { ciphertext: string; iv: string; authTag: string; wrappedKey: string; kekId: string };
 export type InstanceState = "provisioning" | "initializing" | "running" | "stopping" | "stopped" | "failed" | "deleting" | "deleted";
@@ -150,7 +156,8 @@ export const sshKeys = pgTable("ssh_keys", {
   ownerId: uuid("owner_id").notNull(),
   publicKey: text("public_key").notNull(),
   fingerprint: text("fingerprint").notNull(),
-  privateKeyEnc: jsonb("private_key_enc").$type<Record<string, string>>().notNull(),
+  /** the OpenSSH private key, sealed; erased (null) once the key is retired (migration 0003) */
+  privateKeyEnc: jsonb("private_key_enc").$type<SealedJson>(),
   createdAt: ts("created_at").notNull().defaultNow(),
   retiredAt: ts("retired_at"),
 });
@@ -167,6 +174,22 @@ export const creditLedger = pgTable("credit_ledger", {
   note: text("note"),
   createdAt: ts("created_at").notNull().defaultNow(),
 });
+
+/** Kept by a trigger on credit_ledger inserts (migration 0004); the ledger stays the source of truth. */
+export const creditBalances = pgTable("credit_balances", {
+  ownerId: uuid("owner_id").primaryKey(),
+  balanceMilli: bigint("balance_milli", { mode: "number" }).notNull().default(0),
+});
+
+export const creditDailySpend = pgTable(
+  "credit_daily_spend",
+  {
+    ownerId: uuid("owner_id").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    spentMilli: bigint("spent_milli", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.ownerId, t.day] })],
+);
 
 export const userSettings = pgTable("user_settings", {
   ownerId: uuid("owner_id").primaryKey(),
@@ -194,4 +217,23 @@ export const auditEvents = pgTable("audit_events", {
   objectId: text("object_id"),
   details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
   createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const kekSeeds = pgTable("kek_seeds", {
+  kekId: text("kek_id").primaryKey(),
+  wrappedSeed: bytea("wrapped_seed").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const purchases = pgTable("purchases", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  packageId: text("package_id").notNull(),
+  credits: integer("credits").notNull(),
+  priceCents: integer("price_cents").notNull(),
+  stripeSessionId: text("stripe_session_id"),
+  state: text("state").$type<"pending" | "paid" | "expired">().notNull().default("pending"),
+  stripeEventId: text("stripe_event_id"),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  paidAt: ts("paid_at"),
 });

@@ -2,11 +2,11 @@
 // instance's agent is connected (at once) or when it connects (an offline instance keeps them).
 // Payloads never hold secret values: `{"$credential": name}` stands for the owner's stored
 // credential and is decrypted only at delivery.
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { getSkill, getTemplate } from "@tropic/marketplace";
 import type { CommandKind } from "@tropic/agent";
 import type { Db } from "../db/connect.ts";
-import { agents, instanceCommands, policies, userSettings } from "../db/schema.ts";
+import { agents, credentials, instanceCommands, instances, policies, userSettings } from "../db/schema.ts";
 
 type OnDone = "agent_ready" | "agent_stopped" | "skill_installed" | "skill_removed";
 
@@ -25,6 +25,24 @@ export async function enqueueCommand(
     onDone: c.onDone ?? null,
   });
   return id;
+}
+
+/**
+ * Cancels an instance's pending commands of one kind (optionally only those whose payload has
+ * `marker`): a newer one of the same kind supersedes them. Already sent ones are left to finish.
+ */
+export async function supersedePending(db: Db, instanceId: string, kind: CommandKind, marker?: string) {
+  await db
+    .update(instanceCommands)
+    .set({ state: "cancelled", doneAt: new Date() })
+    .where(
+      and(
+        eq(instanceCommands.instanceId, instanceId),
+        eq(instanceCommands.kind, kind),
+        eq(instanceCommands.state, "pending"),
+        marker ? sql`${instanceCommands.payload} ? ${marker}` : undefined,
+      ),
+    );
 }
 
 /** Cancels the open commands of one agent (a newer deploy/stop supersedes them). */
@@ -177,4 +195,37 @@ export function gateSettingsConfig(s: typeof userSettings.$inferSelect) {
 export async function enqueueGateSettingsPush(db: Db, s: typeof userSettings.$inferSelect, instanceIds: string[]): Promise<void> {
   for (const instanceId of instanceIds)
     await enqueueCommand(db, { ownerId: s.ownerId, instanceId, kind: "set_gate_config", payload: { config: gateSettingsConfig(s) } });
+}
+
+/** The Claude API key's name among a user's credentials (Settings → Credentials). */
+export const MODEL_KEY = "ANTHROPIC_API_KEY";
+
+/**
+ * The model API key into each instance's .env (the seed: at provisioning and on every start; a key
+ * changed while an instance is stopped reaches it when it starts, as queued commands do). The
+ * user's own key when stored, else the platform's key when this Tropic has one (the instance then
+ * pays the model rate: instances.uses_platform_key), else none. The gateway restarts only when the
+ * value changed. An older pending sync is superseded.
+ */
+export async function enqueueModelKeySync(db: Db, ownerId: string, instanceIds: string[], platformKey: boolean) {
+  if (!instanceIds.length) return;
+  const [own] = await db
+    .select({ id: credentials.id })
+    .from(credentials)
+    .where(and(eq(credentials.ownerId, ownerId), eq(credentials.name, MODEL_KEY)))
+    .limit(1);
+  const value = own ? { $credential: MODEL_KEY } : platformKey ? { $platform: MODEL_KEY } : null;
+  await db
+    .update(instances)
+    .set({ usesPlatformKey: !own && platformKey })
+    .where(and(eq(instances.ownerId, ownerId), inArray(instances.id, instanceIds)));
+  for (const instanceId of instanceIds) {
+    await supersedePending(db, instanceId, "write_env", "modelKey");
+    await enqueueCommand(db, {
+      ownerId,
+      instanceId,
+      kind: "write_env",
+      payload: { modelKey: true, vars: { [MODEL_KEY]: value }, restartIfChanged: true },
+    });
+  }
 }

@@ -33,7 +33,11 @@ export class AgentHub {
   /** called when an agent reports its gateway ready (the reconciler looks at once) */
   onGatewayReady: (instanceId: string) => void = () => {};
 
-  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
+  /** the platform's own secrets that `{"$platform": name}` stands for (the platform model key) */
+  private platformSecrets: Record<string, string>;
+
+  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger; platformSecrets?: Record<string, string> }) {
+    this.platformSecrets = deps.platformSecrets ?? {};
     this.db = deps.db;
     this.kek = deps.kek;
     this.log = deps.log;
@@ -156,6 +160,11 @@ export class AgentHub {
     if (Array.isArray(v)) return Promise.all(v.map((x) => this.resolveSecrets(ownerId, x)));
     if (!v || typeof v !== "object") return v;
     const o = v as Record<string, unknown>;
+    if (typeof o.$platform === "string" && Object.keys(o).length === 1) {
+      const v = this.platformSecrets[o.$platform];
+      if (v === undefined) throw new Error(`the platform has no ${o.$platform} configured`);
+      return v;
+    }
     if (typeof o.$credential === "string" && Object.keys(o).length === 1) {
       const [cred] = await this.db
         .select()

@@ -5,8 +5,12 @@ import type { FastifyBaseLogger } from "fastify";
 import type { InstanceProvider } from "@tropic/providers";
 import type { Database } from "../db/connect.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
+import { applyNetworkRulesOf } from "../ssh/network.ts";
+import { SshKeyRotation } from "../ssh/rotation.ts";
 import { AgentHub } from "./hub.ts";
 import { Reconciler } from "./reconciler.ts";
+import type { Rates } from "../credits/rates.ts";
+import { MeterService } from "../credits/service.ts";
 
 export interface InstanceManagerOptions {
   database: Database;
@@ -16,15 +20,24 @@ export interface InstanceManagerOptions {
   agentUrl: () => string;
   log: FastifyBaseLogger;
   healthIntervalMs?: number;
+  /** what `{"$platform": name}` in a command stands for (the platform's model key) */
+  platformSecrets?: Record<string, string>;
+  /** the credit rates (default: credits/rates.ts's table with TROPIC_RATES_FILE) */
+  rates?: Rates;
+  /** how often due SSH keys are looked for (default hourly) */
+  sshRotationCheckMs?: number;
 }
 
 export class InstanceManager {
   readonly hub: AgentHub;
   readonly reconciler: Reconciler;
+  /** credits every 5 minutes and the spending limits (credits/) */
+  readonly meter: MeterService;
+  readonly sshRotation: SshKeyRotation;
   private started = false;
 
   constructor(readonly o: InstanceManagerOptions) {
-    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log });
+    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log, platformSecrets: o.platformSecrets });
     this.reconciler = new Reconciler({
       database: o.database,
       kek: o.kek,
@@ -35,6 +48,14 @@ export class InstanceManager {
       healthIntervalMs: o.healthIntervalMs,
     });
     this.hub.onGatewayReady = (id) => void this.reconciler.healthNow(id).catch(() => {});
+    this.meter = new MeterService({ database: o.database, log: o.log, rates: o.rates, changed: (id) => this.reconciler.kick(id) });
+    this.sshRotation = new SshKeyRotation({
+      db: o.database.db,
+      kek: o.kek,
+      log: o.log,
+      deliver: (id) => this.hub.pump(id),
+      intervalMs: o.sshRotationCheckMs,
+    });
   }
 
   attach(server: Server) {
@@ -45,6 +66,13 @@ export class InstanceManager {
     if (this.started) return;
     this.started = true;
     await this.reconciler.start();
+    if (this.reconciler.jobs) await this.meter.start(this.reconciler.jobs);
+    this.sshRotation.start();
+  }
+
+  /** The owner's Settings → SSH allowlist changed: every instance of theirs that runs here gets the new rules. */
+  applyNetworkRules(ownerId: string) {
+    return applyNetworkRulesOf(this.o.database.db, this.o.providers, ownerId);
   }
 
   /** Desired state or the command queue of an instance changed: reconcile it and deliver what is open. */
@@ -54,6 +82,8 @@ export class InstanceManager {
   }
 
   async stop() {
+    this.meter.stop();
+    await this.sshRotation.stop();
     await this.reconciler.stop();
     await this.hub.close();
   }

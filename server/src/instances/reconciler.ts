@@ -15,6 +15,7 @@ import type { Database } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
 import { sha256Hex } from "../lib/tokens.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
+import { networkRulesFor } from "../ssh/network.ts";
 import type { AgentHub } from "./hub.ts";
 import { newAgentToken, newGatewayToken, openJson, sealJson } from "./tokens.ts";
 
@@ -77,6 +78,11 @@ export class Reconciler {
       () => void this.tick().catch((err) => this.o.log.warn({ err }, "health tick failed")),
       this.o.healthIntervalMs ?? 15_000,
     );
+  }
+
+  /** The PgBoss this reconciler started (the credit meter queues its ticks on it too). */
+  get jobs(): PgBoss | null {
+    return this.boss;
   }
 
   async stop() {
@@ -167,7 +173,8 @@ export class Reconciler {
       if (row.state !== "stopping") await this.setState(id, { state: "stopping" });
       await provider.stop(ref);
       this.o.hub.disconnect(id);
-      await this.setState(id, { state: "stopped", stoppedAt: new Date(), stateReason: null });
+      // A stop by the credit meter (pause_reason set) keeps its reason: it is what the user sees.
+      await this.setState(id, { state: "stopped", stoppedAt: new Date(), stateReason: row.pauseReason ? row.stateReason : null });
       return;
     }
 
@@ -186,6 +193,8 @@ export class Reconciler {
       });
       this.adopted.add(id);
       await this.setState(id, { addresses: obs.addresses });
+      // The owner's SSH allowlist (Settings); re-applied to running instances whenever it changes.
+      await provider.applyNetworkRules(ref, await networkRulesFor(db, row.ownerId));
       this.onStep(id, "created");
     }
     let startedAt = row.startedAt;
@@ -207,6 +216,7 @@ export class Reconciler {
     await this.setState(id, {
       state: next,
       lastHealthAt: new Date(),
+      ...(next === "stopped" ? { stoppedAt: new Date() } : {}), // the meter charges until here
       stateReason: next === "stopped" ? `health check: ${code ? `HTTP ${code}` : "no answer"} ${Math.round(sinceStart / 1000)} s after start` : null,
     });
     if (next === "initializing") await this.kick(id, Math.max(1, Math.round((this.o.watchIntervalMs ?? 1000) / 1000)));

@@ -1,9 +1,10 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNull } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
-import { credentials } from "../db/schema.ts";
+import { credentials, instances } from "../db/schema.ts";
+import { enqueueModelKeySync, MODEL_KEY } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { notFound } from "../lib/errors.ts";
 import { type KeyEncryptionKey, seal } from "../secrets/envelope.ts";
@@ -29,11 +30,24 @@ export async function storeCredential(db: Db, kek: KeyEncryptionKey, ownerId: st
   return row!;
 }
 
-export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, kek, requireCaller }) => {
+export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { config, database, kek, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
   const tags = ["credentials"];
+
+  /** The Claude API key changed: every instance of the owner gets it (running ones now, stopped ones at start). */
+  async function syncModelKey(ownerId: string, name: string) {
+    if (name !== MODEL_KEY) return;
+    const ids = (
+      await db
+        .select({ id: instances.id })
+        .from(instances)
+        .where(and(eq(instances.ownerId, ownerId), isNull(instances.deletedAt)))
+    ).map((r) => r.id);
+    await enqueueModelKeySync(db, ownerId, ids, config.platformAnthropicKey !== undefined);
+    for (const id of ids) await manager?.changed(id);
+  }
 
   // Write-only: no route ever returns a value, only its name, last 4 characters and a keyed fingerprint.
   app.get("/api/v1/credentials", { schema: { tags, response: { 200: z.object({ items: z.array(credentialOut) }) } } }, async (req) => ({
@@ -53,6 +67,7 @@ export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { da
     async (req) => {
       const row = await storeCredential(db, kek, req.caller!.id, req.params.name, req.body.value);
       await recordEvent(db, { ownerId: req.caller!.id, action: "credential.set", objectType: "credential", objectId: req.params.name });
+      await syncModelKey(req.caller!.id, req.params.name);
       return row;
     },
   );
@@ -64,6 +79,7 @@ export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { da
       .returning({ id: credentials.id });
     if (!rows.length) throw notFound("credential");
     await recordEvent(db, { ownerId: req.caller!.id, action: "credential.delete", objectType: "credential", objectId: req.params.name });
+    await syncModelKey(req.caller!.id, req.params.name);
     return reply.code(204).send();
   });
 };

@@ -4,11 +4,14 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { creditLedger, users } from "../db/schema.ts";
+import { checkLimits } from "../credits/meter.ts";
+import { loadRates } from "../credits/rates.ts";
+import { usage } from "../credits/usage.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, forbidden } from "../lib/errors.ts";
 import { idPage, idPageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
-import { email, iso } from "./schemas.ts";
+import { email, iso, isoNullable } from "./schemas.ts";
 
 const entryOut = z.object({
   id: z.number(),
@@ -21,6 +24,44 @@ const entryOut = z.object({
   createdAt: iso,
 });
 
+const spent = { spentToday: z.number(), spentThisMonth: z.number() };
+const usageOut = z.object({
+  asOf: iso,
+  balance: z.number().describe("credits"),
+  burnRate: z.number().describe("credits per hour of every instance that runs now, at its rates"),
+  runsOutAt: isoNullable.describe("when the balance reaches 0 at the current burn rate; null when nothing burns"),
+  hoursLeft: z.number().nullable(),
+  today: z.object({ since: iso, spent: z.number(), dailyCreditCap: z.number().nullable(), remaining: z.number().nullable() }),
+  month: z.object({ since: iso, spent: z.number() }),
+  maxSessionMinutes: z.number().nullable(),
+  instances: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string().nullable().describe("null: deleted since it was charged"),
+      instanceType: z.string().nullable(),
+      state: z.string().nullable(),
+      stateReason: z.string().nullable(),
+      pauseReason: z.string().nullable(),
+      pausedUntil: isoNullable,
+      usesPlatformKey: z.boolean(),
+      computeRate: z.number().nullable().describe("credits per hour; null: the instance type has no rate"),
+      modelRate: z.number().describe("credits per hour on the platform's API key (0 with your own key)"),
+      burnRate: z.number().describe("credits per hour now (0 unless it runs)"),
+      ...spent,
+    }),
+  ),
+  agents: z.array(
+    z.object({
+      id: z.string(),
+      instanceId: z.string().nullable(),
+      name: z.string().nullable(),
+      model: z.string().nullable(),
+      burnRate: z.number(),
+      ...spent,
+    }),
+  ),
+});
+
 /** The balance is never stored: it is the sum of the append-only ledger. */
 export async function balanceMilli(db: Db, ownerId: string): Promise<number> {
   const [row] = await db
@@ -30,7 +71,7 @@ export async function balanceMilli(db: Db, ownerId: string): Promise<number> {
   return Number(row?.total ?? 0);
 }
 
-export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller }) => {
+export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { config, database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -59,6 +100,19 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
         nextCursor,
       };
     },
+  );
+
+  app.get(
+    "/api/v1/credits/usage",
+    {
+      schema: {
+        tags: ["credits"],
+        description:
+          "Burn rate, spend today and this month per instance and agent, and when the credits run out (docs/credits.md). Charges are settled every 5 minutes, after each window ends.",
+        response: { 200: usageOut },
+      },
+    },
+    async (req) => usage(database.pool, req.caller!.id, { rates: loadRates(config.ratesFile) }),
   );
 
   app.post(
@@ -91,8 +145,12 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
         })
         .onConflictDoNothing()
         .returning({ id: creditLedger.id });
-      if (inserted.length)
+      if (inserted.length) {
         await recordEvent(db, { ownerId: user.id, actorId: req.caller!.id, action: "credits.grant", details: { credits: req.body.credits } });
+        // Instances stopped for lack of credits start again now.
+        const r = await checkLimits(database.pool, user.id, { rates: loadRates(config.ratesFile) });
+        for (const id of [...r.paused, ...r.resumed]) await manager?.changed(id);
+      }
       return reply.code(201).send({ balance: (await balanceMilli(db, user.id)) / 1000, granted: inserted.length > 0 });
     },
   );

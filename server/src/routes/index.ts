@@ -11,13 +11,15 @@ import { auditRoutes } from "./audit.ts";
 import { authRoutes } from "./auth.ts";
 import { credentialRoutes } from "./credentials.ts";
 import { creditRoutes } from "./credits.ts";
+import { billingRoutes } from "./billing.ts";
 import { healthRoutes } from "./health.ts";
 import { instanceRoutes } from "./instances.ts";
 import { marketplaceRoutes } from "./marketplace.ts";
 import { policyRoutes } from "./policies.ts";
 import { settingsRoutes } from "./settings.ts";
 import { skillRoutes } from "./skills.ts";
-import { homeRoutes } from "./home.ts";
+import { sshKeyRoutes } from "./ssh-keys.ts";
+import { webRoutes } from "./web.ts";
 import { proxyRoutes } from "../proxy/index.ts";
 
 export interface RouteDeps {
@@ -36,15 +38,17 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
   const all: RouteDeps = { ...deps, requireCaller: requireCaller(deps.identity) };
   for (const r of [
     healthRoutes,
-    homeRoutes,
+    webRoutes,
     authRoutes,
     marketplaceRoutes,
     instanceRoutes,
     agentRoutes,
     policyRoutes,
     settingsRoutes,
+    sshKeyRoutes,
     credentialRoutes,
     creditRoutes,
+    billingRoutes,
     skillRoutes,
     auditRoutes,
     proxyRoutes,

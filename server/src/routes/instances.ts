@@ -5,12 +5,15 @@ import { z } from "zod";
 import { PROVIDERS, providerInfo } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
-import { enqueueCommand, enqueueGateSettingsPush } from "../instances/commands.ts";
+import { enqueueCommand, enqueueGateSettingsPush, enqueueModelKeySync } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { loadSettings } from "./settings.ts";
+import { checkLimits } from "../credits/meter.ts";
+import { loadRates } from "../credits/rates.ts";
+import { ensureKey, pushAuthorizedKeys } from "../ssh/keys.ts";
 import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
 import { beforeCursor, newestFirst } from "./scope.ts";
 
@@ -31,6 +34,10 @@ export const instanceOut = z.object({
   /** the instance agent's last report: gateway and agent pid, RSS, uptime, restarts, readiness */
   metrics: z.record(z.string(), z.unknown()),
   agentSeenAt: isoNullable,
+  /** why the credit meter paused it (daily_cap, session_limit, no_credits, no_rate; stateReason says it in words), or null */
+  pauseReason: z.string().nullable(),
+  /** when a daily_cap pause ends by itself (the next UTC day) */
+  pausedUntil: isoNullable,
 });
 
 const createBody = z.strictObject({
@@ -51,7 +58,7 @@ export async function ownedInstance(db: Db, ownerId: string, id: string) {
   return row;
 }
 
-export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
+export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { config, database, kek, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
@@ -105,6 +112,11 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
     });
     // The gate starts with the user's Settings toggles and phone rules (delivered when the agent first connects).
     await enqueueGateSettingsPush(db, await loadSettings(db, req.caller!.id), [row!.id]);
+    // The user's SSH key (made now if this is the first need) goes into the instance's authorized_keys.
+    await ensureKey(db, kek, req.caller!.id);
+    await pushAuthorizedKeys(db, req.caller!.id, [row!.id]);
+    // The Claude API key into the instance's .env at provisioning.
+    await enqueueModelKeySync(db, req.caller!.id, [row!.id], config.platformAnthropicKey !== undefined);
     await manager?.changed(row!.id);
     return reply.code(201).send(row!);
   });
@@ -138,15 +150,22 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
         .set({
           desiredState,
           ...(action === "stop" && inst.state === "running" ? { state: "stopping" as const } : {}),
+          // The user's own start or stop ends a pause by the credit meter (a limit still hit pauses it again, below).
+          ...(inst.pauseReason ? { pauseReason: null, pausedAt: null, pausedUntil: null, stateReason: null } : {}),
           updatedAt: new Date(),
         })
         .where(and(eq(instances.id, inst.id), eq(instances.ownerId, req.caller!.id)))
         .returning();
+      // …and on every start (a key changed while it was stopped is synced now).
+      if (action === "start") await enqueueModelKeySync(db, req.caller!.id, [inst.id], config.platformAnthropicKey !== undefined);
       if (action === "restart" && inst.desiredState === "running" && inst.providerRef)
         await enqueueCommand(db, { ownerId: inst.ownerId, instanceId: inst.id, kind: "restart_gateway", payload: {} });
       await recordEvent(db, { ownerId: req.caller!.id, action: `instance.${action}`, objectType: "instance", objectId: inst.id });
-      await manager?.changed(inst.id);
-      return reply.code(202).send(row!);
+      // A start while a spending limit is still hit is paused again at once, with the reason, not after 5 minutes of charges.
+      const limits =
+        action === "stop" ? { paused: [], resumed: [] } : await checkLimits(database.pool, req.caller!.id, { rates: loadRates(config.ratesFile) });
+      for (const id of new Set([inst.id, ...limits.paused, ...limits.resumed])) await manager?.changed(id);
+      return reply.code(202).send(limits.paused.includes(inst.id) ? await ownedInstance(db, req.caller!.id, inst.id) : row!);
     });
   }
 

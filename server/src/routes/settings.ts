@@ -1,4 +1,3 @@
-import { isIP } from "node:net";
 import { and, eq, isNull } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
@@ -8,9 +7,12 @@ import { getModel } from "@tropic/marketplace";
 import { PROVIDERS } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances, userSettings } from "../db/schema.ts";
+import { checkLimits } from "../credits/meter.ts";
+import { loadRates } from "../credits/rates.ts";
 import { enqueueGateSettingsPush } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest } from "../lib/errors.ts";
+import { normaliseCidr, suggestionFor } from "../ssh/allowlist.ts";
 import type { RouteDeps } from "./index.ts";
 import { iso } from "./schemas.ts";
 
@@ -80,24 +82,36 @@ export async function loadSettings(db: Db, ownerId: string) {
 
 /** IPv4/IPv6 address or CIDR block. */
 export function validCidr(entry: string): boolean {
-  const [addr, bits, extra] = entry.split("/");
-  if (extra !== undefined || !addr) return false;
-  const family = isIP(addr);
-  if (!family) return false;
-  if (bits === undefined) return true;
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
+  return normaliseCidr(entry) !== null;
 }
 
 const GATE_KEYS = ["blockBrowser", "blockCodeExecution", "blockOsCommands", "phoneMode", "phonePatterns"] as const;
 
-export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database, requireCaller, instances: manager }) => {
+export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { config, database, requireCaller, instances: manager }) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const db = database.db;
   app.addHook("preHandler", requireCaller);
   const tags = ["settings"];
 
   app.get("/api/v1/settings", { schema: { tags, response: { 200: settingsOut } } }, async (req) => loadSettings(db, req.caller!.id));
+
+  // The seed: "Your current IP is auto-detected": the address this request came from (behind a TLS
+  // proxy, TROPIC_PUBLIC_URL set, the client address the proxy reports), as an allowlist entry.
+  app.get(
+    "/api/v1/settings/ssh-allowlist/suggestion",
+    {
+      schema: {
+        tags,
+        description: "The caller's current IP address and its /32 (or /128) CIDR, the default SSH allowlist entry.",
+        response: { 200: z.object({ ip: z.string(), cidr: z.string() }) },
+      },
+    },
+    async (req) => {
+      const s = suggestionFor(req.ip);
+      if (!s) throw badRequest("ip", "the address this request came from is not usable as an allowlist entry");
+      return s;
+    },
+  );
 
   app.patch("/api/v1/settings", { schema: { tags, body: patchBody, response: { 200: settingsOut } } }, async (req) => {
     const b = req.body;
@@ -106,10 +120,19 @@ export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
     const types = PROVIDERS.aws.instanceTypes.map((t) => t.id);
     if (b.defaultInstanceType !== undefined && !types.includes(b.defaultInstanceType))
       throw badRequest("defaultInstanceType", `unknown instance type "${b.defaultInstanceType}"; choose one of ${types.join(", ")}`);
-    b.sshAllowlist?.forEach((entry, i) => {
-      if (!validCidr(entry))
-        throw badRequest(`sshAllowlist.${i}`, `"${entry}" is not an IP address or CIDR block like 203.0.113.7 or 203.0.113.0/24`);
-    });
+    if (b.sshAllowlist) {
+      // Each entry as one canonical CIDR (203.0.113.7 → 203.0.113.7/32, 2001:db8::1 → 2001:db8::1/128), duplicates dropped.
+      const cidrs = b.sshAllowlist.map((entry, i) => {
+        const cidr = normaliseCidr(entry);
+        if (!cidr)
+          throw badRequest(
+            `sshAllowlist.${i}`,
+            `"${entry}" is not an IPv4/IPv6 address or CIDR block like 203.0.113.7, 203.0.113.0/24 or 2001:db8::/32`,
+          );
+        return cidr;
+      });
+      b.sshAllowlist = [...new Set(cidrs)];
+    }
     b.phonePatterns?.forEach((p, i) => {
       const problem = validatePhonePattern(p);
       if (problem) throw badRequest(`phonePatterns.${i}`, problem);
@@ -124,6 +147,16 @@ export const settingsRoutes: FastifyPluginAsync<RouteDeps> = async (root, { data
       .where(eq(userSettings.ownerId, req.caller!.id))
       .returning();
     await recordEvent(db, { ownerId: req.caller!.id, action: "settings.update", objectType: "settings", details: { fields: Object.keys(b) } });
+    if (b.sshAllowlist && JSON.stringify(b.sshAllowlist) !== JSON.stringify(current.sshAllowlist) && manager) {
+      // The saved list is the desired state; an instance whose provider refuses keeps it for its next create.
+      const r = await manager.applyNetworkRules(req.caller!.id);
+      for (const f of r.failed) req.log.warn({ instanceId: f.instanceId, reason: f.error }, "could not apply the SSH allowlist");
+    }
+    if (b.dailyCreditCap !== undefined || b.maxSessionMinutes !== undefined || b.model !== undefined) {
+      // Spending limits (or the model's rate) changed: pause or resume now, not at the next 5-minute tick.
+      const r = await checkLimits(database.pool, req.caller!.id, { rates: loadRates(config.ratesFile) });
+      for (const id of [...r.paused, ...r.resumed]) await manager?.changed(id);
+    }
     if (GATE_KEYS.some((k) => b[k] !== undefined)) {
       // Toggles and phone rules reach every instance's gate without a restart.
       const live = await db

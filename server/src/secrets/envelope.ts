@@ -2,11 +2,13 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes }
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** Wraps per-secret data keys. Local master key now; AWS KMS implements the same interface. */
+/** Wraps per-secret data keys: a local master key (LocalKek), AWS KMS (KmsKek), or a Keyring of them. */
 export interface KeyEncryptionKey {
+  /** the id stored beside every data key this wraps (`local:<digest>`, `kms:<key id>`) */
   readonly id: string;
   wrap(dataKey: Buffer): Promise<Buffer>;
-  unwrap(wrapped: Buffer): Promise<Buffer>;
+  /** Unwraps a data key wrapped under `kekId`; throws when this key (ring) does not hold that key. */
+  unwrap(wrapped: Buffer, kekId: string): Promise<Buffer>;
   /** A keyed digest for fingerprints: identifies a secret without allowing a dictionary attack on it. */
   fingerprint(secret: string): string;
   /** Derived subkeys for other purposes (signed cookies), never the master key itself. */
@@ -32,8 +34,7 @@ export async function seal(kek: KeyEncryptionKey, plaintext: string): Promise<Se
 }
 
 export async function open(kek: KeyEncryptionKey, s: Sealed): Promise<string> {
-  if (s.kekId !== kek.id) throw new Error(`secret was sealed under key ${s.kekId}, not the configured ${kek.id}`);
-  const dataKey = await kek.unwrap(s.wrappedKey);
+  const dataKey = await kek.unwrap(s.wrappedKey, s.kekId);
   const decipher = createDecipheriv("aes-256-gcm", dataKey, s.iv);
   decipher.setAuthTag(s.authTag);
   const out = Buffer.concat([decipher.update(s.ciphertext), decipher.final()]).toString("utf8");
@@ -55,7 +56,8 @@ export class LocalKek implements KeyEncryptionKey {
     const ct = Buffer.concat([c.update(dataKey), c.final()]);
     return Buffer.concat([iv, c.getAuthTag(), ct]);
   }
-  async unwrap(wrapped: Buffer): Promise<Buffer> {
+  async unwrap(wrapped: Buffer, kekId: string): Promise<Buffer> {
+    if (kekId !== this.id) throw new Error(`secret was sealed under key ${kekId}, not the configured ${this.id}`);
     const d = createDecipheriv("aes-256-gcm", this.#key, wrapped.subarray(0, 12));
     d.setAuthTag(wrapped.subarray(12, 28));
     return Buffer.concat([d.update(wrapped.subarray(28)), d.final()]);
@@ -66,6 +68,52 @@ export class LocalKek implements KeyEncryptionKey {
   derive(purpose: string): Buffer {
     return createHmac("sha256", this.#key).update(`tropic:${purpose}`).digest();
   }
+}
+
+/**
+ * The current key-encryption key plus the previous ones, so that a new key can be introduced
+ * without downtime: new secrets are wrapped under `current`, old ones still open under the key they
+ * name, and `rewrapAll` (secrets/rewrap.ts) moves them over in the background.
+ * Fingerprints and derived subkeys come from `current`.
+ */
+export class Keyring implements KeyEncryptionKey {
+  readonly id: string;
+  constructor(
+    readonly current: KeyEncryptionKey,
+    readonly previous: KeyEncryptionKey[] = [],
+  ) {
+    this.id = current.id;
+  }
+  wrap(dataKey: Buffer): Promise<Buffer> {
+    return this.current.wrap(dataKey);
+  }
+  async unwrap(wrapped: Buffer, kekId: string): Promise<Buffer> {
+    const k = this.holder(kekId);
+    if (!k) throw new Error(`secret was sealed under key ${kekId}, which is not configured (current ${this.id}); add it as a previous key`);
+    return k.unwrap(wrapped, kekId);
+  }
+  /** Whether a data key wrapped under `kekId` can be opened. */
+  holds(kekId: string): boolean {
+    return this.holder(kekId) !== undefined;
+  }
+  fingerprint(secret: string): string {
+    return this.current.fingerprint(secret);
+  }
+  derive(purpose: string): Buffer {
+    return this.current.derive(purpose);
+  }
+  private holder(kekId: string): KeyEncryptionKey | undefined {
+    return [this.current, ...this.previous].find((k) => k.id === kekId || (k instanceof Keyring && k.holds(kekId)) || opensAny(k, kekId));
+  }
+}
+
+/** A KMS key opens every `kms:` data key (the ciphertext names its KMS key); a local key only its own. */
+const opensAny = (k: KeyEncryptionKey, kekId: string) => "opensKekId" in k && (k as { opensKekId(id: string): boolean }).opensKekId(kekId);
+
+/** Previous local master keys (TROPIC_MASTER_KEY_PREVIOUS: comma-separated, hex or base64). */
+export function previousLocalKeks(raw: string | undefined): LocalKek[] {
+  if (!raw?.trim()) return [];
+  return raw.split(",").map((k, i) => new LocalKek(parseKey(k.trim(), `TROPIC_MASTER_KEY_PREVIOUS entry ${i + 1}`)));
 }
 
 /**
