@@ -1,0 +1,91 @@
+// The dashboard talks to the same API as the CLI, with the session cookie (same origin).
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string; details?: unknown };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** One API call; non-2xx answers become ApiError with the server's message and field. */
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: body !== undefined ? { "content-type": "application/json" } : {},
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, "network", "Tropic did not answer. Check your connection and try again.");
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  if (!res.ok) {
+    const e = (json as ApiErrorBody | null)?.error;
+    if (res.status === 401) window.dispatchEvent(new CustomEvent("tropic:signed-out"));
+    throw new ApiError(res.status, e?.code ?? "error", e?.message ?? `the server answered ${res.status}`, e?.field, e?.details);
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string) => api<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
+export const put = <T>(path: string, body?: unknown) => api<T>("PUT", path, body);
+export const patch = <T>(path: string, body?: unknown) => api<T>("PATCH", path, body);
+export const del = <T>(path: string) => api<T>("DELETE", path);
+
+// The shapes the pages use (a subset of the OpenAPI document at /api/openapi.json).
+export interface Me {
+  id: string;
+  email: string;
+  isAdmin: boolean;
+}
+export interface Instance {
+  id: string;
+  name: string;
+  provider: "local" | "aws" | "byo";
+  region: string;
+  instanceType: string;
+  desiredState: string;
+  state: string;
+  stateReason: string | null;
+  addresses: Record<string, string>;
+  startedAt: string | null;
+  createdAt: string;
+  pauseReason?: string | null;
+  pausedUntil?: string | null;
+  usesPlatformKey?: boolean;
+}
+export interface Agent {
+  id: string;
+  instanceId: string;
+  slug: string;
+  name: string;
+  templateId: string;
+  model: string;
+  policyId: string | null;
+  state: string;
+  stateReason: string | null;
+  createdAt: string;
+}
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,85 @@
+// Sign in / sign up with email and password, and the OIDC button when the server has one.
+import { type FormEvent, useEffect, useState } from "react";
+import { ApiError, get, type Me, post } from "../api.ts";
+import { Field, fieldError, Logo } from "../components/ui.tsx";
+import { Link } from "../router.tsx";
+
+export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; onSignedIn: (me: Me) => void }) {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState<{ name: string; start: string } | null>(null);
+
+  useEffect(() => {
+    get<{ oidc: { name: string; start: string } | null }>("/api/v1/auth/providers").then((p) => setOidc(p.oidc), () => {});
+  }, []);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await post<Me>(mode === "signup" ? "/api/v1/auth/signup" : "/api/v1/auth/signin", { email, password });
+      onSignedIn(me);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const general = error instanceof ApiError && !error.field ? error.message : error && !(error instanceof ApiError) ? String(error) : null;
+
+  return (
+    <div className="auth">
+      <form className="card auth-card" onSubmit={submit} noValidate>
+        <h1>
+          <Logo size={30} /> Tropic
+        </h1>
+        <p className="muted">{mode === "signup" ? "Create your account: your own managed, policy-gated OpenClaw agent." : "Sign in to your agents."}</p>
+        <Field label="Email" error={fieldError(error, "email")}>
+          {(id, d) => (
+            <input id={id} aria-describedby={d} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Password" error={fieldError(error, "password")} hint={mode === "signup" ? "At least 10 characters." : undefined}>
+          {(id, d) => (
+            <input
+              id={id}
+              aria-describedby={d}
+              type="password"
+              autoComplete={mode === "signup" ? "new-password" : "current-password"}
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {general ? (
+          <div className="banner error" role="alert">
+            {general}
+          </div>
+        ) : null}
+        <button type="submit" className="primary wide" disabled={busy}>
+          {busy ? "One moment…" : mode === "signup" ? "Create account" : "Sign in"}
+        </button>
+        {oidc ? (
+          <a className="button wide" href={oidc.start}>
+            {oidc.name}
+          </a>
+        ) : null}
+        <p className="muted center">
+          {mode === "signup" ? (
+            <>
+              Have an account? <Link to="/signin">Sign in</Link>
+            </>
+          ) : (
+            <>
+              New here? <Link to="/signup">Create an account</Link>
+            </>
+          )}
+        </p>
+      </form>
+    </div>
+  );
+}
