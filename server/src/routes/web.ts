@@ -9,7 +9,19 @@ import type { RouteDeps } from "./index.ts";
 
 export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "web", "dist");
 /** The dashboard's client-side routes: each serves index.html. */
-export const WEB_PAGES = ["/", "/signin", "/signup", "/agents", "/marketplace", "/chat", "/chat/:instanceId", "/policies", "/settings", "/credits", "/audit"];
+export const WEB_PAGES = [
+  "/",
+  "/signin",
+  "/signup",
+  "/agents",
+  "/marketplace",
+  "/chat",
+  "/chat/:instanceId",
+  "/policies",
+  "/settings",
+  "/credits",
+  "/audit",
+];
 const TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",

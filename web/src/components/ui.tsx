@@ -20,14 +20,16 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[] = [], pollMs?: 
       setLoading(false);
     }
   }, []);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps decide when to reload
+  // The caller's deps decide when to load again (compared by value).
+  const key = JSON.stringify(deps);
   useEffect(() => {
+    if (key === undefined) return;
     setLoading(true);
     void reload();
     if (!pollMs) return;
     const t = setInterval(() => void reload(), pollMs);
     return () => clearInterval(t);
-  }, deps);
+  }, [key, pollMs, reload]);
   return { data, error, loading, reload, setData };
 }
 
@@ -142,6 +144,7 @@ export function Drawer(props: { title: string; onClose: () => void; children: Re
     };
   }, [props.onClose]);
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click beside the drawer closes it (a mouse shortcut; Escape and the Close button are the accessible ways)
     <div className="drawer-backdrop" onMouseDown={(e) => e.target === e.currentTarget && props.onClose()}>
       <div className="drawer" role="dialog" aria-modal="true" aria-label={props.title} tabIndex={-1} ref={ref}>
         <header>

@@ -12,7 +12,10 @@ export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; on
   const [oidc, setOidc] = useState<{ name: string; start: string } | null>(null);
 
   useEffect(() => {
-    get<{ oidc: { name: string; start: string } | null }>("/api/v1/auth/providers").then((p) => setOidc(p.oidc), () => {});
+    get<{ oidc: { name: string; start: string } | null }>("/api/v1/auth/providers").then(
+      (p) => setOidc(p.oidc),
+      () => {},
+    );
   }, []);
 
   const submit = async (e: FormEvent) => {
@@ -36,7 +39,9 @@ export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; on
         <h1>
           <Logo size={30} /> Tropic
         </h1>
-        <p className="muted">{mode === "signup" ? "Create your account: your own managed, policy-gated OpenClaw agent." : "Sign in to your agents."}</p>
+        <p className="muted">
+          {mode === "signup" ? "Create your account: your own managed, policy-gated OpenClaw agent." : "Sign in to your agents."}
+        </p>
         <Field label="Email" error={fieldError(error, "email")}>
           {(id, d) => (
             <input id={id} aria-describedby={d} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
