@@ -8,8 +8,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-expect-error -- autocannon 8 ships no type declarations (and @types/autocannon is not installed); typed below.
-import autocannonUntyped from "autocannon";
 import {
   PG_ADMIN_URL,
   type ServeProcess,
@@ -21,36 +19,8 @@ import {
   table,
   waitForQuiet,
   withOthersCpu,
+  autocannon,
 } from "./lib.ts";
-
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  headers?: Record<string, string>;
-}
-interface AutocannonHistogram {
-  average: number;
-  mean: number;
-  stddev: number;
-  min: number;
-  max: number;
-  total: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-interface AutocannonResult {
-  requests: AutocannonHistogram;
-  latency: AutocannonHistogram;
-  throughput: AutocannonHistogram;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  "2xx": number;
-  duration: number;
-}
-const autocannon = autocannonUntyped as (opts: AutocannonOptions) => Promise<AutocannonResult>;
 
 const COLD_TARGET_MS = 3000;
 const P99_TARGET_MS = 25;

@@ -5,6 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+// @ts-expect-error -- autocannon 8 ships no type declarations (and @types/autocannon is not installed); typed below.
+import autocannonUntyped from "autocannon";
 import pg from "pg";
 import { pgReachable as pgAnswers } from "../server/test/harness.ts";
 
@@ -264,3 +266,37 @@ export async function waitForQuiet(busyPercent = 10, maxWaitMs = 60_000): Promis
     if (busy === undefined || busy <= busyPercent || Date.now() > deadline) return busy;
   }
 }
+
+export interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}
+export interface AutocannonHistogram {
+  average: number;
+  mean: number;
+  stddev: number;
+  min: number;
+  max: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+export interface AutocannonResult {
+  requests: AutocannonHistogram;
+  latency: AutocannonHistogram;
+  throughput: AutocannonHistogram;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  "2xx": number;
+  duration: number;
+}
+/** A run is both a promise of the result and an emitter of each response (latency in ms, as a float). */
+export type AutocannonRun = Promise<AutocannonResult> & {
+  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+};
+/** The HTTP load generator the benchmarks use, typed. */
+export const autocannon = autocannonUntyped as (opts: AutocannonOptions) => AutocannonRun;

@@ -17,8 +17,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-expect-error -- autocannon 8 ships no type declarations (and @types/autocannon is not installed); typed below.
-import autocannonUntyped from "autocannon";
 import pg from "pg";
 import { WebSocket } from "ws";
 import { sealJson } from "../server/src/instances/tokens.ts";
@@ -37,35 +35,8 @@ import {
   table,
   waitForQuiet,
   withOthersCpu,
+  autocannon,
 } from "./lib.ts";
-
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  headers?: Record<string, string>;
-}
-interface AutocannonHistogram {
-  average: number;
-  p50: number;
-  p99: number;
-  max: number;
-  total: number;
-}
-interface AutocannonResult {
-  requests: AutocannonHistogram;
-  latency: AutocannonHistogram;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  "2xx": number;
-  duration: number;
-}
-/** The returned tracker is both a promise of the result and an emitter of each response (latency in ms, as a float). */
-type AutocannonRun = Promise<AutocannonResult> & {
-  on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-};
-const autocannon = autocannonUntyped as (opts: AutocannonOptions) => AutocannonRun;
 
 const envInt = (name: string, dflt: number) => {
   const n = Number(process.env[name]);

@@ -550,7 +550,8 @@ function tail(path: string): string {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once("error", rej);

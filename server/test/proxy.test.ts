@@ -14,7 +14,7 @@ import { sealJson } from "../src/instances/tokens.ts";
 import { rewriteLocation, upstreamPath } from "../src/proxy/index.ts";
 import { ProxySessions } from "../src/proxy/session.ts";
 import { isPrivateAddress, selectUpstream } from "../src/proxy/upstream.ts";
-import { renderNginxSite } from "@tropic/providers";
+import { freePort, renderNginxSite } from "@tropic/providers";
 import { chromium } from "playwright-core";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
 import { NGINX_BIN, startNginx } from "./nginx.ts";
@@ -35,14 +35,6 @@ import {
 } from "./instances-harness.ts";
 
 const GATEWAY_TOKEN = "ab12".repeat(12); // 48 hex characters
-
-async function freePortNumber(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function standInUpstream() {
   const seen: { url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
@@ -305,7 +297,7 @@ test("gateway proxy, cloud path (MOCK VM: real nginx with the VM's site in front
   const publicUrl = "https://tropic.example.com";
   const h = await testApp("pglite", { publicUrl });
   const up = await standInUpstream();
-  const nginxPort = await freePortNumber();
+  const nginxPort = await freePort();
   const site = renderNginxSite({ listen: `127.0.0.1:${nginxPort}`, gatewayPort: up.port, refererUrl: publicUrl });
   const nginx = await startNginx(site, nginxPort);
   t.after(async () => {
