@@ -160,6 +160,9 @@ for (const kind of await backends()) {
       for (const r of dump.rows) assert.ok(!r.row.includes(secret) && !r.row.includes(Buffer.from(secret).toString("hex")), "no plaintext at rest");
       assert.equal((await call("PUT", "/api/v1/credentials/BAD NAME", { value: "x" })).statusCode, 400);
       assert.equal((await call("PUT", "/api/v1/credentials/EMPTY", { value: "" })).json().error.field, "value");
+      assert.equal((await call("PUT", "/api/v1/credentials/HUGE", { value: "x".repeat(16_385) })).json().error.field, "value");
+      const names = (await call("GET", "/api/v1/credentials")).json().items.map((c: { name: string }) => c.name);
+      assert.ok(!names.includes("EMPTY") && !names.includes("HUGE"), "nothing stored for refused secrets");
       assert.equal((await call("DELETE", "/api/v1/credentials/ANTHROPIC_API_KEY")).statusCode, 204);
     });
 
