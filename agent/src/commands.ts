@@ -3,7 +3,24 @@
 // written atomically (temp + rename), owned by the instance's user, never through a symlink, and
 // only under the state directory. Secret values (API keys) are never part of a result.
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import type { AgentStatus, CommandKind } from "./protocol.ts";
 
@@ -123,6 +140,9 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       const fingerprint = writeAuthorizedKeys(ctx, keys.map((k) => `${k}\n`).join(""));
       return { keys: keys.length, sha256: fingerprint };
     }
+    case "read_gate_audit":
+      // A live reading (not remembered by the agent, not stored by the control plane).
+      return readGateAudit(ctx, payload);
     default:
       throw new Error(`unknown command "${kind as string}"`);
   }
@@ -279,4 +299,135 @@ function writeAuthorizedKeys(ctx: CommandContext, text: string): string {
   if (ctx.owner) chownSync(tmp, ctx.owner.uid, ctx.owner.gid);
   renameSync(tmp, path);
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+/** The most entries and bytes one read_gate_audit returns / reads. */
+export const AUDIT_MAX_ENTRIES = 500;
+export const AUDIT_MAX_BYTES = 4 * 1024 * 1024;
+const AUDIT_DEFAULT_PATH = "~/.openclaw/.sondera/audit.log";
+
+/** Where the gate writes its audit log (plugins.entries.tropic-gate.config.audit, resolved as the plugin does). */
+export function gateAuditPath(ctx: CommandContext): { path: string; keep: number } {
+  const a = (readConfig(ctx).plugins?.entries?.[PLUGIN_ID]?.config?.audit ?? {}) as Obj;
+  const home = ctx.homeDir ?? dirname(ctx.stateDir);
+  const p = typeof a.path === "string" && a.path.trim() ? a.path.trim() : AUDIT_DEFAULT_PATH;
+  let path: string;
+  if (p === "~/.openclaw" || p.startsWith("~/.openclaw/")) path = join(ctx.stateDir, p.slice("~/.openclaw".length));
+  else if (p === "~" || p.startsWith("~/")) path = join(home, p.slice(1));
+  else path = isAbsolute(p) ? p : join(ctx.stateDir, p);
+  const keep = Number.isInteger(a.keep) && a.keep >= 1 && a.keep <= 100 ? (a.keep as number) : 5;
+  return { path: normalize(path), keep };
+}
+
+/**
+ * The last `limit` (≤ 500) entries of the gate's audit log that match the filters, newest first:
+ * audit.log, then its rotations (audit.log.1 …), reading at most 4 MiB from their ends. Only a regular
+ * file inside the instance's home or state directory is read, never through a symlink (the instance's
+ * user owns those directories and could plant one).
+ */
+function readGateAudit(ctx: CommandContext, payload: Obj) {
+  const limit = Math.min(AUDIT_MAX_ENTRIES, Math.max(1, Math.floor(Number(payload.limit) || 100)));
+  const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+  const want = { tool: str(payload.tool), decision: str(payload.decision), agentId: str(payload.agentId) };
+  const { path, keep } = gateAuditPath(ctx);
+  const roots = [ctx.homeDir ?? dirname(ctx.stateDir), ctx.stateDir].map((r) => {
+    try {
+      return realpathSync(r);
+    } catch {
+      return r;
+    }
+  });
+  const entries: Obj[] = [];
+  let budget = AUDIT_MAX_BYTES;
+  let scannedBytes = 0;
+  let truncated = false;
+  let files = 0;
+  for (let i = 0; i <= keep && entries.length < limit && budget > 0; i++) {
+    const file = i === 0 ? path : `${path}.${i}`;
+    const text = readTail(file, roots, budget);
+    if (text === null) {
+      if (i === 0) continue; // no current log yet; older rotations may still exist
+      break;
+    }
+    files++;
+    scannedBytes += text.bytes;
+    budget -= text.bytes;
+    const lines = text.data.split("\n");
+    if (text.partial) {
+      lines.shift(); // the first line is cut
+      truncated = true;
+    }
+    for (let j = lines.length - 1; j >= 0 && entries.length < limit; j--) {
+      const e = auditEntry(lines[j]!);
+      if (!e) continue;
+      if (want.tool && e.tool !== want.tool) continue;
+      if (want.decision && e.decision !== want.decision) continue;
+      if (want.agentId && e.agentId !== want.agentId) continue;
+      entries.push(e);
+    }
+  }
+  return { entries, files, scannedBytes, truncated: truncated && entries.length < limit };
+}
+
+function readTail(file: string, roots: string[], max: number): { data: string; bytes: number; partial: boolean } | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") throw new Error(`refusing to read the audit log through the symlink ${file}`);
+    throw e;
+  }
+  try {
+    const real = realpathSync(file);
+    if (!roots.some((r) => real.startsWith(r + sep))) throw new Error(`the audit log ${file} is outside the instance's directories`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(`the audit log ${file} is not a regular file`);
+    const bytes = Math.min(st.size, max);
+    const buf = Buffer.alloc(bytes);
+    let got = 0;
+    while (got < bytes) {
+      const n = readSync(fd, buf, got, bytes - got, st.size - bytes + got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return { data: buf.subarray(0, got).toString("utf8"), bytes: got, partial: bytes < st.size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One audit line → its known fields (strings cut at 2,000 characters); null for a line that is not an entry. */
+function auditEntry(line: string): Obj | null {
+  if (!line.trim()) return null;
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!o || typeof o !== "object" || Array.isArray(o)) return null;
+  const r = o as Obj;
+  if (typeof r.ts !== "string" || typeof r.tool !== "string" || typeof r.decision !== "string") return null;
+  const s = (v: unknown) => (typeof v === "string" ? v.slice(0, 2000) : undefined);
+  const list = (v: unknown) =>
+    Array.isArray(v)
+      ? v
+          .filter((x) => typeof x === "string")
+          .map((x: string) => x.slice(0, 200))
+          .slice(0, 50)
+      : [];
+  const e: Obj = {
+    ts: s(r.ts),
+    phase: s(r.phase) ?? "call",
+    agentId: s(r.agentId) ?? "main",
+    tool: s(r.tool),
+    decision: s(r.decision),
+    rules: list(r.rules),
+    durationMs: typeof r.durationMs === "number" ? r.durationMs : null,
+  };
+  for (const k of ["toolCallId", "sessionKey", "paramsDigest", "reason", "approval", "error"]) if (typeof r[k] === "string") e[k] = s(r[k]);
+  if (Array.isArray(r.redactions)) e.redactions = list(r.redactions);
+  return e;
 }

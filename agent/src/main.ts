@@ -101,7 +101,7 @@ function handle(ws: WebSocket, f: CommandFrame) {
         ack = { type: "ack", id: f.id, ok: false, error: (e as Error).message };
       }
       // live readings (and the token, which is not to be copied anywhere) are not remembered
-      if (f.kind !== "status" && f.kind !== "read_gateway_token") {
+      if (f.kind !== "status" && f.kind !== "read_gateway_token" && f.kind !== "read_gate_audit") {
         acks.set(f.id, ack);
         saveAcks();
       }

@@ -17,6 +17,7 @@ export const COMMAND_KINDS = [
   "remove_skill",
   "status",
   "set_authorized_keys",
+  "read_gate_audit",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 

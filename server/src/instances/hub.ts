@@ -7,7 +7,7 @@ import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket, WebSocketServer } from "ws";
-import { AGENT_PATH, type AgentFrame, type CommandFrame } from "@tropic/agent";
+import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind } from "@tropic/agent";
 import type { Db } from "../db/connect.ts";
 import { agents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { sha256Hex } from "../lib/tokens.ts";
@@ -19,6 +19,18 @@ interface Conn {
   ownerId: string;
   sent: Set<string>;
   chain: Promise<void>;
+  /** live requests (`request()`): answered by their ack, never stored */
+  waiting: Map<string, { resolve: (ack: { ok: boolean; result?: unknown; error?: string }) => void; reject: (e: Error) => void }>;
+}
+
+/** A live request the connected agent did not answer (no connection, closed, or too slow). */
+export class AgentUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "not_connected" | "timeout" | "disconnected",
+  ) {
+    super(message);
+  }
 }
 
 export class AgentHub {
@@ -82,7 +94,7 @@ export class AgentHub {
 
   private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
     this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
-    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), chain: Promise.resolve() };
+    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), chain: Promise.resolve(), waiting: new Map() };
     this.conns.set(instanceId, c);
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on("pong", () => {
@@ -100,6 +112,8 @@ export class AgentHub {
     });
     ws.on("close", () => {
       if (this.conns.get(instanceId) === c) this.conns.delete(instanceId);
+      for (const w of c.waiting.values()) w.reject(new AgentUnavailableError("the instance's agent disconnected before it answered", "disconnected"));
+      c.waiting.clear();
       this.log.info({ instanceId }, "instance agent disconnected");
     });
     ws.on("error", () => {});
@@ -180,7 +194,45 @@ export class AgentHub {
   }
 
   private async onAckFrame(c: Conn, f: { id: string; ok: boolean; result?: unknown; error?: string }) {
+    const w = c.waiting.get(f.id);
+    if (w) {
+      // A live request's answer goes to its caller only: no instance_commands row, nothing stored.
+      c.waiting.delete(f.id);
+      w.resolve({ ok: f.ok, result: f.result, error: f.error });
+      return;
+    }
     await this.finish(c, f.id, f.ok, f.result, f.error);
+  }
+
+  /**
+   * Asks the connected agent one thing now and waits for its answer (a live reading such as the gate's
+   * audit log): a command frame with a fresh id, resolved by its ack, rejected after `timeoutMs` or
+   * when the connection closes. Nothing is queued or stored; an offline instance is refused at once.
+   * The agent runs commands one at a time, so a request waits behind a command it is running.
+   */
+  request(instanceId: string, kind: CommandKind, payload: Record<string, unknown>, timeoutMs = 15_000) {
+    const c = this.conns.get(instanceId);
+    if (!c || c.ws.readyState !== WebSocket.OPEN)
+      return Promise.reject(new AgentUnavailableError("the instance's agent is not connected", "not_connected"));
+    const id = crypto.randomUUID();
+    return new Promise<{ ok: boolean; result?: unknown; error?: string }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.waiting.delete(id);
+        reject(new AgentUnavailableError(`the instance did not answer within ${Math.round(timeoutMs / 1000)} s`, "timeout"));
+      }, timeoutMs);
+      c.waiting.set(id, {
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      const frame: CommandFrame = { type: "command", id, kind, payload };
+      c.ws.send(JSON.stringify(frame));
+    });
   }
 
   private async finish(c: Conn, id: string, ok: boolean, result: unknown, error: string | undefined) {

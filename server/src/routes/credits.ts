@@ -7,6 +7,7 @@ import { creditLedger, users } from "../db/schema.ts";
 import { checkLimits } from "../credits/meter.ts";
 import { loadRates } from "../credits/rates.ts";
 import { usage } from "../credits/usage.ts";
+import { creditHistory } from "../credits/history.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { badRequest, forbidden } from "../lib/errors.ts";
 import { idPage, idPageQuery } from "../lib/pagination.ts";
@@ -113,6 +114,30 @@ export const creditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { config
       },
     },
     async (req) => usage(database.pool, req.caller!.id, { rates: loadRates(config.ratesFile) }),
+  );
+
+  app.get(
+    "/api/v1/credits/history",
+    {
+      schema: {
+        tags: ["credits"],
+        description:
+          "Credits charged (compute + model) per 5-minute window over the last `hours`, oldest first, windows without a charge as 0. Only settled windows: the one in progress is charged after it ends.",
+        querystring: z.strictObject({
+          hours: z.coerce.number().int("must be whole hours").min(1, "must be at least 1").max(168, "must be at most 168 (7 days)").default(24),
+        }),
+        response: {
+          200: z.object({
+            from: iso,
+            to: iso.describe("the windows end here (the start of the window in progress)"),
+            windowMinutes: z.number(),
+            total: z.number().describe("credits charged in the range"),
+            windows: z.array(z.object({ start: iso, credits: z.number(), creditsPerHour: z.number() })),
+          }),
+        },
+      },
+    },
+    async (req) => creditHistory(database.pool, req.caller!.id, { hours: req.query.hours }),
   );
 
   app.post(

@@ -12,6 +12,7 @@ import { authRoutes } from "./auth.ts";
 import { credentialRoutes } from "./credentials.ts";
 import { creditRoutes } from "./credits.ts";
 import { billingRoutes } from "./billing.ts";
+import { gateAuditRoutes } from "./gate-audit.ts";
 import { healthRoutes } from "./health.ts";
 import { instanceRoutes } from "./instances.ts";
 import { marketplaceRoutes } from "./marketplace.ts";
@@ -51,6 +52,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     billingRoutes,
     skillRoutes,
     auditRoutes,
+    gateAuditRoutes,
     proxyRoutes,
   ])
     await app.register(r, all);
