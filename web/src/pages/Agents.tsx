@@ -1,8 +1,501 @@
-// Placeholder until this page is built.
-export function AgentsPage(_props: { instanceId?: string }) {
+// Agents (the home page): one card per instance with its state, cost and controls, the agents on
+// it (policy shield, stop, remove) and its Skills drawer; "Add instance" creates a local one.
+import { type FormEvent, useCallback, useState } from "react";
+import { type Agent, ApiError, del, get, type Instance, type Page, patch, post } from "../api.ts";
+import {
+  listInstances,
+  listPolicies,
+  PROVIDER_LABEL,
+  type Policy,
+  SETTLED_AGENT,
+  SETTLED_INSTANCE,
+  type Template,
+  type Usage,
+} from "../components/catalog.ts";
+import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { Dialog, ShieldIcon } from "../components/Dialog.tsx";
+import { SkillsDrawer } from "../components/SkillsDrawer.tsx";
+import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useLoad } from "../components/ui.tsx";
+import { Link, navigate, useQuery } from "../router.tsx";
+import "./agents.css";
+
+const PAUSE_TEXT: Record<string, string> = {
+  daily_cap: "Paused: today's credit cap is reached. It can start again tomorrow, or raise the cap in Settings.",
+  session_limit: "Paused: the maximum session runtime was reached. Start it again when you are ready.",
+  no_credits: "Paused: you are out of credits. Buy credits on the Credits page, then start it again.",
+  no_rate: "Paused: this instance type has no credit rate.",
+};
+
+interface Lookups {
+  templates: Map<string, Template>;
+  policies: Policy[];
+  reloadPolicies: () => void;
+}
+
+export function AgentsPage() {
+  const query = useQuery();
+  const [busy, setBusy] = useState(true);
+  const data = useLoad(
+    async () => {
+      const [instances, usage] = await Promise.all([listInstances(), get<Usage>("/api/v1/credits/usage").catch(() => null)]);
+      setBusy(instances.some((i) => !SETTLED_INSTANCE.has(i.state)));
+      return { instances, usage };
+    },
+    [busy],
+    busy ? 3000 : 15000,
+  );
+  const templates = useLoad(() => get<{ items: Template[] }>("/api/v1/marketplace/templates").then((r) => r.items), []);
+  const policies = useLoad(listPolicies, []);
+  const [adding, setAdding] = useState(false);
+  const lookups: Lookups = {
+    templates: new Map((templates.data ?? []).map((t) => [t.id, t])),
+    policies: policies.data ?? [],
+    reloadPolicies: () => void policies.reload(),
+  };
+  const deployed = query.get("deployed");
+  const [ready, setReady] = useState(false);
+
   return (
-    <div className="page">
-      <h1>Agents</h1>
+    <div className="page agents-page">
+      <div className="page-head">
+        <div>
+          <h1>Agents</h1>
+          <p className="muted lede">Your instances, each a managed OpenClaw gateway, and the agents running on them.</p>
+        </div>
+        <div className="row">
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            Add instance
+          </button>
+        </div>
+      </div>
+      {deployed ? (
+        <Notice kind={ready ? "ok" : "info"}>
+          {ready ? (
+            <span>
+              Agent “{query.get("name") ?? "new agent"}” is <strong>Ready</strong>. Talk to it in <Link to="/chat">Chat</Link>.
+            </span>
+          ) : (
+            <span>
+              Agent “{query.get("name") ?? "new agent"}” deployed. It shows <strong>Provisioning</strong> until its instance takes it, then{" "}
+              <strong>Ready</strong>.
+            </span>
+          )}
+          <button type="button" className="link" onClick={() => navigate("/agents", true)}>
+            Dismiss
+          </button>
+        </Notice>
+      ) : null}
+      <ErrorBanner error={data.error} onRetry={() => void data.reload()} />
+      {!data.data ? (
+        data.error ? null : (
+          <Loading what="your instances" />
+        )
+      ) : data.data.instances.length === 0 ? (
+        <Empty title="No instances yet">
+          <p>
+            An instance is your own OpenClaw gateway: agents run on it, with their skills and policies. Add one to get started; it takes about half a
+            minute to start.
+          </p>
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            Add instance
+          </button>
+        </Empty>
+      ) : (
+        <div className="instance-grid">
+          {data.data.instances.map((i) => (
+            <InstanceCard
+              key={i.id}
+              instance={i}
+              rate={data.data?.usage?.instances.find((u) => u.id === i.id)}
+              lookups={lookups}
+              highlight={deployed}
+              onHighlightReady={() => setReady(true)}
+              onChanged={() => void data.reload().then(() => setBusy(true))}
+            />
+          ))}
+        </div>
+      )}
+      {adding ? (
+        <AddInstanceDialog
+          onClose={() => setAdding(false)}
+          onCreated={() => {
+            setAdding(false);
+            setBusy(true);
+            void data.reload();
+          }}
+        />
+      ) : null}
     </div>
+  );
+}
+
+function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await post<Instance>("/api/v1/instances", { name: name.trim(), provider: "local" });
+      onCreated();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const general = error instanceof ApiError && error.field !== "name" ? error.message : null;
+  return (
+    <Dialog title="Add instance" onClose={onClose}>
+      <form onSubmit={submit} noValidate>
+        <Field label="Name" error={fieldError(error, "name")} hint="Something you recognise, like “work” or “home assistant”.">
+          {(id, d) => (
+            <input id={id} aria-describedby={d} data-autofocus maxLength={80} required value={name} onChange={(e) => setName(e.target.value)} />
+          )}
+        </Field>
+        <div className="field">
+          <div className="label-like">Where it runs</div>
+          <p className="provider-choice">
+            <strong>This machine</strong>: a sandboxed OpenClaw gateway on the host that runs Tropic.
+          </p>
+          <p className="hint-line">Cloud instances and connecting your own computer come in a later release.</p>
+        </div>
+        {general ? (
+          <div className="banner error" role="alert">
+            {general}
+          </div>
+        ) : null}
+        <div className="row end">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || !name.trim()}>
+            {busy ? "Creating…" : "Create instance"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function rateText(instance: Instance, rate: Usage["instances"][number] | undefined): string {
+  if (!rate) return "—";
+  if (instance.state === "running") return rate.burnRate === 0 ? "free" : `${formatCredits(rate.burnRate)} credits/h`;
+  const when = (rate.computeRate ?? 0) + rate.modelRate;
+  return when === 0 ? "free" : `nothing while stopped (${formatCredits(when)} credits/h running)`;
+}
+
+function InstanceCard(props: {
+  instance: Instance;
+  rate: Usage["instances"][number] | undefined;
+  lookups: Lookups;
+  highlight: string | null;
+  onHighlightReady: () => void;
+  onChanged: () => void;
+}) {
+  const i = props.instance;
+  const [error, setError] = useState<Error | null>(null);
+  const [pending, setPending] = useState<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [skills, setSkills] = useState(false);
+  const closeSkills = useCallback(() => setSkills(false), []);
+  const action = async (what: "start" | "stop" | "restart") => {
+    setPending(what);
+    setError(null);
+    try {
+      await post(`/api/v1/instances/${i.id}/${what}`);
+      props.onChanged();
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setPending(null);
+    }
+  };
+  const paused = !!i.pauseReason;
+  const running = i.state === "running";
+  const canStart = i.state === "stopped" || i.state === "failed";
+  const canStop = ["running", "initializing", "provisioning"].includes(i.state) && i.desiredState !== "stopped";
+  const reason = paused ? (i.stateReason ?? PAUSE_TEXT[i.pauseReason ?? ""] ?? `Paused: ${i.pauseReason}`) : i.stateReason;
+  const headingId = `inst-${i.id}`;
+
+  return (
+    <section className="card instance" aria-labelledby={headingId} data-instance={i.id}>
+      <div className="spread">
+        <h2 id={headingId}>{i.name}</h2>
+        <StateBadge state={paused ? "paused" : i.state} />
+      </div>
+      {reason && (paused || i.state === "failed" || i.state === "stopped") ? (
+        <div className={`banner ${i.state === "failed" ? "error" : "warn"} reason`}>{reason}</div>
+      ) : null}
+      <dl className="facts">
+        <dt>Provider</dt>
+        <dd>{PROVIDER_LABEL[i.provider] ?? i.provider}</dd>
+        <dt>{i.provider === "local" ? "Machine" : "Region"}</dt>
+        <dd>{i.provider === "local" ? "Sandboxed on the Tropic host" : i.region}</dd>
+        <dt>Type</dt>
+        <dd>{i.instanceType}</dd>
+        <dt>Uptime</dt>
+        <dd>{running && i.startedAt ? timeAgo(i.startedAt) : "not running"}</dd>
+        <dt>Credits</dt>
+        <dd>{rateText(i, props.rate)}</dd>
+        <dt>SSH</dt>
+        <dd>
+          <a href="/api/v1/ssh-key/private" download="tropic-vm-key.pem">
+            Download SSH key
+          </a>
+        </dd>
+      </dl>
+      <div className="row actions">
+        {running ? (
+          <Link to={`/chat/${i.id}`} className="button primary-link">
+            Chat
+          </Link>
+        ) : null}
+        {canStart ? (
+          <button type="button" className="small" disabled={!!pending} onClick={() => action("start")}>
+            {pending === "start" ? "Starting…" : "Start"}
+          </button>
+        ) : null}
+        {canStop ? (
+          <button type="button" className="small" disabled={!!pending} onClick={() => action("stop")}>
+            {pending === "stop" ? "Stopping…" : "Stop"}
+          </button>
+        ) : null}
+        {running ? (
+          <button type="button" className="small" disabled={!!pending} onClick={() => action("restart")}>
+            {pending === "restart" ? "Restarting…" : "Restart"}
+          </button>
+        ) : null}
+        <button type="button" className="small" onClick={() => setSkills(true)} aria-label={`Skills on ${i.name}`}>
+          Skills
+        </button>
+        <button
+          type="button"
+          className="small danger"
+          disabled={!!pending || i.state === "deleting"}
+          onClick={() => setConfirmDelete(true)}
+          aria-label={`Delete ${i.name}`}
+        >
+          Delete
+        </button>
+      </div>
+      {error && !confirmDelete ? <ErrorBanner error={error} /> : null}
+      <AgentList instance={i} lookups={props.lookups} highlight={props.highlight} onHighlightReady={props.onHighlightReady} />
+      {confirmDelete ? (
+        <ConfirmDialog
+          title={`Delete ${i.name}?`}
+          confirmLabel="Delete instance"
+          danger
+          onConfirm={async () => {
+            await del(`/api/v1/instances/${i.id}`);
+            setConfirmDelete(false);
+            props.onChanged();
+          }}
+          onCancel={() => setConfirmDelete(false)}
+        >
+          <p>This stops its gateway and removes the instance with its agents, their workspaces and chat history. It can't be undone.</p>
+        </ConfirmDialog>
+      ) : null}
+      {skills ? <SkillsDrawer instance={i} onClose={closeSkills} /> : null}
+    </section>
+  );
+}
+
+function AgentList(props: { instance: Instance; lookups: Lookups; highlight: string | null; onHighlightReady: () => void }) {
+  const { instance, lookups, highlight } = props;
+  const [busy, setBusy] = useState(true);
+  const agents = useLoad(
+    async () => {
+      const items = (await get<Page<Agent>>(`/api/v1/agents?instanceId=${instance.id}&limit=200`)).items;
+      setBusy(items.some((a) => !SETTLED_AGENT.has(a.state)));
+      if (highlight && items.some((a) => a.id === highlight && a.state === "ready")) props.onHighlightReady();
+      return items;
+    },
+    [instance.id, instance.state, busy],
+    busy ? 2500 : undefined,
+  );
+  const [policyFor, setPolicyFor] = useState<Agent | null>(null);
+  const [removing, setRemoving] = useState<Agent | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [pending, setPending] = useState<string | null>(null);
+
+  const run = async (id: string, fn: () => Promise<unknown>) => {
+    setPending(id);
+    setError(null);
+    try {
+      await fn();
+      setRemoving(null);
+      await agents.reload();
+      setBusy(true);
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setPending(null);
+    }
+  };
+
+  const list = agents.data;
+  return (
+    <div className="agents">
+      <div className="spread">
+        <h3>Agents</h3>
+        {list && list.length > 0 ? (
+          <Link to={`/marketplace?instance=${instance.id}`} className="small-link">
+            Deploy another
+          </Link>
+        ) : null}
+      </div>
+      <ErrorBanner error={agents.error} onRetry={() => void agents.reload()} />
+      {error && !removing ? <ErrorBanner error={error} /> : null}
+      {!list ? (
+        agents.error ? null : (
+          <Loading what="agents" />
+        )
+      ) : list.length === 0 ? (
+        <p className="muted none">
+          No agents yet. <Link to={`/marketplace?instance=${instance.id}`}>Deploy one from the Marketplace</Link>.
+        </p>
+      ) : (
+        <ul className="agent-list">
+          {list.map((a) => {
+            const policy = lookups.policies.find((p) => p.id === a.policyId);
+            return (
+              <li key={a.id} className={`agent${highlight === a.id ? " highlight" : ""}`} data-agent={a.id}>
+                <div className="agent-main">
+                  <div className="spread">
+                    <strong className="agent-name">{a.name}</strong>
+                    <StateBadge state={a.state} />
+                  </div>
+                  <div className="agent-meta">
+                    <span>{lookups.templates.get(a.templateId)?.name ?? a.templateId}</span>
+                    <span aria-hidden="true">·</span>
+                    <code>{a.model}</code>
+                  </div>
+                  <div className={`agent-policy${policy ? " on" : ""}`}>{policy ? `Policy: ${policy.name}` : "No policy"}</div>
+                  {a.stateReason && a.state !== "ready" ? <div className="hint-line">{a.stateReason}</div> : null}
+                </div>
+                <div className="row agent-actions">
+                  <button
+                    type="button"
+                    className={`shield${policy ? " on" : ""}`}
+                    aria-label={`Change policy for ${a.name}`}
+                    title={`Change policy for ${a.name}`}
+                    onClick={() => setPolicyFor(a)}
+                  >
+                    <ShieldIcon filled={!!policy} />
+                  </button>
+                  {a.state !== "stopped" ? (
+                    <button
+                      type="button"
+                      className="small"
+                      disabled={pending === a.id}
+                      onClick={() => run(a.id, () => post(`/api/v1/agents/${a.id}/stop`))}
+                    >
+                      Stop<span className="sr-only"> {a.name}</span>
+                    </button>
+                  ) : null}
+                  <button type="button" className="small danger" onClick={() => setRemoving(a)}>
+                    Remove<span className="sr-only"> {a.name}</span>
+                  </button>
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {policyFor ? (
+        <PolicyDialog
+          agent={policyFor}
+          policies={lookups.policies}
+          onClose={() => setPolicyFor(null)}
+          onSaved={() => {
+            setPolicyFor(null);
+            lookups.reloadPolicies();
+            void agents.reload().then(() => setBusy(true));
+          }}
+        />
+      ) : null}
+      {removing ? (
+        <ConfirmDialog
+          title={`Remove ${removing.name}?`}
+          confirmLabel="Remove agent"
+          danger
+          onConfirm={async () => {
+            await del(`/api/v1/agents/${removing.id}`);
+            setRemoving(null);
+            await agents.reload();
+            setBusy(true);
+          }}
+          onCancel={() => setRemoving(null)}
+        >
+          <p>The agent is stopped and unregistered from {instance.name}. Its workspace files stay on the instance.</p>
+        </ConfirmDialog>
+      ) : null}
+    </div>
+  );
+}
+
+function PolicyDialog(props: { agent: Agent; policies: Policy[]; onClose: () => void; onSaved: () => void }) {
+  const [choice, setChoice] = useState<string>(props.agent.policyId ?? "");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await patch(`/api/v1/agents/${props.agent.id}`, { policyId: choice || null });
+      props.onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={`Policy for ${props.agent.name}`} onClose={props.onClose}>
+      <form onSubmit={save}>
+        <fieldset className="policy-choices">
+          <legend className="sr-only">Policy</legend>
+          <label className="check">
+            <input type="radio" name="policy" value="" checked={choice === ""} onChange={() => setChoice("")} />
+            <span>
+              <strong>No policy</strong>
+              <span className="hint-line block">Only the instance-wide settings apply.</span>
+            </span>
+          </label>
+          {props.policies.map((p) => (
+            <label key={p.id} className="check">
+              <input type="radio" name="policy" value={p.id} checked={choice === p.id} onChange={() => setChoice(p.id)} />
+              <span>
+                <strong>{p.name}</strong>
+                <span className="hint-line block">
+                  {p.rules.length} rule{p.rules.length === 1 ? "" : "s"}
+                </span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        {props.policies.length === 0 ? <p className="hint-line">You have no policies yet.</p> : null}
+        <p className="hint-line">
+          <Link to="/policies">Write a policy</Link> with ALLOW, REQUIRE CONFIRM and DENY rules.
+        </p>
+        {error ? (
+          <div className="banner error" role="alert">
+            {(error as Error).message}
+          </div>
+        ) : null}
+        <div className="row end">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? "Saving…" : "Save policy"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
