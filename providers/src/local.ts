@@ -244,6 +244,7 @@ export class LocalProvider implements InstanceProvider {
           home: p.home,
           dataDir: resolve(this.opts.dataDir),
           runtimePrefix: prefix,
+          readOnly: [await this.pluginDir()],
           hidden: this.opts.hiddenPaths ?? [],
           env,
           uid: inst.uid,
@@ -401,13 +402,16 @@ export class LocalProvider implements InstanceProvider {
  * bubblewrap arguments: the whole file system read-only; the control plane's data directory (other
  * instances, the database, the master key), /tmp, /run and /root replaced by empty tmpfs; only the
  * instance's home bind-mounted writable at its own path; the runtime mounted read-only at
- * /run/tropic-runtime; own pid/ipc/uts namespaces; dies with its parent (the agent). As root, the
+ * /run/tropic-runtime; `readOnly` paths (the gate plugin) bound read-only at their own path, so they
+ * are there even when a hidden directory holds them (a checkout under /tmp or /root); own
+ * pid/ipc/uts namespaces; dies with its parent (the agent). As root, the
  * command drops to the instance's user (setpriv) with no capabilities left.
  */
 export function sandboxArgs(o: {
   home: string;
   dataDir: string;
   runtimePrefix: string;
+  readOnly?: string[];
   hidden: string[];
   env: Record<string, string>;
   uid: number | null;
@@ -445,6 +449,10 @@ export function sandboxArgs(o: {
   }
   parents(`${SANDBOX_RUNTIME}/x`);
   args.push("--ro-bind", o.runtimePrefix, SANDBOX_RUNTIME);
+  for (const r of o.readOnly ?? []) {
+    parents(r);
+    args.push("--ro-bind", r, r);
+  }
   parents(o.home);
   args.push("--bind", o.home, o.home, "--chdir", o.home, "--clearenv");
   for (const [k, v] of Object.entries(o.env)) args.push("--setenv", k, v);
