@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { ApiError, del, get, type Instance, patch, post } from "../api.ts";
 import type { Skill, SkillInstall } from "./catalog.ts";
-import { Drawer, ErrorBanner, Field, fieldError, Loading, StateBadge, useLoad } from "./ui.tsx";
+import { Drawer, ErrorBanner, Field, fieldError, Loading, StateBadge, useAction, useLoad } from "./ui.tsx";
 import "./skills.css";
 
 export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClose: () => void }) {
@@ -19,21 +19,12 @@ export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClos
     pollFast ? 2500 : undefined,
   );
   const [open, setOpen] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
-
-  const act = async (slug: string, fn: () => Promise<unknown>) => {
-    setBusy(slug);
-    setActionError(null);
-    try {
+  const { pending: busy, error: actionError, run } = useAction();
+  const act = (slug: string, fn: () => Promise<unknown>) =>
+    run(slug, async () => {
       await fn();
       await installed.reload();
-    } catch (e) {
-      setActionError(e as Error);
-    } finally {
-      setBusy(null);
-    }
-  };
+    });
 
   const bySlug = new Map((installed.data ?? []).map((i) => [i.skillSlug, i]));
   return (

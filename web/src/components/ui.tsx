@@ -33,6 +33,29 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[] = [], pollMs?: 
   return { data, error, loading, reload, setData };
 }
 
+/**
+ * An action a button starts: which one is running (its key, to disable and relabel buttons) and
+ * the error of the last one. `run` resolves true when the action succeeded.
+ */
+export function useAction() {
+  const [pending, setPending] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const run = useCallback(async (key: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    setPending(key);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      setError(e as Error);
+      return false;
+    } finally {
+      setPending(null);
+    }
+  }, []);
+  return { pending, error, run };
+}
+
 export function Loading({ what }: { what: string }) {
   return (
     <div className="loading" role="status" aria-live="polite">

@@ -15,7 +15,7 @@ import {
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { Dialog, ShieldIcon } from "../components/Dialog.tsx";
 import { SkillsDrawer } from "../components/SkillsDrawer.tsx";
-import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useLoad } from "../components/ui.tsx";
+import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useAction, useLoad } from "../components/ui.tsx";
 import { Link, navigate, useQuery } from "../router.tsx";
 import "./agents.css";
 
@@ -196,23 +196,15 @@ function InstanceCard(props: {
   onChanged: () => void;
 }) {
   const i = props.instance;
-  const [error, setError] = useState<Error | null>(null);
-  const [pending, setPending] = useState<string | null>(null);
+  const { pending, error, run } = useAction();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [skills, setSkills] = useState(false);
   const closeSkills = useCallback(() => setSkills(false), []);
-  const action = async (what: "start" | "stop" | "restart") => {
-    setPending(what);
-    setError(null);
-    try {
+  const action = (what: "start" | "stop" | "restart") =>
+    run(what, async () => {
       await post(`/api/v1/instances/${i.id}/${what}`);
       props.onChanged();
-    } catch (e) {
-      setError(e as Error);
-    } finally {
-      setPending(null);
-    }
-  };
+    });
   const paused = !!i.pauseReason;
   const running = i.state === "running";
   const canStart = i.state === "stopped" || i.state === "failed";
@@ -318,23 +310,15 @@ function AgentList(props: { instance: Instance; lookups: Lookups; highlight: str
   );
   const [policyFor, setPolicyFor] = useState<Agent | null>(null);
   const [removing, setRemoving] = useState<Agent | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [pending, setPending] = useState<string | null>(null);
-
-  const run = async (id: string, fn: () => Promise<unknown>) => {
-    setPending(id);
-    setError(null);
-    try {
+  const action = useAction();
+  const { pending, error } = action;
+  const run = (id: string, fn: () => Promise<unknown>) =>
+    action.run(id, async () => {
       await fn();
       setRemoving(null);
       await agents.reload();
       setBusy(true);
-    } catch (e) {
-      setError(e as Error);
-    } finally {
-      setPending(null);
-    }
-  };
+    });
 
   const list = agents.data;
   return (

@@ -1,6 +1,6 @@
 // Credits: the balance, what burns now and when it runs out, the burn over time (an inline SVG
 // chart of the settled 5-minute windows), spend per instance and agent, buying credits, the ledger.
-import { useEffect, useRef, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import { ApiError, get, post } from "../api.ts";
 import { Empty, ErrorBanner, formatCredits, Loading, Notice, StateBadge, timeAgo, useLoad } from "../components/ui.tsx";
 import { Link } from "../router.tsx";
@@ -158,39 +158,16 @@ export function CreditsPage(_props: { instanceId?: string }) {
                 </p>
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Instance</th>
-                      <th scope="col">State</th>
-                      <th scope="col" className="num">
-                        Burning now
-                      </th>
-                      <th scope="col" className="num">
-                        Today
-                      </th>
-                      <th scope="col" className="num">
-                        This month
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {u.instances.map((i) => (
-                      <tr key={i.id}>
-                        <th scope="row">
-                          {i.name ?? <span className="muted">Deleted instance</span>}
-                          {i.instanceType ? <div className="muted small">{i.instanceType}</div> : null}
-                        </th>
-                        <td>{i.state ? <StateBadge state={i.state} /> : "—"}</td>
-                        <td className="num">{rate(i.burnRate)}</td>
-                        <td className="num">{formatCredits(i.spentToday)}</td>
-                        <td className="num">{formatCredits(i.spentThisMonth)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <SpendTable
+                first="Instance"
+                rows={u.instances.map((i) => ({
+                  ...i,
+                  label: i.name ?? <span className="muted">Deleted instance</span>,
+                  sub: i.instanceType,
+                  second: i.state ? <StateBadge state={i.state} /> : "—",
+                }))}
+                second="State"
+              />
             )}
           </section>
           <section className="card" aria-labelledby="agent-spend">
@@ -203,45 +180,65 @@ export function CreditsPage(_props: { instanceId?: string }) {
                 </p>
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Agent</th>
-                      <th scope="col">Instance</th>
-                      <th scope="col" className="num">
-                        Burning now
-                      </th>
-                      <th scope="col" className="num">
-                        Today
-                      </th>
-                      <th scope="col" className="num">
-                        This month
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {u.agents.map((a) => (
-                      <tr key={a.id}>
-                        <th scope="row">
-                          {a.name ?? <span className="muted">Removed agent</span>}
-                          {a.model ? <div className="muted small">{a.model}</div> : null}
-                        </th>
-                        <td>{a.instanceId ? (names.get(a.instanceId) ?? "—") : "—"}</td>
-                        <td className="num">{rate(a.burnRate)}</td>
-                        <td className="num">{formatCredits(a.spentToday)}</td>
-                        <td className="num">{formatCredits(a.spentThisMonth)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <SpendTable
+                first="Agent"
+                rows={u.agents.map((a) => ({
+                  ...a,
+                  label: a.name ?? <span className="muted">Removed agent</span>,
+                  sub: a.model,
+                  second: a.instanceId ? (names.get(a.instanceId) ?? "—") : "—",
+                }))}
+                second="Instance"
+              />
             )}
           </section>
         </div>
       ) : null}
 
       <Ledger names={names} agentNames={agentNames} />
+    </div>
+  );
+}
+
+/** Spend per instance or per agent: what burns now, today and this month. */
+function SpendTable(props: {
+  first: string;
+  second: string;
+  rows: { id: string; label: ReactNode; sub: string | null; second: ReactNode; burnRate: number; spentToday: number; spentThisMonth: number }[];
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">{props.first}</th>
+            <th scope="col">{props.second}</th>
+            <th scope="col" className="num">
+              Burning now
+            </th>
+            <th scope="col" className="num">
+              Today
+            </th>
+            <th scope="col" className="num">
+              This month
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={r.id}>
+              <th scope="row">
+                {r.label}
+                {r.sub ? <div className="muted small">{r.sub}</div> : null}
+              </th>
+              <td>{r.second}</td>
+              <td className="num">{rate(r.burnRate)}</td>
+              <td className="num">{formatCredits(r.spentToday)}</td>
+              <td className="num">{formatCredits(r.spentThisMonth)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
