@@ -50,7 +50,14 @@ test("the sandbox: read-only root, data dir/tmp/run/root hidden, only home writa
   const b = sandboxArgs({ home: "/h/x", dataDir: "/d", runtimePrefix: "/r", hidden: [], env: {}, uid: null, gid: null, asRoot: false });
   assert.ok(!b.includes("setpriv"));
   // The gate plugin is there even when the checkout that holds it is under a hidden /tmp or /root.
-  const c = sandboxArgs({ ...{ home: "/h/x", dataDir: "/d", runtimePrefix: "/r", env: {} }, readOnly: ["/tmp/ci/plugin/.build/p1"], hidden: [], uid: null, gid: null, asRoot: false }).join(" ");
+  const c = sandboxArgs({
+    ...{ home: "/h/x", dataDir: "/d", runtimePrefix: "/r", env: {} },
+    readOnly: ["/tmp/ci/plugin/.build/p1"],
+    hidden: [],
+    uid: null,
+    gid: null,
+    asRoot: false,
+  }).join(" ");
   assert.ok(c.indexOf("--tmpfs /tmp") < c.indexOf("--ro-bind /tmp/ci/plugin/.build/p1 /tmp/ci/plugin/.build/p1"));
   assert.ok(c.includes("--dir /tmp/ci/plugin/.build"), "its parents are made inside the tmpfs");
 });
