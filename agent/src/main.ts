@@ -8,6 +8,7 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { type CommandContext, runCommand } from "./commands.ts";
 import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
+import { gateProblem } from "./gate-watch.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
 
 const dir = process.argv[2];
@@ -57,6 +58,9 @@ const saveAcks = () => {
   renameSync(`${acksPath}.tmp`, acksPath);
 };
 
+let gateFailure: string | null = null;
+let readySince: number | null = null;
+
 async function status(): Promise<AgentStatus> {
   return {
     agentPid: process.pid,
@@ -67,8 +71,22 @@ async function status(): Promise<AgentStatus> {
     gatewayUptimeSec: sup.uptimeSec(),
     gatewayRestarts: sup.restarts,
     gatewayReady: await sup.ready(),
+    gateFailure,
   };
 }
+
+// The gate watch (gate-watch.ts): a ready gateway without the gate is stopped, never left running.
+setInterval(async () => {
+  const startedAt = sup.startedAtMs();
+  readySince = startedAt !== null && (await sup.ready()) ? (readySince ?? Date.now()) : null;
+  if (startedAt !== null) gateFailure = null;
+  const problem = gateProblem({ stateDir: launch.stateDir, configPath: launch.configPath, gatewayStartedAt: startedAt, readySince, now: Date.now() });
+  if (!problem) return;
+  gateFailure = problem;
+  readySince = null;
+  log(problem);
+  await sup.stop();
+}, 5000);
 const writeStatus = async () => {
   const s = await status();
   writeFileSync(join(stateDir, "status.json"), JSON.stringify(s), { mode: 0o600 });

@@ -61,6 +61,8 @@ export interface AgentStatus {
   gatewayUptimeSec: number | null;
   gatewayRestarts: number;
   gatewayReady: boolean;
+  /** set when the agent stopped the gateway because the tool-call gate did not load in it */
+  gateFailure?: string | null;
 }
 
 export type AgentFrame = HelloFrame | AckFrame | StatusFrame;

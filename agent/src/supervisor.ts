@@ -65,6 +65,11 @@ export class Supervisor {
     return this.proc?.pid ?? null;
   }
 
+  /** When the running gateway was started (ms since the epoch), or null. */
+  startedAtMs(): number | null {
+    return this.proc ? this.startedAt : null;
+  }
+
   uptimeSec(): number | null {
     return this.proc ? Math.round((Date.now() - this.startedAt) / 1000) : null;
   }

@@ -223,6 +223,10 @@ export class ProxiedGatewayClient {
       ws.once("error", reject);
       ws.once("unexpected-response", (_q, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
     });
+    // A connection that drops (the gateway restarting) fails what it was waiting for at once.
+    ws.on("close", () => {
+      for (const [id, done] of this.pending) done({ type: "res", id, ok: false, error: { message: "the connection closed" } });
+    });
     ws.on("message", (d) => {
       const f = JSON.parse(String(d)) as GatewayFrame;
       if (f.type === "res" && f.id) return this.pending.get(f.id)?.(f);
@@ -245,7 +249,7 @@ export class ProxiedGatewayClient {
     });
   }
 
-  call(method: string, params: unknown, timeoutMs = 60_000): Promise<any> {
+  call(method: string, params: unknown, timeoutMs = 30_000): Promise<any> {
     const id = crypto.randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

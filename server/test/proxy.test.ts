@@ -2,7 +2,7 @@
 // 127.0.0.1 in place of an OpenClaw gateway), against the same stand-in behind a real nginx with the
 // VM's site (the cloud path), and against a real gateway in a real browser.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -470,8 +470,29 @@ test("gateway proxy against a real gateway (scripted model): Control UI in a rea
     assert.equal(dep.status, 201, JSON.stringify(dep.json));
     await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state === "ready", 60_000, "agent ready");
     const sessionKey = `agent:${dep.json.slug}:main`;
-    const client = new ProxiedGatewayClient(`${server.url.replace(/^http/, "ws")}${base}/`, a.auth, token);
-    await client.connect();
+    // The deploy changed the gateway's config: it may reload or restart. Connect once it answers.
+    let client: ProxiedGatewayClient | undefined;
+    for (let attempt = 1; !client; attempt++) {
+      await a.until(`/i/${inst.id}/readyz`, (j) => j?.ready === true, 90_000, "the gateway ready");
+      const c = new ProxiedGatewayClient(`${server.url.replace(/^http/, "ws")}${base}/`, a.auth, token);
+      try {
+        await c.connect();
+        client = c;
+      } catch (e) {
+        c.close();
+        // What the gateway was doing (restart/reload lines only), for whoever reads a failure.
+        const log = readFileSync(join(instanceFiles(dataDir, inst.id).dir, "gateway.log"), "utf8");
+        t.diagnostic(
+          `connect attempt ${attempt}: ${(e as Error).message}; gateway: ${log
+            .split("\n")
+            .filter((l) => /restart|reload|closing|shutdown/i.test(l))
+            .slice(-5)
+            .join(" | ")}`,
+        );
+        if (attempt >= 6) throw e;
+        await sleep(5000);
+      }
+    }
     try {
       // A round trip: chat.send → the scripted model → the final chat event.
       const hello = await client.call("chat.send", { sessionKey, message: "SCENARIO:hello please answer.", idempotencyKey: crypto.randomUUID() });

@@ -210,6 +210,13 @@ export class Reconciler {
 
     const code = await probe(obs.healthUrl);
     const sinceStart = Date.now() - (startedAt?.getTime() ?? 0);
+    // The agent stopped a gateway its gate did not load into (fail closed): say so, do not wait.
+    const m = row.metrics as { gateFailure?: string | null; at?: string };
+    const gateFailure = m.at && Date.parse(m.at) > (startedAt?.getTime() ?? 0) ? m.gateFailure : null;
+    if (code !== 200 && gateFailure) {
+      await this.setState(id, { state: "failed", stateReason: gateFailure, lastHealthAt: new Date() });
+      return;
+    }
     const next = code === 200 ? "running" : (code === 502 || code === 503) && sinceStart < INITIALIZING_WINDOW_MS ? "initializing" : "stopped";
     const [cur] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, id)).limit(1);
     if (!cur || cur.state === "stopping" || cur.state === "deleting") return; // changed under us; the next pass decides

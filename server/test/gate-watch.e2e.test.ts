@@ -1,0 +1,40 @@
+// Fail closed when the gate is missing from a real gateway: OpenClaw starts a gateway even when the
+// gate plugin cannot be loaded (here: its directory is where the sandbox hides /tmp, as happened to a
+// checkout under /tmp), and its tools would then run unchecked. The instance agent sees no gate mark
+// and stops the gateway; the instance shows `failed` with the reason.
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+
+test("a gateway without its gate is stopped by the instance agent, and the instance says why", { timeout: 600_000 }, async (t) => {
+  const dataDir = freshDataDir();
+  const server = await inProcessServer(dataDir);
+  const hidden = mkdtempSync(join(tmpdir(), "tropic-hidden-plugin-"));
+  t.after(async () => {
+    await Promise.race([server.close().catch(() => {}), sleep(20_000)]);
+    await destroyAll(dataDir);
+    removeDir(dataDir);
+    rmSync(hidden, { recursive: true, force: true });
+  });
+  const a = await new Api(server.url).as(`gw-${Date.now()}@example.com`);
+  const inst = (await a.call("POST", "/api/v1/instances", { name: "gated" })).json;
+  await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "running", 240_000, "running");
+  const f = instanceFiles(dataDir, inst.id);
+  const mark = join(f.state, ".sondera", "gate.json");
+  assert.ok(existsSync(mark), "the gate marked the gateway it loaded into");
+  assert.equal(JSON.parse(readFileSync(mark, "utf8")).plugin, "tropic-gate");
+
+  // The gate's directory moved where the sandbox cannot see it; the gateway restarts without it.
+  const cfg = f.config();
+  const pluginDir = cfg.plugins.load.paths[0] as string;
+  cpSync(pluginDir, join(hidden, "tropic-gate"), { recursive: true });
+  cfg.plugins.load.paths = [join(hidden, "tropic-gate")];
+  writeFileSync(join(f.state, "openclaw.json"), JSON.stringify(cfg, null, 2));
+  assert.equal((await a.call("POST", `/api/v1/instances/${inst.id}/restart`)).status, 202);
+  const failed = await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "failed", 180_000, "failed");
+  assert.match(failed.stateReason, /gate did not load.*fail closed/);
+  assert.equal((await fetch(`${failed.addresses.gateway}/readyz`).catch(() => null))?.status ?? 0, 0, "the gateway is not running");
+});
