@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
 
 test("a gateway without its gate is stopped by the instance agent, and the instance says why", { timeout: 600_000 }, async (t) => {
   const dataDir = freshDataDir();
@@ -33,7 +33,10 @@ test("a gateway without its gate is stopped by the instance agent, and the insta
   cpSync(pluginDir, join(hidden, "tropic-gate"), { recursive: true });
   cfg.plugins.load.paths = [join(hidden, "tropic-gate")];
   writeFileSync(join(f.state, "openclaw.json"), JSON.stringify(cfg, null, 2));
-  assert.equal((await a.call("POST", `/api/v1/instances/${inst.id}/restart`)).status, 202);
+  // The gateway process dies (as after a crash); the agent's supervisor starts it again with this config.
+  const gw = gatewayNodePid(f.agentPid());
+  assert.ok(gw > 0, "the gateway process");
+  process.kill(gw, "SIGKILL");
   const failed = await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "failed", 180_000, "failed");
   assert.match(failed.stateReason, /gate did not load.*fail closed/);
   assert.equal((await fetch(`${failed.addresses.gateway}/readyz`).catch(() => null))?.status ?? 0, 0, "the gateway is not running");
