@@ -224,8 +224,9 @@ export class ProxiedGatewayClient {
       ws.once("unexpected-response", (_q, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
     });
     // A connection that drops (the gateway restarting) fails what it was waiting for at once.
-    ws.on("close", () => {
-      for (const [id, done] of this.pending) done({ type: "res", id, ok: false, error: { message: "the connection closed" } });
+    ws.on("close", (code, reason) => {
+      const message = `the connection closed (${code}${reason.length ? ` ${String(reason)}` : ""})`;
+      for (const [id, done] of this.pending) done({ type: "res", id, ok: false, error: { message } });
     });
     ws.on("message", (d) => {
       const f = JSON.parse(String(d)) as GatewayFrame;

@@ -489,7 +489,7 @@ test("gateway proxy against a real gateway (scripted model): Control UI in a rea
             .slice(-5)
             .join(" | ")}`,
         );
-        if (attempt >= 6) throw e;
+        if (attempt >= 12) throw e;
         await sleep(5000);
       }
     }
