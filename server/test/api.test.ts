@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SEED_POLICY_RULES } from "@tropic/marketplace";
-import { backends, signUp, testApp } from "./harness.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { backends, freshDatabase, signUp, testApp } from "./harness.ts";
 
 const SEED_POLICY = SEED_POLICY_RULES.join("\n");
 
@@ -22,14 +23,53 @@ for (const kind of await backends()) {
       const i = res.json();
       assert.deepEqual([i.provider, i.region, i.instanceType, i.desiredState, i.state], ["local", "local", "local", "running", "provisioning"]);
       instanceId = i.id;
-      const aws = (await call("POST", "/api/v1/instances", { name: "cloud", provider: "aws", region: "eu-west-2", instanceType: "t3.small" })).json();
-      assert.equal(aws.instanceType, "t3.small");
+      assert.equal((await call("POST", "/api/v1/instances", { name: "cloud" })).statusCode, 201);
       const bad = await call("POST", "/api/v1/instances", { name: "x", provider: "aws", region: "mars-1" });
       assert.equal(bad.statusCode, 400);
       assert.equal(bad.json().error.field, "region");
       assert.match(bad.json().error.message, /us-east-1/);
       const badType = await call("POST", "/api/v1/instances", { name: "x", provider: "aws", instanceType: "m5.24xlarge" });
       assert.equal(badType.json().error.field, "instanceType");
+    });
+
+    await t.test("instances: a provider this server does not run is refused, and nothing is created", async () => {
+      const count = async () => Number((await h.database.pool.query("SELECT count(*) AS n FROM instances")).rows[0].n);
+      const before = await count();
+      for (const provider of ["aws", "byo", "gcp"]) {
+        const res = await call("POST", "/api/v1/instances", { name: `on-${provider}`, provider });
+        assert.equal(res.statusCode, 400, res.body);
+        assert.equal(res.json().error.field, "provider");
+        assert.equal(res.json().error.message, `provider "${provider}" is not available on this Tropic server (available: local)`);
+      }
+      const valid = await call("POST", "/api/v1/instances", { name: "typed", provider: "aws", region: "eu-west-2", instanceType: "t3.small" });
+      assert.equal(valid.json().error.field, "provider", "a valid cloud spec is still refused here");
+      assert.equal(await count(), before, "nothing was created");
+    });
+
+    await t.test("instances: names are unique per owner among live instances (409 naming name)", async () => {
+      const dup = await call("POST", "/api/v1/instances", { name: "home" });
+      assert.equal(dup.statusCode, 409, dup.body);
+      assert.deepEqual(dup.json().error, { code: "conflict", message: 'an instance named "home" already exists', field: "name" });
+      const spaced = await call("POST", "/api/v1/instances", { name: "  home " });
+      assert.equal(spaced.statusCode, 409, "names are trimmed before they are compared");
+      const cloud = (await call("GET", "/api/v1/instances?limit=200")).json().items.find((i: { name: string }) => i.name === "cloud");
+      const rename = await call("PATCH", `/api/v1/instances/${cloud.id}`, { name: "home" });
+      assert.equal(rename.statusCode, 409);
+      assert.equal(rename.json().error.field, "name");
+      assert.equal((await call("PATCH", `/api/v1/instances/${instanceId}`, { name: "home" })).statusCode, 200, "its own name is no conflict");
+      // Another user may use the name; a deleted instance frees it.
+      const other = await signUp(app);
+      assert.equal((await call("POST", "/api/v1/instances", { name: "home" }, other)).statusCode, 201);
+      const temp = (await call("POST", "/api/v1/instances", { name: "temp" })).json();
+      assert.equal((await call("DELETE", `/api/v1/instances/${temp.id}`)).statusCode, 202);
+      const again = await call("POST", "/api/v1/instances", { name: "temp" });
+      assert.equal(again.statusCode, 201, again.body);
+      assert.equal((await call("DELETE", `/api/v1/instances/${again.json().id}`)).statusCode, 202);
+      // Two creates at once: the database decides, one wins.
+      const both = await Promise.all([call("POST", "/api/v1/instances", { name: "race" }), call("POST", "/api/v1/instances", { name: "race" })]);
+      assert.deepEqual(both.map((r) => r.statusCode).sort(), [201, 409]);
+      const race = (await call("GET", "/api/v1/instances?limit=200")).json().items.find((i: { name: string }) => i.name === "race");
+      assert.equal((await call("DELETE", `/api/v1/instances/${race.id}`)).statusCode, 202);
     });
 
     await t.test("instances: stop, start, rename, and pagination", async () => {
@@ -67,6 +107,17 @@ for (const kind of await backends()) {
       const refused = await call("PUT", `/api/v1/policies/${policyId}`, { text: "NOPE: x" });
       assert.equal(refused.statusCode, 400);
       assert.equal((await call("GET", `/api/v1/policies/${policyId}`)).json().version, 2, "a refused update changes nothing");
+      // Names are unique per owner: a second "seed" (or a rename to it) is a 409 naming the field.
+      const dup = await call("POST", "/api/v1/policies", { name: "seed", text: SEED_POLICY });
+      assert.equal(dup.statusCode, 409, dup.body);
+      assert.deepEqual([dup.json().error.field, dup.json().error.message], ["name", 'a policy named "seed" already exists']);
+      const other = (await call("POST", "/api/v1/policies", { name: "other", text: SEED_POLICY })).json();
+      const rename = await call("PUT", `/api/v1/policies/${other.id}`, { name: "seed", text: SEED_POLICY });
+      assert.equal(rename.statusCode, 409);
+      assert.equal((await call("GET", `/api/v1/policies/${other.id}`)).json().version, 1, "the refused rename changed nothing");
+      assert.equal((await call("DELETE", `/api/v1/policies/${other.id}`)).statusCode, 204);
+      const names = (await call("GET", "/api/v1/policies")).json().items.map((p: { name: string }) => p.name);
+      assert.deepEqual(names, ["seed"]);
     });
 
     await t.test("agents: deploy from a template with a policy; at most 5 active per instance", async () => {
@@ -226,6 +277,57 @@ for (const kind of await backends()) {
       const row = await h.database.pool.query("SELECT state, desired_state FROM instances WHERE id = $1", [instanceId]);
       assert.deepEqual(row.rows[0], { state: "deleting", desired_state: "deleted" });
     });
+  });
+}
+
+for (const kind of await backends()) {
+  test(`[${kind}] migration 0006 applies over duplicate names: later ones get " (2)", " (3)", …`, async (t) => {
+    const db = await freshDatabase(kind);
+    t.after(() => db.close());
+    // The database as it was before 0006, with the duplicates it allowed.
+    await db.pool.query(
+      "DROP INDEX instances_owner_name_key; DROP INDEX policies_owner_name_key; DELETE FROM schema_migrations WHERE name = '0006_unique_names.sql'",
+    );
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    await db.pool.query("INSERT INTO users (id, email) VALUES ($1, 'a@example.com'), ($2, 'b@example.com')", [a, b]);
+    const inst = (owner: string, name: string, minute: number, deleted = false) =>
+      db.pool.query(
+        `INSERT INTO instances (id, owner_id, name, provider, region, instance_type, desired_state, state, created_at, deleted_at)
+         VALUES (gen_random_uuid(), $1, $2, 'local', 'local', 'local', 'running', 'running', $3, $4)`,
+        [owner, name, new Date(Date.UTC(2026, 0, 1, 0, minute)), deleted ? new Date() : null],
+      );
+    await inst(a, "home", 3);
+    await inst(a, "home", 1); // the oldest keeps the name
+    await inst(a, "home", 2);
+    await inst(a, "home (2)", 4); // a name the first rename would take
+    await inst(a, "home", 5, true); // deleted rows keep theirs
+    await inst(b, "home", 6);
+    for (const [owner, name, minute] of [
+      [a, "safe", 1],
+      [a, "safe", 2],
+      [b, "safe", 3],
+    ] as const)
+      await db.pool.query("INSERT INTO policies (id, owner_id, name, text, compiled, created_at) VALUES (gen_random_uuid(), $1, $2, '', '{}', $3)", [
+        owner,
+        name,
+        new Date(Date.UTC(2026, 0, 1, 0, minute)),
+      ]);
+    assert.deepEqual(await migrate(db.pool), ["0006_unique_names.sql"]);
+    const names = async (table: string) =>
+      (
+        await db.pool.query(
+          `SELECT u.email, t.name FROM ${table} t JOIN users u ON u.id = t.owner_id ${table === "instances" ? "WHERE t.deleted_at IS NULL" : ""} ORDER BY t.created_at`,
+        )
+      ).rows.map((r) => `${r.email} ${r.name}`);
+    assert.deepEqual(await names("instances"), [
+      "a@example.com home",
+      "a@example.com home (3)",
+      "a@example.com home (4)",
+      "a@example.com home (2)",
+      "b@example.com home",
+    ]);
+    assert.deepEqual(await names("policies"), ["a@example.com safe", "a@example.com safe (2)", "b@example.com safe"]);
+    await assert.rejects(inst(a, "home", 7), /instances_owner_name_key/, "the index holds from now on");
   });
 }
 

@@ -87,6 +87,29 @@ for (const kind of await backends()) {
       assert.equal(res.json().error.field, "id");
     });
 
+    await t.test("a taken name is a 409 naming the field; a provider this server lacks is a 400 naming provider", async () => {
+      const pol = (await json("POST", "/api/v1/policies", { name: "taken", text: "DENY: run sudo or elevated commands" })).json();
+      before.policies++;
+      for (const [m, url, body] of [
+        ["POST", "/api/v1/instances", { name: "base" }],
+        ["POST", "/api/v1/policies", { name: "taken", text: "DENY: run sudo or elevated commands" }],
+      ] as const) {
+        const res = await json(m, url, body);
+        assert.equal(res.statusCode, 409, `${m} ${url} ${res.body}`);
+        assert.deepEqual([res.json().error.code, res.json().error.field], ["conflict", "name"]);
+      }
+      const other = (await json("POST", "/api/v1/policies", { name: "other", text: "DENY: run sudo or elevated commands" })).json();
+      before.policies++;
+      assert.equal((await json("PUT", `/api/v1/policies/${other.id}`, { name: "taken", text: "# x" })).statusCode, 409);
+      assert.equal(pol.name, "taken");
+      for (const provider of ["aws", "byo", "nowhere", "'; DROP TABLE instances; --"]) {
+        const res = await json("POST", "/api/v1/instances", { name: `p-${provider.length}`, provider });
+        assert.equal(res.statusCode, 400, res.body);
+        assert.equal(res.json().error.field, "provider");
+        assert.match(res.json().error.message, /is not available on this Tropic server \(available: local\)$/);
+      }
+    });
+
     assert.deepEqual(
       {
         instances: await count("instances"),
@@ -105,7 +128,7 @@ for (const kind of await backends()) {
         assert.equal(i.json().name, nasty, "stored verbatim");
         const region = await json("POST", "/api/v1/instances", { name: "r", provider: "aws", region: nasty });
         assert.equal(region.json().error.field, "region");
-        assert.equal((await json("PATCH", `/api/v1/instances/${inst.id}`, { name: nasty })).json().name, nasty);
+        assert.equal((await json("PATCH", `/api/v1/instances/${inst.id}`, { name: `renamed ${nasty}` })).json().name, `renamed ${nasty}`);
         const ag = await json("POST", "/api/v1/agents", { instanceId: inst.id, templateId: nasty });
         assert.equal(ag.json().error.field, "templateId");
         const agName = await json("POST", "/api/v1/agents", { instanceId: inst.id, templateId: "personal-assistant", name: nasty, slug: nasty });

@@ -27,3 +27,15 @@ export const notFound = (what: string) => new ApiError(404, "not_found", `${what
 export const conflict = (field: string, message: string) => new ApiError(409, "conflict", message, field);
 export const unauthorized = (message = "sign in first: no valid session or API token") => new ApiError(401, "unauthorized", message);
 export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
+
+/**
+ * Whether `err` is PostgreSQL's unique violation (23505) — of the index `constraint` when given and
+ * the driver names it. Drizzle wraps driver errors, so the cause is looked at too.
+ */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  for (let e = err as { code?: unknown; constraint?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; depth++) {
+    if (e.code === "23505") return constraint === undefined || e.constraint === undefined || e.constraint === constraint;
+    e = e.cause as typeof e;
+  }
+  return false;
+}

@@ -1,13 +1,13 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { PROVIDERS, providerInfo } from "@tropic/providers";
+import { providerInfo } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
 import { enqueueCommand, enqueueGateSettingsPush, enqueueModelKeySync } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
-import { badRequest, notFound } from "../lib/errors.ts";
+import { badRequest, conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { loadSettings } from "./settings.ts";
@@ -41,11 +41,27 @@ export const instanceOut = z.object({
 });
 
 const createBody = z.strictObject({
-  name,
-  provider: z.enum(["local", "aws", "byo"]).default("local"),
+  name: name.describe("unique among the caller's instances (409 when taken)"),
+  provider: z
+    .string()
+    .max(40)
+    .default("local")
+    .describe(
+      'where it runs: "local" (a sandboxed process on the Tropic host) or a provider this server offers; others are refused naming `provider`',
+    ),
   region: z.string().max(40).optional(),
   instanceType: z.string().max(40).optional(),
 });
+
+/**
+ * The providers instances can run on here: those of the instance manager, or — with
+ * TROPIC_INSTANCES=off, where another process reconciles — the ones `tropic serve` builds (local).
+ */
+export function availableProviders(manager: RouteDeps["instances"]): string[] {
+  return manager ? Object.keys(manager.o.providers) : ["local"];
+}
+
+const nameTaken = (n: string) => conflict("name", `an instance named "${n}" already exists`);
 
 /** Loads an instance the caller owns; anything else is 404 so ids of others leak nothing. */
 export async function ownedInstance(db: Db, ownerId: string, id: string) {
@@ -77,7 +93,11 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
 
   app.post("/api/v1/instances", { schema: { tags, body: createBody, response: { 201: instanceOut } } }, async (req, reply) => {
     const { name, provider } = req.body;
-    const info = providerInfo(provider) ?? PROVIDERS.local;
+    const available = availableProviders(manager);
+    const unavailable = () =>
+      badRequest("provider", `provider "${provider}" is not available on this Tropic server (available: ${available.join(", ")})`, { available });
+    const info = providerInfo(provider);
+    if (!info) throw unavailable();
     const region = req.body.region ?? info.defaultRegion;
     if (!info.regions.includes(region))
       throw badRequest("region", `region "${region}" is not available for ${provider}; choose one of ${info.regions.join(", ")}`);
@@ -87,14 +107,17 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
         "instanceType",
         `instance type "${instanceType}" is not available for ${provider}; choose one of ${info.instanceTypes.map((t) => t.id).join(", ")}`,
       );
+    // Checked after the catalog's region and type (a spec error is named first), before anything is written.
+    if (!available.includes(provider)) throw unavailable();
     const now = new Date();
+    // The unique index (owner, name) among live instances decides; two creates at once get one row.
     const [row] = await db
       .insert(instances)
       .values({
         id: crypto.randomUUID(),
         ownerId: req.caller!.id,
         name,
-        provider,
+        provider: info.id,
         region,
         instanceType,
         desiredState: "running",
@@ -102,23 +125,29 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
         createdAt: now,
         updatedAt: now,
       })
-      .returning();
+      // No error for a taken name (an error would cost the embedded database's connection): no row.
+      .onConflictDoNothing({ target: [instances.ownerId, instances.name], where: isNull(instances.deletedAt) })
+      .returning()
+      .catch((err) => {
+        throw isUniqueViolation(err, "instances_owner_name_key") ? nameTaken(name) : err;
+      });
+    if (!row) throw nameTaken(name);
     await recordEvent(db, {
       ownerId: req.caller!.id,
       action: "instance.create",
       objectType: "instance",
-      objectId: row!.id,
+      objectId: row.id,
       details: { provider, region, instanceType },
     });
     // The gate starts with the user's Settings toggles and phone rules (delivered when the agent first connects).
-    await enqueueGateSettingsPush(db, await loadSettings(db, req.caller!.id), [row!.id]);
+    await enqueueGateSettingsPush(db, await loadSettings(db, req.caller!.id), [row.id]);
     // The user's SSH key (made now if this is the first need) goes into the instance's authorized_keys.
     await ensureKey(db, kek, req.caller!.id);
-    await pushAuthorizedKeys(db, req.caller!.id, [row!.id]);
+    await pushAuthorizedKeys(db, req.caller!.id, [row.id]);
     // The Claude API key into the instance's .env at provisioning.
-    await enqueueModelKeySync(db, req.caller!.id, [row!.id], config.platformAnthropicKey !== undefined);
-    await manager?.changed(row!.id);
-    return reply.code(201).send(row!);
+    await enqueueModelKeySync(db, req.caller!.id, [row.id], config.platformAnthropicKey !== undefined);
+    await manager?.changed(row.id);
+    return reply.code(201).send(row);
   });
 
   app.get("/api/v1/instances/:id", { schema: { tags, params: idParam, response: { 200: instanceOut } } }, async (req) =>
@@ -129,13 +158,24 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
     "/api/v1/instances/:id",
     { schema: { tags, params: idParam, body: z.strictObject({ name }), response: { 200: instanceOut } } },
     async (req) => {
-      await ownedInstance(db, req.caller!.id, req.params.id);
+      const ownerId = req.caller!.id;
+      const inst = await ownedInstance(db, ownerId, req.params.id);
       const [row] = await db
         .update(instances)
         .set({ name: req.body.name, updatedAt: new Date() })
-        .where(and(eq(instances.id, req.params.id), eq(instances.ownerId, req.caller!.id)))
-        .returning();
-      return row!;
+        .where(
+          and(
+            eq(instances.id, inst.id),
+            eq(instances.ownerId, ownerId),
+            sql`NOT EXISTS (SELECT 1 FROM instances other WHERE other.owner_id = ${ownerId} AND other.name = ${req.body.name} AND other.deleted_at IS NULL AND other.id <> ${inst.id})`,
+          ),
+        )
+        .returning()
+        .catch((err) => {
+          throw isUniqueViolation(err, "instances_owner_name_key") ? nameTaken(req.body.name) : err;
+        });
+      if (!row) throw nameTaken(req.body.name);
+      return row;
     },
   );
 

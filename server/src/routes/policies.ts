@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -6,7 +6,7 @@ import { compilePolicy } from "@tropic/policy";
 import { policies } from "../db/schema.ts";
 import { enqueuePolicyPush } from "../instances/commands.ts";
 import { recordEvent } from "../lib/audit.ts";
-import { badRequest, notFound } from "../lib/errors.ts";
+import { badRequest, conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { idParam, iso, name, pageOf } from "./schemas.ts";
@@ -37,6 +37,15 @@ export function compileOrReject(policyText: string) {
   }
   return result.policy;
 }
+
+const policyName = name.describe("unique among the caller's policies (409 when taken)");
+const nameTaken = (n: string) => conflict("name", `a policy named "${n}" already exists`);
+/** The unique index (owner, name) decides, so two saves at once cannot both take a name. */
+const orNameTaken =
+  (n: string) =>
+  (err: unknown): never => {
+    throw isUniqueViolation(err, "policies_owner_name_key") ? nameTaken(n) : err;
+  };
 
 function present(row: typeof policies.$inferSelect) {
   const compiled = row.compiled as { mode?: string; rules?: z.infer<typeof ruleOut>[] };
@@ -83,24 +92,32 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
     return { items: p.items.map(present), nextCursor: p.nextCursor };
   });
 
-  app.post("/api/v1/policies", { schema: { tags, body: z.strictObject({ name, text }), response: { 201: policyOut } } }, async (req, reply) => {
-    const compiled = compileOrReject(req.body.text);
-    const now = new Date();
-    const [row] = await db
-      .insert(policies)
-      .values({
-        id: crypto.randomUUID(),
-        ownerId: req.caller!.id,
-        name: req.body.name,
-        text: req.body.text,
-        compiled: { ...compiled },
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    await recordEvent(db, { ownerId: req.caller!.id, action: "policy.create", objectType: "policy", objectId: row!.id });
-    return reply.code(201).send(present(row!));
-  });
+  app.post(
+    "/api/v1/policies",
+    { schema: { tags, body: z.strictObject({ name: policyName, text }), response: { 201: policyOut } } },
+    async (req, reply) => {
+      const compiled = compileOrReject(req.body.text);
+      const now = new Date();
+      const [row] = await db
+        .insert(policies)
+        .values({
+          id: crypto.randomUUID(),
+          ownerId: req.caller!.id,
+          name: req.body.name,
+          text: req.body.text,
+          compiled: { ...compiled },
+          createdAt: now,
+          updatedAt: now,
+        })
+        // No error for a taken name (an error would cost the embedded database's connection): no row.
+        .onConflictDoNothing({ target: [policies.ownerId, policies.name] })
+        .returning()
+        .catch(orNameTaken(req.body.name));
+      if (!row) throw nameTaken(req.body.name);
+      await recordEvent(db, { ownerId: req.caller!.id, action: "policy.create", objectType: "policy", objectId: row.id });
+      return reply.code(201).send(present(row));
+    },
+  );
 
   app.get("/api/v1/policies/:id", { schema: { tags, params: idParam, response: { 200: policyOut } } }, async (req) =>
     present(await owned(req.caller!.id, req.params.id)),
@@ -108,31 +125,40 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
 
   app.put(
     "/api/v1/policies/:id",
-    { schema: { tags, params: idParam, body: z.strictObject({ name: name.optional(), text }), response: { 200: policyOut } } },
+    { schema: { tags, params: idParam, body: z.strictObject({ name: policyName.optional(), text }), response: { 200: policyOut } } },
     async (req) => {
       const current = await owned(req.caller!.id, req.params.id);
       const compiled = compileOrReject(req.body.text);
+      const newName = req.body.name ?? current.name;
       const [row] = await db
         .update(policies)
         .set({
-          name: req.body.name ?? current.name,
+          name: newName,
           text: req.body.text,
           compiled: { ...compiled },
           version: current.version + 1,
           updatedAt: new Date(),
         })
-        .where(and(eq(policies.id, current.id), eq(policies.ownerId, req.caller!.id)))
-        .returning();
+        .where(
+          and(
+            eq(policies.id, current.id),
+            eq(policies.ownerId, req.caller!.id),
+            sql`NOT EXISTS (SELECT 1 FROM policies other WHERE other.owner_id = ${req.caller!.id} AND other.name = ${newName} AND other.id <> ${current.id})`,
+          ),
+        )
+        .returning()
+        .catch(orNameTaken(newName));
+      if (!row) throw nameTaken(newName);
       await recordEvent(db, {
         ownerId: req.caller!.id,
         action: "policy.update",
         objectType: "policy",
         objectId: current.id,
-        details: { version: row!.version },
+        details: { version: row.version },
       });
       // The new text reaches every running gate that uses it (hot reload, no gateway restart).
       for (const instanceId of await enqueuePolicyPush(db, req.caller!.id, current.id)) await manager?.changed(instanceId);
-      return present(row!);
+      return present(row);
     },
   );
 
