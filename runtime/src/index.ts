@@ -1,12 +1,15 @@
 // The OpenClaw runtime every local instance runs on: Node 24 (npm package `node-<os>-<arch>@24`) and
 // the pinned `openclaw`, installed once into a cache directory and reused. npm is run with
-// --ignore-scripts: openclaw's own preinstall refuses node < 24 (the npm we run under), and it works
-// without its install scripts. Idempotent: a marker file records what was installed and is written
-// last, so an interrupted install is simply redone; a lock directory serialises concurrent installs.
+// --ignore-scripts: openclaw's own preinstall refuses node < 24 (the npm we run under). That leaves
+// openclaw's `.openclaw-lifecycle-pending` marker, which its first run completes by writing into the
+// package; in a read-only sandbox the gateway would exit with EROFS forever. So the install completes
+// the lifecycle itself (one `openclaw --version` on Node 24, unsandboxed) and checks the marker is gone.
+// Idempotent: a marker file records what was installed and is written last, so an interrupted install
+// is simply redone; a lock directory serialises concurrent installs.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 
 export const OPENCLAW_VERSION = "2026.9.6";
 export const NODE_MAJOR = 24;
@@ -57,11 +60,43 @@ export function runtimeStatus(dir = runtimeDir()): RuntimeStatus {
   if (info.openclawVersion !== OPENCLAW_VERSION)
     return { installed: false, dir, reason: `openclaw ${info.openclawVersion} installed, ${OPENCLAW_VERSION} wanted` };
   for (const f of [info.node, info.openclaw]) if (!existsSync(f)) return { installed: false, dir, reason: `missing ${f}` };
+  const pending = lifecyclePending(info.openclaw);
+  if (pending) return { installed: false, dir, reason: `OpenClaw's package lifecycle is incomplete (${pending} exists)` };
   return { installed: true, dir, ...info };
 }
 
+/** The file that says OpenClaw's install scripts have not run yet, or null. */
+export function lifecyclePending(openclawEntry: string): string | null {
+  const pkg = dirname(openclawEntry);
+  for (const f of [".openclaw-lifecycle-pending", join("dist", "openclaw-install-guard")]) if (existsSync(join(pkg, f))) return join(pkg, f);
+  return null;
+}
+
+/**
+ * Runs OpenClaw once, unsandboxed, so it completes its pending package lifecycle (its pre- and
+ * postinstall scripts) while the package is still writable. HOME and the state directory are a
+ * throw-away directory, so nothing is written into the installing user's own ~/.openclaw.
+ */
+export function completeLifecycle(node: string, openclaw: string): void {
+  const home = mkdtempSync(join(tmpdir(), "tropic-runtime-lifecycle-"));
+  try {
+    const r = spawnSync(node, [openclaw, "--version"], {
+      encoding: "utf8",
+      timeout: 300_000,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, OPENCLAW_STATE_DIR: join(home, ".openclaw"), NO_COLOR: "1" },
+    });
+    const pending = lifecyclePending(openclaw);
+    if (r.status !== 0 || pending)
+      throw new Error(
+        `runtime install: OpenClaw's package lifecycle did not complete (${pending ?? `exit ${r.status}`}): ${`${r.stdout ?? ""}${r.stderr ?? ""}`.trim().slice(-1500)}`,
+      );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
 export interface Progress {
-  phase: "check" | "lock" | "download" | "verify" | "done";
+  phase: "check" | "lock" | "download" | "lifecycle" | "verify" | "done";
   message: string;
   packages?: number;
   elapsedMs: number;
@@ -106,13 +141,19 @@ export async function installRuntime(opts: InstallOptions = {}): Promise<Runtime
       writeFileSync(join(prefix, "package.json"), `${JSON.stringify({ name: "tropic-openclaw-runtime", private: true }, null, 2)}\n`);
     const nodePkg = nodePackageName();
     const specs = [`openclaw@${OPENCLAW_VERSION}`, `${nodePkg}@^${NODE_MAJOR}`];
-    report("download", `installing ${specs.join(" + ")} into ${prefix}`, 0);
-    await npmInstall(opts.npm ?? "npm", prefix, specs, (n) => report("download", `fetched ${n} packages`, n));
-    report("verify", "verifying the installed runtime");
     const node = join(prefix, "node_modules", nodePkg, "bin", process.platform === "win32" ? "node.exe" : "node");
     const openclaw = join(prefix, "node_modules", "openclaw", "openclaw.mjs");
+    // A runtime whose packages are all there but whose lifecycle never ran (an older installer) is completed, not downloaded again.
+    const onlyLifecycle = !opts.force && !again.installed && /lifecycle is incomplete/.test(again.reason);
+    if (!onlyLifecycle) {
+      report("download", `installing ${specs.join(" + ")} into ${prefix}`, 0);
+      await npmInstall(opts.npm ?? "npm", prefix, specs, (n) => report("download", `fetched ${n} packages`, n));
+    }
     if (!existsSync(node)) throw new Error(`runtime install: ${node} is missing after npm install`);
     if (!existsSync(openclaw)) throw new Error(`runtime install: ${openclaw} is missing after npm install`);
+    report("lifecycle", "completing OpenClaw's install scripts");
+    completeLifecycle(node, openclaw);
+    report("verify", "verifying the installed runtime");
     const v = spawnSync(node, ["--version"], { encoding: "utf8" });
     const nodeVersion = (v.stdout ?? "").trim().replace(/^v/, "");
     if (v.status !== 0 || !nodeVersion.startsWith(`${NODE_MAJOR}.`))
