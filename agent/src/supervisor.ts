@@ -1,9 +1,19 @@
 // Keeps the gateway running the way the seed's systemd unit does: started at once, restarted on
 // failure with exponential backoff (1 s, 2 s, 4 s … 30 s; back to 1 s after a minute of uptime).
 // The gateway runs under `bwrap --die-with-parent`, so it never outlives this process.
+// It also says honestly what the gateway is doing (`phase`): a gateway that exits again and again,
+// or cannot be spawned at all, is `crash-looping` (then `failed`) with its last error line and the
+// restart count, never "starting" forever; a restart someone asked for is `restarting`, not a crash.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { get } from "node:http";
+
+/** What the gateway is doing, as its supervisor sees it. */
+export type GatewayPhase = "starting" | "ready" | "restarting" | "crash-looping" | "failed" | "stopped";
+
+/** Exits in a row (each within a minute of its start) after which the gateway is `crash-looping`, then `failed`. */
+export const CRASH_LOOP_AFTER = 2;
+export const FAILED_AFTER = 4;
 
 export interface Launch {
   argv: string[];
@@ -22,7 +32,12 @@ export class Supervisor {
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private restartRequested = false;
+  private logOffset = 0;
   restarts = 0;
+  /** the last error line of the last run that ended (or of a spawn that failed), or null */
+  lastError: string | null = null;
+  lastExit: string | null = null;
   onEvent: (msg: string) => void = () => {};
 
   constructor(launch: Launch) {
@@ -33,6 +48,7 @@ export class Supervisor {
     this.stopping = false;
     if (this.proc) return;
     const out = openSync(this.launch.gatewayLog, "a", 0o600);
+    this.logOffset = fileSize(this.launch.gatewayLog);
     const p = spawn(this.launch.argv[0]!, this.launch.argv.slice(1), {
       env: this.launch.env,
       cwd: this.launch.cwd,
@@ -45,20 +61,40 @@ export class Supervisor {
     this.proc = p;
     this.startedAt = Date.now();
     this.onEvent(`gateway started (pid ${p.pid})`);
-    p.on("error", (e) => this.onEvent(`gateway could not start: ${e.message}`));
-    p.once("exit", (code, sig) => {
+    // A spawn that fails (no such program, EACCES) emits "error" and maybe no "exit": both end this run, once.
+    let ended = false;
+    const end = (why: string, error: string | null) => {
+      if (ended) return;
+      ended = true;
       if (this.proc === p) this.proc = null;
       if (this.stopping) return;
       const upMs = Date.now() - this.startedAt;
       this.failures = upMs > 60_000 ? 1 : this.failures + 1;
       const delay = Math.min(30_000, 1000 * 2 ** (this.failures - 1));
       this.restarts++;
-      this.onEvent(`gateway exited (${code ?? sig}) after ${Math.round(upMs / 1000)} s; restarting in ${delay / 1000} s`);
+      this.lastExit = why;
+      this.lastError = error ?? lastErrorLine(this.launch.gatewayLog, this.logOffset) ?? why;
+      this.onEvent(`gateway ${why} after ${Math.round(upMs / 1000)} s; restarting in ${delay / 1000} s`);
       this.timer = setTimeout(() => {
         this.timer = null;
         if (!this.stopping) this.start();
       }, delay);
+    };
+    p.on("error", (e) => {
+      this.onEvent(`gateway could not start: ${e.message}`);
+      end("could not start", `could not start the gateway: ${e.message}`);
     });
+    p.once("exit", (code, sig) => end(`exited (${code ?? sig})`, null));
+  }
+
+  /** What the gateway is doing now (`ready` is the caller's reading of /readyz). */
+  phase(ready: boolean): GatewayPhase {
+    if (this.restartRequested) return "restarting";
+    if (this.stopping && !this.proc) return "stopped";
+    if (this.proc && ready) return "ready";
+    if (this.failures >= FAILED_AFTER) return "failed";
+    if (this.failures >= CRASH_LOOP_AFTER) return "crash-looping";
+    return "starting";
   }
 
   pid(): number | null {
@@ -117,12 +153,18 @@ export class Supervisor {
 
   /** Restart now (no backoff), e.g. after a skill install. */
   async restart(): Promise<void> {
+    this.restartRequested = true;
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.kill();
     this.failures = 0;
     this.start();
+  }
+
+  /** The restart someone asked for is over (the gateway answered ready, or gave up): phases are read again. */
+  restartDone() {
+    this.restartRequested = false;
   }
 
   async stop(): Promise<void> {
@@ -140,6 +182,45 @@ function killGroup(pid: number, sig: NodeJS.Signals) {
       process.kill(pid, sig);
     } catch {}
   }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The last line of a gateway run's output (from `offset` on) that reads like an error, else its last
+ * non-empty line: what a user needs to see when the gateway keeps exiting. At most 64 KiB are read.
+ */
+export function lastErrorLine(log: string, offset: number): string | null {
+  let text = "";
+  try {
+    const size = fileSize(log);
+    const from = Math.max(offset, size - 65_536);
+    const fd = openSync(log, "r");
+    try {
+      const buf = Buffer.alloc(Math.max(0, size - from));
+      readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const err = [...lines]
+    .reverse()
+    .find((l) => /\b(error|fatal|failed|cannot|refus|invalid|EACCES|EROFS|ENOENT|EADDRINUSE|denied|incomplete)\b/i.test(l));
+  const line = err ?? lines.at(-1) ?? null;
+  return line ? line.slice(0, 500) : null;
 }
 
 export function rssOf(pid: number): number {
