@@ -22,6 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { type GatewayAddress, loadedState, waitApplied } from "./gateway-rpc.ts";
 import type { AgentStatus, CommandKind } from "./protocol.ts";
 
 export interface CommandContext {
@@ -34,6 +35,14 @@ export interface CommandContext {
   restartGateway(): Promise<boolean>;
   gatewayRunning(): boolean;
   status(): Promise<AgentStatus>;
+  /** the running gateway's RPC address: config writes are confirmed by asking it (absent in unit tests) */
+  gateway?: GatewayAddress;
+  /** whether the gateway answers /readyz now */
+  gatewayReady?(): Promise<boolean>;
+  /** OpenClaw's own check of a config text before it is written: its issues (`path: message`), or null when valid */
+  validateConfig?(text: string): Promise<string[] | null>;
+  /** why the gateway is not up, for messages (its phase and last error), when it is not */
+  gatewayTrouble?(): string | null;
 }
 
 export const PLUGIN_ID = "tropic-gate";
@@ -51,8 +60,10 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     case "register_agent": {
       const id = slugOf(payload.id);
       const workspace = join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id));
-      return updateConfig(ctx, (cfg) => {
+      await updateConfig(ctx, (cfg) => {
         cfg.agents ??= {};
+        // OpenClaw 2026.9 refuses a roster of several agents unless their ownership is explicit.
+        cfg.agents.ownership = "explicit";
         cfg.agents.entries ??= {};
         const entry: Obj = { workspace, model: String(payload.model) };
         if (payload.name) entry.name = String(payload.name);
@@ -66,7 +77,9 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
           cfg.models.providers[String(mp.id)] = mp.config;
         }
         if (payload.policy !== undefined) setPolicy(cfg, id, payload.policy as string | null);
-      }).then(() => ({ agentId: id, workspace }));
+      });
+      // Ready means the gateway runs it: asked, not read from the file we wrote.
+      return { agentId: id, workspace, loaded: await confirmLoaded(ctx, id) };
     }
     case "remove_agent": {
       const id = slugOf(payload.id);
@@ -175,15 +188,59 @@ export function readConfig(ctx: CommandContext): Obj {
   return JSON.parse(readFileSync(ctx.configPath, "utf8")) as Obj;
 }
 
-/** Read-modify-write of openclaw.json; when the gateway runs, waits (bounded) until it has applied the change. */
+/**
+ * Read-modify-write of openclaw.json. The new text is first checked by OpenClaw itself
+ * (`validateConfig`): a config it would refuse is never written, and the error carries its words.
+ * When the gateway runs, the write is confirmed by asking it (`config.get`: the revision on disk is
+ * the one it applied); a gateway that still refuses it gets the previous text back, so nothing is
+ * half-applied.
+ */
 async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Promise<void> {
+  const previous = existsSync(ctx.configPath) ? readFileSync(ctx.configPath, "utf8") : null;
   const cfg = readConfig(ctx);
   const before = JSON.stringify(cfg);
   edit(cfg);
   if (JSON.stringify(cfg) === before) return; // already so: nothing to reload
+  const text = `${JSON.stringify(cfg, null, 2)}\n`;
+  const issues = ctx.validateConfig ? await ctx.validateConfig(text) : null;
+  if (issues?.length) throw new Error(`OpenClaw refuses this configuration, so nothing was changed: ${issues.join("; ")}`);
   const offset = logSize(ctx.gatewayLog);
-  writeAtomic(ctx, ctx.configPath, `${JSON.stringify(cfg, null, 2)}\n`, 0o600);
-  if (ctx.gatewayRunning()) await waitForReload(ctx.gatewayLog, offset, 10_000);
+  writeAtomic(ctx, ctx.configPath, text, 0o600);
+  if (!ctx.gatewayRunning()) return;
+  if (ctx.gateway && ctx.gatewayReady && (await ctx.gatewayReady())) {
+    const s = await waitApplied(ctx.gateway, 20_000);
+    if (!s.valid) {
+      if (previous !== null) writeAtomic(ctx, ctx.configPath, previous, 0o600);
+      throw new Error(`the gateway refused the configuration, so the previous one was restored: ${s.issues.join("; ")}`);
+    }
+    return;
+  }
+  await waitForReload(ctx.gatewayLog, offset, 10_000);
+}
+
+/**
+ * Whether the gateway runs agent `id` (its `agents.list`), retried for a while after a reload. A
+ * gateway that is not up cannot say: that is an error naming why, and the control plane's status
+ * pass marks the agent ready once the gateway lists it.
+ */
+async function confirmLoaded(ctx: CommandContext, id: string): Promise<boolean> {
+  if (!ctx.gateway || !ctx.gatewayReady) return false; // unit tests: no gateway to ask
+  const t0 = Date.now();
+  let last = "";
+  while (Date.now() - t0 < 30_000) {
+    if (await ctx.gatewayReady()) {
+      try {
+        const s = await loadedState(ctx.gateway);
+        if (s.agents.includes(id)) return true;
+        if (!s.config.valid) last = `the gateway refuses its configuration: ${s.config.issues.join("; ")}`;
+        else last = `the gateway has not loaded agent "${id}" (it runs: ${s.agents.join(", ") || "none"})`;
+      } catch (e) {
+        last = `the gateway did not answer: ${(e as Error).message}`;
+      }
+    } else last = `the gateway is not running (${ctx.gatewayTrouble?.() ?? "starting"}); the agent is saved and loads when it is up`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(last);
 }
 
 function logSize(path: string): number {

@@ -3,10 +3,12 @@
 // over an authenticated WebSocket, reconnecting with backoff; commands are executed one at a time in
 // the order sent, acknowledged with their result, and remembered by id, so a command delivered again
 // (after a reconnect) is answered from the record instead of run twice.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { type CommandContext, runCommand } from "./commands.ts";
+import { type CommandContext, readConfig, runCommand } from "./commands.ts";
+import { type GatewayAddress, loadedState } from "./gateway-rpc.ts";
 import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
 import { gateProblem } from "./gate-watch.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
@@ -34,7 +36,7 @@ if (held) {
 writeFileSync(`${pidFile}.tmp`, String(process.pid), { mode: 0o600 });
 renameSync(`${pidFile}.tmp`, pidFile);
 
-type AgentConfig = { instanceId: string; url: string; token: string };
+type AgentConfig = { instanceId: string; url: string; token: string; gatewayToken?: string };
 let cfg = JSON.parse(readFileSync(join(dir, "agent.json"), "utf8")) as AgentConfig;
 const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Launch & {
   stateDir: string;
@@ -47,6 +49,78 @@ const startedAt = Date.now();
 const sup = new Supervisor(launch);
 sup.onEvent = log;
 sup.start();
+
+// The gateway's RPC address: its loopback port and the token the control plane gave this agent (not
+// read from openclaw.json, which the gateway's user can write; older agent.json files fall back to it).
+const gateway: GatewayAddress = {
+  url: launch.readyUrl.replace(/^http:/, "ws:").replace(/\/readyz$/, ""),
+  token: cfg.gatewayToken ?? String(readConfig({ configPath: launch.configPath } as CommandContext).gateway?.auth?.token ?? ""),
+};
+// What the gateway last said it runs (agents.list) and whether it refuses its config (config.get).
+let loaded: { agents: string[] | null; issues: string[] } = { agents: null, issues: [] };
+async function askGateway(): Promise<void> {
+  if (!(await sup.ready())) {
+    loaded = { agents: null, issues: [] };
+    return;
+  }
+  try {
+    const s = await loadedState(gateway);
+    loaded = { agents: s.agents, issues: s.config.valid ? [] : s.config.issues };
+  } catch {
+    loaded = { agents: null, issues: [] };
+  }
+}
+
+/**
+ * OpenClaw's own `config validate`, run the way the gateway runs (in its sandbox, as its user), on a
+ * candidate file in the state directory: its issues, or null when the text is valid.
+ */
+function validateConfig(text: string): Promise<string[] | null> {
+  const entry = launch.argv.findIndex((a) => a.endsWith("openclaw.mjs"));
+  if (entry < 0) return Promise.resolve(null);
+  const candidate = join(launch.stateDir, `.tropic-candidate-${process.pid}.json`);
+  rmSync(candidate, { force: true });
+  writeFileSync(candidate, text, { mode: 0o600, flag: "wx" });
+  if (launch.fileUid !== null && launch.fileGid !== null) chownSync(candidate, launch.fileUid, launch.fileGid);
+  const argv = [...launch.argv.slice(0, entry + 1), "config", "validate", "--json"];
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), {
+      env: { ...launch.env, OPENCLAW_CONFIG_PATH: candidate },
+      cwd: launch.cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(launch.uid !== null ? { uid: launch.uid } : {}),
+      ...(launch.gid !== null ? { gid: launch.gid } : {}),
+    });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+      if (out.length > 1_000_000) p.kill();
+    });
+    p.stderr.on("data", (d) => {
+      err = (err + d).slice(-4000);
+    });
+    const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    p.on("error", (e) => {
+      clearTimeout(timer);
+      rmSync(candidate, { force: true });
+      reject(new Error(`could not run OpenClaw's config check: ${e.message}`));
+    });
+    p.on("close", (code) => {
+      clearTimeout(timer);
+      rmSync(candidate, { force: true });
+      let r: { valid?: boolean; issues?: { path?: string; message?: string }[]; error?: { message?: string } } | null = null;
+      try {
+        r = JSON.parse(out.slice(out.indexOf("{")));
+      } catch {}
+      if (r?.valid === true) return resolve(null);
+      if (r && Array.isArray(r.issues) && r.issues.length)
+        return resolve(r.issues.map((i) => `${i.path ?? ""}: ${i.message ?? ""}`.replace(/^: /, "")));
+      // The check itself did not work (no answer we understand): fail closed, with what it printed.
+      reject(new Error(`OpenClaw's config check failed (exit ${code}): ${(r?.error?.message ?? `${out}${err}`).trim().slice(-500)}`));
+    });
+  });
+}
 
 const stateDir = join(dir, "agent-state");
 mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -62,6 +136,8 @@ let gateFailure: string | null = null;
 let readySince: number | null = null;
 
 async function status(): Promise<AgentStatus> {
+  const ready = await sup.ready();
+  const gatewayStartedAt = sup.startedAtMs();
   return {
     agentPid: process.pid,
     agentRssBytes: process.memoryUsage.rss(),
@@ -70,8 +146,13 @@ async function status(): Promise<AgentStatus> {
     gatewayRssBytes: sup.rssBytes(),
     gatewayUptimeSec: sup.uptimeSec(),
     gatewayRestarts: sup.restarts,
-    gatewayReady: await sup.ready(),
+    gatewayReady: ready,
     gateFailure,
+    gatewayPhase: gateFailure ? "failed" : sup.phase(ready),
+    gatewayLastError: gateFailure ?? sup.lastError,
+    gatewayStartedAt: gatewayStartedAt ? new Date(gatewayStartedAt).toISOString() : null,
+    gatewayAgents: ready ? loaded.agents : null,
+    gatewayConfigIssues: loaded.issues,
   };
 }
 
@@ -100,11 +181,27 @@ const ctx: CommandContext = {
   gatewayLog: launch.gatewayLog,
   owner: launch.fileUid !== null && launch.fileGid !== null ? { uid: launch.fileUid, gid: launch.fileGid } : null,
   async restartGateway() {
-    await sup.restart();
-    return sup.waitReady(90_000);
+    // The control plane shows `restarting` (not a crash) until the gateway answers again.
+    const restarting = sup.restart();
+    void report();
+    await restarting;
+    try {
+      return await sup.waitReady(90_000);
+    } finally {
+      sup.restartDone();
+      await askGateway();
+      void report();
+    }
   },
   gatewayRunning: () => sup.pid() !== null,
   status,
+  gateway,
+  gatewayReady: () => sup.ready(),
+  validateConfig,
+  gatewayTrouble: () => {
+    const phase = sup.phase(false);
+    return sup.lastError ? `${phase}: ${sup.lastError}` : phase;
+  },
 };
 
 // Commands run strictly one after another, in arrival order.
@@ -124,11 +221,17 @@ function handle(ws: WebSocket, f: CommandFrame) {
         saveAcks();
       }
       log(`command ${f.kind} ${f.id}: ${ack.ok ? "ok" : `failed: ${ack.error}`}`);
+      if (CONFIG_COMMANDS.has(f.kind)) {
+        await askGateway();
+        void report();
+      }
     }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(ack));
     else pendingAcks.push(ack);
   });
 }
+// After these the gateway's roster may differ: it is asked again and the control plane told at once.
+const CONFIG_COMMANDS = new Set(["register_agent", "remove_agent", "install_skill", "remove_skill", "set_gate_config", "write_env"]);
 // Acks that could not be sent (the connection dropped while the command ran) go out on reconnect.
 const pendingAcks: AckFrame[] = [];
 
@@ -151,6 +254,7 @@ function connect() {
     ws.send(JSON.stringify({ type: "hello", instanceId: cfg.instanceId, version: AGENT_VERSION, status: await status() }));
     while (pendingAcks.length) ws.send(JSON.stringify(pendingAcks.shift()));
     statusTimer = setInterval(async () => {
+      await askGateway();
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "status", status: await writeStatus() }));
     }, 15_000);
   });
@@ -179,16 +283,24 @@ function connect() {
 }
 connect();
 
-// Readiness changes are reported at once (the control plane marks the instance running without
-// waiting for its next health check); polled every 0.5 s while not ready, every 5 s once ready.
-let lastReady = false;
+/** Sends the status now (a phase changed), besides the 15-second beat. */
+async function report() {
+  const s = await writeStatus().catch(() => null);
+  if (s && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "status", status: s }));
+}
+
+// Readiness and phase changes (ready, crash-looping, failed…) are reported at once (the control plane
+// marks the instance running without waiting for its next health check); polled every 0.5 s while not
+// ready, every 5 s once ready.
+let lastSeen = "";
 async function watchReady() {
   if (closing) return;
   const ready = await sup.ready();
-  if (ready !== lastReady) {
-    lastReady = ready;
-    const s = await writeStatus().catch(() => null);
-    if (s && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "status", status: s }));
+  const seen = `${ready}:${sup.phase(ready)}:${sup.restarts}`;
+  if (seen !== lastSeen) {
+    lastSeen = seen;
+    if (ready) await askGateway();
+    await report();
   }
   setTimeout(watchReady, ready ? 5000 : 500);
 }

@@ -63,6 +63,16 @@ export interface AgentStatus {
   gatewayReady: boolean;
   /** set when the agent stopped the gateway because the tool-call gate did not load in it */
   gateFailure?: string | null;
+  /** what the gateway is doing, as its supervisor sees it (agent/src/supervisor.ts) */
+  gatewayPhase?: "starting" | "ready" | "restarting" | "crash-looping" | "failed" | "stopped";
+  /** the last error line of the gateway's last run that ended, when it keeps exiting */
+  gatewayLastError?: string | null;
+  /** when the running gateway was started (ISO time), or null */
+  gatewayStartedAt?: string | null;
+  /** the agents the gateway says it runs (its `agents.list`), or null when it could not be asked */
+  gatewayAgents?: string[] | null;
+  /** OpenClaw's own words for a config on disk it refuses (`config.get` issues), empty when none */
+  gatewayConfigIssues?: string[];
 }
 
 export type AgentFrame = HelloFrame | AckFrame | StatusFrame;
