@@ -30,7 +30,7 @@ import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { installRuntime, progressPrinter, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
+import { installRuntime, type Progress, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
 import { gatewayBasePath, type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -51,9 +51,23 @@ export interface LocalProviderOptions {
   sandbox?: "auto" | "bwrap" | "none";
   /** a Linux user per instance; default: when running as root */
   perInstanceUsers?: boolean;
+  /** the control plane's own uid (tests: to be judged as an ordinary user while running as root) */
+  uid?: number;
   /** files to hide from every sandbox besides the data directory (e.g. a master key file elsewhere) */
   hiddenPaths?: string[];
   log?: (msg: string) => void;
+}
+
+/** Runtime install progress as one line a user reads on the instance ("installing the OpenClaw runtime: …"). */
+export function runtimeProgressText(p: Progress): string {
+  const secs = `${Math.round(p.elapsedMs / 1000)} s`;
+  if (p.phase === "download")
+    return `installing the OpenClaw runtime (first start, ~840 MB): ${p.packages ? `${p.packages} packages fetched` : "starting npm"}, ${secs}`;
+  if (p.phase === "lock") return "waiting for another install of the OpenClaw runtime";
+  if (p.phase === "lifecycle") return `installing the OpenClaw runtime: completing OpenClaw's install scripts, ${secs}`;
+  if (p.phase === "verify") return `installing the OpenClaw runtime: verifying, ${secs}`;
+  if (p.phase === "done") return `OpenClaw runtime ready (${secs})`;
+  return "checking the OpenClaw runtime";
 }
 
 interface InstanceFile {
@@ -91,6 +105,35 @@ const BWRAP_HELP =
   "bubblewrap (bwrap) is not installed, so local instances cannot be sandboxed from each other. Install it " +
   "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap) " +
   "and restart Tropic. Without it this machine runs the instances of one user only.";
+
+const ROOT_NEEDS_BWRAP =
+  "Tropic runs as root, and as root local instances run only in a bubblewrap sandbox (as their own Linux user, " +
+  "which cannot reach the control plane's private data directory otherwise). Install bubblewrap " +
+  "(Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap) and restart Tropic, " +
+  "or run Tropic as an ordinary user for unsandboxed single-user instances.";
+
+/**
+ * How local instances will run on this machine, or why they cannot: what `tropic serve` says at start.
+ * Unsandboxed instances run as the control plane's own user, so as root they need the sandbox.
+ */
+export function localSandboxPlan(
+  mode: "auto" | "bwrap" | "none" = "auto",
+  isRoot = process.getuid?.() === 0,
+  bwrap = hasBwrap(),
+): {
+  ok: boolean;
+  sandboxed: boolean;
+  message: string;
+} {
+  if (mode !== "none" && bwrap) return { ok: true, sandboxed: true, message: "local instances run in bubblewrap sandboxes" };
+  if (mode === "bwrap") return { ok: false, sandboxed: false, message: BWRAP_HELP };
+  if (isRoot) return { ok: false, sandboxed: false, message: ROOT_NEEDS_BWRAP };
+  return {
+    ok: true,
+    sandboxed: false,
+    message: `local instances run WITHOUT a sandbox, as this user${mode === "none" ? " (TROPIC_SANDBOX=none)" : " (bubblewrap is not installed)"}: only one Tropic user's instances can run on this machine`,
+  };
+}
 
 export class LocalProvider implements InstanceProvider {
   readonly id = "local" as const;
@@ -130,25 +173,39 @@ export class LocalProvider implements InstanceProvider {
   }
 
   private sandboxed(): boolean {
-    const mode = this.opts.sandbox ?? "auto";
-    if (mode === "none") return false;
     this.bwrap ??= hasBwrap();
-    if (mode === "bwrap" && !this.bwrap) throw new ProviderError(BWRAP_HELP, "sandbox_unavailable");
-    return this.bwrap;
+    const plan = localSandboxPlan(this.opts.sandbox ?? "auto", (this.opts.uid ?? process.getuid?.()) === 0, this.bwrap);
+    if (!plan.ok) throw new ProviderError(plan.message, "sandbox_unavailable");
+    return plan.sandboxed;
   }
 
+  /** A Linux user per instance (as root, always sandboxed); unsandboxed instances run as our own user. */
   private users(): boolean {
-    return this.opts.perInstanceUsers ?? process.getuid?.() === 0;
+    return this.opts.perInstanceUsers ?? ((this.opts.uid ?? process.getuid?.()) === 0 && this.sandboxed());
   }
 
-  private runtime(): Promise<RuntimeInfo> {
-    this.runtimeP ??= (this.opts.runtime ?? (() => installRuntime({ dir: runtimeDir(), onProgress: progressPrinter(process.stderr) })))().catch(
-      (e) => {
-        this.runtimeP = undefined;
-        throw new ProviderError(`the OpenClaw runtime is not available: ${(e as Error).message}`, "runtime_unavailable");
-      },
-    );
-    return this.runtimeP;
+  private progressListeners = new Set<(p: Progress) => void>();
+
+  private runtime(progress?: (message: string) => void): Promise<RuntimeInfo> {
+    const listener = progress ? (p: Progress) => progress(runtimeProgressText(p)) : null;
+    if (listener) this.progressListeners.add(listener);
+    this.runtimeP ??= (
+      this.opts.runtime ??
+      (() =>
+        installRuntime({
+          dir: runtimeDir(),
+          onProgress: (p) => {
+            for (const l of this.progressListeners) l(p);
+            if (p.phase !== "download" || (p.packages ?? 0) % 100 === 0) this.opts.log?.(runtimeProgressText(p));
+          },
+        }))
+    )().catch((e) => {
+      this.runtimeP = undefined;
+      throw new ProviderError(`the OpenClaw runtime is not available: ${(e as Error).message}`, "runtime_unavailable");
+    });
+    const p = this.runtimeP;
+    if (listener) void p.finally(() => this.progressListeners.delete(listener)).catch(() => {});
+    return p;
   }
 
   private async pluginDir(): Promise<string> {
@@ -156,11 +213,11 @@ export class LocalProvider implements InstanceProvider {
     return defaultPluginDir();
   }
 
-  async create(spec: InstanceSpec): Promise<ObservedInstance> {
+  async create(spec: InstanceSpec, progress?: (message: string) => void): Promise<ObservedInstance> {
     const p = this.dir(this.reference(spec));
     if (!/^[0-9a-f]{48}$/.test(spec.gatewayToken)) throw new ProviderError("the gateway token must be 48 hex characters", "failed");
     if (!this.sandboxed()) this.refuseSecondUser(spec.ownerId);
-    await this.runtime(); // installs on first use, with progress
+    await this.runtime(progress); // installs on first use, with progress
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
     mkdirSync(join(p.dir, "agent-state"), { recursive: true, mode: 0o700 });
@@ -195,7 +252,12 @@ export class LocalProvider implements InstanceProvider {
     // Only when something changed: the running gateway reloads on every write of its config.
     if (JSON.stringify(cfg) !== before || !existsSync(p.config)) writeJsonAtomic(p.config, cfg, 0o600);
     if (uid !== null && gid !== null) chownTree(p.home, uid, gid);
-    writeJsonAtomic(p.agent, { instanceId: spec.instanceId, url: spec.controlPlaneUrl, token: spec.agentToken }, 0o600);
+    // The agent asks the gateway with this token, never with what the gateway's user can write into openclaw.json.
+    writeJsonAtomic(
+      p.agent,
+      { instanceId: spec.instanceId, url: spec.controlPlaneUrl, token: spec.agentToken, gatewayToken: spec.gatewayToken },
+      0o600,
+    );
     const file: InstanceFile = {
       instanceId: spec.instanceId,
       ownerId: spec.ownerId,
@@ -441,6 +503,10 @@ export function sandboxArgs(o: {
   addTmpfs("/tmp", "1777");
   addTmpfs("/run");
   if (existsSync("/root")) addTmpfs("/root");
+  // A directory on the way to a path the sandbox needs that others cannot enter (a 0700 home holding
+  // the data directory or the checkout) would stop the instance's user from reaching its own home:
+  // it is replaced by an empty, enterable tmpfs, and what is needed below it is bound back.
+  for (const d of privateAncestors([o.dataDir, o.home, ...(o.readOnly ?? [])])) addTmpfs(d);
   addTmpfs(o.dataDir, "0755");
   for (const h of o.hidden) {
     if (!existsSync(h) || tmpfs.some((t) => h === t || h.startsWith(`${t}/`))) continue;
@@ -461,6 +527,21 @@ export function sandboxArgs(o: {
     args.push("setpriv", `--reuid=${o.uid}`, `--regid=${o.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs");
   } else args.push("--");
   return args;
+}
+
+/** Ancestors of `paths` (not `/`) that others cannot traverse (no o+x), outermost first. */
+export function privateAncestors(paths: string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    const parts = resolve(p).split("/").filter(Boolean);
+    for (let i = 1; i < parts.length; i++) {
+      const a = `/${parts.slice(0, i).join("/")}`;
+      try {
+        if ((statSync(a).mode & 0o001) === 0) out.add(a);
+      } catch {}
+    }
+  }
+  return [...out].sort((x, y) => x.length - y.length);
 }
 
 /**

@@ -42,7 +42,8 @@ export interface NetworkRules {
 export interface InstanceProvider {
   readonly id: "local" | "aws" | "byo";
   reference(spec: Pick<InstanceSpec, "instanceId">): string;
-  create(spec: InstanceSpec): Promise<ObservedInstance>;
+  /** `progress` hears what long steps are doing (installing the runtime…), for the instance's state reason. */
+  create(spec: InstanceSpec, progress?: (message: string) => void): Promise<ObservedInstance>;
   start(providerRef: string): Promise<void>;
   stop(providerRef: string): Promise<void>;
   /** Tears everything down; a second call (or a call for something already gone) is a no-op. */

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { LocalProvider, ProviderError, sandboxArgs } from "../src/index.ts";
+import { chmodSync, mkdirSync } from "node:fs";
+import { LocalProvider, localSandboxPlan, privateAncestors, ProviderError, sandboxArgs } from "../src/index.ts";
 
 const fakeRuntime = async () => ({
   openclawVersion: "2026.9.6",
@@ -65,7 +66,14 @@ test("the sandbox: read-only root, data dir/tmp/run/root hidden, only home writa
 test("without bubblewrap: one user's instances only, with a message naming the package; create is idempotent", async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), "tropic-local-"));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const p = new LocalProvider({ dataDir, sandbox: "none", perInstanceUsers: false, runtime: fakeRuntime, pluginDir: async () => "/plugin" });
+  const p = new LocalProvider({
+    dataDir,
+    sandbox: "none",
+    perInstanceUsers: false,
+    uid: 1000,
+    runtime: fakeRuntime,
+    pluginDir: async () => "/plugin",
+  });
   const o = await p.create(spec("i-1", "user-a"));
   assert.equal(o.state, "stopped");
   assert.match(o.addresses.gateway!, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -93,4 +101,52 @@ test("without bubblewrap: one user's instances only, with a message naming the p
   assert.equal(existsSync(f.dir), false);
   assert.equal((await p.describe("i-1")).state, "gone");
   assert.throws(() => p.dir("../etc"), /bad instance reference/);
+});
+
+test("how local instances run here: as root only sandboxed; an ordinary user may run one user's instances unsandboxed", async () => {
+  const rootNoBwrap = localSandboxPlan("auto", true, false);
+  assert.equal(rootNoBwrap.ok, false);
+  assert.match(rootNoBwrap.message, /as root local instances run only in a bubblewrap sandbox.*apt-get install bubblewrap/);
+  assert.equal(localSandboxPlan("none", true, true).ok, false, "TROPIC_SANDBOX=none as root is refused too");
+  const userNoBwrap = localSandboxPlan("auto", false, false);
+  assert.deepEqual([userNoBwrap.ok, userNoBwrap.sandboxed], [true, false]);
+  assert.match(userNoBwrap.message, /WITHOUT a sandbox.*only one Tropic user/);
+  assert.equal(localSandboxPlan("bwrap", false, false).ok, false);
+  assert.deepEqual([localSandboxPlan("auto", true, true).ok, localSandboxPlan("auto", true, true).sandboxed], [true, true]);
+  // As root without a sandbox, create fails at once with that message (it used to wedge with EACCES).
+  const dataDir = mkdtempSync(join(tmpdir(), "tropic-local-"));
+  const p = new LocalProvider({ dataDir, sandbox: "none", uid: 0, runtime: fakeRuntime, pluginDir: async () => "/plugin" });
+  await assert.rejects(
+    p.create(spec("r1", "u1")),
+    (e: unknown) => e instanceof ProviderError && e.code === "sandbox_unavailable" && /bubblewrap/.test(e.message),
+  );
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("a data directory below a private (0700) directory: that directory becomes an enterable tmpfs in the sandbox", () => {
+  const base = mkdtempSync("/var/tmp/tropic-priv-");
+  try {
+    const priv = join(base, "home");
+    mkdirSync(join(priv, "data", "instances", "x", "home"), { recursive: true });
+    chmodSync(priv, 0o700);
+    chmodSync(base, 0o755);
+    assert.deepEqual(privateAncestors([join(priv, "data")]), [priv]);
+    const a = sandboxArgs({
+      home: join(priv, "data", "instances", "x", "home"),
+      dataDir: join(priv, "data"),
+      runtimePrefix: "/cache/rt",
+      hidden: [],
+      env: {},
+      uid: 990,
+      gid: 990,
+      asRoot: true,
+    }).join(" ");
+    assert.ok(a.includes(`--tmpfs ${priv}`), a);
+    assert.ok(
+      a.indexOf(`--tmpfs ${priv}`) < a.indexOf(`--bind ${join(priv, "data", "instances", "x", "home")}`),
+      "hidden first, then the home bound back",
+    );
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });

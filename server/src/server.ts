@@ -4,7 +4,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
 import { syncSkillCatalog } from "./routes/skills.ts";
-import { LocalProvider } from "@tropic/providers";
+import { LocalProvider, localSandboxPlan } from "@tropic/providers";
 import { InstanceManager } from "./instances/manager.ts";
 import { loadRates } from "./credits/rates.ts";
 import { loadKeyring } from "./secrets/keyring.ts";
@@ -14,6 +14,8 @@ export interface RunningServer {
   app: FastifyInstance;
   database: Database;
   url: string;
+  /** what a person starting the server must know (how local instances run here, or why they cannot) */
+  notices: string[];
   close(): Promise<void>;
 }
 
@@ -39,6 +41,11 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
     const rates = loadRates(config.ratesFile); // a bad TROPIC_RATES_FILE stops the start, naming the field
     await syncSkillCatalog(database.db);
     const kek = await loadKeyring(config, database.db);
+    const notices: string[] = [];
+    if (config.runInstances) {
+      const plan = localSandboxPlan(config.sandbox);
+      if (!plan.ok || !plan.sandboxed) notices.push(plan.ok ? `Note: ${plan.message}.` : `Local instances cannot start: ${plan.message}`);
+    }
     let agentUrl = config.agentUrl ?? "";
     const instances = config.runInstances
       ? (log: import("fastify").FastifyBaseLogger) =>
@@ -82,10 +89,12 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
         (err) => app.log.warn({ err }, "re-wrap under the current key failed; it is retried at the next start"),
       );
     const url = config.publicUrl ?? address.replace("[::1]", "localhost");
+    for (const n of notices) app.log.warn(n);
     return {
       app,
       database,
       url,
+      notices,
       async close() {
         await app.close();
         await drain(database);
