@@ -57,7 +57,7 @@ WITH p AS (
     FROM instances i
    CROSS JOIN p
    CROSS JOIN LATERAL (SELECT least(p.cur, CASE
-       WHEN i.state IN ('initializing', 'running', 'stopping') THEN p.cur
+       WHEN i.state IN ('initializing', 'restarting', 'running', 'stopping') THEN p.cur
        WHEN i.stopped_at >= i.started_at THEN i.stopped_at
        WHEN i.state = 'deleting' THEN coalesce(i.deleted_at, i.started_at)
        ELSE i.started_at END) AS end_at) e
@@ -142,7 +142,7 @@ WITH p AS (
       WHEN c.daily_credit_cap IS NOT NULL AND c.compute_milli + c.model_milli > 0
            AND c.spent_today >= c.daily_credit_cap::bigint * 1000 THEN 'daily_cap'
       WHEN c.max_session_minutes IS NOT NULL AND c.started_at IS NOT NULL AND CASE
-           WHEN c.desired_state = 'running' THEN c.state IN ('initializing', 'running')
+           WHEN c.desired_state = 'running' THEN c.state IN ('initializing', 'restarting', 'running')
                 AND c.started_at + make_interval(mins => c.max_session_minutes) <= p.now
            ELSE c.pause_reason = 'session_limit' AND c.started_at + make_interval(mins => c.max_session_minutes) <= c.paused_at END
         THEN 'session_limit'

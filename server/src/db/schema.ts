@@ -70,7 +70,7 @@ export const instances = pgTable("instances", {
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
 export type SealedJson = { ciphertext: string; iv: string; authTag: string; wrappedKey: string; kekId: string };
-export type InstanceState = "provisioning" | "initializing" | "running" | "stopping" | "stopped" | "failed" | "deleting" | "deleted";
+export type InstanceState = "provisioning" | "initializing" | "restarting" | "running" | "stopping" | "stopped" | "failed" | "deleting" | "deleted";
 
 export const instanceCommands = pgTable("instance_commands", {
   id: uuid("id").primaryKey(),

@@ -44,6 +44,8 @@ export class AgentHub {
   onAck: (instanceId: string, commandId: string, ok: boolean) => void = () => {};
   /** called when an agent reports its gateway ready (the reconciler looks at once) */
   onGatewayReady: (instanceId: string) => void = () => {};
+  /** called when an agent reports its gateway not ready (restarting, crash-looping…): the reconciler looks at once */
+  onGatewayTrouble: (instanceId: string) => void = () => {};
 
   /** the platform's own secrets that `{"$platform": name}` stands for (the platform model key) */
   private platformSecrets: Record<string, string>;
@@ -130,6 +132,9 @@ export class AgentHub {
         .set({ metrics: { ...f.status, at: new Date().toISOString() }, agentSeenAt: new Date() })
         .where(eq(instances.id, c.instanceId));
       if (f.status?.gatewayReady) this.onGatewayReady(c.instanceId);
+      else this.onGatewayTrouble(c.instanceId);
+      if (Array.isArray(f.status?.gatewayAgents))
+        await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
       if (f.type === "hello") await this.sendOpen(c);
       return;
     }
@@ -273,6 +278,35 @@ export class AgentHub {
     }
     if (!ok) this.log.warn({ instanceId: c.instanceId, command: cmd.kind, commandId: id, error }, "instance command failed");
     this.onAck(c.instanceId, id, ok);
+  }
+
+  /**
+   * "Ready" is what the gateway says it runs (its agents.list, reported by the agent), not what we
+   * wrote: a ready agent the gateway does not run turns failed with the gateway's words, and a failed
+   * one it does run (it loaded once the gateway came up) turns ready. Agents still being deployed
+   * (provisioning) are left to their command's answer.
+   */
+  private async syncLoadedAgents(instanceId: string, loaded: string[], issues: string[]) {
+    const rows = await this.db
+      .select({ id: agents.id, slug: agents.slug, state: agents.state })
+      .from(agents)
+      .where(and(eq(agents.instanceId, instanceId), inArray(agents.state, ["ready", "failed"])));
+    const now = new Date();
+    for (const a of rows) {
+      const runs = loaded.includes(a.slug);
+      if (a.state === "ready" && !runs) {
+        const why = issues.length ? `the gateway refuses its configuration: ${issues.join("; ")}` : "the gateway does not run this agent";
+        await this.db
+          .update(agents)
+          .set({ state: "failed", stateReason: why.slice(0, 2000), updatedAt: now })
+          .where(and(eq(agents.id, a.id), eq(agents.state, "ready")));
+      } else if (a.state === "failed" && runs) {
+        await this.db
+          .update(agents)
+          .set({ state: "ready", stateReason: null, updatedAt: now })
+          .where(and(eq(agents.id, a.id), eq(agents.state, "failed")));
+      }
+    }
   }
 
   /** Drops an instance's connection (it was stopped or deleted). */

@@ -48,6 +48,7 @@ export class InstanceManager {
       healthIntervalMs: o.healthIntervalMs,
     });
     this.hub.onGatewayReady = (id) => void this.reconciler.healthNow(id).catch(() => {});
+    this.hub.onGatewayTrouble = (id) => void this.reconciler.kick(id);
     this.meter = new MeterService({ database: o.database, log: o.log, rates: o.rates, changed: (id) => this.reconciler.kick(id) });
     this.sshRotation = new SshKeyRotation({
       db: o.database.db,

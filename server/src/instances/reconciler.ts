@@ -11,8 +11,9 @@ import { and, eq, inArray, isNull, ne, or } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import PgBoss from "pg-boss";
 import type { InstanceProvider, ObservedInstance } from "@tropic/providers";
+import type { AgentStatus } from "@tropic/agent";
 import type { Database } from "../db/connect.ts";
-import { instances } from "../db/schema.ts";
+import { type InstanceState, instances } from "../db/schema.ts";
 import { sha256Hex } from "../lib/tokens.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
 import { networkRulesFor } from "../ssh/network.ts";
@@ -182,15 +183,25 @@ export class Reconciler {
     let obs: ObservedInstance = await provider.describe(ref);
     if (obs.state === "gone" || obs.state === "provisioning" || row.state === "provisioning" || !this.adopted.has(id)) {
       // Idempotent: creates what is missing, refreshes config and the agent's URL, keeps what exists.
-      obs = await provider.create({
-        instanceId: row.id,
-        ownerId: row.ownerId,
-        region: row.region,
-        instanceType: row.instanceType,
-        gatewayToken: await openJson(this.o.kek, row.gatewayTokenEnc!),
-        agentToken: await openJson(this.o.kek, row.agentTokenEnc!),
-        controlPlaneUrl: this.o.agentUrl(),
-      });
+      // Long steps (the first runtime install) say what they are doing on the instance, every 2 s at most.
+      let said = 0;
+      const progress = (message: string) => {
+        if (Date.now() - said < 2000) return;
+        said = Date.now();
+        void this.setState(id, { stateReason: message }).catch(() => {});
+      };
+      obs = await provider.create(
+        {
+          instanceId: row.id,
+          ownerId: row.ownerId,
+          region: row.region,
+          instanceType: row.instanceType,
+          gatewayToken: await openJson(this.o.kek, row.gatewayTokenEnc!),
+          agentToken: await openJson(this.o.kek, row.agentTokenEnc!),
+          controlPlaneUrl: this.o.agentUrl(),
+        },
+        progress,
+      );
       this.adopted.add(id);
       await this.setState(id, { addresses: obs.addresses });
       // The owner's SSH allowlist (Settings); re-applied to running instances whenever it changes.
@@ -201,7 +212,7 @@ export class Reconciler {
     if (obs.state !== "running") {
       await provider.start(ref);
       startedAt = new Date();
-      await this.setState(id, { state: "initializing", startedAt, stateReason: null });
+      await this.setState(id, { state: "initializing", startedAt, stateReason: "starting the gateway" });
       this.onStep(id, "started");
     } else if (row.state === "provisioning" || !startedAt) {
       startedAt = new Date();
@@ -209,37 +220,31 @@ export class Reconciler {
     }
 
     const code = await probe(obs.healthUrl);
-    const sinceStart = Date.now() - (startedAt?.getTime() ?? 0);
-    // The agent stopped a gateway its gate did not load into (fail closed): say so, do not wait.
-    const m = row.metrics as { gateFailure?: string | null; at?: string };
-    const gateFailure = m.at && Date.parse(m.at) > (startedAt?.getTime() ?? 0) ? m.gateFailure : null;
-    if (code !== 200 && gateFailure) {
-      await this.setState(id, { state: "failed", stateReason: gateFailure, lastHealthAt: new Date() });
-      return;
-    }
-    const next = code === 200 ? "running" : (code === 502 || code === 503) && sinceStart < INITIALIZING_WINDOW_MS ? "initializing" : "stopped";
-    const [cur] = await db.select({ state: instances.state }).from(instances).where(eq(instances.id, id)).limit(1);
+    const [cur] = await db.select({ state: instances.state, metrics: instances.metrics }).from(instances).where(eq(instances.id, id)).limit(1);
     if (!cur || cur.state === "stopping" || cur.state === "deleting") return; // changed under us; the next pass decides
+    const verdict = healthVerdict(code, cur.metrics as AgentReport, startedAt, Date.now());
     await this.setState(id, {
-      state: next,
+      state: verdict.state,
       lastHealthAt: new Date(),
-      ...(next === "stopped" ? { stoppedAt: new Date() } : {}), // the meter charges until here
-      stateReason: next === "stopped" ? `health check: ${code ? `HTTP ${code}` : "no answer"} ${Math.round(sinceStart / 1000)} s after start` : null,
+      ...(verdict.state === "stopped" ? { stoppedAt: new Date() } : {}), // the meter charges until here
+      stateReason: verdict.reason,
     });
-    if (next === "initializing") await this.kick(id, Math.max(1, Math.round((this.o.watchIntervalMs ?? 1000) / 1000)));
-    if (next === "running") await this.o.hub.pump(id);
+    if (verdict.state === "initializing" || verdict.state === "restarting")
+      await this.kick(id, Math.max(1, Math.round((this.o.watchIntervalMs ?? 1000) / 1000)));
+    if (verdict.state === "running") await this.o.hub.pump(id);
   }
 
   /** The agent says its gateway is ready: one health check now (the seed's rule), not at the next pass. */
   async healthNow(id: string) {
     const [row] = await this.o.database.db.select().from(instances).where(eq(instances.id, id)).limit(1);
-    if (!row || row.desiredState !== "running" || row.state !== "initializing" || !row.addresses) return;
+    // initializing, a restart someone asked for, or a crash loop that healed
+    if (!row || row.desiredState !== "running" || !["initializing", "restarting", "failed"].includes(row.state) || !row.addresses) return;
     const gateway = (row.addresses as { gateway?: string }).gateway;
     if (!gateway || (await probe(`${gateway}/readyz`)) !== 200) return;
     await this.o.database.db
       .update(instances)
       .set({ state: "running", lastHealthAt: new Date(), stateReason: null, updatedAt: new Date() })
-      .where(and(eq(instances.id, id), eq(instances.state, "initializing"), eq(instances.desiredState, "running")));
+      .where(and(eq(instances.id, id), eq(instances.state, row.state), eq(instances.desiredState, "running")));
     await this.o.hub.pump(id);
   }
 
@@ -249,6 +254,43 @@ export class Reconciler {
       .set({ ...set, updatedAt: new Date() })
       .where(eq(instances.id, id));
   }
+}
+
+/** What the instance agent last reported about its gateway (instances.metrics; protocol.ts's AgentStatus). */
+export type AgentReport = Partial<AgentStatus> & { at?: string };
+
+/** A report is believed for this long: the agent sends one every 15 s and at every change. */
+const REPORT_FRESH_MS = 45_000;
+
+/**
+ * The seed's health rule (200 → running; 502/503 within 3 min of start → initializing; else stopped),
+ * told apart by what the gateway's supervisor saw, so a state on the dashboard is never a guess:
+ * a restart someone asked for is `restarting`, not a crash; a gateway that keeps exiting is `failed`
+ * with its last error line and restart count (the agent keeps retrying, and it turns `running` when
+ * one try works); the 3 minutes count from the gateway's own (re)start.
+ */
+export function healthVerdict(code: number, m: AgentReport, startedAt: Date | null, now: number): { state: InstanceState; reason: string | null } {
+  if (code === 200) return { state: "running", reason: null };
+  const fresh = m?.at ? now - Date.parse(m.at) < REPORT_FRESH_MS && Date.parse(m.at) >= (startedAt?.getTime() ?? 0) : false;
+  if (fresh && m.gateFailure) return { state: "failed", reason: m.gateFailure };
+  const restarts = m?.gatewayRestarts ?? 0;
+  if (fresh && m.gatewayPhase === "restarting") return { state: "restarting", reason: "restarting the gateway" };
+  if (fresh && (m.gatewayPhase === "crash-looping" || m.gatewayPhase === "failed"))
+    return {
+      state: "failed",
+      reason: `the gateway keeps exiting (${restarts} restart${restarts === 1 ? "" : "s"}); last error: ${m.gatewayLastError ?? "none in its log"}`,
+    };
+  const gatewayStart = fresh && m.gatewayStartedAt ? Date.parse(m.gatewayStartedAt) : (startedAt?.getTime() ?? 0);
+  const sinceStart = now - gatewayStart;
+  if ((code === 502 || code === 503) && sinceStart < INITIALIZING_WINDOW_MS)
+    return {
+      state: "initializing",
+      reason:
+        fresh && restarts > 0 && m.gatewayLastError
+          ? `starting the gateway again (restart ${restarts}; last error: ${m.gatewayLastError})`
+          : "starting the gateway",
+    };
+  return { state: "stopped", reason: `health check: ${code ? `HTTP ${code}` : "no answer"} ${Math.round(sinceStart / 1000)} s after start` };
 }
 
 /** The health probe: the HTTP status, 502 when nothing answers (as the seed's nginx would), 0 on a timeout. */
