@@ -11,7 +11,7 @@ import { MarketplacePage } from "./pages/Marketplace.tsx";
 import { PoliciesPage } from "./pages/Policies.tsx";
 import { SettingsPage } from "./pages/Settings.tsx";
 import { SignInPage } from "./pages/SignIn.tsx";
-import { Link, navigate, usePath } from "./router.tsx";
+import { isDashboardPath, Link, navigate, safeNext, usePath } from "./router.tsx";
 import "./styles.css";
 
 const NAV = [
@@ -36,12 +36,21 @@ function App() {
   }, []);
 
   useEffect(() => {
-    if (me === null && path !== "/signin" && path !== "/signup") navigate(`/signin`, true);
-    if (me && (path === "/" || path === "/signin" || path === "/signup")) navigate("/agents", true);
+    // Signed out on a page: sign in, then back to that page.
+    if (me === null && path !== "/signin" && path !== "/signup")
+      navigate(path === "/" ? "/signin" : `/signin?next=${encodeURIComponent(path + location.search + location.hash)}`, true);
+    if (me && (path === "/" || path === "/signin" || path === "/signup")) goNext(safeNext(new URLSearchParams(location.search).get("next")));
   }, [me, path]);
 
   if (me === undefined) return <Loading what="Tropic" />;
-  if (me === null) return <SignInPage mode={path === "/signup" ? "signup" : "signin"} onSignedIn={setMe} />;
+  if (me === null)
+    return (
+      <SignInPage
+        mode={path === "/signup" ? "signup" : "signin"}
+        next={safeNext(new URLSearchParams(location.search).get("next"))}
+        onSignedIn={setMe}
+      />
+    );
 
   const page = path.split("/")[1] ?? "";
   return (
@@ -67,6 +76,7 @@ function App() {
             className="link"
             onClick={async () => {
               await fetch("/api/v1/auth/signout", { method: "POST", credentials: "same-origin" });
+              navigate("/signin", true);
               setMe(null);
             }}
           >
@@ -93,6 +103,26 @@ function App() {
       </main>
     </div>
   );
+}
+
+/**
+ * After sign-in: back to the page the user came from (`next`, already checked by safeNext), else the
+ * Agents page. An instance's page (/i/<id>/…) is the gateway proxy's, loaded in full. Should that page
+ * send the browser back to sign in at once (it never should: one session cookie for both), the second
+ * return within 30 s goes to Agents instead of round again.
+ */
+function goNext(next: string | null) {
+  if (next && !isDashboardPath(next)) {
+    const last = sessionStorage.getItem("tropic:returned");
+    const [at, to] = last ? [Number(last.slice(0, last.indexOf(" "))), last.slice(last.indexOf(" ") + 1)] : [0, ""];
+    if (!(to === next && Date.now() - at < 30_000)) {
+      sessionStorage.setItem("tropic:returned", `${Date.now()} ${next}`);
+      location.replace(next);
+      return;
+    }
+    next = null;
+  }
+  navigate(next ?? "/agents", true);
 }
 
 createRoot(document.getElementById("root")!).render(

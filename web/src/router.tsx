@@ -40,3 +40,26 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
     </a>
   );
 }
+
+/**
+ * `next` (where sign-in returns to) when it is a path on this server, else null: "/…", never
+ * "//host" or "/\host" (another host to a browser), no backslash, whitespace or control character
+ * (browsers drop tabs and newlines: "/\t/host" would become "//host"), and it must resolve to this
+ * origin. Anything else (an absolute URL above all) would make sign-in an open redirect. The server
+ * drops such a `next` too (server/src/routes/web.ts safeNextPath).
+ */
+export function safeNext(next: string | null | undefined): string | null {
+  if (!next || next.length > 2048 || !next.startsWith("/") || next.startsWith("//")) return null;
+  if (/[\s\\\u0000-\u001f\u007f]/.test(next)) return null;
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin ? `${u.pathname}${u.search}${u.hash}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Pages the dashboard draws itself; any other path (the gateway proxy /i/…) is a full page load. */
+export function isDashboardPath(path: string): boolean {
+  return !path.startsWith("/i/") && !path.startsWith("/api/") && !path.startsWith("/auth/");
+}

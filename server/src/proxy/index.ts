@@ -113,7 +113,18 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
   const handler = async (req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply) => {
-    const r = await resolve(req.params.instanceId, req.headers, req.cookies, () => deps.identity.resolve(req));
+    let r: Resolved;
+    try {
+      r = await resolve(req.params.instanceId, req.headers, req.cookies, () => deps.identity.resolve(req));
+    } catch (err) {
+      // A signed-out browser opening the page is sent to sign in, and back here after it; API
+      // clients (no text/html in Accept) keep the JSON 401.
+      if (err instanceof ApiError && err.status === 401 && isPageNavigation(req.method, req.headers)) {
+        reply.header("cache-control", "no-store").header("vary", "Accept");
+        return reply.redirect(signInLocation(req.url), 302);
+      }
+      throw err;
+    }
     const m = PREFIX.exec(req.url)!;
     // The UI's relative asset paths and the cookie's Path need the trailing slash.
     if (m[2] === undefined && (req.method === "GET" || req.method === "HEAD"))
@@ -166,6 +177,25 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
 
   attachUpgrade(app, deps.identity, resolve, upstreamHeaders);
 };
+
+/** A browser loading a page (not a script's fetch or an API client): GET with text/html accepted. */
+export function isPageNavigation(method: string, headers: IncomingHttpHeaders): boolean {
+  return method === "GET" && !headers.authorization && String(headers.accept ?? "").includes("text/html");
+}
+
+/** The longest path kept as the return path; a longer one returns to the instance's root. */
+const MAX_NEXT = 1024;
+
+/**
+ * The dashboard's sign-in page with the return path: `/signin?next=<this path and query>`. Only a
+ * path under /i/ of this server is ever put there (the dashboard accepts only same-origin paths).
+ */
+export function signInLocation(url: string): string {
+  const m = PREFIX.exec(url);
+  let next = m ? url : "/";
+  if (next.length > MAX_NEXT || /[\u0000-\u001f\u007f\\]/.test(next)) next = m && UUID.test(m[1]!) ? `/i/${m[1]}/` : "/";
+  return `/signin?next=${encodeURIComponent(next)}`;
+}
 
 type InstanceRoute = { ownerId: string; provider: "local" | "aws" | "byo"; addresses: Record<string, unknown>; gatewayTokenEnc: SealedJson | null };
 

@@ -40,11 +40,33 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <ul><li><a href="/api/openapi.json">OpenAPI document</a></li><li><a href="/readyz">Readiness</a></li></ul>
 </body></html>`;
 
+/**
+ * Whether `next` (where sign-in returns to) is a path on this server: "/…", not "//host" or "/\host"
+ * (which browsers read as another host), no backslash, whitespace or control character (browsers drop
+ * tabs and newlines, turning "/\t/host" into "//host"), at most 2,048 characters. Anything else, an
+ * absolute URL above all, would make sign-in an open redirect. The dashboard checks the same
+ * (web/src/router.tsx safeNext).
+ */
+export function safeNextPath(next: unknown): next is string {
+  if (typeof next !== "string" || next.length > 2048 || !next.startsWith("/") || next.startsWith("//")) return false;
+  if (/[\s\\\u0000-\u001f\u007f]/.test(next)) return false;
+  try {
+    return new URL(next, "http://tropic.invalid").origin === "http://tropic.invalid";
+  } catch {
+    return false;
+  }
+}
+
+const AUTH_PAGES = new Set(["/signin", "/signup"]);
+
 export const webRoutes: FastifyPluginAsync<RouteDeps> = async (app) => {
   const index = join(WEB_DIST, "index.html");
   const page = async () => (existsSync(index) ? readFile(index, "utf8") : NOT_BUILT);
   for (const url of WEB_PAGES)
-    app.get(url, { schema: { hide: true } }, async (_req, reply) => {
+    app.get(url, { schema: { hide: true } }, async (req, reply) => {
+      // A return path that is not a path here is dropped before the page loads (the page refuses it too).
+      const next = (req.query as Record<string, unknown>).next;
+      if (AUTH_PAGES.has(url) && next !== undefined && !safeNextPath(next)) return reply.redirect(url, 302);
       reply.type("text/html; charset=utf-8").header("cache-control", "no-cache");
       return page();
     });

@@ -4,7 +4,8 @@ import { ApiError, get, type Me, post } from "../api.ts";
 import { Field, fieldError, Logo } from "../components/ui.tsx";
 import { Link } from "../router.tsx";
 
-export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; onSignedIn: (me: Me) => void }) {
+/** `next`: where to go after signing in (a same-origin path, checked by the caller), kept across sign-in ⇄ sign-up and single sign-on. */
+export function SignInPage({ mode, next, onSignedIn }: { mode: "signin" | "signup"; next: string | null; onSignedIn: (me: Me) => void }) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -31,6 +32,7 @@ export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; on
       setBusy(false);
     }
   };
+  const keep = next ? `?next=${encodeURIComponent(next)}` : "";
   const general = error instanceof ApiError && !error.field ? error.message : error && !(error instanceof ApiError) ? String(error) : null;
 
   return (
@@ -40,7 +42,11 @@ export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; on
           <Logo size={30} /> Tropic
         </h1>
         <p className="muted">
-          {mode === "signup" ? "Create your account: your own managed, policy-gated OpenClaw agent." : "Sign in to your agents."}
+          {mode === "signup"
+            ? "Create your account: your own managed, policy-gated OpenClaw agent."
+            : next
+              ? "Sign in to continue where you were."
+              : "Sign in to your agents."}
         </p>
         <Field label="Email" error={fieldError(error, "email")}>
           {(id, d) => (
@@ -69,18 +75,18 @@ export function SignInPage({ mode, onSignedIn }: { mode: "signin" | "signup"; on
           {busy ? "One moment…" : mode === "signup" ? "Create account" : "Sign in"}
         </button>
         {oidc ? (
-          <a className="button wide" href={oidc.start}>
+          <a className="button wide" href={next ? `${oidc.start}?returnTo=${encodeURIComponent(next)}` : oidc.start}>
             {oidc.name}
           </a>
         ) : null}
         <p className="muted center">
           {mode === "signup" ? (
             <>
-              Have an account? <Link to="/signin">Sign in</Link>
+              Have an account? <Link to={`/signin${keep}`}>Sign in</Link>
             </>
           ) : (
             <>
-              New here? <Link to="/signup">Create an account</Link>
+              New here? <Link to={`/signup${keep}`}>Create an account</Link>
             </>
           )}
         </p>
