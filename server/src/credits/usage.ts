@@ -37,13 +37,39 @@ export interface AgentUsage {
   spentThisMonth: number;
 }
 
+/**
+ * What the balance means for the caller's instances, as one state and one sentence (the dashboard
+ * and the CLI print the same words). The meter pauses only instances that cost something at a
+ * balance ≤ 0 (meter.ts, `no_credits`); a free instance (0 credits/hour: local or own-machine
+ * compute, with the user's own key) runs on whatever the balance.
+ *  - runs_out: something is charged and the balance is above 0 → runsOutAt, then those instances pause
+ *  - used_up:  something is charged and the balance is ≤ 0 → those instances are paused at the next check
+ *  - paused:   nothing is charged now, and instances are paused until credits are added
+ *  - free:     instances run, all at 0 credits/hour: nothing is charged, the balance does not matter to them
+ *  - idle:     nothing runs, nothing is charged
+ */
+export type ForecastStatus = "runs_out" | "used_up" | "paused" | "free" | "idle";
+
+export interface Forecast {
+  status: ForecastStatus;
+  /** one sentence, e.g. "Balance 0 · nothing is charged: your instances are free (local)." */
+  summary: string;
+  /** instances that cost credits while they run (rate > 0), by name, for "… pause at 0" */
+  paidInstances: string[];
+  /** running instances at 0 credits/hour */
+  freeInstances: string[];
+  /** instances the meter paused for lack of credits (pauseReason no_credits) */
+  pausedForCredits: string[];
+}
+
 export interface Usage {
   asOf: Date;
   balance: number;
   burnRate: number;
-  /** balance / burn rate from now; null when nothing burns; now when the balance is already ≤ 0 */
+  /** balance / burn rate from now; null when nothing is charged (never at this rate); now when the balance is already ≤ 0 */
   runsOutAt: Date | null;
   hoursLeft: number | null;
+  forecast: Forecast;
   today: { since: Date; spent: number; dailyCreditCap: number | null; remaining: number | null };
   month: { since: Date; spent: number };
   maxSessionMinutes: number | null;
@@ -206,6 +232,7 @@ export async function usage(pool: pg.Pool, ownerId: string, o: { now?: Date; rat
     burnRate: credits(burnMilli),
     runsOutAt,
     hoursLeft,
+    forecast: forecast(instances, credits(balanceMilli), credits(burnMilli), hoursLeft),
     today: {
       since: dayStart,
       spent: credits(todayMilli),
@@ -217,4 +244,60 @@ export async function usage(pool: pg.Pool, ownerId: string, o: { now?: Date; rat
     instances,
     agents,
   };
+}
+
+/** How a free instance type is named in a sentence. */
+const KIND: Record<string, string> = { local: "local", byo: "your own machine" };
+const list = (names: string[]) => (names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 3 });
+function hoursText(h: number): string {
+  if (h < 1) return `${Math.max(1, Math.round(h * 60))} minutes`;
+  if (h < 48) return `${h.toFixed(h < 10 ? 1 : 0)} hours`;
+  return `${(h / 24).toFixed(1)} days`;
+}
+
+/** The forecast's state and sentence from the instance figures (see Forecast). */
+export function forecast(instances: InstanceUsage[], balance: number, burnRate: number, hoursLeft: number | null): Forecast {
+  const live = instances.filter((i) => i.name !== null);
+  const running = live.filter((i) => BURNING_STATES.includes(i.state as (typeof BURNING_STATES)[number]));
+  const charged = running.filter((i) => i.burnRate > 0);
+  const free = running.filter((i) => i.burnRate === 0);
+  const paused = live.filter((i) => i.pauseReason === "no_credits");
+  // Would cost credits if it ran: the meter pauses these at a balance ≤ 0 (an unrated type is stopped anyway).
+  const paid = live.filter((i) => i.computeRate !== null && i.computeRate + i.modelRate > 0);
+  const names = (xs: InstanceUsage[]) => xs.map((i) => i.name!);
+  const kinds = [...new Set(free.map((i) => KIND[i.instanceType ?? ""] ?? i.instanceType))].join(", ");
+  const b = `Balance ${fmt(balance)}`;
+  const out = { paidInstances: names(paid), freeInstances: names(free), pausedForCredits: names(paused) };
+
+  if (burnRate > 0 && balance > 0)
+    return {
+      status: "runs_out",
+      summary: `Runs out in ${hoursText(hoursLeft ?? 0)} at ${fmt(burnRate)} credits/hour; then ${list(names(charged))} ${charged.length === 1 ? "is" : "are"} paused until credits are added.`,
+      ...out,
+    };
+  if (burnRate > 0)
+    return {
+      status: "used_up",
+      summary: `${b}: ${list(names(charged))} ${charged.length === 1 ? "costs" : "cost"} ${fmt(burnRate)} credits/hour and ${charged.length === 1 ? "is" : "are"} paused within 5 minutes until credits are added.`,
+      ...out,
+    };
+  const freeClause = free.length ? `your running instance${free.length === 1 ? " is" : "s are"} free (${kinds})` : "";
+  if (paused.length)
+    return {
+      status: "paused",
+      summary: `${b}: ${list(names(paused))} ${paused.length === 1 ? "is" : "are"} paused ${balance > 0 ? `for lack of credits and ${paused.length === 1 ? "starts" : "start"} again within 5 minutes` : "until credits are added"}${freeClause ? `; ${freeClause} and keep running` : ""}.`,
+      ...out,
+    };
+  const startClause =
+    balance <= 0 && paid.length
+      ? ` ${list(names(paid))} ${paid.length === 1 ? "costs" : "cost"} credits when running: started now, ${paid.length === 1 ? "it is" : "they are"} paused until credits are added.`
+      : "";
+  if (free.length)
+    return {
+      status: "free",
+      summary: `${b} · nothing is charged: ${live.length === free.length ? `your instances are free (${kinds})` : freeClause}.${startClause}`,
+      ...out,
+    };
+  return { status: "idle", summary: `${b} · nothing is charged: no instance is running.${startClause}`, ...out };
 }

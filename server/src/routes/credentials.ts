@@ -50,9 +50,39 @@ export const credentialRoutes: FastifyPluginAsync<RouteDeps> = async (root, { co
   }
 
   // Write-only: no route ever returns a value, only its name, last 4 characters and a keyed fingerprint.
-  app.get("/api/v1/credentials", { schema: { tags, response: { 200: z.object({ items: z.array(credentialOut) }) } } }, async (req) => ({
-    items: await db.select().from(credentials).where(eq(credentials.ownerId, req.caller!.id)).orderBy(asc(credentials.name)),
-  }));
+  // Which Claude key the caller's instances get is said with it (whether the platform has a key: a
+  // boolean, never the key), so Settings and Chat tell the truth without guessing.
+  const platformKey = config.platformAnthropicKey !== undefined;
+  app.get(
+    "/api/v1/credentials",
+    {
+      schema: {
+        tags,
+        response: {
+          200: z.object({
+            items: z.array(credentialOut),
+            platformKey: z
+              .boolean()
+              .describe("whether this Tropic has a platform Claude API key (TROPIC_PLATFORM_ANTHROPIC_KEY) for users without their own"),
+            modelKey: z
+              .object({
+                source: z
+                  .enum(["own", "platform", "none"])
+                  .describe(
+                    `the Claude API key your instances get: "own" (your ${MODEL_KEY} credential), "platform" (Tropic's key; model usage is charged in credits) or "none" (agents on Claude models cannot answer until you add a key)`,
+                  ),
+              })
+              .describe('a custom model endpoint in Settings (model "custom" with a baseUrl) needs no Claude key'),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const items = await db.select().from(credentials).where(eq(credentials.ownerId, req.caller!.id)).orderBy(asc(credentials.name));
+      const source = items.some((c) => c.name === MODEL_KEY) ? "own" : platformKey ? "platform" : "none";
+      return { items, platformKey, modelKey: { source } as const };
+    },
+  );
 
   app.put(
     "/api/v1/credentials/:name",

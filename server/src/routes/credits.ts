@@ -30,8 +30,23 @@ const usageOut = z.object({
   asOf: iso,
   balance: z.number().describe("credits"),
   burnRate: z.number().describe("credits per hour of every instance that runs now, at its rates"),
-  runsOutAt: isoNullable.describe("when the balance reaches 0 at the current burn rate; null when nothing burns"),
-  hoursLeft: z.number().nullable(),
+  runsOutAt: isoNullable.describe(
+    "when the balance reaches 0 at the current burn rate (now when it is already ≤ 0 and something is charged); null: never at this rate, nothing is charged — see forecast for what that means",
+  ),
+  hoursLeft: z.number().nullable().describe("hours until runsOutAt; null when nothing is charged"),
+  forecast: z
+    .object({
+      status: z
+        .enum(["runs_out", "used_up", "paused", "free", "idle"])
+        .describe(
+          "runs_out: charged, the balance lasts until runsOutAt; used_up: charged at a balance ≤ 0, those instances are paused within 5 minutes; paused: instances are paused until credits are added; free: what runs costs 0 credits/hour, a balance of 0 pauses nothing; idle: nothing runs",
+        ),
+      summary: z.string().describe('one sentence to show as is, e.g. "Balance 0 · nothing is charged: your instances are free (local)."'),
+      paidInstances: z.array(z.string()).describe("instances that cost credits while they run (paused at a balance ≤ 0)"),
+      freeInstances: z.array(z.string()).describe("running instances at 0 credits/hour (never paused for credits)"),
+      pausedForCredits: z.array(z.string()).describe("instances paused until credits are added"),
+    })
+    .describe("what the balance means for your instances: one state and one sentence (the dashboard and the CLI print the same)"),
   today: z.object({ since: iso, spent: z.number(), dailyCreditCap: z.number().nullable(), remaining: z.number().nullable() }),
   month: z.object({ since: iso, spent: z.number() }),
   maxSessionMinutes: z.number().nullable(),
