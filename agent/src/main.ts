@@ -48,7 +48,17 @@ const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Lau
 const startedAt = Date.now();
 const sup = new Supervisor(launch);
 sup.onEvent = log;
-sup.start();
+// The gateway starts once the commands the control plane had queued are applied (it says `synced`
+// after sending them), so a first start does not meet its config changing under it (OpenClaw then
+// refuses to start: "the selected config changed during startup"). Without a control plane (it is
+// down: re-adoption) the gateway starts anyway after a few seconds.
+let gatewayStarted = false;
+function startGateway() {
+  if (gatewayStarted) return;
+  gatewayStarted = true;
+  sup.start();
+}
+setTimeout(startGateway, 8000);
 
 // The gateway's RPC address: its loopback port and the token the control plane gave this agent (not
 // read from openclaw.json, which the gateway's user can write; older agent.json files fall back to it).
@@ -266,6 +276,7 @@ function connect() {
       return;
     }
     if (f.type === "command" && typeof f.id === "string") handle(ws, f);
+    else if ((f as { type: string }).type === "synced") chain = chain.then(startGateway);
   });
   ws.on("unexpected-response", (_req, res) => {
     log(`the control plane refused the connection: HTTP ${res.statusCode}`);

@@ -29,6 +29,11 @@ export interface CommandFrame {
   payload: Record<string, unknown>;
 }
 
+/** control plane → agent: every command queued when the agent said hello has been sent (the agent may start its gateway) */
+export interface SyncedFrame {
+  type: "synced";
+}
+
 /** agent → control plane: once per connection */
 export interface HelloFrame {
   type: "hello";

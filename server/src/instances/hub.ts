@@ -135,7 +135,11 @@ export class AgentHub {
       else this.onGatewayTrouble(c.instanceId);
       if (Array.isArray(f.status?.gatewayAgents))
         await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
-      if (f.type === "hello") await this.sendOpen(c);
+      if (f.type === "hello") {
+        await this.sendOpen(c);
+        // what was queued is on its way: the agent starts its gateway after applying it
+        if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ type: "synced" }));
+      }
       return;
     }
     if (f.type === "ack") await this.onAckFrame(c, f);
