@@ -85,3 +85,37 @@ export async function listInstances(): Promise<Instance[]> {
 export async function listPolicies(): Promise<Policy[]> {
   return (await get<Page<Policy>>("/api/v1/policies?limit=200")).items;
 }
+
+/** GET /api/v1/credentials: write-only credentials, and which Claude key the caller's instances get. */
+export interface Credential {
+  name: string;
+  last4: string;
+  fingerprint: string;
+  createdAt: string;
+  updatedAt: string;
+}
+export type ModelKeySource = "own" | "platform" | "none";
+export interface Credentials {
+  items: Credential[];
+  /** whether this Tropic has a platform Claude key (never the key itself) */
+  platformKey: boolean;
+  modelKey: { source: ModelKeySource };
+}
+
+/**
+ * Where the caller's agents get a model from: their own Claude key, the platform's, a custom model
+ * in Settings (which needs no Claude key), or nowhere — then Chat says so before opening OpenClaw.
+ */
+export interface ModelAccess {
+  source: ModelKeySource;
+  /** "<provider>/<model id>" of the custom model chosen in Settings, or null */
+  custom: string | null;
+  /** some model can answer: a key, or a custom model */
+  ready: boolean;
+}
+export async function loadModelAccess(): Promise<ModelAccess> {
+  const [creds, settings] = await Promise.all([get<Credentials>("/api/v1/credentials"), get<UserSettings>("/api/v1/settings")]);
+  const cm = settings.model === "custom" ? settings.customModel : null;
+  const custom = cm ? `${cm.provider}/${cm.modelId}` : null;
+  return { source: creds.modelKey.source, custom, ready: creds.modelKey.source !== "none" || custom !== null };
+}

@@ -1,16 +1,27 @@
 // Chat: the instance's own OpenClaw Control UI, framed from /i/<id>/ (same origin; the proxy
-// injects the gateway token and allows framing on that path only).
+// injects the gateway token and allows framing on that path only). Without any model to answer
+// (no Claude key of the user's or the platform's, no custom model in Settings) it says so first and
+// points to Settings → Credentials, where the key is encrypted and given to every instance; OpenClaw's
+// own "Connect an AI provider" would store it inside one instance instead. Opening OpenClaw anyway
+// stays one click away.
+import { useState } from "react";
 import type { Instance } from "../api.ts";
-import { listInstances } from "../components/catalog.ts";
+import { listInstances, loadModelAccess } from "../components/catalog.ts";
 import { Empty, ErrorBanner, Loading, useLoad } from "../components/ui.tsx";
 import { Link, navigate } from "../router.tsx";
 import "./chat.css";
 
+const CREDENTIALS = "/settings#credentials";
+
 export function ChatPage({ instanceId }: { instanceId?: string }) {
   const data = useLoad(listInstances, [], 10000);
+  const access = useLoad(loadModelAccess, [], 30000);
+  const [openAnyway, setOpenAnyway] = useState<string | null>(null);
   const all = data.data;
   const running = (all ?? []).filter((i) => i.state === "running");
   const selected: Instance | undefined = instanceId ? all?.find((i) => i.id === instanceId) : running[0];
+  const a = access.data;
+  const noModel = a !== undefined && !a.ready;
 
   return (
     <div className="page chat-page">
@@ -35,7 +46,8 @@ export function ChatPage({ instanceId }: { instanceId?: string }) {
         ) : null}
       </div>
       <ErrorBanner error={data.error} onRetry={() => void data.reload()} />
-      {!all ? (
+      <ErrorBanner error={access.error} onRetry={() => void access.reload()} />
+      {!all || (!a && !access.error) ? (
         data.error ? null : (
           <Loading what="your instances" />
         )
@@ -46,25 +58,79 @@ export function ChatPage({ instanceId }: { instanceId?: string }) {
           </p>
         </Empty>
       ) : selected && selected.state !== "running" ? (
-        <Empty title={`${selected.name} is not running`}>
-          <p>
-            Start it on the <Link to="/agents">Agents page</Link>; chat opens here once it is running.
-          </p>
-        </Empty>
+        <>
+          {noModel ? <NoModelNote /> : null}
+          <Empty title={`${selected.name} is not running`}>
+            <p>
+              Start it on the <Link to="/agents">Agents page</Link>; chat opens here once it is running.
+            </p>
+          </Empty>
+        </>
       ) : !selected ? (
-        <Empty title="No running instance">
-          <p>
-            Chat talks to the agents on a running instance. <Link to="/agents">Go to Agents</Link> to add or start one.
-          </p>
-        </Empty>
+        <>
+          {noModel ? <NoModelNote /> : null}
+          <Empty title="No running instance">
+            <p>
+              Chat talks to the agents on a running instance. <Link to="/agents">Go to Agents</Link> to add or start one.
+            </p>
+          </Empty>
+        </>
+      ) : noModel && openAnyway !== selected.id ? (
+        <NoModelGuide name={selected.name} onOpen={() => setOpenAnyway(selected.id)} />
       ) : (
         <>
+          {noModel ? (
+            <p className="muted chat-tip" data-testid="no-model-key-tip">
+              No model key yet: if OpenClaw asks for one, add it in <Link to={CREDENTIALS}>Settings → Credentials</Link> instead, so it is encrypted
+              and every instance of yours gets it.
+            </p>
+          ) : null}
           <p className="muted chat-tip">
             To interrupt a running task at once, send <kbd>stop</kbd> (or abort, halt, interrupt, exit) as a message.
           </p>
           <iframe key={selected.id} className="chat-frame" src={`/i/${selected.id}/`} title={`OpenClaw chat on ${selected.name}`} />
         </>
       )}
+    </div>
+  );
+}
+
+/** In place of the Control UI while no model can answer. */
+function NoModelGuide({ name, onOpen }: { name: string; onOpen: () => void }) {
+  return (
+    <section className="card chat-key" aria-labelledby="chat-key-title" data-testid="no-model-key">
+      <h2 id="chat-key-title">Add a model key before you chat</h2>
+      <p>
+        Your agents on {name} have no model to answer with: you have not added a Claude API key, and this Tropic has no key of its own to lend them.
+        OpenClaw would only tell you that no provider credential is configured.
+      </p>
+      <p>
+        Add your key in <Link to={CREDENTIALS}>Settings → Credentials</Link>: it is encrypted, never shown again, and given to every instance you
+        have. OpenClaw's own "Connect an AI provider" would keep it inside this one instance, outside Tropic's encrypted credentials.
+      </p>
+      <div className="row">
+        <Link to={CREDENTIALS} className="button primary">
+          Add your Claude API key
+        </Link>
+        <button type="button" onClick={onOpen}>
+          Open OpenClaw anyway
+        </button>
+      </div>
+      <p className="muted chat-key-note">
+        Open it anyway if your model needs no Claude key, for example a custom model endpoint you set in{" "}
+        <Link to="/settings#model">Settings → Model</Link>.
+      </p>
+    </section>
+  );
+}
+
+/** Above the empty states: the same fact, shorter. */
+function NoModelNote() {
+  return (
+    <div className="banner warn" role="status" data-testid="no-model-key-note">
+      <span>
+        No model key yet: your agents cannot answer until you add your Claude API key in <Link to={CREDENTIALS}>Settings → Credentials</Link>.
+      </span>
     </div>
   );
 }

@@ -34,10 +34,19 @@ interface Usage {
   burnRate: number;
   runsOutAt: string | null;
   hoursLeft: number | null;
+  forecast: Forecast;
   today: { since: string; spent: number; dailyCreditCap: number | null; remaining: number | null };
   month: { since: string; spent: number };
   instances: InstanceUsage[];
   agents: AgentUsage[];
+}
+/** What the balance means for the instances (server/src/credits/usage.ts forecast): the CLI prints the same summary. */
+interface Forecast {
+  status: "runs_out" | "used_up" | "paused" | "free" | "idle";
+  summary: string;
+  paidInstances: string[];
+  freeInstances: string[];
+  pausedForCredits: string[];
 }
 interface HistoryWindow {
   start: string;
@@ -243,16 +252,26 @@ function SpendTable(props: {
   );
 }
 
+/** The "Credits run out" card: the API's forecast, with the local time of the run-out. */
+function runsOutCard(u: Usage): { value: string; note: string } {
+  const f = u.forecast;
+  switch (f.status) {
+    case "runs_out":
+      return {
+        value: `in ${hoursText(u.hoursLeft ?? 0)}`,
+        note: `around ${new Date(u.runsOutAt ?? u.asOf).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}. ${f.summary}`,
+      };
+    case "used_up":
+    case "paused":
+      return { value: "Used up", note: f.summary };
+    default:
+      return { value: "Never", note: f.summary };
+  }
+}
+
 function Summary({ u }: { u: Usage }) {
   const running = u.instances.filter((i) => i.burnRate > 0).length;
-  let runsOut: { value: string; note: string };
-  if (u.balance <= 0) runsOut = { value: "Used up", note: "Your balance is 0: running instances are paused until credits are added." };
-  else if (u.runsOutAt === null || u.hoursLeft === null) runsOut = { value: "—", note: "Nothing is using credits right now." };
-  else
-    runsOut = {
-      value: `in ${hoursText(u.hoursLeft)}`,
-      note: `around ${new Date(u.runsOutAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}, at the current burn rate`,
-    };
+  const runsOut = runsOutCard(u);
   const cap = u.today.dailyCreditCap;
   return (
     <section className="credits-summary" aria-label="Credit summary">
@@ -266,7 +285,7 @@ function Summary({ u }: { u: Usage }) {
         <div className="stat-value">{rate(u.burnRate)}</div>
         <div className="stat-note">{running ? `${running} instance${running === 1 ? "" : "s"} using credits` : "No instance is using credits"}</div>
       </div>
-      <div className="card stat" data-testid="runs-out">
+      <div className={`card stat${u.forecast.status === "used_up" || u.forecast.status === "paused" ? " stat-warn" : ""}`} data-testid="runs-out">
         <div className="stat-label">Credits run out</div>
         <div className="stat-value">{runsOut.value}</div>
         <div className="stat-note">{runsOut.note}</div>

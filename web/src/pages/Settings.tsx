@@ -1,8 +1,9 @@
 // Settings, as in the product docs: Credentials (write-only), Command blacklist, Spending and runtime
 // limits, Model, SSH access (allowlist, rotation, the key) and Restrict phone numbers. Each section
 // saves on its own (PATCH /api/v1/settings) and shows "Saved" or the server's error on its field.
-import { type FormEvent, type ReactNode, useId, useMemo, useState } from "react";
+import { type FormEvent, type ReactNode, useEffect, useId, useMemo, useState } from "react";
 import { ApiError, del, get, patch, post, put } from "../api.ts";
+import type { Credential, Credentials } from "../components/catalog.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { LineEditor } from "../components/line-editor.tsx";
 import { parsePatterns } from "../components/phone-pattern.ts";
@@ -23,13 +24,6 @@ interface Settings {
   sshRotationDays: number;
   phoneMode: string;
   phonePatterns: string[];
-  updatedAt: string;
-}
-interface Credential {
-  name: string;
-  last4: string;
-  fingerprint: string;
-  createdAt: string;
   updatedAt: string;
 }
 interface ModelPreset {
@@ -128,6 +122,14 @@ export function SettingsPage(_props: { instanceId?: string }) {
   const settings = useLoad(() => get<Settings>("/api/v1/settings"));
   const s = settings.data;
   const onSaved = (n: Settings) => settings.setData(n);
+  // Arriving at /settings#credentials (from Chat, say): that section, once the page is drawn (again
+  // when the settings arrive: the sections below Credentials appear then).
+  const loaded = s !== undefined;
+  useEffect(() => {
+    const id = loaded !== null ? location.hash.slice(1) : "";
+    if (id) document.getElementById(id)?.scrollIntoView({ block: "start" });
+  }, [loaded]);
+  const custom = s?.model === "custom" && s.customModel ? `${s.customModel.provider}/${s.customModel.modelId}` : null;
   return (
     <div className="page settings-page">
       <div className="page-head">
@@ -142,7 +144,7 @@ export function SettingsPage(_props: { instanceId?: string }) {
         <a href="#phones">Phone numbers</a>
       </nav>
       <ErrorBanner error={settings.error} onRetry={settings.reload} />
-      <CredentialsSection />
+      <CredentialsSection customModel={custom} />
       {!s && settings.loading ? <Loading what="your settings" /> : null}
       {s ? (
         <>
@@ -159,8 +161,9 @@ export function SettingsPage(_props: { instanceId?: string }) {
 
 // ───────────────────────────── Credentials ─────────────────────────────
 
-function CredentialsSection() {
-  const creds = useLoad(() => get<{ items: Credential[] }>("/api/v1/credentials"));
+function CredentialsSection({ customModel }: { customModel: string | null }) {
+  const creds = useLoad(() => get<Credentials>("/api/v1/credentials"));
+  const platformKey = creds.data?.platformKey;
   const [value, setValue] = useState("");
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
@@ -196,8 +199,15 @@ function CredentialsSection() {
       title="Credentials"
       intro={
         <>
-          Encrypted before they are stored and never shown again: only the last 4 characters. Add your own Claude API key to pay only the compute
-          cost; model usage then goes to your Anthropic account. See <Link to="/credits">Credits</Link> for the rates.
+          Encrypted before they are stored and never shown again: only the last 4 characters.{" "}
+          {platformKey === true ? (
+            <>
+              Add your own Claude API key to pay only the compute cost; model usage then goes to your Anthropic account. See{" "}
+              <Link to="/credits">Credits</Link> for the rates.
+            </>
+          ) : platformKey === false ? (
+            "Your agents answer with your own Claude API key; model usage goes to your Anthropic account."
+          ) : null}
         </>
       }
     >
@@ -216,8 +226,15 @@ function CredentialsSection() {
                 {claude.last4 ? <code className="last4">…{claude.last4}</code> : <span className="muted">(too short to show its end)</span>}
                 <span className="muted"> · updated {timeAgo(claude.updatedAt)} ago</span>
               </>
-            ) : (
+            ) : platformKey ? (
               <span className="muted">No Claude API key stored: your instances use Tropic's key and pay the model rate on top of compute.</span>
+            ) : (
+              <span className="cred-missing">
+                <strong>No model key: add your Claude API key.</strong>{" "}
+                {customModel
+                  ? `Your custom model ${customModel} (Settings → Model) needs none, but agents on Claude models cannot answer without it.`
+                  : "Without it your agents cannot answer: this Tropic has no key of its own."}
+              </span>
             )}
           </div>
           <Field
@@ -305,7 +322,11 @@ function CredentialsSection() {
           }}
         >
           {removing === MODEL_KEY ? (
-            <p>Your instances switch to Tropic's key (if the host offers one) and pay the model rate on top of compute.</p>
+            <p>
+              {platformKey
+                ? "Your instances switch to Tropic's key and pay the model rate on top of compute."
+                : "Your instances are left without a model key: agents on Claude models stop answering until you add one again."}
+            </p>
           ) : (
             <p>The skill that uses it stops working until you enter it again.</p>
           )}
