@@ -126,6 +126,34 @@ export function modelRef(m: { provider: string; modelId: string }): string {
   return `${m.provider}/${m.modelId}`;
 }
 
+// ───────────────────────────── icons ─────────────────────────────
+
+/**
+ * The icons templates and skills may name (`icon`): keys the dashboard draws as SVG
+ * (web/src/components/icon-shapes.ts), never emoji, which need an emoji font to render.
+ */
+export const ICON_KEYS = [
+  "palm-tree",
+  "microscope",
+  "lifebuoy",
+  "wrench",
+  "coins",
+  "target",
+  "pen",
+  "table",
+  "search",
+  "git-branch",
+  "calendar",
+  "bar-chart",
+  "set-square",
+  "notebook",
+  "chat-bubble",
+  "check-square",
+  "sun-cloud",
+] as const;
+export const IconKey = z.enum(ICON_KEYS, { message: `must be one of the icon keys: ${ICON_KEYS.join(", ")}` });
+export type IconKey = z.infer<typeof IconKey>;
+
 // ───────────────────────────── skills ─────────────────────────────
 
 export const SkillCategory = z.enum(["productivity", "developer", "communication", "search", "data", "lifestyle"]);
@@ -163,7 +191,7 @@ export const SkillManifest = z
   .strictObject({
     slug: Slug,
     name: z.string().min(1),
-    emoji: z.string().optional(),
+    icon: IconKey,
     description: z.string().min(1).max(300),
     category: SkillCategory,
     auth: SkillAuth,
@@ -277,7 +305,7 @@ export type Channel = z.infer<typeof Channel>;
 export const TemplateManifest = z.strictObject({
   id: Slug,
   name: z.string().min(1).max(60),
-  emoji: z.string().optional(),
+  icon: IconKey,
   tagline: z.string().min(1).max(120),
   description: z.string().min(1).max(1000),
   category: TemplateCategory,
@@ -500,6 +528,12 @@ function loadTemplate(root: string, id: string, issues: MarketplaceIssue[]): Tem
   return { ...r.data, files };
 }
 
+function oneIcon(seen: Map<string, string>, file: string, icon: string, issues: MarketplaceIssue[]) {
+  const other = seen.get(icon);
+  if (other) issues.push({ file, field: "icon", message: `"${icon}" is already the icon of ${other}; choose another` });
+  else seen.set(icon, file);
+}
+
 /**
  * Reads and validates a whole marketplace directory (no caching). Throws MarketplaceError
  * listing every problem found. Used by the cached accessors below and by tests.
@@ -527,6 +561,12 @@ export function loadMarketplace(root: string = MARKETPLACE_ROOT): Marketplace {
     });
     templates.set(id, t);
   }
+
+  // One icon per template and per skill: two cards with the same picture tell the user nothing.
+  const icons = new Map<string, string>();
+  for (const t of templates.values()) oneIcon(icons, `templates/${t.id}/template.json`, t.icon, issues);
+  icons.clear();
+  for (const s of skills.values()) oneIcon(icons, `skills/${s.slug}/skill.json`, s.icon, issues);
 
   if (issues.length > 0 || !models) throw new MarketplaceError(issues);
   return { templates, skills, models };

@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from "react";
 import { ApiError, del, get, type Instance, patch, post } from "../api.ts";
 import type { Skill, SkillInstall } from "./catalog.ts";
+import { Icon } from "./icons.tsx";
 import { Drawer, ErrorBanner, Field, fieldError, Loading, StateBadge, useAction, useLoad } from "./ui.tsx";
 import "./skills.css";
 
@@ -57,8 +58,11 @@ export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClos
             return (
               <li key={s.slug} className="skill" data-skill={s.slug}>
                 <div className="spread">
-                  <h3>
-                    <span aria-hidden="true">{s.emoji}</span> {s.name}
+                  <h3 className="skill-name">
+                    <span className="skill-icon">
+                      <Icon name={s.icon} size={18} />
+                    </span>
+                    {s.name}
                   </h3>
                   {inst ? (
                     <span className="row">

@@ -5,7 +5,8 @@ import { get, type Instance, type Page } from "../api.ts";
 export interface Template {
   id: string;
   name: string;
-  emoji?: string;
+  /** an icon key (components/icons.tsx draws it) */
+  icon?: string;
   tagline?: string;
   description: string;
   category?: string;
@@ -26,7 +27,8 @@ export interface SkillCredential {
 export interface Skill {
   slug: string;
   name: string;
-  emoji?: string;
+  /** an icon key (components/icons.tsx draws it) */
+  icon?: string;
   description: string;
   category?: string;
   auth: string;

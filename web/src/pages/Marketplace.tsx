@@ -3,6 +3,7 @@ import { type FormEvent, useState } from "react";
 import { type Agent, ApiError, get, type Instance, post } from "../api.ts";
 import { listInstances, listPolicies, type ModelPreset, type Policy, type Skill, type Template, type UserSettings } from "../components/catalog.ts";
 import { Dialog } from "../components/Dialog.tsx";
+import { Icon } from "../components/icons.tsx";
 import { Empty, ErrorBanner, Field, fieldError, Loading, useLoad } from "../components/ui.tsx";
 import { Link, navigate, useQuery } from "../router.tsx";
 import "./marketplace.css";
@@ -37,8 +38,8 @@ export function MarketplacePage() {
           {templates.data.map((t) => (
             <section key={t.id} className="card template" aria-labelledby={`tpl-${t.id}`} data-template={t.id}>
               <div className="template-head">
-                <span className="emoji" aria-hidden="true">
-                  {t.emoji}
+                <span className="template-icon">
+                  <Icon name={t.icon} size={28} />
                 </span>
                 <div>
                   <h2 id={`tpl-${t.id}`}>{t.name}</h2>
