@@ -218,16 +218,9 @@ export class ProxiedGatewayClient {
   async connect() {
     const ws = new WebSocket(this.url, { headers: this.headers });
     this.ws = ws;
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-      ws.once("unexpected-response", (_q, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-    });
-    // A connection that drops (the gateway restarting) fails what it was waiting for at once.
-    ws.on("close", (code, reason) => {
-      const message = `the connection closed (${code}${reason.length ? ` ${String(reason)}` : ""})`;
-      for (const [id, done] of this.pending) done({ type: "res", id, ok: false, error: { message } });
-    });
+    // Listen before "open" resolves: the gateway's connect.challenge can arrive in the same packet as
+    // the upgrade answer and is emitted right after "open", before an awaiting caller runs again (it
+    // was lost, the client waited 15 s for it, and the gateway closed the handshake: the "flaky" connect).
     ws.on("message", (d) => {
       const f = JSON.parse(String(d)) as GatewayFrame;
       if (f.type === "res" && f.id) return this.pending.get(f.id)?.(f);
@@ -238,6 +231,16 @@ export class ProxiedGatewayClient {
           this.waiters = this.waiters.filter((x) => x !== w);
           w.resolve(f);
         }
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+      ws.once("unexpected-response", (_q, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+    // A connection that drops (the gateway restarting) fails what it was waiting for at once.
+    ws.on("close", (code, reason) => {
+      const message = `the connection closed (${code}${reason.length ? ` ${String(reason)}` : ""})`;
+      for (const [id, done] of this.pending) done({ type: "res", id, ok: false, error: { message } });
     });
     await this.waitFor((f) => f.event === "connect.challenge", 15_000).catch(() => null);
     return this.call("connect", {
