@@ -202,7 +202,9 @@ async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Prom
   edit(cfg);
   if (JSON.stringify(cfg) === before) return; // already so: nothing to reload
   const text = `${JSON.stringify(cfg, null, 2)}\n`;
-  const issues = ctx.validateConfig ? await ctx.validateConfig(text) : null;
+  // OpenClaw's check costs seconds (a CLI start): a change of the gate's own config alone (a policy
+  // edit, a setting) is left to the plugin's schema and to the gateway's verdict below.
+  const issues = ctx.validateConfig && !onlyGateConfigChanged(before, cfg) ? await ctx.validateConfig(text) : null;
   if (issues?.length) throw new Error(`OpenClaw refuses this configuration, so nothing was changed: ${issues.join("; ")}`);
   const offset = logSize(ctx.gatewayLog);
   writeAtomic(ctx, ctx.configPath, text, 0o600);
@@ -216,6 +218,16 @@ async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Prom
     return;
   }
   await waitForReload(ctx.gatewayLog, offset, 10_000);
+}
+
+/** Whether `after` differs from the config `beforeJson` only inside plugins.entries.tropic-gate.config. */
+function onlyGateConfigChanged(beforeJson: string, after: Obj): boolean {
+  const strip = (c: Obj) => {
+    const copy = JSON.parse(JSON.stringify(c)) as Obj;
+    if (copy.plugins?.entries?.[PLUGIN_ID]) delete copy.plugins.entries[PLUGIN_ID].config;
+    return JSON.stringify(copy);
+  };
+  return strip(JSON.parse(beforeJson)) === strip(after);
 }
 
 /**
