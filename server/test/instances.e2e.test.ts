@@ -2,7 +2,7 @@
 // agent channel) and two REAL sandboxed OpenClaw gateways of two users, each supervised by its own
 // instance agent; a scripted OpenAI-compatible model server is the only stand-in. ~3 minutes.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { LocalProvider } from "@tropic/providers";
@@ -183,8 +183,14 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(sixth.status, 409);
     assert.equal(sixth.json.error.field, "instanceId");
     assert.match(sixth.json.error.message, /5 agents/);
-    await a.until(`/api/v1/agents?instanceId=${ia.id}`, (j) => j.items.every((x: { state: string }) => x.state === "ready"), 60_000, "all 5 ready");
+    await a.until(`/api/v1/agents?instanceId=${ia.id}`, (j) => j.items.every((x: { state: string }) => x.state === "ready"), 120_000, "all 5 ready");
     assert.equal(Object.keys(fa.config().agents.entries).length, 5);
+    // Ready is the gateway's word: it runs all five (a roster OpenClaw refused used to show ready too).
+    const gw = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    clients.push(gw);
+    await gw.connect();
+    const ids = (await gw.call("agents.list", {})).agents.map((x: { id: string }) => x.id);
+    for (const x of (await a.call("GET", `/api/v1/agents?instanceId=${ia.id}`)).json.items) assert.ok(ids.includes(x.slug), `${x.slug} runs: ${ids}`);
   });
 
   await t.test("stopping an agent removes it from openclaw.json", async () => {
@@ -196,6 +202,25 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       assert.ok(Date.now() - t1 < 20_000);
       await sleep(100);
     }
+  });
+
+  await t.test("a config OpenClaw refuses is never written: the deploy fails with OpenClaw's own words, the file is unchanged", async () => {
+    // The tenant (anything that can write its own openclaw.json) plants a key OpenClaw 2026.9 refuses.
+    const path = join(fa.state, "openclaw.json");
+    const planted = fa.config();
+    planted.agents.entries["not-an-agent"] = { workspace: 42 };
+    writeFileSync(path, `${JSON.stringify(planted, null, 2)}\n`);
+    const before = readFileSync(path, "utf8");
+    const dep = await a.call("POST", "/api/v1/agents", { instanceId: ia.id, templateId: "content-writer", slug: "refused", model: "scripted/scripted" });
+    assert.equal(dep.status, 201, JSON.stringify(dep.json));
+    const failed = await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state !== "provisioning", 120_000, "the deploy's answer");
+    assert.equal(failed.state, "failed");
+    assert.match(failed.stateReason, /OpenClaw refuses this configuration, so nothing was changed: agents\.entries\.not-an-agent/);
+    assert.equal(readFileSync(path, "utf8"), before, "not written");
+    // Put right; the refused agent is removed again.
+    delete planted.agents.entries["not-an-agent"];
+    writeFileSync(path, `${JSON.stringify(planted, null, 2)}\n`);
+    assert.equal((await a.call("DELETE", `/api/v1/agents/${dep.json.id}`)).status, 204);
   });
 
   await t.test("an agent deployed to a stopped instance stays provisioning and is pushed when it starts", async () => {
