@@ -1,8 +1,12 @@
-// Instances (issue 5): create → running, deploy → ready, the instance agent's RSS, and the control
-// plane's RSS with N running instances. A real `bin/tropic serve` (embedded database) on a fresh data
-// directory, real sandboxed gateways from the shared runtime cache. Everything is destroyed at the end.
-//   node --import tsx bench/instances.bench.ts            (N = 5; TROPIC_BENCH_INSTANCES=3 for fewer)
-import { readFileSync } from "node:fs";
+// Instances (issues 5, 12): create → running on an EMPTY runtime directory (the ~840 MB install
+// included) and on the warm shared runtime, first and fifth instance; deploy → ready (ready = the
+// gateway's agents.list runs it); the instance agent's RSS; the control plane's RSS with N running
+// instances. A real `bin/tropic serve` (embedded database) on a fresh data directory, real sandboxed
+// gateways. Everything is destroyed at the end.
+//   node --import tsx bench/instances.bench.ts   (N = 5; TROPIC_BENCH_INSTANCES=3 for fewer;
+//                                                 TROPIC_BENCH_FRESH_RUNTIME=0 skips the fresh install)
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../plugin/test/harness.ts";
 import { Api, destroyAll, freshDataDir, instanceFiles, removeDir, serveProcess } from "../server/test/instances-harness.ts";
@@ -17,10 +21,30 @@ const rssMb = (pid: number) => {
   }
 };
 
+const out: Record<string, number> = {};
+// The first instance on an empty runtime directory: what a newcomer waits for after `npm start`.
+if (process.env.TROPIC_BENCH_FRESH_RUNTIME !== "0") {
+  const freshData = freshDataDir();
+  const runtimeDir = mkdtempSync(join(tmpdir(), "tropic-bench-runtime-"));
+  const s = await serveProcess(freshData, await freePort(), { runtimeDir });
+  try {
+    const api = await new Api(s.url).as(`bench-fresh-${Date.now()}@example.com`);
+    const t0 = performance.now();
+    const inst = (await api.call("POST", "/api/v1/instances", { name: "fresh" })).json;
+    await api.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "running", 900_000, "the fresh instance running");
+    out.createRunningFreshRuntimeS = (performance.now() - t0) / 1000;
+    process.stderr.write(`fresh runtime: running after ${out.createRunningFreshRuntimeS.toFixed(1)} s\n`);
+  } finally {
+    await s.stop().catch(() => {});
+    await destroyAll(freshData);
+    removeDir(freshData);
+    removeDir(runtimeDir);
+  }
+}
+
 const dataDir = freshDataDir();
 const port = await freePort();
 const serve = await serveProcess(dataDir, port);
-const out: Record<string, number> = {};
 try {
   const api = await new Api(serve.url).as(`bench-${Date.now()}@example.com`);
   const createMs: number[] = [];
@@ -49,6 +73,7 @@ try {
   }
   await new Promise((r) => setTimeout(r, 20_000)); // let agents and the control plane settle (two status reports)
   out.createRunningFirstS = createMs[0]! / 1000;
+  out.createRunningLastS = createMs.at(-1)! / 1000;
   out.createRunningMedianS = median(createMs) / 1000;
   out.createToAgentStartMedianS = median(toStart) / 1000;
   const agentRss = ids.map((id) => rssMb(instanceFiles(dataDir, id).agentPid()));
@@ -61,13 +86,25 @@ try {
   const row = (figure: string, v: string, target: string, met: boolean | null) =>
     `| ${figure} | ${v} | ${target} | ${met === null ? "reported" : met ? "met" : "NOT MET"} |`;
   console.log("| Figure | Measured | Target | Status |\n|---|---|---|---|");
-  console.log(row("Create → running, first instance", `${out.createRunningFirstS.toFixed(1)} s`, "≤ 20 s", out.createRunningFirstS <= 20));
+  if (out.createRunningFreshRuntimeS !== undefined)
+    console.log(
+      row(
+        "Create → running, first instance, EMPTY runtime directory (install included)",
+        `${out.createRunningFreshRuntimeS.toFixed(1)} s`,
+        "—",
+        null,
+      ),
+    );
+  console.log(
+    row("Create → running, first instance (warm runtime)", `${out.createRunningFirstS.toFixed(1)} s`, "≤ 20 s", out.createRunningFirstS <= 20),
+  );
+  console.log(row(`Create → running, instance ${N} (${N - 1} already running)`, `${out.createRunningLastS.toFixed(1)} s`, "—", null));
   console.log(
     row(`Create → running, median of ${N} (one after another)`, `${out.createRunningMedianS.toFixed(1)} s`, "≤ 20 s", out.createRunningMedianS <= 20),
   );
   console.log(
     row(
-      "Deploy → ready, median of 3 (max)",
+      "Deploy → ready (loaded by the gateway), median of 3 (max)",
       `${out.deployReadyMedianS.toFixed(2)} s (${out.deployReadyMaxS.toFixed(2)} s)`,
       "≤ 5 s",
       out.deployReadyMaxS <= 5,

@@ -44,8 +44,8 @@ export interface ServeProcess {
 }
 
 /** `bin/tropic serve` as a subprocess on a fixed port (so agents find it again after a restart). */
-export async function serveProcess(dataDir: string, port: number): Promise<ServeProcess> {
-  await ensureRuntime();
+export async function serveProcess(dataDir: string, port: number, opts: { runtimeDir?: string } = {}): Promise<ServeProcess> {
+  if (!opts.runtimeDir) await ensureRuntime(); // else: the server installs into that directory itself
   let out = "";
   const proc = spawn(join(ROOT, "bin", "tropic"), ["serve", "--port", String(port), "--host", "127.0.0.1"], {
     cwd: ROOT,
@@ -54,7 +54,7 @@ export async function serveProcess(dataDir: string, port: number): Promise<Serve
       HOME: process.env.HOME,
       TROPIC_DATA_DIR: dataDir,
       TROPIC_MASTER_KEY: MASTER_KEY,
-      TROPIC_RUNTIME_DIR: testRuntimeDir(),
+      TROPIC_RUNTIME_DIR: opts.runtimeDir ?? testRuntimeDir(),
       TROPIC_LOG_LEVEL: "warn",
       TROPIC_AUTH_RATE_LIMIT: "1000",
     },
