@@ -296,6 +296,9 @@ export class LocalProvider implements InstanceProvider {
       NO_COLOR: "1",
       // Node's compile cache in the instance's own home (the sandbox's /tmp is empty at every start).
       NODE_COMPILE_CACHE: join(p.home, ".cache", "node-compile-cache"),
+      // openclaw.json is Tropic's (the instance agent writes it; the gateway hot-reloads it): OpenClaw's
+      // own writers (Control UI settings, onboarding, `openclaw config set` from a tool call) refuse, saying so.
+      OPENCLAW_CONFIG_READONLY: "1",
     };
     let argv: string[];
     if (this.sandboxed()) {
