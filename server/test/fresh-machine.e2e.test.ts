@@ -133,9 +133,22 @@ test("a fresh machine: npm start, sign up, create, running, two agents loaded by
     const sent = await client.call("chat.send", { sessionKey, message: "SCENARIO:hello please answer.", idempotencyKey: crypto.randomUUID() });
     const done = await client.waitFor((f) => f.event === "chat" && f.payload?.runId === sent.runId && f.payload?.state === "final", 120_000);
     assert.match(JSON.stringify(done.payload), /Scenario hello complete/);
+    // OpenClaw's own "Connect an AI provider" cannot keep a key inside the gateway: keys are Tropic's.
+    await assert.rejects(
+      client.call("models.authSetApiKey", { provider: "anthropic", agentId: agents[0]!.slug, apiKey: "sk-ant-api03-notstoredanywhere" }),
+      /unknown method: Tropic manages this instance's model keys: add yours in Tropic's Settings → Credentials/,
+    );
+    // …nor can its settings pages rewrite openclaw.json, which Tropic owns.
+    const conf = await client.call("config.get", {});
+    await assert.rejects(
+      client.call("config.patch", { raw: '{"ui":{"seamColor":"#ff0000"}}', baseHash: conf.hash }),
+      /externally managed|immutable|OPENCLAW_CONFIG_READONLY/i,
+    );
   } finally {
     client.close();
   }
+  const home2 = join(dataDir, "instances", inst.id, "home");
+  assert.equal(spawnSync("grep", ["-rl", "notstoredanywhere", home2]).stdout.length, 0, "the key is nowhere in the instance");
   const gatewayLog = readFileSync(join(dataDir, "instances", inst.id, "gateway.log"), "utf8");
   assert.doesNotMatch(gatewayLog, /lifecycle is incomplete|EROFS|EACCES|config reload skipped/, "no crash loop, no refused config");
 });

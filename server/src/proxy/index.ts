@@ -5,6 +5,7 @@
 // own root endpoints (/i/<id>/v1/… → /v1/…).
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
+import { ClientFrameGuard } from "./ws-guard.ts";
 import type { Duplex } from "node:stream";
 import { gatewayBasePath } from "@tropic/providers";
 import { and, eq, isNull, sql } from "drizzle-orm";
@@ -290,7 +291,11 @@ function attachUpgrade(
       }
       const path = upstreamPath(r.instanceId, m[2], m[3]);
       const headers = upstreamHeaders(req.headers, r.upstream, true);
+      // No compression on this leg, so the guard reads the client's frames as they are.
+      delete headers["sec-websocket-extensions"];
       const up = connect(r.upstream.port, r.upstream.host);
+      // The browser's frames pass the guard (ws-guard.ts): no model keys stored inside OpenClaw.
+      const guard = new ClientFrameGuard();
       const client = socket as Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
       // The seed: TCP keep-alive every 30 s and no idle timeout, on both legs.
       client.setKeepAlive?.(true, KEEPALIVE_MS);
@@ -301,15 +306,18 @@ function attachUpgrade(
         let lines = `${req.method ?? "GET"} ${path} HTTP/1.1\r\n`;
         for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines += `${k}: ${one}\r\n`;
         up.write(`${lines}\r\n`);
-        if (head.length) up.write(head);
         // pipe() applies back-pressure both ways: a slow reader pauses the other side.
+        guard.pipe(up);
+        if (head.length) guard.write(head);
         up.pipe(socket);
-        socket.pipe(up);
+        socket.pipe(guard);
       });
       const close = () => {
         up.destroy();
         socket.destroy();
+        guard.destroy();
       };
+      guard.on("error", close);
       up.on("error", () => {
         if (!up.readyState || up.readyState === "opening") socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
         close();
