@@ -61,8 +61,9 @@ export interface LocalProviderOptions {
 /** Runtime install progress as one line a user reads on the instance ("installing the OpenClaw runtime: …"). */
 export function runtimeProgressText(p: Progress): string {
   const secs = `${Math.round(p.elapsedMs / 1000)} s`;
+  // (openclaw ships its dependencies inside its own package: a package count says little)
   if (p.phase === "download")
-    return `installing the OpenClaw runtime (first start, ~840 MB): ${p.packages ? `${p.packages} packages fetched` : "starting npm"}, ${secs}`;
+    return `installing the OpenClaw runtime (first start): downloading OpenClaw and Node 24 from the npm registry (~840 MB unpacked), ${secs}`;
   if (p.phase === "lock") return "waiting for another install of the OpenClaw runtime";
   if (p.phase === "lifecycle") return `installing the OpenClaw runtime: completing OpenClaw's install scripts, ${secs}`;
   if (p.phase === "verify") return `installing the OpenClaw runtime: verifying, ${secs}`;
