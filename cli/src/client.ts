@@ -1,4 +1,8 @@
-/** A thin API client: one error type whose message is the API's own, plus the field it names. */
+/**
+ * A thin API client. Errors: CliError, whose message is printed as is (each line its own; exit code
+ * 2 for a mistake in the command line), and its subclass ApiError, an error answer of the API with
+ * the field it names, which the command line turns into its own words (args.ts, inCliWords).
+ */
 export class CliError extends Error {
   constructor(
     message: string,
@@ -7,6 +11,22 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** The API's error shape: {"error": {"code", "message", "field"?, "details"?}}. */
+export class ApiError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const unreachable = (baseUrl: string) =>
+  new CliError(`cannot reach the Tropic server at ${baseUrl}; is \`tropic serve\` running, and is --url right?`);
 
 export class ApiClient {
   constructor(
@@ -22,32 +42,32 @@ export class ApiClient {
     try {
       res = await fetch(new URL(path, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
-      throw new CliError(`cannot reach the Tropic server at ${this.baseUrl}; is \`tropic serve\` running, and is --url right?`);
+      throw unreachable(this.baseUrl);
     }
     const text = await res.text();
-    const data = text ? safeJson(text) : undefined;
-    if (!res.ok) {
-      const err = (data as { error?: { message?: string; field?: string } } | undefined)?.error;
-      if (res.status === 401 && !this.token) throw new CliError("not signed in: run `tropic login` first (or set TROPIC_TOKEN)");
-      const msg = err?.message ?? `${res.status} ${res.statusText}`;
-      throw new CliError(err?.field && !msg.startsWith(err.field) ? `${msg} (field: ${err.field})` : msg);
-    }
-    return data as T;
+    if (!res.ok) throw this.failure(res, text);
+    return (text ? safeJson(text) : undefined) as T;
   }
+
   /** GET of a file (not JSON): the body as text; errors as request() reports them. */
   async download(path: string): Promise<string> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.baseUrl), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
     } catch {
-      throw new CliError(`cannot reach the Tropic server at ${this.baseUrl}; is \`tropic serve\` running, and is --url right?`);
+      throw unreachable(this.baseUrl);
     }
     const text = await res.text();
     if (res.ok) return text;
-    const err = (safeJson(text) as { error?: { message?: string; field?: string } } | undefined)?.error;
-    if (res.status === 401 && !this.token) throw new CliError("not signed in: run `tropic login` first (or set TROPIC_TOKEN)");
-    throw new CliError(err?.message ?? `${res.status} ${res.statusText}`);
+    throw this.failure(res, text);
   }
+
+  private failure(res: Response, text: string): CliError {
+    if (res.status === 401 && !this.token) return new CliError("not signed in: run `tropic login` first (or set TROPIC_TOKEN)");
+    const err = (safeJson(text) as { error?: { code?: string; message?: string; field?: string; details?: unknown } } | undefined)?.error;
+    return new ApiError(res.status, err?.code ?? "http_error", err?.message ?? `${res.status} ${res.statusText}`, err?.field, err?.details);
+  }
+
   get = <T = unknown>(p: string) => this.request<T>("GET", p);
   post = <T = unknown>(p: string, b?: unknown) => this.request<T>("POST", p, b ?? {});
   patch = <T = unknown>(p: string, b: unknown) => this.request<T>("PATCH", p, b);

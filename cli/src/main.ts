@@ -1,58 +1,73 @@
-import { parseArgs } from "node:util";
-import { commands, type Context } from "./commands/index.ts";
-import { CliError } from "./client.ts";
+import { inCliWords, parseCommand, resolveCommand, usageLine } from "./args.ts";
+import { ApiError, CliError } from "./client.ts";
+import { commands } from "./commands/index.ts";
 
-const HELP = `tropic — your own managed, policy-gated OpenClaw instance
+const ORDER = [
+  "serve",
+  "signup",
+  "login",
+  "logout",
+  "whoami",
+  "instances",
+  "templates",
+  "agents",
+  "policy",
+  "settings",
+  "credentials",
+  "credits",
+  "ssh-key",
+  "keys",
+  "runtime",
+  "gate",
+];
 
-Usage: tropic <command> [options]   (every command takes --json for scripts, --url to pick a server)
-
-  serve [--port 8080] [--host 127.0.0.1]     run the control plane (embedded database by default)
-  signup --email E [--password-stdin]        create an account and log in
-  login --email E [--password-stdin] | --token T   store an API token for this CLI (0600)
-  logout | whoami
-  instances ls | create NAME [--provider local|aws|byo] [--region R] [--type T]
-            | start ID | stop ID | restart ID | rm ID      (ID may be the instance's name)
-  templates ls                               marketplace agent templates
-  agents ls [--instance ID] | deploy TEMPLATE --instance ID [--name N] [--model M] [--policy ID]
-         | stop ID | rm ID
-  policy check FILE                          compile a policy locally: explanations, or line errors
-  policy ls | show ID | set NAME FILE [--agent ID]   save a policy (and attach it to an agent)
-  settings get | set key=value ...           e.g. blockBrowser=true dailyCreditCap=500 phonePatterns=+65*,+44*
-  credentials ls | set NAME (value on stdin) | rm NAME
-  credits                                    balance and recent ledger
-  ssh-key show | download [--out FILE] | rotate   your instances' SSH key (tropic-vm-key.pem, 0600)
-  keys rewrap                                move every secret to the current key-encryption key
-  gate eval|redact                           run the tool-call gate locally (see docs/gate.md)
-
-Environment: TROPIC_URL, TROPIC_TOKEN override the stored login.`;
+function help(): string {
+  const rows: [string, string][] = [];
+  for (const name of [...ORDER, ...Object.keys(commands).filter((n) => !ORDER.includes(n))]) {
+    const cmd = commands[name];
+    if (!cmd) continue;
+    if (cmd.verbs) for (const [v, c] of Object.entries(cmd.verbs)) rows.push([usageLine(c, `${name} ${v}`), c.summary ?? ""]);
+    else rows.push([usageLine(cmd, name), cmd.summary ?? ""]);
+  }
+  const w = Math.min(60, Math.max(...rows.map(([u]) => u.length)));
+  return [
+    "tropic — your own managed, policy-gated OpenClaw instance",
+    "",
+    "Usage: tropic <command> [options]",
+    "Every command takes --json (for scripts), --url URL (which server) and --help (its options).",
+    "Instances, agents, policies and templates can be named by name or by id.",
+    "",
+    ...rows.map(([u, s]) => (u.length > w ? `  ${u}\n  ${"".padEnd(w)}  ${s}` : `  ${u.padEnd(w)}  ${s}`).trimEnd()),
+    "",
+    "Environment: TROPIC_URL, TROPIC_TOKEN override the stored login.",
+  ].join("\n");
+}
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(`${help()}\n`);
     return 0;
   }
-  const cmd = commands[name];
-  if (!cmd) throw new CliError(`unknown command "${name}"; run tropic --help`, 2);
-  if (cmd.raw) return (await cmd.run({ args: rest, flags: {}, json: false, out: (s) => process.stdout.write(`${s}\n`) })) ?? 0;
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: { ...cmd.options, json: { type: "boolean" }, url: { type: "string" } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message.split("\n")[0]} (run tropic --help)`, 2);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  const top = commands[name];
+  if (top?.raw) return (await top.run!({ path: `tropic ${name}`, args: argv.slice(1), flags: {}, json: false, out })) ?? 0;
+  const r = resolveCommand(commands, argv);
+  if ("help" in r) {
+    (r.exitCode ? process.stderr : process.stdout).write(`${r.help}\n`);
+    return r.exitCode;
   }
-  const ctx: Context = {
-    args: parsed.positionals,
-    flags: parsed.values as Record<string, string | boolean | undefined>,
-    json: parsed.values.json === true,
-    out: (s: string) => process.stdout.write(`${s}\n`),
-  };
-  return (await cmd.run(ctx)) ?? 0;
+  const ctx = parseCommand(r, out);
+  if ("help" in ctx) {
+    out(ctx.help);
+    return 0;
+  }
+  try {
+    return (await r.cmd.run!(ctx)) ?? 0;
+  } catch (err) {
+    if (err instanceof ApiError) throw new CliError(inCliWords(err, r.cmd), err.exitCode);
+    throw err;
+  }
 }
 
 main(process.argv.slice(2)).then(

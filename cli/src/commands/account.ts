@@ -1,4 +1,4 @@
-import { ApiClient, CliError } from "../client.ts";
+import { ApiClient, ApiError, CliError } from "../client.ts";
 import { clearConfig, readConfig, writeConfig } from "../config.ts";
 import { keyValues } from "../output.ts";
 import { promptSecret, readStdin } from "../prompt.ts";
@@ -16,8 +16,10 @@ async function password(ctx: Context): Promise<string> {
 async function signInAndStore(ctx: Context, path: "signup" | "signin"): Promise<number> {
   const url = serverUrl(ctx);
   const email = ctx.flags.email as string | undefined;
-  if (!email) throw new CliError("--email is required", 2);
+  if (!email) throw new CliError(`--email is required: ${ctx.path} --email you@example.com`, 2);
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new CliError(`--email ${email} is not an email address`, 2);
   const pw = await password(ctx);
+  if (path === "signup" && pw.length < 10) throw new CliError("the password must be at least 10 characters", 2);
   const res = await fetch(new URL(`/api/v1/auth/${path}`, url), {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -25,8 +27,11 @@ async function signInAndStore(ctx: Context, path: "signup" | "signin"): Promise<
   }).catch(() => {
     throw new CliError(`cannot reach the Tropic server at ${url}; is \`tropic serve\` running, and is --url right?`);
   });
-  const body = (await res.json().catch(() => ({}))) as { error?: { message: string }; isAdmin?: boolean };
-  if (!res.ok) throw new CliError(body.error?.message ?? `sign-in failed (${res.status})`);
+  const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message: string; field?: string }; isAdmin?: boolean };
+  if (!res.ok)
+    throw body.error
+      ? new ApiError(res.status, body.error.code ?? "", body.error.message, body.error.field)
+      : new CliError(`sign-in failed (${res.status})`);
   const cookie = res.headers.get("set-cookie")?.split(";")[0];
   const tokenRes = await fetch(new URL("/api/v1/tokens", url), {
     method: "POST",
@@ -44,17 +49,31 @@ async function signInAndStore(ctx: Context, path: "signup" | "signin"): Promise<
   return 0;
 }
 
+const credentialOptions = {
+  email: { type: "string", value: "EMAIL", help: "your account's email" },
+  "password-stdin": { type: "boolean", help: "read the password from stdin (else TROPIC_PASSWORD, else a prompt)" },
+} as const;
+const credentialFields = { email: { as: "--email" }, password: { as: "the password" } };
+
 export const accountCommands: Record<string, Command> = {
   signup: {
-    options: { email: { type: "string" }, "password-stdin": { type: "boolean" } },
+    usage: "--email EMAIL [--password-stdin]",
+    summary: "create an account (the first is the admin) and log this CLI in",
+    options: credentialOptions,
+    fields: { ...credentialFields, email: { as: "--email", next: "tropic login --email EMAIL" } },
     run: (ctx) => signInAndStore(ctx, "signup"),
   },
   login: {
-    options: { email: { type: "string" }, "password-stdin": { type: "boolean" }, token: { type: "string" } },
+    usage: "--email EMAIL [--password-stdin] | --token TOKEN",
+    summary: "store an API token for this CLI (0600)",
+    options: { ...credentialOptions, token: { type: "string", value: "TOKEN", help: "an API token (trp_…) instead of a password" } },
+    fields: credentialFields,
     async run(ctx) {
       if (ctx.flags.token) {
         const url = serverUrl(ctx);
-        const me = await new ApiClient(url, String(ctx.flags.token)).get<{ email: string }>("/api/v1/me");
+        const me = await new ApiClient(url, String(ctx.flags.token)).get<{ email: string }>("/api/v1/me").catch((err) => {
+          throw err instanceof ApiError && err.status === 401 ? new CliError("--token is not a valid API token for this server", 1) : err;
+        });
         writeConfig({ url, token: String(ctx.flags.token), email: me.email });
         ctx.out(`Logged in to ${url} as ${me.email}.`);
         return 0;
@@ -63,6 +82,7 @@ export const accountCommands: Record<string, Command> = {
     },
   },
   logout: {
+    summary: "forget the stored login",
     async run(ctx) {
       clearConfig();
       ctx.out("Logged out.");
@@ -70,6 +90,7 @@ export const accountCommands: Record<string, Command> = {
     },
   },
   whoami: {
+    summary: "who this CLI is logged in as, and where",
     async run(ctx) {
       const me = await authed(ctx).get<Record<string, unknown>>("/api/v1/me");
       ctx.out(

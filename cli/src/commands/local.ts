@@ -1,16 +1,22 @@
-import type { Command } from "./index.ts";
 import { CliError } from "../client.ts";
+import type { Command, Context } from "./index.ts";
 
 /** Commands that run on this machine without a server. */
 export const localCommands: Record<string, Command> = {
   serve: {
-    options: { port: { type: "string" }, host: { type: "string" }, "data-dir": { type: "string" } },
+    usage: "[--port 8080] [--host 127.0.0.1] [--data-dir DIR]",
+    summary: "run the control plane (embedded database by default)",
+    options: {
+      port: { type: "string", value: "PORT", help: "where to listen (default 8080, TROPIC_PORT)" },
+      host: { type: "string", value: "HOST", help: "the address to listen on (default 127.0.0.1, TROPIC_HOST)" },
+      "data-dir": { type: "string", value: "DIR", help: "the embedded database and master key (default ./.tropic, TROPIC_DATA_DIR)" },
+    },
     async run(ctx) {
       const started = Date.now(); // before loading the server: the user waits for that too
-      const { startServer } = await import("@tropic/server");
       const port = ctx.flags.port !== undefined ? Number(ctx.flags.port) : undefined;
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-        throw new CliError("--port must be a number from 0 to 65535", 2);
+      if (port !== undefined && (!/^\d+$/.test(String(ctx.flags.port)) || port < 0 || port > 65535))
+        throw new CliError(`--port ${ctx.flags.port}: must be a number from 0 to 65535`, 2);
+      const { startServer } = await import("@tropic/server");
       const server = await startServer({
         ...(port !== undefined ? { port } : {}),
         ...(ctx.flags.host ? { host: String(ctx.flags.host) } : {}),
@@ -28,39 +34,48 @@ export const localCommands: Record<string, Command> = {
     },
   },
   keys: {
-    options: { "data-dir": { type: "string" } },
-    async run(ctx) {
-      if (ctx.args[0] !== "rewrap") throw new CliError("usage: tropic keys rewrap [--data-dir DIR]", 2);
-      // Uses the server's configuration (DATABASE_URL, TROPIC_MASTER_KEY[_PREVIOUS], TROPIC_KMS_KEY_ID).
-      // On PostgreSQL it runs beside live servers; the embedded database must not be in use (a running
-      // `tropic serve` re-wraps by itself at start).
-      const { loadConfig, openDatabase, migrate, loadKeyring, rewrapAll } = await import("@tropic/server");
-      const config = loadConfig(process.env, ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {});
-      const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-      try {
-        await migrate(database.pool);
-        const kek = await loadKeyring(config, database.db);
-        const report = await rewrapAll(database.db, kek, (n) => {
-          if (!ctx.json && n % 100 === 0) process.stderr.write(`\rre-wrapped ${n} secrets…`);
-        });
-        if (ctx.json) ctx.out(JSON.stringify(report));
-        else {
-          const total = Object.values(report.rewrapped).reduce((a, b) => a + b, 0);
-          ctx.out(
-            `re-wrapped ${total} secret(s) under ${report.current}${report.remaining ? `; ${report.remaining} remain under keys that are not configured` : "; the previous keys can be removed"}`,
-          );
-        }
-        return report.remaining ? 1 : 0;
-      } finally {
-        await database.close();
-      }
+    verbs: {
+      rewrap: {
+        usage: "[--data-dir DIR]",
+        summary: "move every secret to the current key-encryption key",
+        options: { "data-dir": { type: "string", value: "DIR", help: "the embedded database's directory (default ./.tropic)" } },
+        run: rewrap,
+      },
     },
   },
   gate: {
     raw: true,
+    usage: "eval|redact …",
+    summary: "run the tool-call gate locally (see docs/gate.md)",
     async run() {
       const { gateCommand } = await import("@tropic/gate/cli.ts");
       return gateCommand(process.argv.slice(3), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     },
   },
 };
+
+async function rewrap(ctx: Context): Promise<number> {
+  // Uses the server's configuration (DATABASE_URL, TROPIC_MASTER_KEY[_PREVIOUS], TROPIC_KMS_KEY_ID).
+  // On PostgreSQL it runs beside live servers; the embedded database must not be in use (a running
+  // `tropic serve` re-wraps by itself at start).
+  const { loadConfig, openDatabase, migrate, loadKeyring, rewrapAll } = await import("@tropic/server");
+  const config = loadConfig(process.env, ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {});
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrate(database.pool);
+    const kek = await loadKeyring(config, database.db);
+    const report = await rewrapAll(database.db, kek, (n) => {
+      if (!ctx.json && n % 100 === 0) process.stderr.write(`\rre-wrapped ${n} secrets…`);
+    });
+    if (ctx.json) ctx.out(JSON.stringify(report));
+    else {
+      const total = Object.values(report.rewrapped).reduce((a, b) => a + b, 0);
+      ctx.out(
+        `re-wrapped ${total} secret(s) under ${report.current}${report.remaining ? `; ${report.remaining} remain under keys that are not configured` : "; the previous keys can be removed"}`,
+      );
+    }
+    return report.remaining ? 1 : 0;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,243 +1,296 @@
 import { readFileSync } from "node:fs";
 import type { ApiClient } from "../client.ts";
-import { CliError } from "../client.ts";
-import { keyValues, table } from "../output.ts";
+import { ApiError, CliError } from "../client.ts";
+import { table } from "../output.ts";
 import { readStdin } from "../prompt.ts";
-import type { Command, Context } from "./index.ts";
-import { authed, need } from "./session.ts";
-
-type Row = Record<string, unknown>;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function print(ctx: Context, data: unknown, human: () => string) {
-  ctx.out(ctx.json ? JSON.stringify(data) : human());
-}
-
-/** Lets people type an instance's name where an id is expected. */
-async function instanceId(api: ApiClient, ref: string): Promise<string> {
-  if (UUID.test(ref)) return ref;
-  const { items } = await api.get<{ items: Row[] }>("/api/v1/instances?limit=200");
-  const hits = items.filter((i) => i.name === ref);
-  if (hits.length === 1) return hits[0]!.id as string;
-  throw new CliError(hits.length ? `more than one instance is named "${ref}"; use its id` : `no instance named "${ref}"; see tropic instances ls`);
-}
-
-function sub(ctx: Context, table_: Record<string, (ctx: Context) => Promise<number | undefined>>, noun: string) {
-  const verb = ctx.args[0];
-  const fn = verb ? table_[verb] : undefined;
-  if (!fn) throw new CliError(`usage: tropic ${noun} ${Object.keys(table_).join("|")}`, 2);
-  return fn({ ...ctx, args: ctx.args.slice(1) });
-}
+import type { Command, Context, FieldWords, Option } from "./index.ts";
+import { instanceNames, listAll, resolveAgent, resolveInstance, resolvePolicy, resolveTemplate, type Row, shellArg } from "./resolve.ts";
+import { authed, print } from "./session.ts";
 
 const INSTANCE_COLS = ["id", "name", "provider", "region", "instanceType", "state", "desiredState"];
 
+const instanceOpt: Option = { type: "string", value: "INSTANCE", help: "the instance: its name or id (tropic instances ls)" };
+
+/** start, stop and restart: one instance, by name or id. */
+function instanceAction(verb: "start" | "stop" | "restart", summary: string): Command {
+  return {
+    usage: "INSTANCE",
+    args: ["INSTANCE"],
+    summary,
+    async run(c) {
+      const api = authed(c);
+      const inst = await resolveInstance(api, c.args[0]!);
+      const row = await api.post<Row>(`/api/v1/instances/${inst.id}/${verb}`);
+      print(c, row, () => `Instance ${row.name}: desired ${row.desiredState}, now ${row.state}.`);
+      return 0;
+    },
+  };
+}
+
+/** What `agents deploy` sends, in its own words. */
+const DEPLOY_FIELDS: Record<string, FieldWords> = {
+  templateId: { as: "TEMPLATE", next: "tropic templates ls" },
+  instanceId: { as: "--instance", next: "tropic instances ls" },
+  policyId: { as: "--policy", next: "tropic policy ls" },
+  name: { as: "--name" },
+  slug: { as: "--slug", next: "tropic agents ls" },
+  model: { as: "--model" },
+};
+
 export const resourceCommands: Record<string, Command> = {
   instances: {
-    options: { provider: { type: "string" }, region: { type: "string" }, type: { type: "string" } },
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async ls(c) {
-            const data = await authed(c).get<{ items: Row[] }>("/api/v1/instances?limit=200");
-            print(c, data.items, () => table(data.items, INSTANCE_COLS));
-            return 0;
-          },
-          async create(c) {
-            const body: Row = { name: need(c, 0, "instance NAME") };
-            if (c.flags.provider) body.provider = c.flags.provider;
-            if (c.flags.region) body.region = c.flags.region;
-            if (c.flags.type) body.instanceType = c.flags.type;
-            const row = await authed(c).post<Row>("/api/v1/instances", body);
-            print(c, row, () => `Created instance ${row.name} (${row.id}), ${row.provider}/${row.region}/${row.instanceType}: ${row.state}.`);
-            return 0;
-          },
-          ...Object.fromEntries(
-            (["start", "stop", "restart"] as const).map((verb) => [
-              verb,
-              async (c: Context) => {
-                const api = authed(c);
-                const id = await instanceId(api, need(c, 0, "instance ID or name"));
-                const row = await api.post<Row>(`/api/v1/instances/${id}/${verb}`);
-                print(c, row, () => `Instance ${row.name}: desired ${row.desiredState}, now ${row.state}.`);
-                return 0;
-              },
-            ]),
-          ),
-          async rm(c) {
-            const api = authed(c);
-            const id = await instanceId(api, need(c, 0, "instance ID or name"));
-            const row = await api.del<Row>(`/api/v1/instances/${id}`);
-            print(c, row, () => `Instance ${id} is being deleted.`);
-            return 0;
-          },
+    verbs: {
+      ls: {
+        summary: "your instances and their state",
+        async run(c) {
+          const items = await listAll(authed(c), "/api/v1/instances");
+          print(c, items, () => table(items, INSTANCE_COLS));
+          return 0;
         },
-        "instances",
-      ),
+      },
+      create: {
+        usage: "NAME [--provider local] [--region R] [--type T]",
+        args: ["NAME"],
+        summary: "a new instance (local: a sandboxed OpenClaw gateway on the Tropic host); NAME must be new",
+        options: {
+          provider: { type: "string", value: "PROVIDER", help: "where it runs: local (default); aws or byo only where the server offers them" },
+          region: { type: "string", value: "REGION", help: "the provider's region (default: its first)" },
+          type: { type: "string", value: "TYPE", help: "the instance type (default: the provider's smallest)" },
+        },
+        fields: {
+          name: { as: "NAME", next: "tropic instances ls" },
+          provider: { as: "--provider" },
+          region: { as: "--region" },
+          instanceType: { as: "--type" },
+        },
+        async run(c) {
+          const body: Row = { name: c.args[0] };
+          if (c.flags.provider) body.provider = c.flags.provider;
+          if (c.flags.region) body.region = c.flags.region;
+          if (c.flags.type) body.instanceType = c.flags.type;
+          const row = await authed(c).post<Row>("/api/v1/instances", body);
+          print(c, row, () => `Created instance ${row.name} (${row.id}), ${row.provider}/${row.region}/${row.instanceType}: ${row.state}.`);
+          return 0;
+        },
+      },
+      start: instanceAction("start", "start it (and keep it running)"),
+      stop: instanceAction("stop", "stop it"),
+      restart: instanceAction("restart", "restart its OpenClaw gateway"),
+      rm: {
+        usage: "INSTANCE",
+        args: ["INSTANCE"],
+        summary: "delete it (its name is free again at once)",
+        async run(c) {
+          const api = authed(c);
+          const inst = await resolveInstance(api, c.args[0]!);
+          const row = await api.del<Row>(`/api/v1/instances/${inst.id}`);
+          print(c, row, () => `Instance ${inst.name} (${inst.id}) is being deleted.`);
+          return 0;
+        },
+      },
+    },
   },
   templates: {
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async ls(c) {
-            const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/marketplace/templates");
-            print(c, items, () => table(items, ["id", "name", "category", "defaultModel", "tagline"]));
-            return 0;
-          },
+    verbs: {
+      ls: {
+        summary: "the marketplace's agent templates",
+        async run(c) {
+          const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/marketplace/templates");
+          print(c, items, () => table(items, ["id", "name", "category", "defaultModel", "tagline"]));
+          return 0;
         },
-        "templates",
-      ),
+      },
+    },
   },
   agents: {
-    options: {
-      instance: { type: "string" },
-      name: { type: "string" },
-      model: { type: "string" },
-      policy: { type: "string" },
-      slug: { type: "string" },
-    },
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async ls(c) {
-            const api = authed(c);
-            const q = c.flags.instance ? `&instanceId=${await instanceId(api, String(c.flags.instance))}` : "";
-            const { items } = await api.get<{ items: Row[] }>(`/api/v1/agents?limit=200${q}`);
-            print(c, items, () => table(items, ["id", "slug", "name", "templateId", "model", "state", "instanceId"]));
-            return 0;
-          },
-          async deploy(c) {
-            const api = authed(c);
-            if (!c.flags.instance) throw new CliError("--instance is required (an instance id or name)", 2);
-            const body: Row = {
-              templateId: need(c, 0, "TEMPLATE id (see tropic templates ls)"),
-              instanceId: await instanceId(api, String(c.flags.instance)),
-            };
-            for (const k of ["name", "model", "slug"] as const) if (c.flags[k]) body[k] = c.flags[k];
-            if (c.flags.policy) body.policyId = c.flags.policy;
-            const row = await api.post<Row>("/api/v1/agents", body);
-            print(c, row, () => `Deployed agent ${row.slug} (${row.id}) from ${row.templateId}: ${row.state}.`);
-            return 0;
-          },
-          async stop(c) {
-            const row = await authed(c).post<Row>(`/api/v1/agents/${need(c, 0, "agent ID")}/stop`);
-            print(c, row, () => `Agent ${row.slug}: ${row.state}.`);
-            return 0;
-          },
-          async rm(c) {
-            await authed(c).del(`/api/v1/agents/${need(c, 0, "agent ID")}`);
-            print(c, { deleted: true }, () => "Agent deleted.");
-            return 0;
-          },
+    verbs: {
+      ls: {
+        usage: "[--instance INSTANCE]",
+        summary: "your agents (on one instance)",
+        options: { instance: instanceOpt },
+        async run(c) {
+          const api = authed(c);
+          const inst = c.flags.instance ? await resolveInstance(api, String(c.flags.instance), "--instance") : undefined;
+          const items = await listAll(api, `/api/v1/agents${inst ? `?instanceId=${inst.id}` : ""}`);
+          const names = c.json ? new Map<string, string>() : await instanceNames(api);
+          print(c, items, () =>
+            table(
+              items.map((a) => ({ ...a, instance: names.get(String(a.instanceId)) ?? a.instanceId })),
+              ["id", "slug", "name", "templateId", "model", "state", "instance"],
+            ),
+          );
+          return 0;
         },
-        "agents",
-      ),
+      },
+      deploy: {
+        usage: "TEMPLATE --instance INSTANCE [--name N] [--slug S] [--model M] [--policy POLICY]",
+        args: ["TEMPLATE"],
+        summary: "an agent from a marketplace template (tropic templates ls)",
+        options: {
+          instance: { ...instanceOpt, help: "the instance to run it on: its name or id (required)" },
+          name: { type: "string", value: "NAME", help: "its display name (default: the template's)" },
+          slug: { type: "string", value: "SLUG", help: "its short name, unique on the instance (default: from the name)" },
+          model: { type: "string", value: "MODEL", help: 'a preset model id or "<provider>/<model id>" (default: the template\'s)' },
+          policy: { type: "string", value: "POLICY", help: "a policy to enforce: its name or id (tropic policy ls)" },
+        },
+        fields: DEPLOY_FIELDS,
+        async run(c) {
+          if (!c.flags.instance) throw new CliError(`--instance is required: ${c.path} TEMPLATE --instance INSTANCE (tropic instances ls)`, 2);
+          const api = authed(c);
+          // Everything it names is looked up first: a wrong one deploys nothing.
+          const template = await resolveTemplate(api, c.args[0]!, "TEMPLATE");
+          const inst = await resolveInstance(api, String(c.flags.instance), "--instance");
+          const policy = c.flags.policy ? await resolvePolicy(api, String(c.flags.policy), "--policy") : undefined;
+          const body: Row = { templateId: template.id, instanceId: inst.id };
+          for (const k of ["name", "model", "slug"] as const) if (c.flags[k]) body[k] = c.flags[k];
+          if (policy) body.policyId = policy.id;
+          let row: Row;
+          try {
+            row = await api.post<Row>("/api/v1/agents", body);
+          } catch (err) {
+            const on = `instance ${inst.name}`;
+            if (err instanceof ApiError && err.status === 409 && err.field === "slug")
+              throw new CliError(
+                `${err.message.replace(/ on this instance.*$/, ` on ${on}`)}; choose another --name or --slug (tropic agents ls --instance ${shellArg(inst.name)})`,
+              );
+            if (err instanceof ApiError && err.status === 409 && err.field === "instanceId")
+              throw new CliError(`${err.message.replace("this instance", on)} (tropic agents stop AGENT)`);
+            throw err;
+          }
+          print(c, row, () => `Deployed agent ${row.slug} (${row.id}) from ${row.templateId} on ${inst.name}: ${row.state}.`);
+          return 0;
+        },
+      },
+      stop: {
+        usage: "AGENT [--instance INSTANCE]",
+        args: ["AGENT"],
+        summary: "stop an agent (by id, slug or name)",
+        options: { instance: { ...instanceOpt, help: "where to look for AGENT when its name is used on several instances" } },
+        async run(c) {
+          const api = authed(c);
+          const agent = await findAgent(api, c, c.args[0]!);
+          const row = await api.post<Row>(`/api/v1/agents/${agent.id}/stop`);
+          print(c, row, () => `Agent ${row.slug}: ${row.state}.`);
+          return 0;
+        },
+      },
+      rm: {
+        usage: "AGENT [--instance INSTANCE]",
+        args: ["AGENT"],
+        summary: "delete an agent (by id, slug or name)",
+        options: { instance: { ...instanceOpt, help: "where to look for AGENT when its name is used on several instances" } },
+        async run(c) {
+          const api = authed(c);
+          const agent = await findAgent(api, c, c.args[0]!);
+          await api.del(`/api/v1/agents/${agent.id}`);
+          print(c, { deleted: agent.id }, () => `Agent ${agent.slug} deleted.`);
+          return 0;
+        },
+      },
+    },
   },
   policy: {
-    options: { agent: { type: "string" } },
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async check(c) {
-            const { policyCheckCommand } = await import("@tropic/policy/cli.ts");
-            return policyCheckCommand(c.args, { stdout: process.stdout, stderr: process.stderr });
-          },
-          async ls(c) {
-            const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/policies?limit=200");
-            print(c, items, () =>
-              table(
-                items.map((p) => ({ ...p, rules: (p.rules as unknown[]).length })),
-                ["id", "name", "version", "mode", "rules"],
-              ),
-            );
-            return 0;
-          },
-          async show(c) {
-            const p = await authed(c).get<Row & { rules: Row[] }>(`/api/v1/policies/${need(c, 0, "policy ID")}`);
-            print(c, p, () => `${p.name} (v${p.version}, ${p.mode})\n${table(p.rules, ["line", "effect", "explanation"])}`);
-            return 0;
-          },
-          async set(c) {
-            const api = authed(c);
-            const name = need(c, 0, "policy NAME");
-            const file = need(c, 1, "policy FILE");
-            let text: string;
-            try {
-              text = readFileSync(file, "utf8");
-            } catch {
-              throw new CliError(`cannot read ${file}`, 2);
-            }
-            const { items } = await api.get<{ items: Row[] }>("/api/v1/policies?limit=200");
-            const existing = items.find((p) => p.name === name);
-            const saved = existing
-              ? await api.put<Row>(`/api/v1/policies/${existing.id}`, { text })
-              : await api.post<Row>("/api/v1/policies", { name, text });
-            if (c.flags.agent) await api.patch(`/api/v1/agents/${c.flags.agent}`, { policyId: saved.id });
-            print(
-              c,
-              saved,
-              () => `Saved policy ${name} v${saved.version} (${saved.id})${c.flags.agent ? `, attached to agent ${c.flags.agent}` : ""}.`,
-            );
-            return 0;
-          },
+    verbs: {
+      check: {
+        usage: "FILE",
+        args: ["FILE"],
+        summary: "compile a policy locally: each rule explained, or its line errors",
+        async run(c) {
+          const { policyCheckCommand } = await import("@tropic/policy/cli.ts");
+          return policyCheckCommand(c.args, { stdout: process.stdout, stderr: process.stderr });
         },
-        "policy",
-      ),
-  },
-  settings: {
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async get(c) {
-            const s = await authed(c).get<Row>("/api/v1/settings");
-            print(c, s, () => keyValues(s));
-            return 0;
-          },
-          async set(c) {
-            if (!c.args.length) throw new CliError("usage: tropic settings set key=value ...", 2);
-            const body = Object.fromEntries(c.args.map(parseSetting));
-            const s = await authed(c).patch<Row>("/api/v1/settings", body);
-            print(c, s, () => keyValues(s));
-            return 0;
-          },
+      },
+      ls: {
+        summary: "your policies",
+        async run(c) {
+          const items = await listAll(authed(c), "/api/v1/policies");
+          print(c, items, () =>
+            table(
+              items.map((p) => ({ ...p, rules: (p.rules as unknown[]).length })),
+              ["id", "name", "version", "mode", "rules"],
+            ),
+          );
+          return 0;
         },
-        "settings",
-      ),
+      },
+      show: {
+        usage: "POLICY",
+        args: ["POLICY"],
+        summary: "a policy's rules, explained (by name or id)",
+        async run(c) {
+          const api = authed(c);
+          const p = (await resolvePolicy(api, c.args[0]!)) as Row & { rules: Row[] };
+          print(c, p, () => `${p.name} (v${p.version}, ${p.mode})\n${table(p.rules, ["line", "effect", "explanation"])}`);
+          return 0;
+        },
+      },
+      set: {
+        usage: "NAME FILE [--agent AGENT [--instance INSTANCE]]",
+        args: ["NAME", "FILE"],
+        summary: "save FILE as policy NAME (a new version if NAME exists), and attach it to an agent",
+        options: {
+          agent: { type: "string", value: "AGENT", help: "attach it to this agent: its id, slug or name (tropic agents ls)" },
+          instance: { ...instanceOpt, help: "where to look for --agent when its name is used on several instances" },
+        },
+        fields: { name: { as: "NAME", next: "tropic policy ls" }, text: { as: "FILE" }, policyId: { as: "--policy" } },
+        run: policySet,
+      },
+      rm: {
+        usage: "POLICY",
+        args: ["POLICY"],
+        summary: "delete a policy (agents using it keep running without it)",
+        async run(c) {
+          const api = authed(c);
+          const p = await resolvePolicy(api, c.args[0]!);
+          await api.del(`/api/v1/policies/${p.id}`);
+          print(c, { deleted: p.id }, () => `Deleted policy ${p.name}.`);
+          return 0;
+        },
+      },
+    },
   },
   credentials: {
-    run: (ctx) =>
-      sub(
-        ctx,
-        {
-          async ls(c) {
-            const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/credentials");
-            print(c, items, () => table(items, ["name", "last4", "fingerprint", "updatedAt"]));
-            return 0;
-          },
-          async set(c) {
-            const name = need(c, 0, "credential NAME");
-            if (process.stdin.isTTY) process.stderr.write(`Paste the value of ${name}, then press Ctrl+D:\n`);
-            const value = (await readStdin()).replace(/\r?\n$/, "");
-            if (!value) throw new CliError("no value on stdin", 2);
-            const row = await authed(c).put<Row>(`/api/v1/credentials/${encodeURIComponent(name)}`, { value });
-            print(c, row, () => `Stored ${name} (…${row.last4 || "hidden"}), encrypted.`);
-            return 0;
-          },
-          async rm(c) {
-            const name = need(c, 0, "credential NAME");
-            await authed(c).del(`/api/v1/credentials/${encodeURIComponent(name)}`);
-            print(c, { deleted: name }, () => `Deleted ${name}.`);
-            return 0;
-          },
+    verbs: {
+      ls: {
+        summary: "your stored secrets (names and last 4 characters only)",
+        async run(c) {
+          const { items } = await authed(c).get<{ items: Row[] }>("/api/v1/credentials");
+          print(c, items, () => table(items, ["name", "last4", "fingerprint", "updatedAt"]));
+          return 0;
         },
-        "credentials",
-      ),
+      },
+      set: {
+        usage: "NAME   (the value on stdin)",
+        args: ["NAME"],
+        summary: "store a secret, encrypted, e.g. ANTHROPIC_API_KEY",
+        fields: { name: { as: "NAME" }, value: { as: "the value (stdin)" } },
+        async run(c) {
+          const name = c.args[0]!;
+          const api = authed(c);
+          if (process.stdin.isTTY) process.stderr.write(`Paste the value of ${name}, then press Ctrl+D:\n`);
+          const value = (await readStdin()).replace(/\r?\n$/, "");
+          if (!value) throw new CliError(`no value on stdin for ${name}: echo VALUE | ${c.path} ${name}`, 2);
+          const row = await api.put<Row>(`/api/v1/credentials/${encodeURIComponent(name)}`, { value });
+          print(c, row, () => `Stored ${name} (…${row.last4 || "hidden"}), encrypted.`);
+          return 0;
+        },
+      },
+      rm: {
+        usage: "NAME",
+        args: ["NAME"],
+        summary: "delete a stored secret",
+        fields: { name: { as: "NAME", next: "tropic credentials ls" } },
+        async run(c) {
+          const name = c.args[0]!;
+          await authed(c).del(`/api/v1/credentials/${encodeURIComponent(name)}`);
+          print(c, { deleted: name }, () => `Deleted ${name}.`);
+          return 0;
+        },
+      },
+    },
   },
   credits: {
+    summary: "balance, burn rate, run-out forecast, spend per instance, recent ledger",
     async run(ctx) {
       const api = authed(ctx);
       const ledger = await api.get<{ balance: number; ledger: Row[] }>("/api/v1/credits?limit=20");
@@ -273,6 +326,73 @@ export const resourceCommands: Record<string, Command> = {
   },
 };
 
+/** An agent named on the command line, narrowed by --instance when given. */
+async function findAgent(api: ApiClient, c: Context, ref: string, flag?: string): Promise<Row> {
+  const inst = c.flags.instance ? await resolveInstance(api, String(c.flags.instance), "--instance") : undefined;
+  return resolveAgent(api, ref, flag, inst?.id as string | undefined);
+}
+
+/** One `line N: …` per problem (and its suggestions), as `tropic policy check` prints them. */
+export function policyErrorLines(err: ApiError): string[] | undefined {
+  const errors = (err.details as { errors?: { line?: number; message?: string; suggestions?: string[] }[] } | undefined)?.errors;
+  if (err.field !== "text" || !Array.isArray(errors) || !errors.length) return undefined;
+  return errors.flatMap((e) => {
+    const msg = String(e.message ?? "");
+    const lines = [e.line !== undefined && !msg.startsWith("line ") ? `line ${e.line}: ${msg}` : msg];
+    if (e.suggestions?.length) lines.push(`  did you mean: ${e.suggestions.map((s) => `"${s}"`).join(", ")}`);
+    return lines;
+  });
+}
+
+/**
+ * `tropic policy set NAME FILE [--agent AGENT]`: all of it or nothing. The file is read, the agent
+ * looked up and the text compiled by the server before anything is saved; if attaching still fails
+ * (the agent was deleted meanwhile), the save is undone.
+ */
+async function policySet(c: Context): Promise<number> {
+  const [name, file] = c.args as [string, string];
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new CliError(`cannot read FILE ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`, 2);
+  }
+  const api = authed(c);
+  const agent = c.flags.agent ? await findAgent(api, c, String(c.flags.agent), "--agent") : undefined;
+  try {
+    await api.post("/api/v1/policies/validate", { text });
+  } catch (err) {
+    const lines = err instanceof ApiError ? policyErrorLines(err) : undefined;
+    if (!lines) throw err;
+    const n = lines.filter((l) => l.startsWith("line ")).length;
+    throw new CliError([`${file} has ${n === 1 ? "an error" : `${n} errors`}; policy ${name} was not saved:`, ...lines].join("\n"));
+  }
+  const existing = (await listAll(api, "/api/v1/policies")).find((p) => p.name === name);
+  const saved = existing ? await api.put<Row>(`/api/v1/policies/${existing.id}`, { text }) : await api.post<Row>("/api/v1/policies", { name, text });
+  if (agent) {
+    try {
+      await api.patch(`/api/v1/agents/${agent.id}`, { policyId: saved.id });
+    } catch (err) {
+      const why = err instanceof ApiError && err.status === 404 ? `agent ${agent.slug} no longer exists` : (err as Error).message;
+      const undo = existing
+        ? api.put(`/api/v1/policies/${existing.id}`, { name: existing.name, text: existing.text })
+        : api.del(`/api/v1/policies/${saved.id}`);
+      const undone = await undo.then(
+        () => true,
+        () => false,
+      );
+      const outcome = !undone
+        ? `policy ${name} WAS saved (v${saved.version}) and could not be undone`
+        : existing
+          ? `policy ${name} has its previous text again`
+          : `policy ${name} was not kept`;
+      throw new CliError(`could not attach policy ${name} to --agent ${c.flags.agent}: ${why}; ${outcome}`);
+    }
+  }
+  print(c, saved, () => `Saved policy ${name} v${saved.version} (${saved.id})${agent ? `, attached to agent ${agent.slug}` : ""}.`);
+  return 0;
+}
+
 /** GET /api/v1/credits/usage (server/src/credits/usage.ts). */
 interface CreditUsage {
   balance: number;
@@ -291,19 +411,4 @@ interface CreditUsage {
     spentToday: number;
     spentThisMonth: number;
   }[];
-}
-
-const LIST_SETTINGS = new Set(["sshAllowlist", "phonePatterns"]);
-
-/** key=value → typed JSON: true/false, null, numbers, and comma lists for the list settings. */
-export function parseSetting(arg: string): [string, unknown] {
-  const i = arg.indexOf("=");
-  if (i <= 0) throw new CliError(`"${arg}" is not key=value`, 2);
-  const key = arg.slice(0, i);
-  const raw = arg.slice(i + 1);
-  if (LIST_SETTINGS.has(key)) return [key, raw === "" ? [] : raw.split(",").map((s) => s.trim())];
-  if (raw === "true" || raw === "false") return [key, raw === "true"];
-  if (raw === "null") return [key, null];
-  if (/^-?\d+(\.\d+)?$/.test(raw)) return [key, Number(raw)];
-  return [key, raw];
 }

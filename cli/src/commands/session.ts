@@ -16,8 +16,6 @@ export function authed(ctx: Context): ApiClient {
   return new ApiClient(serverUrl(ctx), token);
 }
 
-export function need(ctx: Context, index: number, what: string): string {
-  const v = ctx.args[index];
-  if (!v) throw new CliError(`missing ${what}; run tropic --help`, 2);
-  return v;
+export function print(ctx: Context, data: unknown, human: () => string) {
+  ctx.out(ctx.json ? JSON.stringify(data) : human());
 }
