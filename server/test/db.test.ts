@@ -95,3 +95,22 @@ test("[pglite] a second process on the same data directory is refused with a cle
     await db.close();
   }
 });
+
+for (const kind of await backends()) {
+  test(`[${kind}] a named prepared query still works after its pooled client is closed (idle, or after an error)`, async () => {
+    const db = await freshDatabase(kind);
+    try {
+      const q = { name: "tropic_test_lookup", text: "SELECT $1::int + 1 AS n", values: [1] };
+      assert.equal((await db.pool.query(q)).rows[0].n, 2);
+      // A failed query through the pool, then a client closed outright: both used to leave the embedded
+      // database's one session holding the name, and every later request failed with 500.
+      await assert.rejects(db.pool.query("SELECT no_such_column FROM schema_migrations"));
+      const c = await db.pool.connect();
+      c.release(true);
+      assert.equal((await db.pool.query(q)).rows[0].n, 2);
+      assert.equal((await db.pool.query(q)).rows[0].n, 2);
+    } finally {
+      await db.close();
+    }
+  });
+}

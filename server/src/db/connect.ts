@@ -53,8 +53,15 @@ async function openEmbedded(dataDir: string, poolSize: number): Promise<Database
     });
     await server.start();
     const conn = useSocket ? { host: runDir, port: 5432 } : tcpFrom(server.getServerConn());
-    const pool = new pg.Pool({ ...conn, user: "postgres", database: "postgres", max: poolSize });
+    // PGlite is ONE session behind the socket: a pooled client that is closed (idle, or after a failed
+    // query) leaves its named prepared statements in that session, and the next client's identical
+    // names then fail ("prepared statement … already exists") on every request. So idle clients are
+    // kept, and a new client starts by clearing what an earlier one prepared.
+    const pool = new pg.Pool({ ...conn, user: "postgres", database: "postgres", max: poolSize, idleTimeoutMillis: 0 });
     pool.on("error", () => {});
+    pool.on("connect", (client) => {
+      client.query("DEALLOCATE ALL").catch(() => {});
+    });
     return {
       kind: "pglite",
       pool,
