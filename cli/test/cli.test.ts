@@ -39,15 +39,6 @@ test("the CLI against a real `tropic serve`", async (t) => {
     await new Promise((r) => server.proc.once("exit", r));
     rmSync(dir, { recursive: true, force: true });
   });
-  // Workaround, not the behaviour under test: on the embedded database the pool closes its one client
-  // after 10 s idle, and the next client cannot re-prepare "tropic_token_lookup" (PGlite keeps one
-  // session), so every authenticated request fails. Runs of CLI mistakes never reach the server; keep
-  // its connection busy until that is fixed in server/src/db/connect.ts (from another process: spawnSync
-  // blocks this one).
-  const keepAlive = spawn(process.execPath, ["-e", `setInterval(() => fetch(${JSON.stringify(`${server.url}/readyz`)}).catch(() => {}), 2000)`], {
-    stdio: "ignore",
-  });
-  t.after(() => keepAlive.kill());
   const env = { ...process.env, XDG_CONFIG_HOME: join(dir, "config"), TROPIC_URL: server.url, TROPIC_TOKEN: "" };
   delete (env as Record<string, string | undefined>).TROPIC_TOKEN;
   const cli = (args: string[], input?: string) => {
@@ -114,6 +105,15 @@ test("the CLI against a real `tropic serve`", async (t) => {
     assert.equal(list[0].name, "home");
     const stop = cli(["instances", "stop", "home", "--json"]);
     assert.equal(JSON.parse(stop.out).desiredState, "stopped");
+    // Before leaving `tropic serve`: every instance of the account, in one command.
+    assert.equal(cli(["instances", "create", "second"]).code, 0);
+    const all = cli(["instances", "stop", "--all"]);
+    assert.equal(all.code, 0, all.err);
+    assert.equal(all.out, "Instance second: desired stopped, now provisioning.\n", "only what was not stopped yet");
+    assert.ok(JSON.parse(cli(["instances", "ls", "--json"]).out).every((i: { desiredState: string }) => i.desiredState === "stopped"));
+    assert.match(cli(["instances", "stop", "home", "--all"]).err, /give INSTANCE or --all, not both/);
+    assert.match(cli(["instances", "stop"]).err, /INSTANCE is missing: .* or --all/);
+    assert.equal(cli(["instances", "rm", "second"]).code, 0);
     const bad = cli(["instances", "create", "x", "--provider", "aws", "--region", "mars-1"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^tropic: region "mars-1" is not available for aws; choose one of us-east-1/);

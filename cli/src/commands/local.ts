@@ -10,6 +10,10 @@ export const localCommands: Record<string, Command> = {
       port: { type: "string", value: "PORT", help: "where to listen (default 8080, TROPIC_PORT)" },
       host: { type: "string", value: "HOST", help: "the address to listen on (default 127.0.0.1, TROPIC_HOST)" },
       "data-dir": { type: "string", value: "DIR", help: "the embedded database and master key (default ./.tropic, TROPIC_DATA_DIR)" },
+      "stop-instances": {
+        type: "boolean",
+        help: "when this server stops, stop the local instances' gateways too (they start again with the next `tropic serve`)",
+      },
     },
     async run(ctx) {
       const started = Date.now(); // before loading the server: the user waits for that too
@@ -23,13 +27,30 @@ export const localCommands: Record<string, Command> = {
         ...(ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {}),
       });
       const db = server.database.kind === "pglite" ? "embedded database" : "PostgreSQL";
-      process.stderr.write(`Tropic is running at ${server.url} (${db}, ready in ${Date.now() - started} ms). Press Ctrl+C to stop.\n`);
+      for (const n of server.notices) process.stderr.write(`${n}\n`);
+      const stopInstances = ctx.flags["stop-instances"] === true;
+      process.stderr.write(
+        `Tropic is running at ${server.url} (${db}, ready in ${Date.now() - started} ms). Press Ctrl+C to stop${stopInstances ? " it and its local instances" : ""}.\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
+      const local = server.app.instances?.o.providers.local as
+        | { list(): string[]; agentPid(ref: string): number; stop(ref: string): Promise<void> }
+        | undefined;
       await server.close();
+      // Local gateways outlive the control plane on purpose (their agents reconnect to the next one).
+      const running = local ? local.list().filter((ref) => local.agentPid(ref)) : [];
+      if (running.length && stopInstances) {
+        process.stderr.write(`Stopping ${running.length} local instance${running.length === 1 ? "" : "s"}…\n`);
+        for (const ref of running) await local!.stop(ref);
+      } else if (running.length)
+        process.stderr.write(
+          `${running.length} local instance${running.length === 1 ? " keeps" : "s keep"} running (about 0.9 GB each) and reconnect${running.length === 1 ? "s" : ""} when Tropic starts again. ` +
+            "To stop them: `tropic instances stop --all` (per account) while the server runs, or start it with `tropic serve --stop-instances`.\n",
+        );
       return 0;
     },
   },

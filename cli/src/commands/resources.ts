@@ -74,7 +74,29 @@ export const resourceCommands: Record<string, Command> = {
         },
       },
       start: instanceAction("start", "start it (and keep it running)"),
-      stop: instanceAction("stop", "stop it"),
+      stop: {
+        usage: "INSTANCE | --all",
+        args: ["[INSTANCE]"],
+        summary: "stop it (--all: every instance of yours, e.g. before you stop `tropic serve`)",
+        options: { all: { type: "boolean", help: "stop every instance of yours" } },
+        async run(c) {
+          const api = authed(c);
+          if (c.flags.all === true) {
+            if (c.args[0]) throw new CliError("give INSTANCE or --all, not both", 2);
+            const { items } = await api.get<{ items: Row[] }>("/api/v1/instances?limit=200");
+            const stopped: Row[] = [];
+            for (const i of items.filter((x) => x.desiredState !== "stopped")) stopped.push(await api.post<Row>(`/api/v1/instances/${i.id}/stop`));
+            print(c, stopped, () =>
+              stopped.length
+                ? stopped.map((r) => `Instance ${r.name}: desired ${r.desiredState}, now ${r.state}.`).join("\n")
+                : "No instance was running.",
+            );
+            return 0;
+          }
+          if (!c.args[0]) throw new CliError("INSTANCE is missing: give an instance's name or id, or --all (tropic instances ls)", 2);
+          return instanceAction("stop", "stop it").run!(c);
+        },
+      },
       restart: instanceAction("restart", "restart its OpenClaw gateway"),
       rm: {
         usage: "INSTANCE",
