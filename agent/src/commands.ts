@@ -33,7 +33,7 @@ export interface CommandContext {
   gatewayLog: string;
   owner: { uid: number; gid: number } | null;
   restartGateway(): Promise<boolean>;
-  gatewayRunning(): boolean;
+  gatewayRunning(): boolean | Promise<boolean>;
   status(): Promise<AgentStatus>;
   /** the running gateway's RPC address: config writes are confirmed by asking it (absent in unit tests) */
   gateway?: GatewayAddress;
@@ -48,18 +48,28 @@ export interface CommandContext {
 export const PLUGIN_ID = "tropic-gate";
 type Obj = Record<string, any>;
 
+// Modes. The agent user writes; the gateway's group (setgid directories keep it) reads what decides
+// security (openclaw.json, .env, skills, authorized_keys) and may also edit the agents' workspace files.
+export const MODE_PROTECTED = 0o640;
+export const MODE_WORKSPACE = 0o660;
+export const MODE_DIR = 0o2770;
+
 export async function runCommand(ctx: CommandContext, kind: CommandKind, payload: Obj): Promise<unknown> {
   switch (kind) {
     case "write_workspace": {
       const slug = slugOf(payload.slug);
       const files = (payload.files ?? {}) as Record<string, string>;
       const base = join(ctx.stateDir, "workspace", slug);
-      for (const [rel, text] of Object.entries(files)) writeUnder(ctx, base, rel, String(text), 0o600);
+      for (const [rel, text] of Object.entries(files)) writeUnder(ctx, base, rel, String(text), MODE_WORKSPACE);
       return { slug, files: Object.keys(files).sort() };
     }
     case "register_agent": {
       const id = slugOf(payload.id);
       const workspace = join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id));
+      // A workspace the gateway's user replaced by a link is not registered (second layer: the agent's
+      // user could not open another tenant's files through it anyway).
+      noSymlink(join(ctx.stateDir, "workspace"));
+      noSymlink(workspace);
       await updateConfig(ctx, (cfg) => {
         cfg.agents ??= {};
         // OpenClaw 2026.9 refuses a roster of several agents unless their ownership is explicit.
@@ -121,7 +131,8 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     case "install_skill": {
       const slug = slugOf(payload.slug);
       const base = join(ctx.stateDir, "skills", slug);
-      for (const [rel, text] of Object.entries((payload.files ?? {}) as Record<string, string>)) writeUnder(ctx, base, rel, String(text), 0o600);
+      for (const [rel, text] of Object.entries((payload.files ?? {}) as Record<string, string>))
+        writeUnder(ctx, base, rel, String(text), MODE_PROTECTED);
       const env = (payload.env ?? {}) as Record<string, string>;
       const { names } = writeEnv(ctx, env);
       await updateConfig(ctx, (cfg) => {
@@ -159,6 +170,52 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     default:
       throw new Error(`unknown command "${kind as string}"`);
   }
+}
+
+/**
+ * The part of openclaw.json that decides security, as the control plane wants it (the provider's
+ * `desired`): token auth on loopback, the Control UI under the proxy's path, the gate plugin loaded
+ * and enabled with its gateway token. Written before the gateway starts and whenever it differs, so a
+ * gate switched off by anything but the control plane is switched on again. Returns what it restored.
+ */
+export function ensureBaseConfig(ctx: CommandContext, d: Obj): { changed: string[] } {
+  const cfg = readConfig(ctx);
+  const before = JSON.stringify(cfg);
+  const changed: string[] = [];
+  const want = (path: string, ok: boolean) => {
+    if (!ok) changed.push(path);
+  };
+  cfg.gateway ??= {};
+  const gw = cfg.gateway;
+  want("gateway.mode", gw.mode === "local");
+  want("gateway.bind", gw.bind === "loopback");
+  want("gateway.auth", gw.auth?.mode === "token" && gw.auth?.token === d.gatewayToken);
+  want("gateway.controlUi.basePath", gw.controlUi?.basePath === d.basePath);
+  cfg.gateway = {
+    ...gw,
+    mode: "local",
+    bind: "loopback",
+    auth: { mode: "token", token: d.gatewayToken },
+    controlUi: { ...(gw.controlUi ?? {}), basePath: d.basePath },
+  };
+  cfg.agents ??= {};
+  cfg.agents.defaults = { ...(cfg.agents.defaults ?? {}), workspace: d.workspace };
+  cfg.plugins ??= {};
+  cfg.plugins.load ??= {};
+  const paths: string[] = Array.isArray(cfg.plugins.load.paths) ? cfg.plugins.load.paths : [];
+  want("plugins.load.paths", paths[0] === d.pluginDir);
+  cfg.plugins.load.paths = [d.pluginDir, ...paths.filter((x) => x !== d.pluginDir)];
+  const e = gateEntry(cfg);
+  want(`plugins.entries.${PLUGIN_ID}.enabled`, e.enabled === true);
+  e.enabled = true;
+  e.config = { ...(e.config ?? {}), gatewayToken: d.gatewayToken };
+  if (Array.isArray(cfg.plugins.deny) && cfg.plugins.deny.includes(PLUGIN_ID)) {
+    changed.push("plugins.deny");
+    cfg.plugins.deny = cfg.plugins.deny.filter((x: string) => x !== PLUGIN_ID);
+  }
+  if (JSON.stringify(cfg) !== before || !existsSync(ctx.configPath))
+    writeAtomic(ctx, ctx.configPath, `${JSON.stringify(cfg, null, 2)}\n`, MODE_PROTECTED);
+  return { changed: JSON.stringify(cfg) === before ? [] : changed };
 }
 
 function gateEntry(cfg: Obj): Obj {
@@ -207,12 +264,12 @@ async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Prom
   const issues = ctx.validateConfig && !onlyGateConfigChanged(before, cfg) ? await ctx.validateConfig(text) : null;
   if (issues?.length) throw new Error(`OpenClaw refuses this configuration, so nothing was changed: ${issues.join("; ")}`);
   const offset = logSize(ctx.gatewayLog);
-  writeAtomic(ctx, ctx.configPath, text, 0o600);
-  if (!ctx.gatewayRunning()) return;
+  writeAtomic(ctx, ctx.configPath, text, MODE_PROTECTED);
+  if (!(await ctx.gatewayRunning())) return;
   if (ctx.gateway && ctx.gatewayReady && (await ctx.gatewayReady())) {
     const s = await waitApplied(ctx.gateway, 20_000);
     if (!s.valid) {
-      if (previous !== null) writeAtomic(ctx, ctx.configPath, previous, 0o600);
+      if (previous !== null) writeAtomic(ctx, ctx.configPath, previous, MODE_PROTECTED);
       throw new Error(`the gateway refused the configuration, so the previous one was restored: ${s.issues.join("; ")}`);
     }
     return;
@@ -294,7 +351,7 @@ function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): { n
     }
   }
   const text = [...map].map(([k, v]) => `${k}=${v}\n`).join("");
-  if (text !== old || !existsSync(path)) writeAtomic(ctx, path, text, 0o600);
+  if (text !== old || !existsSync(path)) writeAtomic(ctx, path, text, MODE_PROTECTED);
   return { names: Object.keys(vars).filter((k) => vars[k] !== null), changed: text !== old };
 }
 
@@ -312,6 +369,7 @@ function writeAtomic(ctx: CommandContext, path: string, text: string, mode: numb
   const tmp = `${path}.tropic-${process.pid}.tmp`;
   rmSync(tmp, { force: true });
   writeFileSync(tmp, text, { mode, flag: "wx" });
+  chmodSync(tmp, mode);
   if (ctx.owner) chownSync(tmp, ctx.owner.uid, ctx.owner.gid);
   renameSync(tmp, path);
 }
@@ -323,7 +381,8 @@ function ensureDirs(ctx: CommandContext, dir: string) {
     cur = join(cur, part);
     noSymlink(cur);
     if (!existsSync(cur)) {
-      mkdirSync(cur, { mode: 0o700 });
+      mkdirSync(cur, { mode: MODE_DIR });
+      chmodSync(cur, MODE_DIR);
       if (ctx.owner) chownSync(cur, ctx.owner.uid, ctx.owner.gid);
     }
   }
@@ -355,16 +414,16 @@ function writeAuthorizedKeys(ctx: CommandContext, text: string): string {
   if (!existsSync(home)) throw new Error(`the instance's home ${home} does not exist`);
   const dir = join(home, ".ssh");
   noSymlink(dir);
-  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
+  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o750 });
   if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
-  chmodSync(dir, 0o700);
+  chmodSync(dir, 0o750);
   if (ctx.owner) chownSync(dir, ctx.owner.uid, ctx.owner.gid);
   const path = join(dir, "authorized_keys");
   noSymlink(path);
   const tmp = `${path}.tropic-${process.pid}.tmp`;
   rmSync(tmp, { force: true });
-  writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
-  chmodSync(tmp, 0o600);
+  writeFileSync(tmp, text, { mode: MODE_PROTECTED, flag: "wx" });
+  chmodSync(tmp, MODE_PROTECTED);
   if (ctx.owner) chownSync(tmp, ctx.owner.uid, ctx.owner.gid);
   renameSync(tmp, path);
   return createHash("sha256").update(text).digest("hex").slice(0, 16);

@@ -8,8 +8,10 @@ import { join } from "node:path";
 export const GATE_GRACE_MS = 20_000;
 
 export interface GateWatchInput {
-  stateDir: string;
-  configPath: string;
+  /** whether openclaw.json asks for the gate (gateExpected, read by the worker) */
+  expected: boolean;
+  /** when the gate last marked a gateway as loaded (gateMarkedAt, read by the worker), or 0 */
+  markedAt: number;
   /** when the running gateway was started (ms since the epoch), or null when none runs */
   gatewayStartedAt: number | null;
   /** since when the gateway has answered ready, or null */
@@ -40,8 +42,8 @@ export function gateMarkedAt(stateDir: string): number {
 /** null while all is well (or too early to tell); else why the gateway must be stopped. */
 export function gateProblem(i: GateWatchInput): string | null {
   if (i.gatewayStartedAt === null || i.readySince === null || i.now - i.readySince < GATE_GRACE_MS) return null;
-  if (!gateExpected(i.configPath)) return null;
+  if (!i.expected) return null;
   // A second of slack: the mark's clock is the same machine's, the start time is taken just before spawn.
-  if (gateMarkedAt(i.stateDir) >= i.gatewayStartedAt - 1000) return null;
+  if (i.markedAt >= i.gatewayStartedAt - 1000) return null;
   return "the tool-call gate did not load in this gateway, so its tools would run unchecked: the gateway is stopped (fail closed). Its log (gateway.log) says why the plugin was not loaded";
 }

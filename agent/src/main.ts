@@ -1,14 +1,15 @@
-// The instance agent: `node agent/src/main.ts <instance dir>` (Node 24 strips the types; the local
-// provider starts it detached). It supervises the sandboxed gateway and dials OUT to the control plane
-// over an authenticated WebSocket, reconnecting with backoff; commands are executed one at a time in
-// the order sent, acknowledged with their result, and remembered by id, so a command delivered again
-// (after a reconnect) is answered from the record instead of run twice.
-import { spawn } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+// The instance agent: `node <agent bundle> <instance dir>` (the local provider starts it detached, as
+// root). It holds the control plane's token, supervises the sandboxed gateway and dials OUT to the
+// control plane over an authenticated WebSocket, reconnecting with backoff; commands are executed one
+// at a time in the order sent, acknowledged with their result, and remembered by id, so a command
+// delivered again (after a reconnect) is answered from the record instead of run twice.
+// It never opens a path the instance can write: every file of the instance and every question to the
+// gateway goes to its worker (worker.ts), which runs as the instance's agent user in a sandbox.
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { type CommandContext, readConfig, runCommand } from "./commands.ts";
-import { type GatewayAddress, loadedState } from "./gateway-rpc.ts";
+import { PipeRpc } from "./pipe-rpc.ts";
 import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
 import { gateProblem } from "./gate-watch.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
@@ -42,8 +43,10 @@ const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Lau
   stateDir: string;
   homeDir?: string;
   configPath: string;
-  fileUid: number | null;
-  fileGid: number | null;
+  /** how to start the worker (its sandbox, as the agent user) */
+  worker: { argv: string[]; env: Record<string, string>; cwd: string };
+  /** the part of openclaw.json that decides security, as the control plane wants it */
+  desired: Record<string, unknown>;
 };
 const startedAt = Date.now();
 const sup = new Supervisor(launch);
@@ -53,20 +56,54 @@ sup.onEvent = log;
 // refuses to start: "the selected config changed during startup"). Without a control plane (it is
 // down: re-adoption) the gateway starts anyway after a few seconds.
 let gatewayStarted = false;
+let baseWritten: Promise<unknown> = Promise.resolve();
 function startGateway() {
   if (gatewayStarted) return;
   gatewayStarted = true;
-  sup.start();
+  // The security-deciding config is in place before the gateway reads it.
+  void baseWritten.finally(() => sup.start());
 }
 setTimeout(startGateway, 8000);
 
-// The gateway's RPC address: its loopback port and the token the control plane gave this agent (not
-// read from openclaw.json, which the gateway's user can write; older agent.json files fall back to it).
-const gateway: GatewayAddress = {
-  url: launch.readyUrl.replace(/^http:/, "ws:").replace(/\/readyz$/, ""),
-  token: cfg.gatewayToken ?? String(readConfig({ configPath: launch.configPath } as CommandContext).gateway?.auth?.token ?? ""),
-};
-// What the gateway last said it runs (agents.list) and whether it refuses its config (config.get).
+// ---- The worker: the instance's files, as the instance's agent user, in its own sandbox.
+let worker: PipeRpc | null = null;
+let workerProc: ChildProcess | null = null;
+let workerUp: Promise<PipeRpc> = Promise.resolve(null as unknown as PipeRpc);
+function startWorker(): Promise<PipeRpc> {
+  const w = launch.worker;
+  const p = spawn(w.argv[0]!, w.argv.slice(1), { env: w.env, cwd: w.cwd, stdio: ["pipe", "pipe", "pipe"] });
+  workerProc = p;
+  p.stderr!.on("data", (d) => process.stdout.write(`[worker] ${d}`));
+  const rpc = new PipeRpc(p.stdout!, p.stdin!, {
+    restartGateway: () => restartGateway(),
+    gatewayReady: () => sup.ready(),
+    validateConfig: (x: { path: string }) => validateConfig(x.path),
+    status: () => status(),
+  });
+  p.stdin!.on("error", () => {});
+  p.on("error", (e) => log(`the worker could not start: ${e.message}`));
+  p.once("exit", (code, sig) => {
+    rpc.close(new Error(`the worker exited (${code ?? sig})`));
+    if (worker === rpc) worker = null;
+    if (closing) return;
+    log(`the worker exited (${code ?? sig}); starting it again in 1 s`);
+    setTimeout(() => {
+      workerUp = startWorker();
+    }, 1000);
+  });
+  worker = rpc;
+  return Promise.resolve(rpc);
+}
+workerUp = startWorker();
+/** One request to the worker (waits for a restarting worker). */
+async function ask<T = any>(m: string, p: unknown = {}, timeoutMs?: number): Promise<T> {
+  const rpc = worker ?? (await workerUp);
+  return rpc.call<T>(m, p, timeoutMs);
+}
+baseWritten = ask("ensureBase", { desired: launch.desired }).catch((e) => log(`could not write the gateway's base config: ${(e as Error).message}`));
+
+// What the gateway last said it runs (agents.list) and whether it refuses its config (config.get),
+// asked by the worker (it speaks to the gateway; this process does not parse what the gateway says).
 let loaded: { agents: string[] | null; issues: string[] } = { agents: null, issues: [] };
 async function askGateway(): Promise<void> {
   if (!(await sup.ready())) {
@@ -74,8 +111,7 @@ async function askGateway(): Promise<void> {
     return;
   }
   try {
-    const s = await loadedState(gateway);
-    loaded = { agents: s.agents, issues: s.config.valid ? [] : s.config.issues };
+    loaded = await ask("loaded", {}, 30_000);
   } catch {
     loaded = { agents: null, issues: [] };
   }
@@ -83,15 +119,14 @@ async function askGateway(): Promise<void> {
 
 /**
  * OpenClaw's own `config validate`, run the way the gateway runs (in its sandbox, as its user), on a
- * candidate file in the state directory: its issues, or null when the text is valid.
+ * candidate file the worker wrote in the state directory: its issues, or null when the text is valid.
+ * This process only names the file to the sandboxed check; it never opens it.
  */
-function validateConfig(text: string): Promise<string[] | null> {
+function validateConfig(candidate: string): Promise<string[] | null> {
   const entry = launch.argv.findIndex((a) => a.endsWith("openclaw.mjs"));
   if (entry < 0) return Promise.resolve(null);
-  const candidate = join(launch.stateDir, `.tropic-candidate-${process.pid}.json`);
-  rmSync(candidate, { force: true });
-  writeFileSync(candidate, text, { mode: 0o600, flag: "wx" });
-  if (launch.fileUid !== null && launch.fileGid !== null) chownSync(candidate, launch.fileUid, launch.fileGid);
+  if (!/^\.tropic-candidate-\d+\.json$/.test(candidate.slice(launch.stateDir.length + 1)) || !candidate.startsWith(`${launch.stateDir}/`))
+    return Promise.reject(new Error("the config check takes only a candidate file in the state directory"));
   const argv = [...launch.argv.slice(0, entry + 1), "config", "validate", "--json"];
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0]!, argv.slice(1), {
@@ -113,12 +148,10 @@ function validateConfig(text: string): Promise<string[] | null> {
     const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
     p.on("error", (e) => {
       clearTimeout(timer);
-      rmSync(candidate, { force: true });
       reject(new Error(`could not run OpenClaw's config check: ${e.message}`));
     });
     p.on("close", (code) => {
       clearTimeout(timer);
-      rmSync(candidate, { force: true });
       let r: { valid?: boolean; issues?: { path?: string; message?: string }[]; error?: { message?: string } } | null = null;
       try {
         r = JSON.parse(out.slice(out.indexOf("{")));
@@ -163,15 +196,31 @@ async function status(): Promise<AgentStatus> {
     gatewayStartedAt: gatewayStartedAt ? new Date(gatewayStartedAt).toISOString() : null,
     gatewayAgents: ready ? loaded.agents : null,
     gatewayConfigIssues: loaded.issues,
+    gateIncidents: incidents,
   };
 }
 
-// The gate watch (gate-watch.ts): a ready gateway without the gate is stopped, never left running.
+// Incidents the user sees: the gate's config changed by anything but the control plane (restored).
+const incidents: { at: string; what: string }[] = [];
+// The gate watch (gate-watch.ts): the gate's config is what the control plane wants (restored, with
+// an incident, when anything else changed it), and a ready gateway without the gate is stopped.
 setInterval(async () => {
+  if (closing) return;
+  try {
+    const r = await ask<{ changed: string[] }>("ensureBase", { desired: launch.desired }, 30_000);
+    if (r.changed.length) {
+      const what = `the gate's configuration was changed by something other than Tropic (${r.changed.join(", ")}); it was restored`;
+      incidents.push({ at: new Date().toISOString(), what });
+      incidents.splice(0, incidents.length - 20);
+      log(what);
+      void report();
+    }
+  } catch {}
   const startedAt = sup.startedAtMs();
   readySince = startedAt !== null && (await sup.ready()) ? (readySince ?? Date.now()) : null;
   if (startedAt !== null) gateFailure = null;
-  const problem = gateProblem({ stateDir: launch.stateDir, configPath: launch.configPath, gatewayStartedAt: startedAt, readySince, now: Date.now() });
+  const mark = await ask<{ expected: boolean; markedAt: number }>("gateCheck", {}, 30_000).catch(() => ({ expected: true, markedAt: 0 }));
+  const problem = gateProblem({ ...mark, gatewayStartedAt: startedAt, readySince, now: Date.now() });
   if (!problem) return;
   gateFailure = problem;
   readySince = null;
@@ -184,35 +233,19 @@ const writeStatus = async () => {
   return s;
 };
 
-const ctx: CommandContext = {
-  stateDir: launch.stateDir,
-  homeDir: launch.homeDir,
-  configPath: launch.configPath,
-  gatewayLog: launch.gatewayLog,
-  owner: launch.fileUid !== null && launch.fileGid !== null ? { uid: launch.fileUid, gid: launch.fileGid } : null,
-  async restartGateway() {
-    // The control plane shows `restarting` (not a crash) until the gateway answers again.
-    const restarting = sup.restart();
+async function restartGateway(): Promise<boolean> {
+  // The control plane shows `restarting` (not a crash) until the gateway answers again.
+  const restarting = sup.restart();
+  void report();
+  await restarting;
+  try {
+    return await sup.waitReady(90_000);
+  } finally {
+    sup.restartDone();
+    await askGateway();
     void report();
-    await restarting;
-    try {
-      return await sup.waitReady(90_000);
-    } finally {
-      sup.restartDone();
-      await askGateway();
-      void report();
-    }
-  },
-  gatewayRunning: () => sup.pid() !== null,
-  status,
-  gateway,
-  gatewayReady: () => sup.ready(),
-  validateConfig,
-  gatewayTrouble: () => {
-    const phase = sup.phase(false);
-    return sup.lastError ? `${phase}: ${sup.lastError}` : phase;
-  },
-};
+  }
+}
 
 // Commands run strictly one after another, in arrival order.
 let chain: Promise<void> = Promise.resolve();
@@ -221,7 +254,9 @@ function handle(ws: WebSocket, f: CommandFrame) {
     let ack = acks.get(f.id);
     if (!ack) {
       try {
-        ack = { type: "ack", id: f.id, ok: true, result: await runCommand(ctx, f.kind, f.payload ?? {}) };
+        const result =
+          f.kind === "status" ? await status() : await ask("command", { kind: f.kind, payload: f.payload ?? {}, running: sup.pid() !== null });
+        ack = { type: "ack", id: f.id, ok: true, result };
       } catch (e) {
         ack = { type: "ack", id: f.id, ok: false, error: (e as Error).message };
       }
@@ -326,6 +361,7 @@ async function shutdown(sig: string) {
   clearInterval(statusFileTimer);
   socket?.close();
   await sup.stop();
+  workerProc?.kill("SIGTERM");
   try {
     if (readFileSync(pidFile, "utf8").trim() === String(process.pid)) rmSync(pidFile, { force: true });
   } catch {}

@@ -78,6 +78,8 @@ export interface AgentStatus {
   gatewayAgents?: string[] | null;
   /** OpenClaw's own words for a config on disk it refuses (`config.get` issues), empty when none */
   gatewayConfigIssues?: string[];
+  /** the last incidents (the gate's config changed by something other than Tropic, and restored) */
+  gateIncidents?: { at: string; what: string }[];
 }
 
 export type AgentFrame = HelloFrame | AckFrame | StatusFrame;

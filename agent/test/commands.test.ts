@@ -70,7 +70,7 @@ test("API keys go to .env with mode 0600 and are not echoed back; a removed key 
   assert.deepEqual(r, { names: ["OPENAI_API_KEY", "OTHER"], changed: true, restarted: false });
   assert.doesNotMatch(JSON.stringify(r), /secret/);
   const env = join(c.stateDir, ".env");
-  assert.equal(statSync(env).mode & 0o777, 0o600);
+  assert.equal(statSync(env).mode & 0o777, 0o640, "the agent's file, readable by the gateway's group");
   assert.equal(readFileSync(env, "utf8"), 'OPENAI_API_KEY="sk-secret value"\nOTHER=x\n');
   await runCommand(c, "write_env", { vars: { OTHER: null } });
   assert.equal(readFileSync(env, "utf8"), 'OPENAI_API_KEY="sk-secret value"\n');
@@ -104,7 +104,7 @@ test("skills: SKILL.md and credentials written, config entry set, gateway restar
   assert.equal(r.restarted, true);
   assert.equal(c.restarts, 1);
   assert.match(readFileSync(join(c.stateDir, "skills/notion/SKILL.md"), "utf8"), /name: notion/);
-  assert.equal(statSync(join(c.stateDir, "skills/notion/SKILL.md")).mode & 0o777, 0o600);
+  assert.equal(statSync(join(c.stateDir, "skills/notion/SKILL.md")).mode & 0o777, 0o640);
   assert.match(readFileSync(join(c.stateDir, ".env"), "utf8"), /NOTION_API_KEY=ntn_x/);
   assert.equal(JSON.parse(readFileSync(c.configPath, "utf8")).skills.entries.notion.enabled, true);
   await runCommand(c, "remove_skill", { slug: "notion", envNames: ["NOTION_API_KEY"] });

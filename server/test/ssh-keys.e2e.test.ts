@@ -64,11 +64,12 @@ test("SSH keys: the downloaded key logs in to a real sshd; after a rotation the 
   const key1 = (await a.call("GET", "/api/v1/ssh-key")).json;
   await waitFor("the agent to write authorized_keys", 60_000, () => (readOr(authorizedKeys) === `${key1.publicKey}\n` ? true : undefined));
 
-  await t.test("written by the agent: 0600 in a 0700 ~/.ssh, owned by the instance's user", () => {
-    const inst = JSON.parse(readFileSync(join(instDir, "instance.json"), "utf8")) as { uid: number | null; gid: number | null };
-    assert.equal(statSync(authorizedKeys).mode & 0o777, 0o600);
-    assert.equal(statSync(join(instDir, "home", ".ssh")).mode & 0o777, 0o700);
-    if (inst.uid !== null) assert.equal(statSync(authorizedKeys).uid, inst.uid);
+  await t.test("written by the agent's user: the gateway's group may read, not change (0640 in a 0750 ~/.ssh)", () => {
+    const inst = JSON.parse(readFileSync(join(instDir, "instance.json"), "utf8")) as { gid: number | null; agentUid?: number | null };
+    assert.equal(statSync(authorizedKeys).mode & 0o777, 0o640);
+    assert.equal(statSync(join(instDir, "home", ".ssh")).mode & 0o777, 0o750);
+    if (inst.agentUid != null) assert.equal(statSync(authorizedKeys).uid, inst.agentUid);
+    if (inst.gid !== null) assert.equal(statSync(authorizedKeys).gid, inst.gid);
   });
 
   const download = async (file: string) => {

@@ -78,7 +78,7 @@ test("allowlist entries: IPv4/IPv6 addresses and CIDRs, normalised", () => {
     assert.equal(normaliseCidr(bad), null, bad);
 });
 
-test("the agent's set_authorized_keys: ~/.ssh 0700, authorized_keys 0600 replaced atomically, no symlinks, no key options", async () => {
+test("the agent's set_authorized_keys: ~/.ssh 0750, authorized_keys 0640 replaced atomically, no symlinks, no key options", async () => {
   const home = mkdtempSync(join(tmp, "home-"));
   const stateDir = join(home, ".openclaw");
   mkdirSync(stateDir);
@@ -97,8 +97,9 @@ test("the agent's set_authorized_keys: ~/.ssh 0700, authorized_keys 0600 replace
   await runCommand(ctx, "set_authorized_keys", { keys: [k1] });
   const file = join(home, ".ssh", "authorized_keys");
   assert.equal(readFileSync(file, "utf8"), `${k1}\n`);
-  assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.equal(statSync(join(home, ".ssh")).mode & 0o777, 0o700);
+  // The agent user's: the gateway's group (the instance) may read, not change.
+  assert.equal(statSync(file).mode & 0o777, 0o640);
+  assert.equal(statSync(join(home, ".ssh")).mode & 0o777, 0o750);
   const again = await runCommand(ctx, "set_authorized_keys", { keys: [k2] });
   assert.equal(readFileSync(file, "utf8"), `${k2}\n`, "replaced, not appended");
   assert.deepEqual(await runCommand(ctx, "set_authorized_keys", { keys: [k2] }), again, "idempotent");
@@ -311,6 +312,7 @@ for (const kind of await backends()) {
         dataDir,
         sandbox: "none",
         perInstanceUsers: false,
+        uid: 1000, // judged as an ordinary user: as root, unsandboxed instances are refused
         pluginDir: async () => "/plugin",
         runtime: async () => ({
           openclawVersion: "2026.9.6",

@@ -4,12 +4,13 @@
 // they are queued; acks complete them (and what they stand for: an agent ready, a skill installed).
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket, WebSocketServer } from "ws";
 import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind } from "@tropic/agent";
 import type { Db } from "../db/connect.ts";
-import { agents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
+import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
+import { recordEvent } from "../lib/audit.ts";
 import { sha256Hex } from "../lib/tokens.ts";
 import { type KeyEncryptionKey, open } from "../secrets/envelope.ts";
 
@@ -18,6 +19,8 @@ interface Conn {
   instanceId: string;
   ownerId: string;
   sent: Set<string>;
+  /** incidents already recorded from this connection's reports */
+  incidents: Set<string>;
   chain: Promise<void>;
   /** live requests (`request()`): answered by their ack, never stored */
   waiting: Map<string, { resolve: (ack: { ok: boolean; result?: unknown; error?: string }) => void; reject: (e: Error) => void }>;
@@ -96,7 +99,7 @@ export class AgentHub {
 
   private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
     this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
-    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), chain: Promise.resolve(), waiting: new Map() };
+    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map() };
     this.conns.set(instanceId, c);
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on("pong", () => {
@@ -135,6 +138,7 @@ export class AgentHub {
       else this.onGatewayTrouble(c.instanceId);
       if (Array.isArray(f.status?.gatewayAgents))
         await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
+      for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
       if (f.type === "hello") {
         await this.sendOpen(c);
         // what was queued is on its way: the agent starts its gateway after applying it
@@ -264,7 +268,13 @@ export class AgentHub {
       .returning({ id: instanceCommands.id });
     if (!updated.length) return; // already completed (a repeated ack)
     const now = new Date();
-    if (cmd.onDone === "agent_ready" && cmd.agentId) {
+    if (!ok && cmd.kind === "write_workspace" && cmd.agentId) {
+      // The deploy's first half failed: the agent is not ready, whatever its registration says.
+      await this.db
+        .update(agents)
+        .set({ state: "failed", stateReason: error ?? "the instance refused", updatedAt: now })
+        .where(and(eq(agents.id, cmd.agentId), eq(agents.state, "provisioning")));
+    } else if (cmd.onDone === "agent_ready" && cmd.agentId) {
       await this.db
         .update(agents)
         .set(
@@ -311,6 +321,29 @@ export class AgentHub {
           .where(and(eq(agents.id, a.id), eq(agents.state, "failed")));
       }
     }
+  }
+
+  /**
+   * An incident the agent reported (the gate's config changed by something other than Tropic, and
+   * restored) becomes an audit event the user sees, once: the same incident is in every later report.
+   */
+  private async recordIncident(c: Conn, i: { at?: unknown; what?: unknown }) {
+    const key = `${String(i.at)}|${String(i.what)}`.slice(0, 600);
+    if (c.incidents.has(key)) return;
+    c.incidents.add(key);
+    const [seen] = await this.db
+      .select({ id: auditEvents.id })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.ownerId, c.ownerId), eq(auditEvents.action, "gate.incident"), sql`${auditEvents.details}->>'key' = ${key}`))
+      .limit(1);
+    if (seen) return;
+    await recordEvent(this.db, {
+      ownerId: c.ownerId,
+      action: "gate.incident",
+      objectType: "instance",
+      objectId: c.instanceId,
+      details: { key, at: String(i.at).slice(0, 40), what: String(i.what).slice(0, 500) },
+    });
   }
 
   /** Drops an instance's connection (it was stopped or deleted). */

@@ -1,0 +1,96 @@
+// The instance agent's file worker. Everything the agent does with the instance's files (workspace,
+// openclaw.json, .env, skills, authorized_keys, the gate's audit log and load mark) and every question
+// to the gateway runs here, as the instance's agent user (neither root nor the gateway's user), in a
+// sandbox that shows it only this instance's home. A symlink the gateway plants can then at worst
+// point it at files that user may not open anyway: other tenants' homes are closed to it, and root's
+// files are not in its sandbox. The agent proper (root: the control plane's token, the gateway's
+// sandbox) asks it over stdin/stdout (pipe-rpc.ts) and never opens a path the instance can write.
+//
+// openclaw.json and .env are the agent user's files, group-readable by the gateway's group, in a state
+// directory with the sticky bit: the gateway reads them and can neither change nor replace them.
+import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CommandContext, ensureBaseConfig, runCommand } from "./commands.ts";
+import { gateExpected, gateMarkedAt } from "./gate-watch.ts";
+import { loadedState } from "./gateway-rpc.ts";
+import { PipeRpc } from "./pipe-rpc.ts";
+import type { CommandKind } from "./protocol.ts";
+
+/** What the agent tells its worker (the TROPIC_WORKER environment variable, JSON). */
+export interface WorkerConfig {
+  homeDir: string;
+  stateDir: string;
+  configPath: string;
+  gatewayLog: string;
+  /** ws://127.0.0.1:<port> and the gateway's token, to ask it what it runs */
+  gateway: { url: string; token: string };
+}
+
+/** Directory modes: the gateway's group may write (setgid keeps that group), only owners may replace (sticky). */
+export const STATE_DIR_MODE = 0o3770;
+
+export function runWorker() {
+  const conf = JSON.parse(process.env.TROPIC_WORKER ?? "null") as WorkerConfig | null;
+  if (!conf) {
+    process.stderr.write("the worker needs TROPIC_WORKER\n");
+    process.exit(2);
+  }
+  process.umask(0o007);
+  // Requests from the agent are answered here; the worker's own questions (restart the gateway, run
+  // OpenClaw's config check) go the other way.
+  let running = false;
+  const ctx: CommandContext = {
+    stateDir: conf.stateDir,
+    homeDir: conf.homeDir,
+    configPath: conf.configPath,
+    gatewayLog: conf.gatewayLog,
+    owner: null,
+    restartGateway: () => rpc.call<boolean>("restartGateway"),
+    gatewayRunning: () => running,
+    status: () => rpc.call("status"),
+    gateway: conf.gateway,
+    gatewayReady: () => rpc.call<boolean>("gatewayReady"),
+    async validateConfig(text) {
+      // The candidate is the worker's file (O_EXCL: never through a planted link); the agent names it to
+      // OpenClaw's check in the gateway's sandbox, which reads it as the gateway's user.
+      const candidate = join(conf.stateDir, `.tropic-candidate-${process.pid}.json`);
+      rmSync(candidate, { force: true });
+      writeFileSync(candidate, text, { mode: 0o640, flag: "wx" });
+      chmodSync(candidate, 0o640);
+      try {
+        return await rpc.call<string[] | null>("validateConfig", { path: candidate }, 120_000);
+      } finally {
+        rmSync(candidate, { force: true });
+      }
+    },
+    gatewayTrouble: () => null,
+  };
+  const rpc: PipeRpc = new PipeRpc(process.stdin, process.stdout, {
+    async command(p: { kind: CommandKind; payload: Record<string, unknown>; running: boolean }) {
+      running = p.running;
+      return runCommand(ctx, p.kind, p.payload ?? {});
+    },
+    ensureBase(p: { desired: Record<string, unknown> }) {
+      ensureStateDir(conf);
+      return ensureBaseConfig(ctx, p.desired);
+    },
+    gateCheck: () => ({ expected: gateExpected(conf.configPath), markedAt: gateMarkedAt(conf.stateDir) }),
+    async loaded() {
+      const s = await loadedState(conf.gateway);
+      return { agents: s.agents, issues: s.config.valid ? [] : s.config.issues };
+    },
+  });
+  // The agent closing the pipe ends the worker.
+  process.stdin.on("end", () => process.exit(0));
+}
+
+/** ~/.openclaw and its first directories, the agent user's, with the modes above. Refuses a symlink. */
+function ensureStateDir(conf: WorkerConfig) {
+  for (const d of [conf.stateDir, join(conf.stateDir, "workspace"), join(conf.stateDir, "skills")]) {
+    if (existsSync(d) && lstatSync(d).isSymbolicLink()) throw new Error(`refusing the symlink ${d}`);
+    if (!existsSync(d)) mkdirSync(d, { mode: STATE_DIR_MODE });
+    try {
+      chmodSync(d, d === conf.stateDir ? STATE_DIR_MODE : 0o2770);
+    } catch {} // a directory the gateway made: it stays as it is
+  }
+}
