@@ -182,7 +182,7 @@ describe("without a platform key", { skip }, () => {
     // Drawn: each icon has a size on screen.
     const box = await icons.first().boundingBox();
     assert.ok(box && box.width >= 24 && box.height >= 24);
-    const text = await page.locator("main").innerText();
+    const text = (await page.locator("main").textContent()) ?? "";
     assert.doesNotMatch(text, /\p{Emoji_Presentation}|\uFE0F/u);
     await b.shot("marketplace-icons");
 
@@ -193,7 +193,7 @@ describe("without a platform key", { skip }, () => {
     const skillIcons = await drawer.locator("li.skill svg.icon-svg").evaluateAll((els) => els.map((e) => e.getAttribute("data-icon")));
     assert.equal(skillIcons.length, await drawer.locator("li.skill").count());
     assert.equal(new Set(skillIcons).size, skillIcons.length);
-    assert.doesNotMatch(await drawer.innerText(), /\p{Emoji_Presentation}|\uFE0F/u);
+    assert.doesNotMatch((await drawer.textContent()) ?? "", /\p{Emoji_Presentation}|\uFE0F/u);
     await b.shot("skills-icons");
     await page.keyboard.press("Escape");
   });

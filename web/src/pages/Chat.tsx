@@ -1,9 +1,9 @@
 // Chat: the instance's own OpenClaw Control UI, framed from /i/<id>/ (same origin; the proxy
 // injects the gateway token and allows framing on that path only). Without any model to answer
 // (no Claude key of the user's or the platform's, no custom model in Settings) it says so first and
-// points to Settings → Credentials, where the key is encrypted and given to every instance; OpenClaw's
-// own "Connect an AI provider" would store it inside one instance instead. Opening OpenClaw anyway
-// stays one click away.
+// points to Settings → Credentials, where the key is encrypted and given to every instance (OpenClaw's
+// own "Connect an AI provider" is refused by the proxy: server/src/proxy/ws-guard.ts). Opening OpenClaw
+// anyway stays one click away.
 import { useState } from "react";
 import type { Instance } from "../api.ts";
 import { listInstances, loadModelAccess } from "../components/catalog.ts";
@@ -81,8 +81,8 @@ export function ChatPage({ instanceId }: { instanceId?: string }) {
         <>
           {noModel ? (
             <p className="muted chat-tip" data-testid="no-model-key-tip">
-              No model key yet: if OpenClaw asks for one, add it in <Link to={CREDENTIALS}>Settings → Credentials</Link> instead, so it is encrypted
-              and every instance of yours gets it.
+              No model key yet: OpenClaw will say no provider credential is configured. Add your key in{" "}
+              <Link to={CREDENTIALS}>Settings → Credentials</Link>: it is encrypted and every instance of yours gets it.
             </p>
           ) : null}
           <p className="muted chat-tip">
@@ -106,7 +106,7 @@ function NoModelGuide({ name, onOpen }: { name: string; onOpen: () => void }) {
       </p>
       <p>
         Add your key in <Link to={CREDENTIALS}>Settings → Credentials</Link>: it is encrypted, never shown again, and given to every instance you
-        have. OpenClaw's own "Connect an AI provider" would keep it inside this one instance, outside Tropic's encrypted credentials.
+        have. OpenClaw's own "Connect an AI provider" is turned off here, so keys never sit unencrypted inside one instance.
       </p>
       <div className="row">
         <Link to={CREDENTIALS} className="button primary">

@@ -256,11 +256,15 @@ function SpendTable(props: {
 function runsOutCard(u: Usage): { value: string; note: string } {
   const f = u.forecast;
   switch (f.status) {
-    case "runs_out":
+    case "runs_out": {
+      // The API's sentence counts hours; here the run-out is a date in the browser's own time zone.
+      const charged = u.instances.filter((i) => i.burnRate > 0).map((i) => i.name ?? "a deleted instance");
+      const who = charged.length === 1 ? `${charged[0]} is` : `${charged.slice(0, -1).join(", ")} and ${charged.at(-1)} are`;
       return {
         value: `in ${hoursText(u.hoursLeft ?? 0)}`,
-        note: `around ${new Date(u.runsOutAt ?? u.asOf).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}. ${f.summary}`,
+        note: `around ${new Date(u.runsOutAt ?? u.asOf).toLocaleString([], { dateStyle: "medium", timeStyle: "short" })} at the current burn rate; then ${who} paused until credits are added.`,
       };
+    }
     case "used_up":
     case "paused":
       return { value: "Used up", note: f.summary };
