@@ -6,6 +6,10 @@ import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync, unlinkSync 
 import { appendFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 
+// The gateway's own group may read the log (on a Tropic host that group's only other member is the
+// instance's agent user, who serves the Audit page); nobody else may.
+export const AUDIT_DIR_MODE = 0o750;
+export const AUDIT_FILE_MODE = 0o640;
 export type AuditDecision = "ALLOW" | "DENY" | "REDACT" | "CONFIRM";
 export interface AuditEntry {
   /** ISO-8601 timestamp */
@@ -52,7 +56,7 @@ export class AuditLog {
     readonly path: string,
     public opts: AuditOptions,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: AUDIT_DIR_MODE });
     process.on("exit", this.exitHook);
   }
 
@@ -120,7 +124,7 @@ export class AuditLog {
     const chunk = this.buf.join("");
     this.buf = [];
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      mkdirSync(dirname(this.path), { recursive: true, mode: AUDIT_DIR_MODE });
       let size = 0;
       try {
         size = statSync(this.path).size;
@@ -137,9 +141,9 @@ export class AuditLog {
           } catch {}
         }
       }
-      appendFileSync(this.path, chunk, { mode: 0o600 });
+      appendFileSync(this.path, chunk, { mode: AUDIT_FILE_MODE });
       try {
-        chmodSync(this.path, 0o600);
+        chmodSync(this.path, AUDIT_FILE_MODE);
       } catch {}
     } catch {}
   }

@@ -4,10 +4,10 @@
 // globalThis, so an invalid new set is refused (loud log line) and the previous one keeps deciding.
 // With no good set at all (first load failed), every call is denied: fail closed.
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type Decision, Gate, REDACTED, redactSecrets } from "@tropic/gate";
-import { type AuditDecision, AuditLog } from "./audit.ts";
+import { AUDIT_DIR_MODE, AUDIT_FILE_MODE, type AuditDecision, AuditLog } from "./audit.ts";
 import { type PathEnv, type PluginConfig, parseConfig, resolveStatePath } from "./config.ts";
 
 export const PLUGIN_ID = "tropic-gate";
@@ -75,8 +75,11 @@ export const GATE_MARK = "~/.openclaw/.sondera/gate.json";
 
 function markLoaded(path: string, loud: (m: string) => void) {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, JSON.stringify({ plugin: PLUGIN_ID, at: Date.now() }), { mode: 0o600 });
+    mkdirSync(dirname(path), { recursive: true, mode: AUDIT_DIR_MODE });
+    // readable by the instance's agent user (the gateway's group), who watches for it
+    chmodSync(dirname(path), AUDIT_DIR_MODE);
+    writeFileSync(path, JSON.stringify({ plugin: PLUGIN_ID, at: Date.now() }), { mode: AUDIT_FILE_MODE });
+    chmodSync(path, AUDIT_FILE_MODE);
   } catch (e) {
     loud(`could not write ${path}: ${(e as Error).message}`);
   }

