@@ -26,6 +26,7 @@ import {
   readFileSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -57,6 +58,8 @@ export interface LocalProviderOptions {
   perInstanceUsers?: boolean;
   /** the control plane's own uid (tests: to be judged as an ordinary user while running as root) */
   uid?: number;
+  /** each instance's limits (as strict as OpenClaw's own fleet cells by default: 2 GiB, 512 processes) */
+  limits?: { memoryBytes: number; pids: number };
   /** files to hide from every sandbox besides the data directory (e.g. a master key file elsewhere) */
   hiddenPaths?: string[];
   log?: (msg: string) => void;
@@ -113,6 +116,8 @@ export interface LaunchFile {
   gatewayLog: string;
   /** how the agent starts its file worker (as the agent's user, in its own sandbox) */
   worker: { argv: string[]; env: Record<string, string>; cwd: string };
+  /** the limits this machine enforces on the gateway's sandbox, in words (empty: none) */
+  limits: string[];
   /** the part of openclaw.json that decides security, as the control plane wants it */
   desired: { gatewayToken: string; basePath: string; pluginDir: string; workspace: string };
 }
@@ -314,6 +319,7 @@ export class LocalProvider implements InstanceProvider {
       OPENCLAW_CONFIG_READONLY: "1",
     };
     let argv: string[];
+    let limits: string[] = [];
     const pluginDir = await this.pluginDir();
     const bundle = await agentBundle();
     const asRoot = process.getuid?.() === 0;
@@ -337,7 +343,9 @@ export class LocalProvider implements InstanceProvider {
     if (this.sandboxed()) {
       const prefix = rt.prefix;
       const rel = (f: string) => join(SANDBOX_RUNTIME, f.slice(prefix.length));
-      argv = [
+      // As strict as OpenClaw's fleet cells: no capabilities, no new privileges, memory and process limits.
+      const cg = asRoot ? instanceCgroups(ref, this.opts.limits ?? DEFAULT_LIMITS) : { dirs: [], enforced: [] };
+      argv = inCgroups(cg.dirs, [
         ...sandboxArgs({
           home: p.home,
           dataDir,
@@ -353,7 +361,8 @@ export class LocalProvider implements InstanceProvider {
         rel(rt.node),
         rel(rt.openclaw),
         ...gatewayArgs,
-      ];
+      ]);
+      limits = cg.enforced;
       const execDir = dirname(realpathSync(process.execPath));
       worker = {
         argv: [
@@ -391,6 +400,7 @@ export class LocalProvider implements InstanceProvider {
       gid: null,
       gatewayLog: p.gatewayLog,
       worker,
+      limits,
       desired: {
         gatewayToken: inst.gatewayToken ?? "",
         basePath: gatewayBasePath(ref),
@@ -477,6 +487,10 @@ export class LocalProvider implements InstanceProvider {
     }
     // Nothing of the instance runs any more, so its tree cannot change under this; rm never follows links.
     rmSync(p.dir, { recursive: true, force: true });
+    for (const base of ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"])
+      try {
+        rmdirSync(join(base, "tropic", ref));
+      } catch {}
   }
 
   async describe(ref: string): Promise<ObservedInstance> {
@@ -519,6 +533,47 @@ export class LocalProvider implements InstanceProvider {
   list(): string[] {
     return existsSync(this.root) ? readdirSync(this.root).filter((d) => existsSync(join(this.root, d, "instance.json"))) : [];
   }
+}
+
+export const DEFAULT_LIMITS = { memoryBytes: 2 * 1024 ** 3, pids: 512 };
+
+/**
+ * The instance's cgroups, made (as root) with its limits: memory and number of processes, through
+ * cgroup v1's `memory` and `pids` hierarchies or cgroup v2, whichever this machine has. Returns the
+ * directories a process joins and what is enforced, in words (nothing, where neither is writable).
+ */
+export function instanceCgroups(id: string, limits = DEFAULT_LIMITS, root = "/sys/fs/cgroup"): { dirs: string[]; enforced: string[] } {
+  const dirs: string[] = [];
+  const enforced: string[] = [];
+  const gib = (limits.memoryBytes / 1024 ** 3).toFixed(1);
+  const make = (base: string, files: Record<string, string>, what: string) => {
+    try {
+      const d = join(base, "tropic", id);
+      mkdirSync(d, { recursive: true });
+      for (const [f, v] of Object.entries(files)) writeFileSync(join(d, f), v);
+      dirs.push(d);
+      enforced.push(what);
+    } catch {}
+  };
+  if (existsSync(join(root, "memory", "cgroup.procs")) || existsSync(join(root, "pids", "cgroup.procs"))) {
+    if (existsSync(join(root, "memory", "cgroup.procs"))) make(join(root, "memory"), { "memory.limit_in_bytes": String(limits.memoryBytes) }, `memory ≤ ${gib} GiB (cgroup v1)`);
+    if (existsSync(join(root, "pids", "cgroup.procs"))) make(join(root, "pids"), { "pids.max": String(limits.pids) }, `≤ ${limits.pids} processes (cgroup v1)`);
+  } else if (existsSync(join(root, "cgroup.controllers"))) {
+    try {
+      writeFileSync(join(root, "cgroup.subtree_control"), "+memory +pids");
+      mkdirSync(join(root, "tropic"), { recursive: true });
+      writeFileSync(join(root, "tropic", "cgroup.subtree_control"), "+memory +pids");
+    } catch {}
+    make(root, { "memory.max": String(limits.memoryBytes), "pids.max": String(limits.pids) }, `memory ≤ ${gib} GiB, ≤ ${limits.pids} processes (cgroup v2)`);
+  }
+  return { dirs, enforced };
+}
+
+/** argv that first moves itself into `cgroups`, then runs `argv` (so nothing it starts escapes them). */
+export function inCgroups(cgroups: string[], argv: string[]): string[] {
+  if (!cgroups.length) return argv;
+  const join_ = cgroups.map((d) => `echo $$ > ${d}/cgroup.procs`).join(" && ");
+  return ["/bin/sh", "-c", `${join_} && exec "$@"`, "sh", ...argv];
 }
 
 /**
