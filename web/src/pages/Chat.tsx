@@ -117,8 +117,8 @@ function NoModelGuide({ name, onOpen }: { name: string; onOpen: () => void }) {
         </button>
       </div>
       <p className="muted chat-key-note">
-        Open it anyway if your model needs no Claude key, for example a custom model endpoint you set in{" "}
-        <Link to="/settings#model">Settings → Model</Link>.
+        A model of your own needs no Claude key: choose a custom provider or endpoint in <Link to="/settings#model">Settings → Model</Link> and Chat
+        opens OpenClaw at once. Open it anyway to look around; agents on Claude models answer once a key is added.
       </p>
     </section>
   );
