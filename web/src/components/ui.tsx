@@ -98,6 +98,7 @@ export function Notice({ kind = "info", children }: { kind?: "info" | "warn" | "
 const STATE_TEXT: Record<string, string> = {
   provisioning: "Provisioning",
   initializing: "Starting",
+  restarting: "Restarting",
   running: "Running",
   stopping: "Stopping",
   stopped: "Stopped",

@@ -208,7 +208,7 @@ function InstanceCard(props: {
   const paused = !!i.pauseReason;
   const running = i.state === "running";
   const canStart = i.state === "stopped" || i.state === "failed";
-  const canStop = ["running", "initializing", "provisioning"].includes(i.state) && i.desiredState !== "stopped";
+  const canStop = ["running", "initializing", "restarting", "provisioning", "failed"].includes(i.state) && i.desiredState !== "stopped";
   const reason = paused ? (i.stateReason ?? PAUSE_TEXT[i.pauseReason ?? ""] ?? `Paused: ${i.pauseReason}`) : i.stateReason;
   const headingId = `inst-${i.id}`;
 
