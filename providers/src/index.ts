@@ -2,4 +2,14 @@ export * from "./catalog.ts";
 export type { InstanceProvider, InstanceSpec, NetworkRules, ObservedInstance, ObservedState } from "./provider.ts";
 export { gatewayBasePath, ProviderError } from "./provider.ts";
 export { NGINX_SITE_TEMPLATE, type NginxSiteOptions, renderNginxSite } from "./nginx.ts";
-export { freePort, LocalProvider, type LocalProviderOptions, localSandboxPlan, privateAncestors, sandboxArgs, hasBwrap } from "./local.ts";
+export {
+  freePort,
+  hasBwrap,
+  inCgroups,
+  instanceCgroups,
+  LocalProvider,
+  type LocalProviderOptions,
+  localSandboxPlan,
+  privateAncestors,
+  sandboxArgs,
+} from "./local.ts";

@@ -1,12 +1,12 @@
 // The local provider without gateways: the sandbox's command line, idempotent create, and the refusal
 // to mix users' instances when there is no sandbox. (Real gateways: server/test/instances.e2e.test.ts.)
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chmodSync, mkdirSync } from "node:fs";
-import { LocalProvider, localSandboxPlan, privateAncestors, ProviderError, sandboxArgs } from "../src/index.ts";
+import { instanceCgroups, inCgroups, LocalProvider, localSandboxPlan, privateAncestors, ProviderError, sandboxArgs } from "../src/index.ts";
 
 const fakeRuntime = async () => ({
   openclawVersion: "2026.9.6",
@@ -151,5 +151,36 @@ test("a data directory below a private (0700) directory: that directory becomes 
     );
   } finally {
     rmSync(base, { recursive: true, force: true });
+  }
+});
+
+test("per-instance limits: cgroup v1 (memory, pids) or v2, whichever the machine has; said in words", () => {
+  const v1 = mkdtempSync(join(tmpdir(), "tropic-cg1-"));
+  const v2 = mkdtempSync(join(tmpdir(), "tropic-cg2-"));
+  const none = mkdtempSync(join(tmpdir(), "tropic-cg0-"));
+  try {
+    for (const h of ["memory", "pids"]) {
+      mkdirSync(join(v1, h), { recursive: true });
+      writeFileSync(join(v1, h, "cgroup.procs"), "");
+    }
+    const a = instanceCgroups("i-1", { memoryBytes: 2 * 1024 ** 3, pids: 512 }, v1);
+    assert.deepEqual(a.dirs, [join(v1, "memory", "tropic", "i-1"), join(v1, "pids", "tropic", "i-1")]);
+    assert.equal(readFileSync(join(v1, "memory", "tropic", "i-1", "memory.limit_in_bytes"), "utf8"), String(2 * 1024 ** 3));
+    assert.equal(readFileSync(join(v1, "pids", "tropic", "i-1", "pids.max"), "utf8"), "512");
+    assert.deepEqual(a.enforced, ["memory ≤ 2.0 GiB (cgroup v1)", "≤ 512 processes (cgroup v1)"]);
+    writeFileSync(join(v2, "cgroup.controllers"), "memory pids");
+    const b = instanceCgroups("i-1", { memoryBytes: 1024 ** 3, pids: 100 }, v2);
+    assert.deepEqual(b.dirs, [join(v2, "tropic", "i-1")]);
+    assert.equal(readFileSync(join(v2, "tropic", "i-1", "pids.max"), "utf8"), "100");
+    assert.deepEqual(instanceCgroups("i-1", undefined, none), { dirs: [], enforced: [] }, "nothing to enforce with: said so (empty)");
+    // The sandbox's command joins them before anything starts.
+    assert.deepEqual(inCgroups(a.dirs, ["bwrap", "x"]).slice(0, 2), ["/bin/sh", "-c"]);
+    assert.match(
+      inCgroups(a.dirs, ["bwrap", "x"])[2]!,
+      /echo \$\$ > .*memory\/tropic\/i-1\/cgroup\.procs && echo \$\$ > .*pids\/tropic\/i-1\/cgroup\.procs && exec "\$@"/,
+    );
+    assert.deepEqual(inCgroups([], ["bwrap", "x"]), ["bwrap", "x"]);
+  } finally {
+    for (const d of [v1, v2, none]) rmSync(d, { recursive: true, force: true });
   }
 });

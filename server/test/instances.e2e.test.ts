@@ -107,6 +107,23 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.ok(!existsSync("/tmp/p") || readFileSync("/tmp/p", "utf8") !== "x\n" || true, "private /tmp");
   });
 
+  await t.test("limits like OpenClaw's fleet cells: the sandbox is in the instance's cgroups; a fork flood stops at 512 processes", async () => {
+    const launch = await provider.launchFile(ia.id);
+    if (!launch.limits.length) {
+      t.diagnostic("this machine has no writable cgroups: no limits to test");
+      return;
+    }
+    const r = await provider.execInSandbox(
+      ia.id,
+      ["sh", "-c", "cat /proc/self/cgroup; i=0; while [ $i -lt 700 ]; do sleep 3 & i=$((i+1)); done 2>&1 | tail -1; echo STARTED $(jobs -p | wc -l)"],
+      120_000,
+    );
+    assert.match(r.stdout, new RegExp(`tropic/${ia.id}`), "in the instance's cgroup");
+    assert.match(`${r.stdout}${r.stderr}`, /Resource temporarily unavailable|Cannot fork|can't fork/i, "forks past the limit fail");
+    // The flood hurt only this instance (its own processes); it is running again once the flood ends.
+    await running(a, ia.id);
+  });
+
   await t.test("the gated agent cannot switch its gate off: openclaw.json is the agent user's, read-only to the gateway", async () => {
     const cfgPath = join(fa.state, "openclaw.json");
     const before = readFileSync(cfgPath, "utf8");
