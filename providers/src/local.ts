@@ -556,15 +556,21 @@ export function instanceCgroups(id: string, limits = DEFAULT_LIMITS, root = "/sy
     } catch {}
   };
   if (existsSync(join(root, "memory", "cgroup.procs")) || existsSync(join(root, "pids", "cgroup.procs"))) {
-    if (existsSync(join(root, "memory", "cgroup.procs"))) make(join(root, "memory"), { "memory.limit_in_bytes": String(limits.memoryBytes) }, `memory ≤ ${gib} GiB (cgroup v1)`);
-    if (existsSync(join(root, "pids", "cgroup.procs"))) make(join(root, "pids"), { "pids.max": String(limits.pids) }, `≤ ${limits.pids} processes (cgroup v1)`);
+    if (existsSync(join(root, "memory", "cgroup.procs")))
+      make(join(root, "memory"), { "memory.limit_in_bytes": String(limits.memoryBytes) }, `memory ≤ ${gib} GiB (cgroup v1)`);
+    if (existsSync(join(root, "pids", "cgroup.procs")))
+      make(join(root, "pids"), { "pids.max": String(limits.pids) }, `≤ ${limits.pids} processes (cgroup v1)`);
   } else if (existsSync(join(root, "cgroup.controllers"))) {
     try {
       writeFileSync(join(root, "cgroup.subtree_control"), "+memory +pids");
       mkdirSync(join(root, "tropic"), { recursive: true });
       writeFileSync(join(root, "tropic", "cgroup.subtree_control"), "+memory +pids");
     } catch {}
-    make(root, { "memory.max": String(limits.memoryBytes), "pids.max": String(limits.pids) }, `memory ≤ ${gib} GiB, ≤ ${limits.pids} processes (cgroup v2)`);
+    make(
+      root,
+      { "memory.max": String(limits.memoryBytes), "pids.max": String(limits.pids) },
+      `memory ≤ ${gib} GiB, ≤ ${limits.pids} processes (cgroup v2)`,
+    );
   }
   return { dirs, enforced };
 }
