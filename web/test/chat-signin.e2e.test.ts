@@ -4,16 +4,21 @@
 //  - Chat without any model key says so before OpenClaw's UI, links to Settings → Credentials (which
 //    tells the truth: no platform key here), and still opens OpenClaw on request; a stored key or a
 //    custom model opens it at once; with a platform key Settings says the instances use it.
-//  - Credits at balance 0 with only a free local instance: nothing is charged, never "used up".
+//  - Credits at balance 0 with only a free local instance: nothing is charged, never "used up"; with
+//    local compute priced, "used up" and paused at 0, and after a grant the run-out date.
 //  - Marketplace and skills: SVG icons, no emoji.
 //  - Signed out, /i/<id>/ lands on the sign-in page and, after signing in, back on /i/<id>/; a foreign
 //    `next` is refused (server and page), a dashboard page is returned to as well.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
+import { checkLimits, meterTick } from "../../server/src/credits/meter.ts";
+import { mergeRates } from "../../server/src/credits/rates.ts";
 import { sealJson } from "../../server/src/instances/tokens.ts";
 import { LocalKek } from "../../server/src/secrets/envelope.ts";
 import { type RunningServer, startServer } from "../../server/src/server.ts";
@@ -33,7 +38,7 @@ async function standInGateway(): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-async function start(dataDir: string, platformAnthropicKey?: string): Promise<RunningServer> {
+async function start(dataDir: string, platformAnthropicKey?: string, ratesFile?: string): Promise<RunningServer> {
   return startServer(
     {
       dataDir,
@@ -45,6 +50,7 @@ async function start(dataDir: string, platformAnthropicKey?: string): Promise<Ru
       authRateLimit: 1000,
       runInstances: false,
       platformAnthropicKey,
+      ratesFile,
     },
     { logger: false },
   );
@@ -250,6 +256,73 @@ describe("without a platform key", { skip }, () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("credits that run out (local compute priced at 12 credits/hour)", { skip }, () => {
+  let server: RunningServer;
+  let dataDir: string;
+  let ratesDir: string;
+  let b: BrowserSession;
+
+  before(async () => {
+    dataDir = freshDataDir();
+    ratesDir = mkdtempSync(join(tmpdir(), "tropic-rates-"));
+    writeFileSync(join(ratesDir, "rates.json"), JSON.stringify({ compute: { local: 12 } }));
+    server = await start(dataDir, undefined, join(ratesDir, "rates.json"));
+    b = await openBrowser();
+  });
+  after(async () => {
+    await b?.close();
+    await server?.close();
+    if (dataDir) removeDir(dataDir);
+    if (ratesDir) removeDir(ratesDir);
+  });
+
+  test("balance 0 with a priced instance: 'Used up', it is paused; with credits: the run-out date and who pauses then", async () => {
+    const { page } = b;
+    const email = `priced-${Date.now()}@example.com`;
+    await signUpInBrowser(page, server.url, email, PASSWORD);
+    const id = await runningInstance(server, page, "home");
+    const rates = mergeRates({ compute: { local: 12 } });
+
+    // At 0 it costs credits: the page says it is being paused, and the meter does pause it.
+    await page.goto(`${server.url}/credits`);
+    const card = page.getByTestId("runs-out");
+    await card.getByText("Balance 0: home costs 12 credits/hour and is paused within 5 minutes until credits are added.").waitFor();
+    assert.equal(await card.locator(".stat-value").textContent(), "Used up");
+    assert.deepEqual(
+      (await checkLimits(server.database.pool, (await (await page.request.get(`${server.url}/api/v1/me`)).json()).id, { rates })).paused,
+      [id],
+    );
+    // The reconciler would now stop it (instances are off here).
+    await server.database.pool.query("UPDATE instances SET state = 'stopped', stopped_at = now() WHERE id = $1", [id]);
+    await page.reload();
+    await card.getByText("Balance 0: home is paused until credits are added.").waitFor();
+
+    // Credits added (the first account is the admin): it runs again; the meter charges its past hour.
+    const grant = await page.request.post(`${server.url}/api/v1/admin/credits/grant`, { data: { email, credits: 1000, note: "test credits" } });
+    assert.equal(grant.status(), 201, await grant.text());
+    await server.database.pool.query(
+      "UPDATE instances SET state = 'running', started_at = now() - interval '1 hour', metered_until = NULL WHERE id = $1",
+      [id],
+    );
+    const agent = await page.request.post(`${server.url}/api/v1/agents`, { data: { instanceId: id, templateId: "personal-assistant" } });
+    assert.equal(agent.status(), 201, await agent.text());
+    const tick = await meterTick(server.database.pool, { rates });
+    assert.ok(tick.computeRows >= 12, JSON.stringify(tick));
+    await page.goto(`${server.url}/credits`);
+    await page.getByTestId("burn-chart").waitFor();
+    assert.equal(await card.locator(".stat-value").textContent(), "in 3.4 days");
+    assert.match(
+      (await card.locator(".stat-note").textContent()) ?? "",
+      /^around .+ at the current burn rate; then home is paused until credits are added\.$/,
+    );
+    const usage = await (await page.request.get(`${server.url}/api/v1/credits/usage`)).json();
+    assert.equal(usage.forecast.status, "runs_out");
+    assert.equal(usage.forecast.summary, "Runs out in 3.4 days at 12 credits/hour; then home is paused until credits are added.");
+    await page.mouse.move(0, 0);
+    await b.shot("credits-charged");
   });
 });
 
