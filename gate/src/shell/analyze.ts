@@ -38,7 +38,6 @@ const WRAPPERS: Record<string, string[]> = {
   builtin: [],
   exec: ["-a"],
   timeout: ["-s", "-k", "--signal", "--kill-after"],
-  watch: ["-n", "-d", "--interval"],
   strace: ["-e", "-o", "-p", "-s"],
   ltrace: ["-e", "-o"],
   unbuffer: [],
@@ -54,7 +53,6 @@ const WRAPPERS: Record<string, string[]> = {
   bwrap: [],
   catchsegv: [],
   xargs: ["-I", "-i", "-n", "-P", "-L", "-l", "-s", "-d", "-E", "-e", "-a", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace"],
-  script: ["-c"],
   daemonize: [],
   disown: [],
   nsenter: ["-t", "--target"],
@@ -62,6 +60,15 @@ const WRAPPERS: Record<string, string[]> = {
   busybox: [],
 };
 const POSITIONAL_BEFORE_CMD: Record<string, number> = { timeout: 1, chroot: 1, flock: 1, taskset: 1, chrt: 1 };
+/** Programs whose `-c STRING` is a shell command line. */
+const COMMAND_OPTION: Record<string, string[]> = {
+  su: ["-c", "--command"],
+  runuser: ["-c", "--command"],
+  script: ["-c", "--command"],
+  flock: ["-c", "--command"],
+};
+/** Programs that join their arguments into one shell command line (`watch 'rm -rf ~'`). */
+const JOINS_ARGS: Record<string, string[]> = { watch: ["-n", "-d", "--interval", "-q", "--equexit"] };
 const ELEVATOR_SET = new Set(ELEVATORS);
 const SHELL_SET = new Set(SHELLS.filter((s) => s !== "busybox"));
 
@@ -325,6 +332,8 @@ const looksLikePath = (s: string) =>
 
 export class CommandAnalyzer {
   readonly ops: OpContext[] = [];
+  private readonly aliases = new Map<string, string>();
+  private readonly expanding = new Set<string>();
   private line: string;
   constructor(
     readonly env: CallEnv,
@@ -358,7 +367,7 @@ export class CommandAnalyzer {
   }
 
   private subsOf(c: SimpleCmd): Script[] {
-    const out: Script[] = [];
+    const out: Script[] = [...(c.subs ?? [])];
     for (const w of c.words) out.push(...w.subs);
     for (const a of c.assigns) out.push(...a.value.subs);
     for (const r of c.redirs) out.push(...r.target.subs);
@@ -436,6 +445,21 @@ export class CommandAnalyzer {
 
   private command(words: Word[], c: SimpleCmd, inh: Inherit) {
     const w0 = words[0];
+    const parseInner = (src: string, extra: Partial<Inherit> = {}) => {
+      const s = parseShell(src, { vars: inh.vars, depth: inh.depth + 1 });
+      this.script(s, { ...inh, depth: inh.depth + 1, ...extra });
+    };
+    // An alias defined earlier on the line (`alias r=rm`, `hash -p /bin/rm r`) runs what it stands for.
+    const alias = !w0.quoted && !w0.dynamic ? this.aliases.get(w0.text) : undefined;
+    if (alias !== undefined && !this.expanding.has(w0.text)) {
+      this.expanding.add(w0.text);
+      try {
+        parseInner([alias, ...words.slice(1).map(reread)].join(" "));
+      } finally {
+        this.expanding.delete(w0.text);
+      }
+      return;
+    }
     const programPath = w0.text;
     const program = basename(programPath);
     const args = words.slice(1).map((w) => w.text);
@@ -453,19 +477,68 @@ export class CommandAnalyzer {
     e.interp = interpFamily(program) || (SHELL_SET.has(program) && args.some((a) => !a.startsWith("-")) ? "shell" : "");
     this.ops.push(e);
     const child = (ws: Word[], extra: Partial<Inherit> = {}) => this.command2(ws, c, { ...inh, depth: inh.depth + 1, ...extra });
-    const parseInner = (src: string, extra: Partial<Inherit> = {}) => {
-      const s = parseShell(src, { vars: inh.vars, depth: inh.depth + 1 });
-      this.script(s, { ...inh, depth: inh.depth + 1, ...extra });
+    /** the re-read form of the value of option `names` (`-c CMD`, `--command=CMD`) */
+    const optWord = (names: string[]): string | undefined => {
+      for (let i = 1; i < words.length; i++) {
+        const a = words[i].text;
+        if (names.includes(a) && i + 1 < words.length) return words[i + 1].sh;
+        for (const n of names) if (n.startsWith("--") && a.startsWith(`${n}=`)) return words[i].sh.slice(words[i].sh.indexOf("=") + 1);
+      }
+      return optValues(args, names)[0];
     };
     const pos = positionals(program, args);
 
-    // 1. Wrappers run the rest of their arguments as a command.
-    if (program in WRAPPERS || ELEVATOR_SET.has(program)) {
-      if (program === "su") {
-        const cmd = optValues(args, ["-c", "--command"])[0];
-        if (cmd !== undefined) parseInner(cmd, { sudo: true });
+    // 0. Strings that are run as commands later or elsewhere on this machine.
+    if (program === "alias") {
+      for (const a of args) {
+        const m = /^([^=\s]+)=([\s\S]*)$/.exec(a);
+        if (m) this.aliases.set(m[1], m[2]);
+      }
+      return;
+    }
+    if (program === "hash") {
+      const p = optValues(args, ["-p"])[0];
+      const name = p !== undefined ? args[args.indexOf("-p") + 2] : undefined;
+      if (p !== undefined && name) this.aliases.set(name, shellQuote(p));
+      return;
+    }
+    if (program === "trap") {
+      let i = 1;
+      if (words[i]?.text === "--") i++;
+      if (words[i] && words.length > i + 1 && !words[i].text.startsWith("-")) parseInner(words[i].sh);
+      return;
+    }
+    if (program in COMMAND_OPTION) {
+      const cmd = optWord(COMMAND_OPTION[program]);
+      if (cmd !== undefined) {
+        parseInner(cmd, ELEVATOR_SET.has(program) ? { sudo: true } : {});
         return;
       }
+      if (program === "su" || program === "script") return;
+    }
+    if (program in JOINS_ARGS) {
+      const takes = new Set(JOINS_ARGS[program]);
+      let i = 1;
+      let exec = false;
+      for (; i < words.length && words[i].text.startsWith("-"); i++) {
+        if (words[i].text === "-x" || words[i].text === "--exec") exec = true;
+        if (takes.has(words[i].text)) i++;
+      }
+      if (i < words.length) {
+        if (exec) child(words.slice(i));
+        else
+          parseInner(
+            words
+              .slice(i)
+              .map((w) => w.sh)
+              .join(" "),
+          );
+      }
+      return;
+    }
+
+    // 1. Wrappers run the rest of their arguments as a command.
+    if (program in WRAPPERS || ELEVATOR_SET.has(program)) {
       const takes = new Set(WRAPPERS[program] ?? []);
       let i = 1;
       let skipPos = POSITIONAL_BEFORE_CMD[program] ?? 0;
@@ -479,6 +552,7 @@ export class CommandAnalyzer {
           i++;
           continue;
         }
+        if (program === "command" && (a === "-v" || a === "-V")) return; // only looks the name up
         if (a.startsWith("-") && a.length > 1) {
           i += takes.has(a) ? 2 : 1;
           continue;
@@ -498,9 +572,11 @@ export class CommandAnalyzer {
     }
     // 2. Shells and eval: parse the string they would run.
     if (SHELL_SET.has(program) || (program === "busybox" && SHELL_SET.has(args[0] ?? ""))) {
-      const a = program === "busybox" ? args.slice(1) : args;
+      const off = program === "busybox" ? 1 : 0;
+      const a = args.slice(off);
       const ci = a.findIndex((x) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x));
-      if (ci >= 0 && a[ci + 1] !== undefined) parseInner(a[ci + 1]);
+      // the command string as the shell re-reads it: what is computed stays computed (`sh -c "$X"`)
+      if (ci >= 0 && a[ci + 1] !== undefined) parseInner(words[1 + off + ci + 1].sh);
       else {
         const script = a.find((x) => !x.startsWith("-"));
         if (script) this.pathOp("read", script, false, program, inh);
@@ -508,7 +584,12 @@ export class CommandAnalyzer {
       return;
     }
     if (program === "eval") {
-      parseInner(args.join(" "));
+      parseInner(
+        words
+          .slice(1)
+          .map((w) => w.sh)
+          .join(" "),
+      );
       return;
     }
     if (program === "source" || program === ".") {
@@ -550,7 +631,12 @@ export class CommandAnalyzer {
         if (["-exec", "-execdir", "-ok", "-okdir"].includes(args[j])) {
           let k = j + 1;
           while (k < args.length && args[k] !== ";" && args[k] !== "+") k++;
-          const inner = words.slice(j + 2, k + 1).map((w) => ({ ...w, text: w.text.replace(/\{\}/g, roots[0]) }));
+          const inner = words.slice(j + 2, k + 1).map((w) => ({
+            ...w,
+            text: w.text.replace(/\{\}/g, roots[0]),
+            sh: w.sh.replace(/\{\}/g, roots[0]),
+            pat: w.pat.replace(/\{\}/g, roots[0]),
+          }));
           if (inner.length) child(inner);
           j = k;
         }
@@ -756,3 +842,5 @@ function basename(p: string): string {
   return i >= 0 ? s.slice(i + 1) : s;
 }
 const shellQuote = (s: string) => (/^[\w@%+=:,./~-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+/** A word written back for the shell to read again: its value quoted, or, when computed, as written. */
+const reread = (w: Word) => (w.dynamic ? w.sh : w.glob && /^[^\s;&|<>()'"$`]+$/.test(w.pat) ? w.pat : shellQuote(w.text));
