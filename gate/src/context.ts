@@ -17,6 +17,8 @@ export interface ToolCall {
 export interface Op {
   ctx: OpContext;
   primary: boolean;
+  /** the program or code this op runs is only known when the command runs: why (the engine denies it) */
+  unknown?: string;
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
@@ -85,8 +87,12 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
       if (!command.trim()) throw new Error("exec call without a command");
       const cwd = str(p.workdir) ? resolvePath(str(p.workdir), env) : env.cwd;
       const a = new CommandAnalyzer({ ...env, cwd }, command);
-      for (const o of a.run(command, { background: p.background === true }))
-        ops.push({ ctx: o, primary: o.op !== "shell" && o.op !== "net" && o.op !== "download" });
+      for (const o of a.run(command, { background: p.background === true })) {
+        const op: Op = { ctx: o, primary: o.op !== "shell" && o.op !== "net" && o.op !== "download" };
+        const unknown = a.unknown.get(o);
+        if (unknown) op.unknown = unknown;
+        ops.push(op);
+      }
       break;
     }
     case "read":

@@ -1,7 +1,8 @@
 // The decision engine. Rules are parsed into Cedar once, in buckets per (agent, op kind[, program]):
 // a call only evaluates the bucket of each of its ops, and only when the TS mirror of some rule in
 // that bucket can match (otherwise the outcome is known: nothing applies). Cedar decides; forbid
-// beats permit; permits annotated confirm turn an allow into confirm. Any error denies.
+// beats permit; permits annotated confirm turn an allow into confirm. Any error denies, and so does a
+// command whose program is only known when it runs.
 
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import {
@@ -49,6 +50,8 @@ interface AgentSet {
   byId: Map<string, RuleSpec>;
   buckets: Map<string, Bucket>;
 }
+const UNKNOWN_PROGRAM = "tropic-unknown-program";
+
 interface Bucket {
   id: string;
   specs: RuleSpec[];
@@ -203,8 +206,10 @@ export class Gate {
     const deny = new Set<string>();
     const confirm = new Set<string>();
     const allow = new Set<string>();
+    const unknown = new Set<string>();
     let lockdownMiss: Op | null = null;
     for (const op of ops) {
+      if (op.unknown) unknown.add(op.unknown);
       const r = this.evalOp(set, op);
       for (const id of r.deny) deny.add(id);
       for (const id of r.confirm) confirm.add(id);
@@ -212,6 +217,13 @@ export class Gate {
       if (r.lockdownMiss && !lockdownMiss) lockdownMiss = op;
     }
     const why = (ids: Set<string>) => [...ids].map((id) => `${id}: ${set.byId.get(id)?.description ?? ""}`.trim()).join(" ");
+    // A program (or code) only known when the command runs could be anything: the most restrictive outcome.
+    if (unknown.size)
+      return {
+        decision: "deny",
+        rules: [UNKNOWN_PROGRAM, ...deny],
+        reason: `Blocked: ${[...unknown].join("; ")}: denied.${deny.size ? ` Also blocked by policy. ${why(deny)}` : ""}`,
+      };
     if (deny.size) return { decision: "deny", rules: [...deny], reason: `Blocked by policy. ${why(deny)}` };
     if (lockdownMiss) {
       const o = lockdownMiss.ctx;

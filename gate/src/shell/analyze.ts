@@ -332,6 +332,8 @@ const looksLikePath = (s: string) =>
 
 export class CommandAnalyzer {
   readonly ops: OpContext[] = [];
+  /** exec ops whose program (or the code it runs) is only known when the command runs, and why */
+  readonly unknown = new Map<OpContext, string>();
   private readonly aliases = new Map<string, string>();
   private readonly expanding = new Set<string>();
   private line: string;
@@ -476,6 +478,11 @@ export class CommandAnalyzer {
     e.background = inh.background;
     e.interp = interpFamily(program) || (SHELL_SET.has(program) && args.some((a) => !a.startsWith("-")) ? "shell" : "");
     this.ops.push(e);
+    // A program word that is computed (`$(echo rm)`, `$X`, `${CMD}`, backticks, arithmetic) or a file-name
+    // pattern (`/bin/r?`) names no program the rules can check: the engine denies it (fail closed).
+    if (w0.dynamic) this.unknown.set(e, `the program name is computed when the command runs (\`${w0.src}\`), so it cannot be checked`);
+    else if (w0.glob)
+      this.unknown.set(e, `the program name is a file-name pattern the shell expands when the command runs (\`${w0.src}\`), so it cannot be checked`);
     const child = (ws: Word[], extra: Partial<Inherit> = {}) => this.command2(ws, c, { ...inh, depth: inh.depth + 1, ...extra });
     /** the re-read form of the value of option `names` (`-c CMD`, `--command=CMD`) */
     const optWord = (names: string[]): string | undefined => {
@@ -603,6 +610,10 @@ export class CommandAnalyzer {
       for (let i = 0; i < args.length; i++)
         if (codeFlag.includes(args[i]) || /^-[a-zA-Z]*[ce]$/.test(args[i])) {
           code = args[i + 1];
+          // code produced by a command substitution (`python3 -c "$(echo … | base64 -d)"`) or only by variables
+          const cw = words[i + 2];
+          if (cw && !this.unknown.has(e) && (cw.subs.length || (cw.dynamic && !cw.text.trim())))
+            this.unknown.set(e, `the code ${program} runs is computed when the command runs (\`${cw.src}\`), so it cannot be checked`);
           break;
         }
       if (code !== undefined) {
