@@ -4,9 +4,10 @@
 
 import { type OpContext, emptyContext, vocab } from "@tropic/policy";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
-import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath } from "./env.ts";
+import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath, resolvePattern } from "./env.ts";
 import { hasSecret } from "./redact.ts";
-import { CommandAnalyzer } from "./shell/analyze.ts";
+import { CommandAnalyzer, type GlobRef } from "./shell/analyze.ts";
+import { hasGlob } from "./shell/parse.ts";
 
 export interface ToolCall {
   tool: string;
@@ -19,6 +20,10 @@ export interface Op {
   primary: boolean;
   /** the program or code this op runs is only known when the command runs: why (the engine denies it) */
   unknown?: string;
+  /** the path is a file-name pattern: the engine also checks the protected paths it could expand to */
+  glob?: GlobRef;
+  /** how this op was derived (a path a pattern could expand to), for the reason */
+  via?: string;
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
@@ -65,7 +70,10 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
     c.content = content.slice(0, CONTENT_MAX).toLowerCase();
     c.mode = mode;
     c.program = tool;
-    ops.push({ ctx: c, primary: true });
+    // The tools take the path literally, but a name like `.e*` can only be a link the agent made to
+    // something it should not name: such a path is checked as the pattern it looks like.
+    const pattern = path.replace(/\\/g, "\\\\");
+    ops.push({ ctx: c, primary: true, ...(hasGlob(pattern) ? { glob: { pattern: resolvePattern(pattern, env), shown: path } } : {}) });
   };
   const browse = (url: string) => {
     const t = url ? parseTarget(url) : null;
@@ -91,6 +99,8 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
         const op: Op = { ctx: o, primary: o.op !== "shell" && o.op !== "net" && o.op !== "download" };
         const unknown = a.unknown.get(o);
         if (unknown) op.unknown = unknown;
+        const glob = a.globs.get(o);
+        if (glob) op.glob = glob;
         ops.push(op);
       }
       break;

@@ -2,7 +2,8 @@
 // a call only evaluates the bucket of each of its ops, and only when the TS mirror of some rule in
 // that bucket can match (otherwise the outcome is known: nothing applies). Cedar decides; forbid
 // beats permit; permits annotated confirm turn an allow into confirm. Any error denies, and so does a
-// command whose program is only known when it runs.
+// command whose program is only known when it runs. A path that is a shell pattern (`.e*`) is also
+// checked as each protected path it could expand to (see glob.ts).
 
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import {
@@ -12,11 +13,14 @@ import {
   type RuleSpec,
   compilePolicy,
   compileSettings,
+  like,
   specMatches,
   specToCedar,
 } from "@tropic/policy";
 import { homedir } from "node:os";
+import { posix } from "node:path";
 import { type Op, type ToolCall, callToOps } from "./context.ts";
+import { unescapePattern, variants, witness } from "./glob.ts";
 import { PACKS, type PackName } from "./packs/index.ts";
 import { REDACTED, type Redaction, SECRET_KINDS, redactSecrets } from "./redact.ts";
 
@@ -49,9 +53,28 @@ interface AgentSet {
   specs: RuleSpec[];
   byId: Map<string, RuleSpec>;
   buckets: Map<string, Bucket>;
+  /** every path condition of the set's rules: what a file-name pattern is compared with */
+  pathConds: PathCond[];
+  /** pattern → the protected paths it could expand to (per op kind) */
+  globPaths: Map<string, string[]>;
+}
+interface PathCond {
+  ops: string[];
+  like: string[];
+  notLike: string[];
 }
 const UNKNOWN_PROGRAM = "tropic-unknown-program";
 
+function pathCondsOf(specs: RuleSpec[]): PathCond[] {
+  const out = new Map<string, PathCond>();
+  for (const s of specs)
+    for (const c of s.any)
+      if (c.pathLike) {
+        const pc = { ops: c.op, like: c.pathLike, notLike: c.pathNotLike ?? [] };
+        out.set(JSON.stringify(pc), pc);
+      }
+  return [...out.values()];
+}
 interface Bucket {
   id: string;
   specs: RuleSpec[];
@@ -145,7 +168,14 @@ export class Gate {
     for (const key of keys) {
       const pol = compiled.get(key) ?? compiled.get("*");
       const specs = [...packSpecs, ...(pol?.rules.map((r) => r.spec) ?? [])];
-      const set: AgentSet = { mode: pol?.mode ?? "default", specs, byId: new Map(specs.map((s) => [s.id, s])), buckets: new Map() };
+      const set: AgentSet = {
+        mode: pol?.mode ?? "default",
+        specs,
+        byId: new Map(specs.map((s) => [s.id, s])),
+        buckets: new Map(),
+        pathConds: pathCondsOf(specs),
+        globPaths: new Map(),
+      };
       // Validate the whole set with Cedar now, so a bad rule fails here and not at decision time.
       this.prepare(set, specs);
       next.set(key, set);
@@ -207,16 +237,25 @@ export class Gate {
     const confirm = new Set<string>();
     const allow = new Set<string>();
     const unknown = new Set<string>();
+    const via = new Map<string, string>(); // rule id → the pattern expansion that made it apply
     let lockdownMiss: Op | null = null;
-    for (const op of ops) {
+    for (const op of ops.flatMap((o) => (o.glob ? [o, ...this.globOps(set, o, ws)] : [o]))) {
       if (op.unknown) unknown.add(op.unknown);
       const r = this.evalOp(set, op);
       for (const id of r.deny) deny.add(id);
       for (const id of r.confirm) confirm.add(id);
       for (const id of r.allow) allow.add(id);
+      if (op.via) for (const id of [...r.deny, ...r.confirm]) if (!via.has(id)) via.set(id, op.via);
       if (r.lockdownMiss && !lockdownMiss) lockdownMiss = op;
     }
-    const why = (ids: Set<string>) => [...ids].map((id) => `${id}: ${set.byId.get(id)?.description ?? ""}`.trim()).join(" ");
+    const why = (ids: Set<string>) =>
+      [...ids]
+        .map((id) => {
+          const d = `${id}: ${set.byId.get(id)?.description ?? ""}`.trim();
+          const v = via.get(id);
+          return v ? `${d.replace(/\.$/, "")} (${v}).` : d;
+        })
+        .join(" ");
     // A program (or code) only known when the command runs could be anything: the most restrictive outcome.
     if (unknown.size)
       return {
@@ -243,6 +282,53 @@ export class Gate {
     }
     if (confirm.size) return { decision: "confirm", rules: [...confirm], reason: `Needs the user's approval. ${why(confirm)}` };
     return { decision: "allow", rules: [...allow], reason: allow.size ? `Allowed. ${why(allow)}` : "Allowed: no rule applies." };
+  }
+
+  /** The ops of the paths a file-name pattern could expand to that some rule of the set protects (each then
+   * decided by Cedar like any path), and of the pattern with a `.?`/`.*` name read as `.`/`..`. */
+  private globOps(set: AgentSet, op: Op, ws: string): Op[] {
+    const g = op.glob;
+    if (!g) return [];
+    const ctx = op.ctx;
+    const dotglob = /dotglob|globdots|globignore/.test(ctx.line);
+    const key = `${ctx.op}|${dotglob ? 1 : 0}|${g.pattern}`;
+    let paths = set.globPaths.get(key);
+    if (!paths) {
+      const found = new Set<string>();
+      const tried = new Set<string>();
+      for (const v of variants(g.pattern)) {
+        if (v !== g.pattern) found.add(unescapePattern(v));
+        // A bare `*` name is "every file here", not a name spelled towards a protected one: it is compared
+        // only with rules that name the directory it lists (`*/.ssh/id_*`, `/etc/shadow`), so `cat ~/.ssh/*`
+        // is caught and `rm -rf build/*` is not taken for deleting some `build/x.key` or `build/AGENTS.md`.
+        const blanket = !dotglob && /(^|\/)\*+$/.test(v) && !/\\\*+$/.test(v);
+        for (const c of set.pathConds) {
+          if (!c.ops.includes(ctx.op)) continue;
+          for (const pattern of c.like) {
+            const dir = posix.dirname(pattern);
+            if (blanket && !/[^*/.]/.test(dir)) continue;
+            const once = `${v}\n${pattern}\n${c.notLike.join("\n")}`;
+            if (tried.has(once)) continue;
+            tried.add(once);
+            const w = witness(v, pattern, c.notLike, dotglob);
+            if (w === null || (blanket && !like(posix.dirname(w), dir))) continue;
+            // a `.?` that is `..` leaves a `/../` in the path: the normalised path if it is still protected
+            const n = posix.normalize(w);
+            found.add(n !== w && like(n, pattern) && !c.notLike.some((x) => like(n, x)) ? n : w);
+          }
+        }
+      }
+      found.delete(ctx.path);
+      paths = [...found];
+      if (set.globPaths.size >= 2048) set.globPaths.clear();
+      set.globPaths.set(key, paths);
+    }
+    const shown = (p: string) => (p === this.home || p.startsWith(`${this.home}/`) ? `~${p.slice(this.home.length)}` : p);
+    return paths.map((p) => ({
+      ctx: { ...ctx, path: p, inWorkspace: !ctx.dynamic && p.startsWith(`${ws}/`) },
+      primary: false,
+      via: `\`${g.shown}\` could expand to ${shown(p)}`,
+    }));
   }
 
   private evalOp(set: AgentSet, op: Op): { deny: string[]; confirm: string[]; allow: string[]; lockdownMiss: boolean } {

@@ -21,6 +21,18 @@ export function resolvePath(p: string, env: CallEnv): string {
   return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
 }
 
+/** `resolvePath` for a file-name pattern in the parser's `pat` form (quoted characters escaped with `\`):
+ * `~` expanded, relative patterns joined to cwd (escaped), `.`/`..` removed. */
+export function resolvePattern(pat: string, env: CallEnv): string {
+  const esc = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
+  let s = pat;
+  if (s === "~" || s.startsWith("~/")) s = esc(env.home) + s.slice(1);
+  else if (s.startsWith("$HOME/")) s = esc(env.home) + s.slice(5);
+  if (!s.startsWith("/")) s = `${esc(env.cwd)}/${s}`;
+  const n = posix.normalize(s);
+  return n.length > 1 && n.endsWith("/") && !n.endsWith("\\/") ? n.slice(0, -1) : n;
+}
+
 /** Strictly inside the workspace (the workspace root itself is not "inside": deleting it is not routine). */
 export const inWorkspace = (abs: string, env: CallEnv) => abs.startsWith(`${env.workspace}/`);
 

@@ -4,9 +4,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Gate, type ToolCall } from "../src/index.ts";
+import { witness } from "../src/glob.ts";
 
 const HOME = "/home/u";
 const sh = (command: string): ToolCall => ({ tool: "exec", params: { command } });
+const read = (path: string): ToolCall => ({ tool: "read", params: { path } });
+const show = (c: ToolCall) => JSON.stringify(c.tool === "exec" ? c.params.command : c);
 
 // ---- unknown programs fail closed ----
 
@@ -142,4 +145,113 @@ test("static look-alikes stay allowed; a variable ARGUMENT is not a dynamic prog
     assert.equal(g.decide(sh(cmd)).decision, "allow", cmd);
   // a variable path argument is handled as before: an unknown target of rm -rf is outside the workspace
   assert.deepEqual(g.decide(sh("rm -rf $TARGET")).rules, ["base-deny-rm-rf"]);
+});
+
+// ---- file-name patterns against protected names ----
+
+test("a pattern that could expand to a protected name is treated as naming it", async () => {
+  const g = await Gate.create({ packs: ["base", "system"], home: HOME });
+  const cases: [ToolCall, string, string, string][] = [
+    // call, rule, the pattern as written, the protected path it could be
+    [sh("cat ~/.openclaw/.e*"), "base-deny-env-files", "~/.openclaw/.e*", "~/.openclaw/.env"],
+    [read("~/.openclaw/.e*"), "system-protect-openclaw-env", "~/.openclaw/.e*", "~/.openclaw/.env"],
+    [sh("cat ~/.openclaw/.?nv"), "base-deny-env-files", "~/.openclaw/.?nv", "~/.openclaw/.env"],
+    [read("~/.openclaw/.?nv"), "base-deny-env-files", "~/.openclaw/.?nv", "~/.openclaw/.env"],
+    [sh("cat .e*"), "base-deny-env-files", ".e*", "~/.openclaw/workspace/.env"],
+    [sh("cat [.]env"), "base-deny-env-files", "[.]env", "~/.openclaw/workspace/.env"],
+    [sh("cat .en[v]"), "base-deny-env-files", ".en[v]", "~/.openclaw/workspace/.env"],
+    [sh("cat .[!x]nv"), "base-deny-env-files", ".[!x]nv", "~/.openclaw/workspace/.env"],
+    [sh("grep KEY app/.env.*"), "base-deny-env-files", "app/.env.*", "~/.openclaw/workspace/app/.env."],
+    [sh("cat < .e*"), "base-deny-env-files", ".e*", "~/.openclaw/workspace/.env"],
+    [sh("X=.e*; cat $X"), "base-deny-env-files", "$X", "~/.openclaw/workspace/.env"],
+    [sh("cat .?/openclaw.json"), "system-protect-openclaw-config-read", ".?/openclaw.json", "~/.openclaw/openclaw.json"], // `.?` may be `..`
+    [sh("cat ~/.ssh/*.pem"), "base-deny-ssh-private-keys", "~/.ssh/*.pem", "~/.ssh/id_.pem"],
+    [sh("cat ~/.ssh/id_*"), "base-deny-ssh-private-keys", "~/.ssh/id_*", "~/.ssh/id_"],
+    [sh("tar czf k.tgz ~/.ssh/*"), "base-deny-ssh-private-keys", "~/.ssh/*", "~/.ssh/id_"],
+    [sh("cat ~/.[s]sh/id_rsa"), "base-deny-ssh-private-keys", "~/.[s]sh/id_rsa", "~/.ssh/id_rsa"],
+    [sh("cp ~/.aws/cred* /tmp/x"), "base-deny-aws-credentials", "~/.aws/cred*", "~/.aws/credentials"],
+    [sh("cat certs/*.k?y"), "base-deny-private-key-files", "certs/*.k?y", "~/.openclaw/workspace/certs/x.key"],
+    [sh("cat /etc/sha*"), "base-deny-system-secrets", "/etc/sha*", "/etc/shadow"],
+    [sh("cat ~/.openclaw/openclaw.j*"), "system-protect-openclaw-config-read", "~/.openclaw/openclaw.j*", "~/.openclaw/openclaw.json"],
+    [sh("rm ~/.openclaw/.sondera/*"), "system-protect-audit-log", "~/.openclaw/.sondera/*", "~/.openclaw/.sondera/x"],
+    [sh("echo x >> A*.md"), "system-protect-agents", "A*.md", "~/.openclaw/workspace/AGENTS.md"],
+  ];
+  for (const [call, rule, pattern, path] of cases) {
+    const d = g.decide(call);
+    assert.equal(d.decision, "deny", show(call));
+    assert.ok(d.rules.includes(rule), `${show(call)} → ${JSON.stringify(d)}`);
+    assert.ok(d.reason.includes(`(\`${pattern}\` could expand to ${path})`), `${show(call)} → ${d.reason}`);
+  }
+  // brace expansion gives the protected name itself
+  assert.ok(g.decide(sh("cat {.env,x}")).rules.includes("base-deny-env-files"));
+  assert.ok(g.decide(sh("cat ~/.ssh/{id_rsa,x}")).rules.includes("base-deny-ssh-private-keys"));
+});
+
+test("patterns are compared with every path rule, the user's own too, and confirm stays confirm", async () => {
+  const g = await Gate.create({
+    packs: ["base"],
+    home: HOME,
+    policies: { "*": "DENY: read ~/Documents/*\nREQUIRE CONFIRM: modify files in src/" },
+  });
+  let d = g.decide(sh("cat ~/Doc*/taxes.pdf"));
+  assert.equal(d.decision, "deny");
+  assert.match(d.reason, /`~\/Doc\*\/taxes.pdf` could expand to ~\/Documents\/taxes.pdf/);
+  d = g.decide(sh("sed -i s/a/b/ s?c/main.ts"));
+  assert.equal(d.decision, "confirm", JSON.stringify(d));
+});
+
+test("patterns that cannot expand to a protected name stay allowed", async () => {
+  const g = await Gate.create({ packs: ["base", "system"], home: HOME });
+  for (const c of [
+    sh("cat *.md"),
+    sh("cat *"), // a bare `*` is every file here, not a name spelled towards a protected one
+    sh("grep -n TODO src/*.ts"),
+    sh("rm -rf build/*"),
+    sh("rm *.log"),
+    sh("cat src/**/*.ts"),
+    sh("cat ~/.ssh/*.pub"),
+    sh("cat .env.*.example"),
+    sh("cat '.e*'"), // quoted: the literal name `.e*`
+    sh("cat app/[id]/page.tsx"),
+    sh("ls ~/.ssh"),
+    read("app/[id]/page.tsx"),
+    read("notes/*.md"),
+  ])
+    assert.equal(g.decide(c).decision, "allow", show(c));
+  // dotglob makes `*` match `.env`
+  assert.ok(g.decide(sh("shopt -s dotglob; cat *")).rules.includes("base-deny-env-files"));
+});
+
+test("the prefilter and the decision cache change nothing for the new cases", async () => {
+  const calls = [
+    ...COMPUTED.map(([c]) => sh(c)),
+    sh("cat ~/.openclaw/.e*"),
+    read("~/.openclaw/.?nv"),
+    sh("cat ~/.ssh/*"),
+    sh("cat *.md"),
+    sh("cat .?/.env"),
+    sh("rm -rf build/*"),
+  ];
+  const a = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME });
+  const b = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME, prefilter: false, decisionCache: 0 });
+  for (let round = 0; round < 2; round++)
+    for (const c of calls) {
+      const x = a.decide(c);
+      const y = b.decide(c);
+      assert.deepEqual({ d: x.decision, r: [...x.rules].sort() }, { d: y.decision, r: [...y.rules].sort() }, show(c));
+    }
+});
+
+test("witness: shell pattern semantics", () => {
+  const w = (p: string, like: string, not: string[] = [], dotglob = false) => witness(p, like, not, dotglob);
+  assert.equal(w("/h/.e*", "*/.env"), "/h/.env");
+  assert.equal(w("/w/*", "*/.env"), null, "`*` does not match a leading dot");
+  assert.equal(w("/w/*", "*/.env", [], true), "/w/.env", "unless dotglob");
+  assert.equal(w("/w/*.json", "*/.json"), null, "`*.json` does not match `.json`");
+  assert.equal(w("/w/*", "*/.ssh/id_*"), null, "`*` does not match `/`");
+  assert.equal(w("/h/**/id_rsa", "*/x/id_*"), "/h/x/id_rsa", "`**` crosses directories");
+  assert.equal(w("/w/\\*.key", "*.key"), "/w/*.key", "an escaped `*` is a star");
+  assert.equal(w("/w/.env.exampl[e]", "*/.env.*", ["*.example"]), null, "exclusions are honoured");
+  assert.equal(w("/w/.env*", "*/.env.*", ["*.example"]), "/w/.env.");
+  assert.equal(w("/h/.ssh/id_[[:alpha:]]", "*/.ssh/id_*", ["*.pub"])?.length, "/h/.ssh/id_x".length);
 });

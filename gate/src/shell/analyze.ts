@@ -4,7 +4,7 @@
 // URLs and hosts become `net`/`download` ops.
 
 import { type OpContext, emptyContext, vocab } from "@tropic/policy";
-import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath } from "../env.ts";
+import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath, resolvePattern } from "../env.ts";
 import { type Script, type SimpleCmd, type Word, parseShell } from "./parse.ts";
 
 const { SHELLS, ELEVATORS, INTERPRETERS, COMPILERS_DEVTOOLS, DOWNLOADERS } = vocab;
@@ -330,10 +330,19 @@ function optValues(args: string[], names: string[]): string[] {
 const looksLikePath = (s: string) =>
   /^(?:~|\/|\.{1,2}\/|\$HOME)/.test(s) || (/\//.test(s) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/\s/.test(s)) || /^\.[\w-]/.test(s);
 
+/** How a path op names its path when the shell expands it as a pattern: the pattern, resolved, and as written. */
+export interface GlobRef {
+  pattern: string;
+  shown: string;
+}
+
 export class CommandAnalyzer {
   readonly ops: OpContext[] = [];
   /** exec ops whose program (or the code it runs) is only known when the command runs, and why */
   readonly unknown = new Map<OpContext, string>();
+  /** path ops whose path is a file-name pattern the shell expands */
+  readonly globs = new Map<OpContext, GlobRef>();
+  private readonly globWords = new Map<string, Word>();
   private readonly aliases = new Map<string, string>();
   private readonly expanding = new Set<string>();
   private line: string;
@@ -380,6 +389,8 @@ export class CommandAnalyzer {
     if (inh.depth > 12) throw new Error("command nested too deeply");
     // Substitutions run first; their programs also feed this command (`bash <(curl …)`, `sh -c "$(curl …)"`).
     const subs = this.subsOf(c);
+    for (const w of c.words) if (w.glob) this.globWords.set(w.text, w);
+    for (const r of c.redirs) if (r.target.glob) this.globWords.set(r.target.text, r.target);
     const feeds = new Set(inh.feeds);
     for (const p of c.pipeFrom) if (p.words[0]) feeds.add(basename(p.words[0].text));
     for (const s of subs) {
@@ -429,6 +440,8 @@ export class CommandAnalyzer {
     o.dynamic = dynamic;
     o.feeds = [...(feeds ?? inh.feeds)];
     this.ops.push(o);
+    const g = this.globWords.get(raw);
+    if (g) this.globs.set(o, { pattern: resolvePattern(g.pat, this.env), shown: g.src || raw });
     return o;
   }
 
