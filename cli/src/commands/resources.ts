@@ -320,9 +320,12 @@ export const resourceCommands: Record<string, Command> = {
       const data = { ...ledger, usage };
       print(ctx, data, () => {
         const cap = usage.today.dailyCreditCap === null ? "" : ` of a ${usage.today.dailyCreditCap} cap`;
-        const out = usage.runsOutAt
-          ? `${new Date(usage.runsOutAt).toISOString().replace(/:\d\d\.\d+Z$/, "Z")} (in ${usage.hoursLeft} h at this rate)`
-          : "never at this rate (nothing is burning credits)";
+        // The same sentence the dashboard shows (the usage API's forecast), and the date when credits run out.
+        const when =
+          usage.forecast?.status === "runs_out" && usage.runsOutAt
+            ? ` (${new Date(usage.runsOutAt).toISOString().replace(/:\d\d\.\d+Z$/, "Z")}, in ${usage.hoursLeft} h)`
+            : "";
+        const out = `${usage.forecast?.summary ?? (usage.runsOutAt ? "credits run out at this rate" : "nothing is charged at this rate")}${when}`;
         const rows = usage.instances.map((i) => ({
           instance: i.name ?? `${i.id.slice(0, 8)} (deleted)`,
           type: i.instanceType ?? "",
@@ -335,7 +338,7 @@ export const resourceCommands: Record<string, Command> = {
         return [
           `Balance: ${usage.balance} credits`,
           `Burn rate: ${usage.burnRate} credits/hour`,
-          `Runs out: ${out}`,
+          `Forecast: ${out}`,
           `Spent: ${usage.today.spent} today${cap}, ${usage.month.spent} this month`,
           "",
           table(rows, ["instance", "type", "state", "cr/hr", "today", "month", "why"]),
@@ -421,6 +424,8 @@ interface CreditUsage {
   burnRate: number;
   runsOutAt: string | null;
   hoursLeft: number | null;
+  /** one sentence the dashboard shows too (GET /api/v1/credits/usage) */
+  forecast?: { status: string; summary: string };
   today: { spent: number; dailyCreditCap: number | null };
   month: { spent: number };
   instances: {

@@ -8,6 +8,7 @@ import { recordEvent } from "../lib/audit.ts";
 import { ApiError, notFound } from "../lib/errors.ts";
 import { createUser, findOrCreateOidcUser } from "../users.ts";
 import type { RouteDeps } from "./index.ts";
+import { safeNextPath } from "./web.ts";
 import { email, idParam, iso, isoNullable, name, password } from "./schemas.ts";
 
 const me = z.object({ id: z.string(), email: z.string(), isAdmin: z.boolean() });
@@ -138,6 +139,7 @@ export const authRoutes: FastifyPluginAsync<RouteDeps> = async (root, { database
 };
 
 /** Only same-site relative paths: an attacker-chosen absolute URL would make this an open redirect. */
+/** Only a path on this server (the same rule as the sign-in page's `next`: no `//host`, `/\host`, no whitespace that browsers drop). */
 function safeReturnTo(v: string | undefined): string {
-  return v && /^\/(?![/\\])/.test(v) ? v : "/";
+  return safeNextPath(v) ? v : "/";
 }
