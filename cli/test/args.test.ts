@@ -39,7 +39,7 @@ test("flags and arguments: what is wrong, for which command, and where its help 
     [["settings", "set"], "missing KEY=VALUE: tropic settings set KEY=VALUE... (see tropic settings set --help)"],
     [
       ["instances", "stop", "home", "away"],
-      'unexpected argument "away" for "tropic instances stop": tropic instances stop INSTANCE (see tropic instances stop --help)',
+      'unexpected argument "away" for "tropic instances stop": tropic instances stop INSTANCE | --all (see tropic instances stop --help)',
     ],
     [["policy", "frob"], 'unknown command "tropic policy frob"; tropic policy takes check, ls, show, set, rm (see tropic policy --help)'],
     [["policy"], '"tropic policy" needs a command: check, ls, show, set, rm (see tropic policy --help)'],
