@@ -1,10 +1,8 @@
 // Fail closed when the gate is missing from a real gateway: OpenClaw starts a gateway even when the
-// gate plugin cannot be loaded (here: its directory is where the sandbox hides /tmp, as happened to a
-// checkout under /tmp), and its tools would then run unchecked. The instance agent sees no gate mark
-// and stops the gateway; the instance shows `failed` with the reason.
+// gate plugin cannot be loaded (here: its code throws), and its tools would then run unchecked. The
+// instance agent sees no gate mark and stops the gateway; the instance shows `failed` with the reason.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
@@ -12,12 +10,10 @@ import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanc
 test("a gateway without its gate is stopped by the instance agent, and the instance says why", { timeout: 600_000 }, async (t) => {
   const dataDir = freshDataDir();
   const server = await inProcessServer(dataDir);
-  const hidden = mkdtempSync(join(tmpdir(), "tropic-hidden-plugin-"));
   t.after(async () => {
     await Promise.race([server.close().catch(() => {}), sleep(20_000)]);
     await destroyAll(dataDir);
     removeDir(dataDir);
-    rmSync(hidden, { recursive: true, force: true });
   });
   const a = await new Api(server.url).as(`gw-${Date.now()}@example.com`);
   const inst = (await a.call("POST", "/api/v1/instances", { name: "gated" })).json;
@@ -27,12 +23,13 @@ test("a gateway without its gate is stopped by the instance agent, and the insta
   assert.ok(existsSync(mark), "the gate marked the gateway it loaded into");
   assert.equal(JSON.parse(readFileSync(mark, "utf8")).plugin, "tropic-gate");
 
-  // The gate's directory moved where the sandbox cannot see it; the gateway restarts without it.
-  const cfg = f.config();
-  const pluginDir = cfg.plugins.load.paths[0] as string;
-  cpSync(pluginDir, join(hidden, "tropic-gate"), { recursive: true });
-  cfg.plugins.load.paths = [join(hidden, "tropic-gate")];
-  writeFileSync(join(f.state, "openclaw.json"), JSON.stringify(cfg, null, 2));
+  // The gate's code cannot load any more (the config still names it: the agent restores any change to
+  // that); the gateway restarts without it. The plugin's own file is put back afterwards.
+  const pluginDir = f.config().plugins.load.paths[0] as string;
+  const entry = join(pluginDir, "index.mjs");
+  const original = readFileSync(entry);
+  t.after(() => writeFileSync(entry, original));
+  writeFileSync(entry, "throw new Error('tropic test: the gate cannot load');\n");
   // The gateway process dies (as after a crash); the agent's supervisor starts it again with this config.
   const gw = gatewayNodePid(f.agentPid());
   assert.ok(gw > 0, "the gateway process");
