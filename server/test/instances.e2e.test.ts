@@ -387,8 +387,9 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       ["sh", "-c", "i=0; while [ $i -lt 700 ]; do sleep 60 & i=$((i+1)); done; echo STARTED $(jobs -p | wc -l); kill $(jobs -p) 2>/dev/null; true"],
       120_000,
     );
-    const started = Number(/STARTED (\d+)/.exec(r.stdout)?.[1] ?? 999);
-    assert.ok(started < 512, `at most 512 processes in the instance (${started} sleeps started): ${r.stderr.slice(-300)}`);
+    // (at the limit even the count's own `$(…)` may not fork: then it is not printed)
+    const started = Number(/STARTED (\d+)/.exec(r.stdout)?.[1] ?? 0);
+    assert.ok(started < 512, `at most 512 processes in the instance (${started} sleeps started)`);
     assert.match(r.stderr, /Resource temporarily unavailable|Cannot fork|can't fork/i, "forks past the limit fail");
     // The flood hurt only this instance (its own processes). It runs last on B: OpenClaw's own state
     // can stay wedged after such a flood (docs/security.md), and B is deleted next.
