@@ -414,9 +414,9 @@ function writeAuthorizedKeys(ctx: CommandContext, text: string): string {
   if (!existsSync(home)) throw new Error(`the instance's home ${home} does not exist`);
   const dir = join(home, ".ssh");
   noSymlink(dir);
-  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o750 });
+  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o2750 });
   if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
-  chmodSync(dir, 0o750);
+  chmodSync(dir, 0o2750); // setgid: the key file keeps the gateway's group
   if (ctx.owner) chownSync(dir, ctx.owner.uid, ctx.owner.gid);
   const path = join(dir, "authorized_keys");
   noSymlink(path);
