@@ -93,7 +93,7 @@ export class AuditLog {
           () => 0,
         );
       if (this.size > 0 && this.size + chunk.length > this.opts.maxBytes) await this.rotate();
-      await appendFile(this.path, chunk, { mode: 0o600 });
+      await appendFile(this.path, chunk, { mode: AUDIT_FILE_MODE });
       this.size += Buffer.byteLength(chunk);
     } catch (e) {
       this.failures++;
