@@ -313,6 +313,18 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
 
   await t.test("a config OpenClaw refuses is never written: the deploy fails with OpenClaw's own words, the file is unchanged", async () => {
     // Something that can write openclaw.json (only the agent's user and root can) leaves a key OpenClaw 2026.9 refuses.
+    // First the gateway runs what is on disk (the last test's removal is applied and confirmed), so no
+    // command of the agent is still waiting on its own write.
+    const gw = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    clients.push(gw);
+    await gw.connect();
+    for (let i = 0; ; i++) {
+      const c = await gw.call("config.get", {});
+      if (c.valid && c.appliedConfigHash === c.configRevisionHash) break;
+      assert.ok(i < 60, "the gateway applied the config on disk");
+      await sleep(500);
+    }
+    await sleep(1000);
     const path = join(fa.state, "openclaw.json");
     const planted = fa.config();
     planted.agents.entries["not-an-agent"] = { workspace: 42 };
