@@ -1,2 +1,3 @@
 export * from "./protocol.ts";
 export { runCommand, type CommandContext } from "./commands.ts";
+export * from "./tunnel.ts";
