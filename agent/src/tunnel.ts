@@ -246,6 +246,9 @@ export class TunnelMux {
       stream.unpipe(far);
       stream.on("data", () => stream.destroy(new TunnelError("the far end closed", "ECONNRESET")));
       stream.resume();
+      // Nothing is left to carry once both ENDs are out: the stream goes now (or at the peer's END),
+      // not when its readable side happens to be drained (unpiped, it may never be: the stream leaked).
+      stream.farClosed();
     });
     stream.on("close", () => {
       if (!stream.endedBothWays) far.destroy();
@@ -324,6 +327,7 @@ export class TunnelStream extends Duplex {
   private credited = 0; // consumed bytes already handed back as credit
   private pendingWrite: { data: Buffer; done: (err?: Error | null) => void } | null = null;
   private pendingFinal: ((err?: Error | null) => void) | null = null;
+  private farIsClosed = false;
   private sentEnd = false;
   private gotEnd = false;
   private peerGone = false; // the peer has forgotten the stream: it gets no RESET
@@ -537,6 +541,17 @@ export class TunnelStream extends Duplex {
     if (this.gotEnd) return;
     this.gotEnd = true;
     this.push(null);
+    this.closeIfDone();
+  }
+
+  /** @internal the accepting side's far end closed after it ended its output: both ENDs out ends the stream */
+  farClosed(): void {
+    this.farIsClosed = true;
+    this.closeIfDone();
+  }
+
+  private closeIfDone() {
+    if (this.farIsClosed && this.endedBothWays && !this.destroyed) this.destroy();
   }
 
   /** @internal */
@@ -549,6 +564,8 @@ export class TunnelStream extends Duplex {
     if (this.sentEnd) return;
     this.sentEnd = true;
     this.link.send(FRAME.END, this.id);
+    // (after _final has returned: a stream is not destroyed from inside its own _final)
+    process.nextTick(() => this.closeIfDone());
   }
 
   // Credit goes back for what the reader consumed (received minus still buffered), in batches of at

@@ -708,3 +708,36 @@ test("socket look-alike: connecting until accepted, setTimeout emits 'timeout' w
     echo.close();
   }
 });
+
+test("a far end that answers and closes before the opener ends: the stream is gone on both sides once both ENDs are out (no leak)", async () => {
+  // The server answers each request and closes its socket at once (an HTTP server with
+  // `connection: close`); the opener ends its side only after it has read the answer.
+  const server = await listen(
+    net.createServer((s) => {
+      s.once("data", () => s.end("answer"));
+      s.on("error", () => {});
+    }),
+  );
+  for (const make of [() => Promise.resolve(memoryPair()), () => wsPair()]) {
+    const pair = await make();
+    const rounds = 300;
+    await Promise.all(
+      Array.from({ length: rounds }, async () => {
+        const stream = pair.control.open({ port: server.port });
+        stream.on("error", () => {});
+        stream.write("question");
+        let got = "";
+        for await (const chunk of stream) got += chunk;
+        assert.equal(got, "answer");
+        stream.end();
+      }),
+    );
+    await until(
+      () => pair.agent.size === 0 && pair.control.size === 0,
+      5000,
+      `both sides forget all ${rounds} streams (agent: ${pair.agent.size}, control: ${pair.control.size})`,
+    );
+    await pair.close();
+  }
+  server.close();
+});
