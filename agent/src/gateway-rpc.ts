@@ -2,6 +2,7 @@
 // revision it applied (`config.get`: `configRevisionHash` vs `appliedConfigHash`, `valid`, `issues`)
 // and which agents it runs (`agents.list`). One short connection per question, as OpenClaw's own
 // backend clients do: a `connect` request with the gateway token, then the calls, then close.
+import { gateLoadedIn } from "./gate-watch.ts";
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 
@@ -141,4 +142,13 @@ export async function waitApplied(gw: GatewayAddress, timeoutMs: number): Promis
     await new Promise((r) => setTimeout(r, 300));
   }
   return { ...(last ?? { valid: true, applied: false, issues: [] }), answered: last !== null };
+}
+
+/** Whether the gateway says the gate is active in its runtime (`plugins.list`); null when it could not be asked. */
+export async function gateLoaded(gw: GatewayAddress): Promise<boolean | null> {
+  try {
+    return gateLoadedIn(await withGateway(gw, (call) => call("plugins.list")));
+  } catch {
+    return null;
+  }
 }

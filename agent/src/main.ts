@@ -7,11 +7,14 @@
 // gateway goes to its worker (worker.ts), which runs as the instance's agent user in a sandbox.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect, Socket } from "node:net";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { PipeRpc } from "./pipe-rpc.ts";
 import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
 import { gateProblem } from "./gate-watch.ts";
+import { TunnelMux } from "./tunnel.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
 
 const dir = process.argv[2];
@@ -47,8 +50,15 @@ const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Lau
   worker: { argv: string[]; env: Record<string, string>; cwd: string };
   /** the part of openclaw.json that decides security, as the control plane wants it */
   desired: Record<string, unknown>;
+  /** "worker": the gateway is in the instance's network namespace, reached through the worker; "direct": 127.0.0.1:port */
+  dial?: "worker" | "direct";
+  port: number;
+  /** the network helper to keep running (slirp4netns: the namespace's only way out), or null */
+  networkHelper?: string[] | null;
 };
 const startedAt = Date.now();
+/** set once a signal asked the agent to stop (nothing is restarted after that) */
+let closing = false;
 const sup = new Supervisor(launch);
 sup.onEvent = log;
 // The gateway starts once the commands the control plane had queued are applied (it says `synced`
@@ -71,8 +81,20 @@ let workerProc: ChildProcess | null = null;
 let workerUp: Promise<PipeRpc> = Promise.resolve(null as unknown as PipeRpc);
 function startWorker(): Promise<PipeRpc> {
   const w = launch.worker;
-  const p = spawn(w.argv[0]!, w.argv.slice(1), { env: w.env, cwd: w.cwd, stdio: ["pipe", "pipe", "pipe"] });
+  // fd 3: Node's IPC channel, over which the worker hands over connections to the gateway (dialGateway)
+  const p = spawn(w.argv[0]!, w.argv.slice(1), { env: w.env, cwd: w.cwd, stdio: ["pipe", "pipe", "pipe", "ipc"] });
   workerProc = p;
+  p.on("message", (m: { t?: string; id?: number; ok?: boolean; e?: string }, handle?: unknown) => {
+    if (m?.t !== "dialed" || typeof m.id !== "number") return;
+    const d = dials.get(m.id);
+    if (!d) {
+      (handle as Socket | undefined)?.destroy();
+      return;
+    }
+    dials.delete(m.id);
+    if (m.ok && handle instanceof Socket) d.resolve(handle);
+    else d.reject(new Error(m.e ?? "the gateway did not accept the connection"));
+  });
   p.stderr!.on("data", (d) => process.stdout.write(`[worker] ${d}`));
   const rpc = new PipeRpc(p.stdout!, p.stdin!, {
     restartGateway: () => restartGateway(),
@@ -84,6 +106,8 @@ function startWorker(): Promise<PipeRpc> {
   p.on("error", (e) => log(`the worker could not start: ${e.message}`));
   p.once("exit", (code, sig) => {
     rpc.close(new Error(`the worker exited (${code ?? sig})`));
+    for (const d of dials.values()) d.reject(new Error("the worker exited"));
+    dials.clear();
     if (worker === rpc) worker = null;
     if (closing) return;
     log(`the worker exited (${code ?? sig}); starting it again in 1 s`);
@@ -94,7 +118,69 @@ function startWorker(): Promise<PipeRpc> {
   worker = rpc;
   return Promise.resolve(rpc);
 }
+// Connections to the gateway. In its own network namespace (the agent is not in it), the worker makes
+// them and hands over the socket; without a namespace, 127.0.0.1:port.
+const dials = new Map<number, { resolve: (s: Socket) => void; reject: (e: Error) => void }>();
+let nextDial = 1;
+function dialGateway(): Promise<Duplex> {
+  if (launch.dial !== "worker") {
+    return new Promise((resolve, reject) => {
+      const s = tcpConnect({ port: launch.port, host: "127.0.0.1" });
+      s.once("connect", () => resolve(s));
+      s.once("error", reject);
+    });
+  }
+  const w = workerProc;
+  if (!w?.connected) return Promise.reject(new Error("the worker is not running"));
+  const id = nextDial++;
+  return new Promise<Socket>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      dials.delete(id);
+      reject(new Error("the gateway did not accept the connection in 5 s"));
+    }, 5000);
+    dials.set(id, {
+      resolve: (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      },
+      reject: (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    });
+    w.send({ t: "dial", id }, (err) => {
+      if (err) dials.get(id)?.reject(err);
+    });
+  });
+}
+sup.dial = dialGateway;
+
 workerUp = startWorker();
+
+// The network helper (slirp4netns): the instance namespace's only way out, kept running while the
+// agent runs. Its fd 3 is a pipe from here: it exits when this process ends, however that happens.
+let netHelper: ChildProcess | null = null;
+function startNetworkHelper() {
+  const argv = launch.networkHelper;
+  if (!argv?.length || closing) return;
+  const out = openSync(join(dir, "network.log"), "a", 0o600);
+  const p = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", out, out, "pipe"],
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  closeSync(out);
+  netHelper = p;
+  p.on("error", (e) => log(`the network helper could not start: ${e.message}`));
+  p.once("exit", (code, sig) => {
+    if (netHelper === p) netHelper = null;
+    if (closing) return;
+    log(`the network helper exited (${code ?? sig}); starting it again in 1 s`);
+    setTimeout(startNetworkHelper, 1000);
+  });
+}
+startNetworkHelper();
+
 /** One request to the worker (waits for a restarting worker). */
 async function ask<T = any>(m: string, p: unknown = {}, timeoutMs?: number): Promise<T> {
   const rpc = worker ?? (await workerUp);
@@ -219,8 +305,10 @@ setInterval(async () => {
   const startedAt = sup.startedAtMs();
   readySince = startedAt !== null && (await sup.ready()) ? (readySince ?? Date.now()) : null;
   if (startedAt !== null) gateFailure = null;
-  const mark = await ask<{ expected: boolean; markedAt: number }>("gateCheck", {}, 30_000).catch(() => ({ expected: true, markedAt: 0 }));
-  const problem = gateProblem({ ...mark, gatewayStartedAt: startedAt, readySince, now: Date.now() });
+  // (only while a gateway is ready: there is nothing to ask otherwise)
+  if (readySince === null) return;
+  const gate = await ask<{ expected: boolean; loaded: boolean | null }>("gateCheck", {}, 30_000).catch(() => ({ expected: true, loaded: null }));
+  const problem = gateProblem({ ...gate, gatewayStartedAt: startedAt, readySince, now: Date.now() });
   if (!problem) return;
   gateFailure = problem;
   readySince = null;
@@ -282,7 +370,6 @@ const pendingAcks: AckFrame[] = [];
 
 let attempt = 0;
 let socket: WebSocket | null = null;
-let closing = false;
 function connect() {
   if (closing) return;
   // Re-read at every attempt: a re-adopting control plane may have moved (new URL in agent.json).
@@ -292,6 +379,9 @@ function connect() {
   const url = cfg.url.replace(/\/$/, "") + (cfg.url.endsWith(AGENT_PATH) ? "" : AGENT_PATH);
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${cfg.token}` }, handshakeTimeout: 10_000 });
   socket = ws;
+  // The tunnel: the control plane's proxy and health checks open streams here (binary frames), each
+  // joined to a new connection to the gateway. Only the gateway: a stream names no destination.
+  const mux = new TunnelMux({ send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount }, { accept: () => dialGateway() });
   let statusTimer: NodeJS.Timeout | null = null;
   ws.on("open", async () => {
     attempt = 0;
@@ -303,7 +393,8 @@ function connect() {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "status", status: await writeStatus() }));
     }, 15_000);
   });
-  ws.on("message", (data) => {
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) return mux.receive(data as Buffer);
     let f: CommandFrame;
     try {
       f = JSON.parse(String(data));
@@ -319,6 +410,7 @@ function connect() {
   });
   ws.on("error", () => {});
   ws.on("close", () => {
+    mux.close(new Error("the control plane's connection closed"));
     if (statusTimer) clearInterval(statusTimer);
     if (socket === ws) socket = null;
     if (closing) return;
@@ -362,6 +454,7 @@ async function shutdown(sig: string) {
   socket?.close();
   await sup.stop();
   workerProc?.kill("SIGTERM");
+  netHelper?.kill("SIGTERM");
   try {
     if (readFileSync(pidFile, "utf8").trim() === String(process.pid)) rmSync(pidFile, { force: true });
   } catch {}

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { get } from "node:http";
+import type { Duplex } from "node:stream";
 
 /** What the gateway is doing, as its supervisor sees it. */
 export type GatewayPhase = "starting" | "ready" | "restarting" | "crash-looping" | "failed" | "stopped";
@@ -39,6 +40,9 @@ export class Supervisor {
   lastError: string | null = null;
   lastExit: string | null = null;
   onEvent: (msg: string) => void = () => {};
+
+  /** how to reach the gateway (in its own network namespace: through the worker); default: readyUrl's host and port */
+  dial: (() => Promise<Duplex>) | null = null;
 
   constructor(launch: Launch) {
     this.launch = launch;
@@ -122,8 +126,21 @@ export class Supervisor {
   /** GET /readyz answers 200 (node:http, not fetch: undici alone would add ~10 MB to the agent's RSS). */
   ready(): Promise<boolean> {
     if (!this.proc) return Promise.resolve(false);
+    const dial = this.dial;
     return new Promise((resolve) => {
-      const req = get(this.launch.readyUrl, { timeout: 2000 }, (res) => {
+      const opts = dial
+        ? {
+            timeout: 2000,
+            createConnection: (_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
+              dial().then(
+                (s) => cb(null, s),
+                (e: Error) => cb(e),
+              );
+              return undefined;
+            },
+          }
+        : { timeout: 2000 };
+      const req = get(this.launch.readyUrl, opts as Parameters<typeof get>[1], (res) => {
         res.resume();
         resolve(res.statusCode === 200);
       });

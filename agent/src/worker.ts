@@ -9,10 +9,11 @@
 // openclaw.json and .env are the agent user's files, group-readable by the gateway's group, in a state
 // directory with the sticky bit: the gateway reads them and can neither change nor replace them.
 import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { type CommandContext, ensureBaseConfig, runCommand } from "./commands.ts";
-import { gateExpected, gateMarkedAt } from "./gate-watch.ts";
-import { loadedState } from "./gateway-rpc.ts";
+import { gateExpected } from "./gate-watch.ts";
+import { gateLoaded, loadedState } from "./gateway-rpc.ts";
 import { PipeRpc } from "./pipe-rpc.ts";
 import type { CommandKind } from "./protocol.ts";
 
@@ -74,7 +75,7 @@ export function runWorker() {
       ensureStateDir(conf);
       return ensureBaseConfig(ctx, p.desired);
     },
-    gateCheck: () => ({ expected: gateExpected(conf.configPath), markedAt: gateMarkedAt(conf.stateDir) }),
+    gateCheck: async () => ({ expected: gateExpected(conf.configPath), loaded: await gateLoaded(conf.gateway) }),
     async loaded() {
       const s = await loadedState(conf.gateway);
       return { agents: s.agents, issues: s.config.valid ? [] : s.config.issues };
@@ -82,6 +83,30 @@ export function runWorker() {
   });
   // The agent closing the pipe ends the worker.
   process.stdin.on("end", () => process.exit(0));
+  serveDials(conf);
+}
+
+/**
+ * Connections to the gateway for the agent: the worker lives in the instance's network namespace, the
+ * agent does not, so the worker connects (to the gateway's port, never anywhere else) and hands the
+ * agent the connected socket over the IPC channel (SCM_RIGHTS). Bytes then flow between the agent and
+ * the gateway without passing through here.
+ */
+function serveDials(conf: WorkerConfig) {
+  const send = process.send?.bind(process);
+  if (!send) return;
+  const port = Number(new URL(conf.gateway.url.replace(/^ws/, "http")).port);
+  process.on("message", (m: { t?: string; id?: number }) => {
+    if (m?.t !== "dial" || typeof m.id !== "number") return;
+    const id = m.id;
+    const s = connect({ port, host: "127.0.0.1" });
+    const fail = (e: Error) => send({ t: "dialed", id, ok: false, e: e.message });
+    s.once("error", fail);
+    s.once("connect", () => {
+      s.off("error", fail);
+      send({ t: "dialed", id, ok: true }, s as never);
+    });
+  });
 }
 
 /** ~/.openclaw and its first directories, the agent user's, with the modes above. Refuses a symlink. */

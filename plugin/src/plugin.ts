@@ -4,10 +4,9 @@
 // globalThis, so an invalid new set is refused (loud log line) and the previous one keeps deciding.
 // With no good set at all (first load failed), every call is denied: fail closed.
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { type Decision, Gate, REDACTED, redactSecrets } from "@tropic/gate";
-import { AUDIT_DIR_MODE, AUDIT_FILE_MODE, type AuditDecision, AuditLog } from "./audit.ts";
+import { type AuditDecision, AuditLog } from "./audit.ts";
 import { type PathEnv, type PluginConfig, parseConfig, resolveStatePath } from "./config.ts";
 
 export const PLUGIN_ID = "tropic-gate";
@@ -70,21 +69,6 @@ export interface RegisterOptions {
   createGate?: (cfg: Parameters<typeof Gate.create>[0]) => Promise<Gate>;
 }
 
-/** Where the gate marks that it is loaded (the instance agent reads it; see agent/src/gate-watch.ts). */
-export const GATE_MARK = "~/.openclaw/.sondera/gate.json";
-
-function markLoaded(path: string, loud: (m: string) => void) {
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: AUDIT_DIR_MODE });
-    // readable by the instance's agent user (the gateway's group), who watches for it
-    chmodSync(dirname(path), AUDIT_DIR_MODE);
-    writeFileSync(path, JSON.stringify({ plugin: PLUGIN_ID, at: Date.now() }), { mode: AUDIT_FILE_MODE });
-    chmodSync(path, AUDIT_FILE_MODE);
-  } catch (e) {
-    loud(`could not write ${path}: ${(e as Error).message}`);
-  }
-}
-
 export function registerGate(api: PluginApi, opts: RegisterOptions = {}): GateRuntime {
   const env = opts.env ?? process.env;
   const log = {
@@ -113,9 +97,6 @@ export function registerGate(api: PluginApi, opts: RegisterOptions = {}): GateRu
     st.audits.set(auditCfg.path, audit);
   } else audit.opts = { ...audit.opts, maxBytes: auditCfg.maxBytes, keep: auditCfg.keep };
   const auditLog = audit;
-  // "The gate is in this gateway": the instance agent stops a gateway that has been ready for a while
-  // without this mark (a gate that did not load must not leave tools unchecked).
-  markLoaded(resolveStatePath(GATE_MARK, pathEnv), log.loud);
 
   const home = pathEnv.home ?? (env.HOME || "/");
   const stateDir = pathEnv.stateDir ?? join(home, ".openclaw");

@@ -13,3 +13,4 @@ export {
   privateAncestors,
   sandboxArgs,
 } from "./local.ts";
+export { BLOCKED_V4, ensureNetns, hostAddresses, netnsPath, netnsRules, networkHelperArgv, networkHelpers, removeNetns } from "./netns.ts";

@@ -36,6 +36,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { installRuntime, type Progress, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
+import { ensureNetns, networkHelperArgv, networkHelpers, netnsPath, removeNetns, SLIRP_DNS } from "./netns.ts";
 import { gatewayBasePath, type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -94,6 +95,8 @@ interface InstanceFile {
   gatewayToken?: string;
   /** 2: the home belongs to the gateway's user, openclaw.json and .env to the agent's */
   layout?: number;
+  /** the instance's own network namespace (`ip netns` name), when it has one (root, sandboxed) */
+  netns?: string | null;
   createdAt: string;
 }
 
@@ -120,6 +123,14 @@ export interface LaunchFile {
   limits: string[];
   /** the part of openclaw.json that decides security, as the control plane wants it */
   desired: { gatewayToken: string; basePath: string; pluginDir: string; workspace: string };
+  /**
+   * How the agent reaches the gateway: "worker" (the gateway is in its own network namespace; the
+   * worker, which lives there, dials it and hands the agent the connected socket) or "direct" (no
+   * namespace: 127.0.0.1:port).
+   */
+  dial: "worker" | "direct";
+  /** the network helper the agent runs and keeps running (slirp4netns for the namespace), or null */
+  networkHelper: string[] | null;
 }
 
 export function hasBwrap(): boolean {
@@ -253,6 +264,7 @@ export class LocalProvider implements InstanceProvider {
     let gw: { user: string; uid: number; gid: number } | null = null;
     let agent: { user: string; uid: number; gid: number } | null = null;
     if (this.users()) {
+      this.requireNetworkHelpers();
       const hex = spec.instanceId.replace(/-/g, "").slice(0, 12);
       gw = ensureUser(`tropic-${hex}`, p.home);
       agent = ensureUser(`tropic-a-${hex}`, p.home, gw.user);
@@ -281,12 +293,25 @@ export class LocalProvider implements InstanceProvider {
       agentUser: agent?.user ?? null,
       agentUid: agent?.uid ?? null,
       agentGid: agent?.gid ?? null,
+      // Its own network namespace wherever it has its own users (as root): see netns.ts.
+      netns: gw ? `tropic-${spec.instanceId.replace(/-/g, "").slice(0, 12)}` : null,
       gatewayToken: spec.gatewayToken,
       layout: LAYOUT,
       createdAt: prev?.createdAt ?? new Date().toISOString(),
     };
     writeJsonAtomic(p.instance, file, 0o600);
     return this.describe(spec.instanceId);
+  }
+
+  /** A sandboxed instance gets its own network namespace; without the programs for it, none starts (fail closed). */
+  private requireNetworkHelpers() {
+    const h = networkHelpers();
+    if (!h.ok)
+      throw new ProviderError(
+        `local instances run in a network namespace of their own, which needs ${h.missing.join(", ")}: install ` +
+          "them (Debian/Ubuntu: apt-get install slirp4netns nftables iproute2) and restart Tropic",
+        "sandbox_unavailable",
+      );
   }
 
   /** Without a sandbox, instances of two users would see each other's files: refuse the second user. */
@@ -327,6 +352,8 @@ export class LocalProvider implements InstanceProvider {
     // The agent's worker: the instance's files, as the agent's user (in the gateway's group), in a
     // sandbox that shows it only this instance's home (and the agent bundle it runs).
     const workerEnv: Record<string, string> = {
+      // the IPC channel (fd 3) over which the worker hands the agent connections to the gateway
+      NODE_CHANNEL_FD: "3",
       PATH: "/usr/local/bin:/usr/bin:/bin",
       LANG: process.env.LANG ?? "C.UTF-8",
       HOME: p.home,
@@ -340,32 +367,44 @@ export class LocalProvider implements InstanceProvider {
     };
     const workerCmd = [process.execPath, "--max-old-space-size=16", "--max-semi-space-size=1", "--lite-mode", bundle, "--worker"];
     let worker: { argv: string[]; env: Record<string, string>; cwd: string };
+    // In its own network namespace, the sandbox's DNS is slirp's forwarder (this machine's resolver
+    // may sit at an address the namespace rejects); the file is root's, bound read-only.
+    const netns = inst.netns ?? null;
+    let resolv: { src: string; dest: string } | null = null;
+    if (netns) {
+      resolv = { src: join(p.dir, "resolv.conf"), dest: resolvConfTarget() };
+      writeFileAtomic(resolv.src, `nameserver ${SLIRP_DNS}\n`, 0o644);
+    }
+    const inNetns = (argv: string[]) => (netns ? ["nsenter", `--net=${netnsPath(netns)}`, "--", ...argv] : argv);
     if (this.sandboxed()) {
       const prefix = rt.prefix;
       const rel = (f: string) => join(SANDBOX_RUNTIME, f.slice(prefix.length));
       // As strict as OpenClaw's fleet cells: no capabilities, no new privileges, memory and process limits.
       const cg = asRoot ? instanceCgroups(ref, this.opts.limits ?? DEFAULT_LIMITS) : { dirs: [], enforced: [] };
-      argv = inCgroups(cg.dirs, [
-        ...sandboxArgs({
-          home: p.home,
-          dataDir,
-          runtimePrefix: prefix,
-          readOnly: [pluginDir],
-          hidden: this.opts.hiddenPaths ?? [],
-          env,
-          uid: inst.uid,
-          gid: inst.gid,
-          asRoot,
-          umask: "0007",
-        }),
-        rel(rt.node),
-        rel(rt.openclaw),
-        ...gatewayArgs,
-      ]);
+      argv = inNetns(
+        inCgroups(cg.dirs, [
+          ...sandboxArgs({
+            home: p.home,
+            dataDir,
+            runtimePrefix: prefix,
+            readOnly: [pluginDir],
+            ...(resolv ? { files: [resolv] } : {}),
+            hidden: this.opts.hiddenPaths ?? [],
+            env,
+            uid: inst.uid,
+            gid: inst.gid,
+            asRoot,
+            umask: "0007",
+          }),
+          rel(rt.node),
+          rel(rt.openclaw),
+          ...gatewayArgs,
+        ]),
+      );
       limits = cg.enforced;
       const execDir = dirname(realpathSync(process.execPath));
       worker = {
-        argv: [
+        argv: inNetns([
           ...sandboxArgs({
             home: p.home,
             dataDir,
@@ -379,7 +418,7 @@ export class LocalProvider implements InstanceProvider {
             asRoot,
           }),
           ...workerCmd,
-        ],
+        ]),
         env: {},
         cwd: p.home,
       };
@@ -401,6 +440,8 @@ export class LocalProvider implements InstanceProvider {
       gatewayLog: p.gatewayLog,
       worker,
       limits,
+      dial: netns ? "worker" : "direct",
+      networkHelper: netns ? networkHelperArgv(netns) : null,
       desired: {
         gatewayToken: inst.gatewayToken ?? "",
         basePath: gatewayBasePath(ref),
@@ -414,6 +455,15 @@ export class LocalProvider implements InstanceProvider {
     const p = this.dir(ref);
     if (!existsSync(p.instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
     if (this.agentPid(ref)) return; // already running: adopt it
+    const inst = readJson<InstanceFile>(p.instance);
+    if (inst?.netns) {
+      this.requireNetworkHelpers();
+      try {
+        ensureNetns(inst.netns);
+      } catch (e) {
+        throw new ProviderError(`could not make the instance's network namespace: ${(e as Error).message}`, "failed");
+      }
+    }
     writeJsonAtomic(p.launch, await this.launchFile(ref), 0o600);
     const entry = await agentBundle();
     const out = openSync(p.agentLog, "a", 0o600);
@@ -485,6 +535,7 @@ export class LocalProvider implements InstanceProvider {
         await sleep(100);
       }
     }
+    if (inst?.netns) removeNetns(inst.netns);
     // Nothing of the instance runs any more, so its tree cannot change under this; rm never follows links.
     rmSync(p.dir, { recursive: true, force: true });
     for (const base of ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"])
@@ -502,8 +553,8 @@ export class LocalProvider implements InstanceProvider {
     return {
       providerRef: ref,
       state: this.agentPid(ref) ? "running" : "stopped",
+      // (no healthUrl: the control plane asks the gateway through the agent's tunnel)
       addresses: { gateway },
-      healthUrl: `${gateway}/readyz`,
       ...(status ? { detail: `gateway restarts: ${status.restarts ?? 0}` } : {}),
     };
   }
@@ -513,11 +564,18 @@ export class LocalProvider implements InstanceProvider {
     if (!existsSync(this.dir(ref).instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
   }
 
-  /** A local gateway binds loopback only and is never reachable from elsewhere; the rules are recorded for audits. */
+  /**
+   * A local gateway binds loopback in its own network namespace and is never reachable from elsewhere
+   * (the control plane reaches it through the agent's tunnel); the rules are recorded for audits.
+   */
   async applyNetworkRules(ref: string, rules: NetworkRules): Promise<void> {
     const p = this.dir(ref);
     if (!existsSync(p.instance)) throw new ProviderError(`instance ${ref} is not created`, "not_found");
-    writeJsonAtomic(join(p.dir, "network.json"), { ...rules, enforced: "gateway bound to 127.0.0.1 only" }, 0o600);
+    writeJsonAtomic(
+      join(p.dir, "network.json"),
+      { ...rules, enforced: "gateway bound to 127.0.0.1 in the instance's own network namespace; no inbound port" },
+      0o600,
+    );
   }
 
   /** Runs a command in the instance's sandbox, as the instance's user (what the gateway and its tools see). */
@@ -525,8 +583,26 @@ export class LocalProvider implements InstanceProvider {
     const launch = await this.launchFile(ref);
     const i = launch.argv.findIndex((a) => a.endsWith("/bin/node"));
     const argv = this.sandboxed() ? [...launch.argv.slice(0, i), ...command] : command;
-    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", env: launch.env, cwd: launch.cwd, timeout: timeoutMs });
-    return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    // Asynchronous: the caller's event loop keeps serving (what the command may talk to can be in this process).
+    return new Promise((resolve) => {
+      const p = spawn(argv[0]!, argv.slice(1), { env: launch.env, cwd: launch.cwd, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      p.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+      p.on("error", (e) => {
+        stderr += e.message;
+      });
+      p.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
   }
 
   /** Ids of every instance directory (for re-adoption after a control-plane restart). */
@@ -603,6 +679,8 @@ export function sandboxArgs(o: {
   gid: number | null;
   /** supplementary groups (the agent's worker is in the gateway's group) */
   groups?: number[];
+  /** single files bound read-only over a path of the sandbox (its resolv.conf) */
+  files?: { src: string; dest: string }[];
   /** the umask the command starts with (the gateway: 0007, so the agent's group can read what it writes) */
   umask?: string;
   asRoot: boolean;
@@ -648,6 +726,10 @@ export function sandboxArgs(o: {
     parents(r);
     args.push("--ro-bind", r, r);
   }
+  for (const f of o.files ?? []) {
+    parents(f.dest);
+    args.push("--ro-bind", f.src, f.dest);
+  }
   parents(o.home);
   args.push("--bind", o.home, o.home, "--chdir", o.home, "--clearenv");
   for (const [k, v] of Object.entries(o.env)) args.push("--setenv", k, v);
@@ -658,6 +740,15 @@ export function sandboxArgs(o: {
   } else args.push("--");
   if (o.umask) args.push("/bin/sh", "-c", `umask ${o.umask} && exec "$@"`, "sh");
   return args;
+}
+
+/** Where a sandbox's resolv.conf goes: /etc/resolv.conf, or what it links to (systemd-resolved's stub under /run). */
+function resolvConfTarget(): string {
+  try {
+    return realpathSync("/etc/resolv.conf");
+  } catch {
+    return "/etc/resolv.conf";
+  }
 }
 
 /** Ancestors of `paths` (not `/`) that others cannot traverse (no o+x), outermost first. */

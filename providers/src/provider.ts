@@ -27,7 +27,7 @@ export interface ObservedInstance {
   state: ObservedState;
   /** e.g. {gateway: "http://127.0.0.1:41234"} */
   addresses: Record<string, string>;
-  /** the URL the health check polls (the seed's nginx; the gateway's /readyz locally) */
+  /** the URL the health check polls (the seed's nginx); without one, the gateway's /readyz through the agent's tunnel */
   healthUrl?: string;
   detail?: string;
 }

@@ -17,7 +17,9 @@ import { ApiError } from "./lib/errors.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { routes } from "./routes/index.ts";
 import { isProxied } from "./proxy/headers.ts";
+import { AgentHub } from "./instances/hub.ts";
 import type { InstanceManager } from "./instances/manager.ts";
+import type { GatewayTunnels } from "./proxy/upstream.ts";
 import type { KeyEncryptionKey } from "./secrets/envelope.ts";
 import { findOrCreateOidcUser } from "./users.ts";
 
@@ -28,6 +30,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger | boolean | object;
   /** makes instances real (reconciler, agent channel); without it the API only records desired state */
   instances?: (log: FastifyBaseLogger) => InstanceManager;
+  /** where the proxy opens streams to gateways (default: the instance manager's agent tunnels; tests: a stand-in) */
+  tunnels?: GatewayTunnels;
 }
 
 /** Paths of request/response data that must never reach a log line. */
@@ -125,7 +129,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook("preClose", async () => instances.stop());
   }
   app.decorate("instances", instances);
-  await app.register(routes, { config, database, kek, identity, oidc, metrics, instances });
+  // Without instances run here, agents may still connect: the proxy reaches their gateways through
+  // their tunnels (a node that runs no instances itself).
+  let tunnels = deps.tunnels ?? instances?.hub;
+  if (!tunnels) {
+    const hub = new AgentHub({ db: database.db, kek, log: app.log });
+    hub.attach(app.server);
+    app.addHook("preClose", async () => hub.close());
+    tunnels = hub;
+  }
+  await app.register(routes, { config, database, kek, identity, oidc, metrics, instances, ...(tunnels ? { tunnels } : {}) });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

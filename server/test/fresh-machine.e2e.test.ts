@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { GatewayClient } from "../../plugin/test/gateway-client.ts";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
-import { Api, destroyAll, ProxiedGatewayClient, ROOT, sleep } from "./instances-harness.ts";
+import { Api, destroyAll, gatewayInNamespace, ProxiedGatewayClient, ROOT, sleep, standInInternet } from "./instances-harness.ts";
 
 const BIN = join(ROOT, "bin", "tropic");
 
@@ -64,7 +64,8 @@ test("a fresh machine: npm start, sign up, create, running, two agents loaded by
   // The agents answer with the scripted model (Settings → custom model endpoint).
   const set = await api.call("PATCH", "/api/v1/settings", {
     model: "custom",
-    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+    // (the model is on "the internet": the sandbox reaches nothing on this machine)
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `${await (await standInInternet()).expose(model.port)}/v1` },
   });
   assert.equal(set.status, 200, JSON.stringify(set.json));
 
@@ -112,7 +113,10 @@ test("a fresh machine: npm start, sign up, create, running, two agents loaded by
 
   // Asked over the gateway's own protocol: both agents run, and it applied the config on disk.
   const cfg = JSON.parse(readFileSync(join(dataDir, "instances", inst.id, "home", ".openclaw", "openclaw.json"), "utf8"));
-  const gw = new GatewayClient(Number(new URL(inst.addresses.gateway).port), cfg.gateway.auth.token);
+  // (the gateway binds loopback in the instance's own network namespace: reached through a forward into it)
+  const inside = await gatewayInNamespace(dataDir, inst.id);
+  t.after(() => inside.close());
+  const gw = new GatewayClient(inside.port, cfg.gateway.auth.token);
   await gw.connect();
   try {
     const list = await gw.call("agents.list", {});

@@ -1,11 +1,22 @@
 // Fail closed when the gate is missing from a real gateway: OpenClaw starts a gateway even when the
 // gate plugin cannot be loaded (here: its code throws), and its tools would then run unchecked. The
-// instance agent sees no gate mark and stops the gateway; the instance shows `failed` with the reason.
+// instance agent asks the gateway (plugins.list), does not find the gate active, and stops it; the instance shows `failed` with the reason.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import { gateLoaded } from "../../agent/src/gateway-rpc.ts";
+import {
+  Api,
+  destroyAll,
+  freshDataDir,
+  gatewayInNamespace,
+  gatewayNodePid,
+  inProcessServer,
+  instanceFiles,
+  removeDir,
+  sleep,
+} from "./instances-harness.ts";
 
 test("a gateway without its gate is stopped by the instance agent, and the instance says why", { timeout: 600_000 }, async (t) => {
   const dataDir = freshDataDir();
@@ -19,9 +30,11 @@ test("a gateway without its gate is stopped by the instance agent, and the insta
   const inst = (await a.call("POST", "/api/v1/instances", { name: "gated" })).json;
   await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "running", 240_000, "running");
   const f = instanceFiles(dataDir, inst.id);
-  const mark = join(f.state, ".sondera", "gate.json");
-  assert.ok(existsSync(mark), "the gate marked the gateway it loaded into");
-  assert.equal(JSON.parse(readFileSync(mark, "utf8")).plugin, "tropic-gate");
+  // The gateway itself says the gate is active (what the agent's watch asks it).
+  const inside = await gatewayInNamespace(dataDir, inst.id);
+  t.after(() => inside.close());
+  const token = JSON.parse(readFileSync(join(f.dir, "instance.json"), "utf8")).gatewayToken;
+  assert.equal(await gateLoaded({ url: `ws://127.0.0.1:${inside.port}`, token }), true, "plugins.list: tropic-gate active");
 
   // The gate's code cannot load any more (the config still names it: the agent restores any change to
   // that); the gateway restarts without it. The plugin's own file is put back afterwards.
@@ -36,5 +49,5 @@ test("a gateway without its gate is stopped by the instance agent, and the insta
   process.kill(gw, "SIGKILL");
   const failed = await a.until(`/api/v1/instances/${inst.id}`, (j) => j.state === "failed", 180_000, "failed");
   assert.match(failed.stateReason, /gate did not load.*fail closed/);
-  assert.equal((await fetch(`${failed.addresses.gateway}/readyz`).catch(() => null))?.status ?? 0, 0, "the gateway is not running");
+  assert.equal((await fetch(`${inside.url}/readyz`).catch(() => null))?.status ?? 0, 0, "the gateway is not running");
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import pg from "pg";
 import type { FastifyInstance } from "fastify";
-import { buildApp, LOG_REDACT } from "../src/app.ts";
+import { type AppDeps, buildApp, LOG_REDACT } from "../src/app.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import { type Database, openDatabase } from "../src/db/connect.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -90,7 +90,7 @@ export interface TestApp {
 
 export const TEST_KEY = Buffer.alloc(32, 7);
 
-export async function testApp(kind: Backend, overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function testApp(kind: Backend, overrides: Partial<Config> = {}, extra: Pick<AppDeps, "tunnels"> = {}): Promise<TestApp> {
   const database = await freshDatabase(kind);
   const logs: string[] = [];
   const stream = new Writable({
@@ -100,7 +100,7 @@ export async function testApp(kind: Backend, overrides: Partial<Config> = {}): P
     },
   });
   const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000, ...overrides });
-  const app = await buildApp({ config, database, kek: new LocalKek(TEST_KEY), logger: { level: "info", redact: LOG_REDACT, stream } });
+  const app = await buildApp({ config, database, kek: new LocalKek(TEST_KEY), logger: { level: "info", redact: LOG_REDACT, stream }, ...extra });
   await app.ready();
   return {
     app,

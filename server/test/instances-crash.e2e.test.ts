@@ -6,7 +6,17 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../../plugin/test/harness.ts";
-import { Api, destroyAll, freshDataDir, gatewayNodePid, instanceFiles, removeDir, serveProcess, sleep } from "./instances-harness.ts";
+import {
+  Api,
+  destroyAll,
+  freshDataDir,
+  gatewayInNamespace,
+  gatewayNodePid,
+  instanceFiles,
+  removeDir,
+  serveProcess,
+  sleep,
+} from "./instances-harness.ts";
 
 test("killing the control plane mid-provision and starting it again finishes the job", { timeout: 600_000 }, async (t) => {
   const dataDir = freshDataDir();
@@ -41,7 +51,9 @@ test("killing the control plane mid-provision and starting it again finishes the
 
   // A second restart re-adopts the running instance: same agent, same gateway.
   await serve.stop();
-  assert.equal(await fetch(`${done.addresses.gateway}/readyz`).then((r) => r.status), 200, "the instance keeps running without the control plane");
+  const inside = await gatewayInNamespace(dataDir, inst.id);
+  t.after(() => inside.close());
+  assert.equal(await fetch(`${inside.url}/readyz`).then((r) => r.status), 200, "the instance keeps running without the control plane");
   serve = await serveProcess(dataDir, port);
   const again = new Api(serve.url, u.auth);
   await sleep(3000);

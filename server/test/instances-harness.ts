@@ -1,7 +1,8 @@
 // Harness for the instance tests: a real control plane (in-process, or `bin/tropic serve` as a
 // subprocess that a test can kill -9) on a fresh embedded database, real sandboxed gateways from the
 // shared runtime cache, and HTTP helpers. Every instance is destroyed at the end (processes, users, dirs).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type AddressInfo, createServer, connect as netConnect, Server, type Socket } from "node:net";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -151,6 +152,137 @@ export function instanceFiles(dataDir: string, id: string) {
     config: () => JSON.parse(readFileSync(join(state, "openclaw.json"), "utf8")),
     status: () => JSON.parse(readFileSync(join(dir, "agent-state", "status.json"), "utf8")),
     agentPid: () => Number(readFileSync(join(dir, "agent.pid"), "utf8")),
+  };
+}
+
+/**
+ * For tests that talk to a gateway directly (not through Tropic's proxy): the gateway binds loopback in
+ * its instance's own network namespace, which the test process is not in. This forwards a port on the
+ * host's loopback to it: a small dialer runs inside the namespace (nsenter, as root) and hands each
+ * connection's socket back over Node's IPC channel. Test-only: nothing in Tropic listens this way.
+ * Without a namespace (an unsandboxed instance), the gateway's own address is returned.
+ */
+export async function gatewayInNamespace(dataDir: string, id: string): Promise<{ url: string; port: number; close(): void }> {
+  const inst = JSON.parse(readFileSync(join(dataDir, "instances", id, "instance.json"), "utf8")) as { port: number; netns?: string | null };
+  if (!inst.netns) return { url: `http://127.0.0.1:${inst.port}`, port: inst.port, close() {} };
+  const dialer =
+    `const net=require("node:net");process.on("message",(m)=>{const s=net.connect(${inst.port},"127.0.0.1");` +
+    `s.once("connect",()=>process.send({id:m.id,ok:true},s));s.once("error",(e)=>process.send({id:m.id,ok:false,e:e.message}))})`;
+  const child = spawn("nsenter", [`--net=/run/netns/${inst.netns}`, "--", process.execPath, "-e", dialer], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const waiting = new Map<number, (s: Socket | null) => void>();
+  child.on("message", (m: { id: number; ok: boolean }, handle: unknown) => {
+    waiting.get(m.id)?.(m.ok ? (handle as Socket) : null);
+    waiting.delete(m.id);
+  });
+  let next = 1;
+  const server = createServer((client) => {
+    const id = next++;
+    waiting.set(id, (up) => {
+      if (!up) return client.destroy();
+      up.pipe(client).pipe(up);
+      up.on("error", () => client.destroy());
+      client.on("error", () => up.destroy());
+      client.on("close", () => up.destroy());
+      up.on("close", () => client.destroy());
+    });
+    child.send({ id });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close() {
+      server.close();
+      child.kill();
+    },
+  };
+}
+
+/**
+ * "The internet" for the instance tests: sandboxes reach only the internet (not this machine, not
+ * private ranges), so whatever a test's gateway must call (the scripted model, a web page) is put "on
+ * the internet": a network namespace of this test process, joined to this machine by a veth pair on a
+ * /30 of 198.18.0.0/15 (the benchmarking range, which no sandbox rule blocks), reached the way the real
+ * internet is (through the sandbox's network helper and this machine's routing). `expose(port)` makes a
+ * listening socket in that namespace (its address, the same port) and accepts its connections here,
+ * joining each to 127.0.0.1:port: a dialer inside the namespace hands over the listening socket.
+ * One per test process, removed when it exits.
+ */
+export interface StandInInternet {
+  /** `http://<address on the internet>:<port>` for a server listening on 127.0.0.1:port here */
+  expose(port: number): Promise<string>;
+  close(): void;
+}
+let internetP: Promise<StandInInternet> | null = null;
+export function standInInternet(): Promise<StandInInternet> {
+  internetP ??= makeInternet();
+  return internetP;
+}
+async function makeInternet(): Promise<StandInInternet> {
+  const n = (process.pid % 16000) + 1; // 198.18.0.0/15 holds 32768 /30s
+  const net = `198.${18 + Math.floor((n * 4) / 65536)}.${Math.floor((n * 4) / 256) % 256}.${(n * 4) % 256}`;
+  const [a, b, c, d] = net.split(".").map(Number) as [number, number, number, number];
+  const far = `${a}.${b}.${c}.${d + 1}`;
+  const hostSide = `${a}.${b}.${c}.${d + 2}`;
+  const ns = `tropic-test-inet-${process.pid}`;
+  const va = `ti${process.pid}a`.slice(0, 15);
+  const vb = `ti${process.pid}b`.slice(0, 15);
+  const remove = () =>
+    spawnSync("sh", ["-c", `ip link del ${va} 2>/dev/null; ip netns pids ${ns} 2>/dev/null | xargs -r kill; ip netns del ${ns} 2>/dev/null`]);
+  remove();
+  const r = spawnSync(
+    "sh",
+    [
+      "-c",
+      `set -e; ip netns add ${ns}; ip link add ${va} type veth peer name ${vb}; ip link set ${vb} netns ${ns}; ` +
+        `ip addr add ${hostSide}/30 dev ${va}; ip link set ${va} up; ip -n ${ns} addr add ${far}/30 dev ${vb}; ` +
+        `ip -n ${ns} link set ${vb} up; ip -n ${ns} link set lo up`,
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`could not make the stand-in internet: ${r.stderr}`);
+  const listener =
+    `const net=require("node:net");process.on("message",(m)=>{const s=net.createServer();s.once("error",(e)=>process.send({port:m.port,ok:false,e:e.message}));` +
+    `s.listen(m.port,${JSON.stringify(far)},()=>process.send({port:m.port,ok:true},s,()=>s.close()))})`;
+  const child = spawn("nsenter", [`--net=/run/netns/${ns}`, "--", process.execPath, "-e", listener], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  child.unref();
+  (child as unknown as { channel?: { unref(): void } }).channel?.unref();
+  const waiting = new Map<number, { resolve: (u: string) => void; reject: (e: Error) => void }>();
+  const servers: Server[] = [];
+  child.on("message", (m: { port: number; ok: boolean; e?: string }, server: unknown) => {
+    const w = waiting.get(m.port);
+    waiting.delete(m.port);
+    if (!m.ok || !(server instanceof Server)) return w?.reject(new Error(`could not listen on the stand-in internet: ${m.e}`));
+    servers.push(server);
+    server.unref();
+    server.on("connection", (inbound) => {
+      const local = netConnect(m.port, "127.0.0.1");
+      inbound.pipe(local).pipe(inbound);
+      inbound.on("error", () => local.destroy());
+      local.on("error", () => inbound.destroy());
+      inbound.on("close", () => local.destroy());
+      local.on("close", () => inbound.destroy());
+    });
+    w?.resolve(`http://${far}:${m.port}`);
+  });
+  const close = () => {
+    for (const s of servers) s.close();
+    child.kill();
+    remove();
+  };
+  process.once("exit", close);
+  return {
+    expose: (port) =>
+      new Promise<string>((resolve, reject) => {
+        waiting.set(port, { resolve, reject });
+        child.send({ port });
+      }),
+    close,
   };
 }
 

@@ -4,12 +4,27 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { LocalProvider } from "@tropic/providers";
 import { GatewayClient } from "../../plugin/test/gateway-client.ts";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
-import { Api, destroyAll, freshDataDir, gatewayNodePid, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import {
+  Api,
+  destroyAll,
+  freshDataDir,
+  gatewayInNamespace,
+  standInInternet,
+  gatewayNodePid,
+  inProcessServer,
+  instanceFiles,
+  removeDir,
+  sleep,
+} from "./instances-harness.ts";
 
 const POLICY = "ALLOW: read files in workspace directory\nDENY: run sudo or elevated commands";
 const POLICY2 = `${POLICY}\nDENY: access /etc/passwd or system credentials`;
@@ -34,7 +49,8 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
   // User A's agents use the scripted model (Settings → custom model endpoint).
   const set = await a.call("PATCH", "/api/v1/settings", {
     model: "custom",
-    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+    // (the model is on "the internet": the sandbox reaches nothing on this machine)
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `${await (await standInInternet()).expose(model.port)}/v1` },
   });
   assert.equal(set.status, 200, JSON.stringify(set.json));
 
@@ -46,16 +62,22 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
   t.diagnostic(`two instances create → running in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const fa = instanceFiles(dataDir, ia.id);
   const fb = instanceFiles(dataDir, ib.id);
+  // The gateways bind loopback in their own network namespaces: the test reaches them through a forward.
+  const gwA = await gatewayInNamespace(dataDir, ia.id);
+  const gwB = await gatewayInNamespace(dataDir, ib.id);
+  t.after(() => {
+    gwA.close();
+    gwB.close();
+  });
 
-  await t.test("each instance answers on its own loopback port with its own 48-hex token, stored only encrypted", async () => {
-    assert.notEqual(ra.addresses.gateway, rb.addresses.gateway);
+  await t.test("each instance's gateway, in its own network namespace, answers with its own 48-hex token, stored only encrypted", async () => {
     const tokA = fa.config().gateway.auth.token;
     const tokB = fb.config().gateway.auth.token;
     assert.match(tokA, /^[0-9a-f]{48}$/);
     assert.match(tokB, /^[0-9a-f]{48}$/);
     assert.notEqual(tokA, tokB);
-    const portA = Number(new URL(ra.addresses.gateway).port);
-    const portB = Number(new URL(rb.addresses.gateway).port);
+    const portA = gwA.port;
+    const portB = gwB.port;
     const ca = new GatewayClient(portA, tokA);
     clients.push(ca);
     await ca.connect();
@@ -78,6 +100,58 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(statSync(join(fa.state, "openclaw.json")).uid, inst.agentUid);
     assert.equal(statSync(join(fa.state, "openclaw.json")).gid, inst.gid);
   });
+
+  await t.test(
+    "one network path: from inside A's sandbox, B's gateway, the control plane, the host's services and the metadata address are unreachable; the internet is not",
+    async () => {
+      // "The internet": a web server in a network namespace of its own, behind a veth on 198.18.0.0/15,
+      // reached the way the real internet is (through the network helper and this machine's routing).
+      const web = createServer((_q, r) => r.end("the internet")).listen(0, "127.0.0.1");
+      await once(web, "listening");
+      t.after(() => web.close());
+      const net = { url: `${await (await standInInternet()).expose((web.address() as AddressInfo).port)}/` };
+      // A service listening on every address of this machine (as PostgreSQL, Redis… may).
+      const everywhere = createServer((_q, r) => r.end("host service")).listen(0, "0.0.0.0");
+      await once(everywhere, "listening");
+      t.after(() => everywhere.close());
+      const hostPort = (everywhere.address() as AddressInfo).port;
+      const cpPort = Number(new URL(server.url).port);
+      const portB = JSON.parse(readFileSync(join(fb.dir, "instance.json"), "utf8")).port;
+      const hostIps = Object.values(networkInterfaces())
+        .flat()
+        .filter((i) => i && i.family === "IPv4" && !i.internal && !i.address.startsWith("198.18."))
+        .map((i) => i!.address);
+      const targets: Record<string, string> = {
+        "B's gateway on loopback": `http://127.0.0.1:${portB}/readyz`,
+        "B's gateway through the helper's host address": `http://10.0.2.2:${portB}/readyz`,
+        "the control plane on loopback": `http://127.0.0.1:${cpPort}/readyz`,
+        "the control plane through the helper's host address": `http://10.0.2.2:${cpPort}/readyz`,
+        "PostgreSQL on the host's loopback": "http://10.0.2.2:5432/",
+        "Redis on the host's loopback": "http://10.0.2.2:6379/",
+        "the cloud metadata address": "http://169.254.169.254/latest/meta-data/",
+        "a private-range address": "http://10.255.255.53/",
+      };
+      for (const ip of hostIps) {
+        targets[`a host service on this machine's address ${ip}`] = `http://${ip}:${hostPort}/`;
+        targets[`the control plane on this machine's address ${ip}`] = `http://${ip}:${cpPort}/readyz`;
+      }
+      const probe = (url: string) =>
+        `printf '%s ' ${JSON.stringify(url)}; curl -s -o /dev/null -w '%{http_code} ' --max-time 4 ${JSON.stringify(url)}; echo "exit=$?"`;
+      const r = await provider.execInSandbox(ia.id, ["sh", "-c", [...Object.values(targets), net.url].map(probe).join("; ")], 120_000);
+      const lines = r.stdout.trim().split("\n");
+      const result = (url: string) => lines.find((l) => l.startsWith(`${url} `)) ?? "(no line)";
+      for (const [what, url] of Object.entries(targets)) {
+        // curl: 7 = could not connect (refused or rejected), 28 = timed out. Anything else means a connection was made.
+        assert.match(result(url), /exit=(7|28)$/, `${what} must be unreachable: ${result(url)}`);
+      }
+      assert.match(result(net.url), /^\S+ 200 exit=0$/, `the internet stand-in must be reachable: ${result(net.url)}\n${r.stderr}`);
+      // B's gateway is up all the while (it is unreachable, not down).
+      assert.equal(await fetch(`${gwB.url}/readyz`).then((x) => x.status), 200);
+      // The namespace's rules are root's: the sandbox's user cannot change them.
+      const nft = await provider.execInSandbox(ia.id, ["sh", "-c", "nft flush ruleset 2>&1; echo exit=$?"]);
+      assert.doesNotMatch(nft.stdout, /exit=0/, "nft inside the sandbox must fail");
+    },
+  );
 
   await t.test("the sandbox: A's gateway sees neither B's state, nor the data directory's secrets, and writes only its own dir", async () => {
     const r = await provider.execInSandbox(ia.id, [
@@ -220,7 +294,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       const ok =
         now &&
         now !== gw &&
-        (await fetch(`${ra.addresses.gateway}/readyz`).then(
+        (await fetch(`${gwA.url}/readyz`).then(
           (x) => x.status === 200,
           () => false,
         ));
@@ -250,7 +324,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(cfg.plugins.entries["tropic-gate"].enabled, true);
     assert.ok(existsSync(join(fa.state, "workspace", slug, "AGENTS.md")));
     // A fresh connection: the gateway was restarted since the first one (the kill test).
-    const client = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    const client = new GatewayClient(gwA.port, fa.config().gateway.auth.token);
     clients.push(client);
     await client.connect();
     const sid = `e2e-${Date.now().toString(36)}`;
@@ -293,7 +367,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     await a.until(`/api/v1/agents?instanceId=${ia.id}`, (j) => j.items.every((x: { state: string }) => x.state === "ready"), 120_000, "all 5 ready");
     assert.equal(Object.keys(fa.config().agents.entries).length, 5);
     // Ready is the gateway's word: it runs all five (a roster OpenClaw refused used to show ready too).
-    const gw = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    const gw = new GatewayClient(gwA.port, fa.config().gateway.auth.token);
     clients.push(gw);
     await gw.connect();
     const ids = (await gw.call("agents.list", {})).agents.map((x: { id: string }) => x.id);
@@ -315,7 +389,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     // Something that can write openclaw.json (only the agent's user and root can) leaves a key OpenClaw 2026.9 refuses.
     // First the gateway runs what is on disk (the last test's removal is applied and confirmed), so no
     // command of the agent is still waiting on its own write.
-    const gw = new GatewayClient(Number(new URL(ra.addresses.gateway).port), fa.config().gateway.auth.token);
+    const gw = new GatewayClient(gwA.port, fa.config().gateway.auth.token);
     clients.push(gw);
     await gw.connect();
     for (let i = 0; ; i++) {
@@ -351,7 +425,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     await b.call("POST", `/api/v1/instances/${ib.id}/stop`);
     await b.until(`/api/v1/instances/${ib.id}`, (j) => j.state === "stopped", 60_000, "B stopped");
     assert.equal(
-      await fetch(`${rb.addresses.gateway}/readyz`).then(
+      await fetch(`${gwB.url}/readyz`).then(
         (r) => r.status,
         () => 0,
       ),

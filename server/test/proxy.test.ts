@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { eq } from "drizzle-orm";
@@ -18,6 +19,7 @@ import { freePort, renderNginxSite } from "@tropic/providers";
 import { chromium } from "playwright-core";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
 import { NGINX_BIN, startNginx } from "./nginx.ts";
+import { memoryTunnels } from "./stand-in-agent.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
 import { signUp, TEST_KEY, testApp } from "./harness.ts";
 import {
@@ -32,6 +34,7 @@ import {
   ProxiedGatewayClient,
   removeDir,
   sleep,
+  standInInternet,
 } from "./instances-harness.ts";
 
 const GATEWAY_TOKEN = "ab12".repeat(12); // 48 hex characters
@@ -108,10 +111,13 @@ function wsOpen(url: string, headers: Record<string, string>): Promise<{ ws?: We
 }
 
 test("gateway proxy (stand-in upstream): auth, ownership, headers, token injection, cookie TTL, WebSocket", async (t) => {
-  const h = await testApp("pglite");
   const up = await standInUpstream();
+  // The gateway is reached through a tunnel, as from a real agent (both ends joined in this process).
+  const tunnels = memoryTunnels(up.port);
+  const h = await testApp("pglite", {}, { tunnels });
   t.after(async () => {
     await h.close();
+    tunnels.close();
     await up.close();
   });
   const { app } = h;
@@ -273,11 +279,15 @@ test("gateway proxy: path mapping, redirects and upstream selection (unit)", () 
   assert.equal(rewriteLocation("https://accounts.example.com/oauth", up, id), "https://accounts.example.com/oauth");
   assert.equal(rewriteLocation("//evil.example/x", up, id), "//evil.example/x");
   const opts = { referer: "https://tropic.example.com/" };
-  assert.deepEqual(selectUpstream({ provider: "local", addresses: { gateway: "http://127.0.0.1:41000" } }, opts), {
+  const tunnel = () => new PassThrough();
+  assert.deepEqual(selectUpstream({ provider: "local", addresses: { gateway: "http://127.0.0.1:41000" } }, { ...opts, tunnel }), {
     host: "127.0.0.1",
     port: 41000,
     headers: {},
+    connect: tunnel,
   });
+  // A local gateway is reached through its agent's tunnel or not at all.
+  assert.equal(selectUpstream({ provider: "local", addresses: { gateway: "http://127.0.0.1:41000" } }, opts), null);
   for (const gateway of ["http://10.0.0.5:41000", "http://127.0.0.1", "https://127.0.0.1:4", "nonsense", 5])
     assert.equal(selectUpstream({ provider: "local", addresses: { gateway } }, opts), null, String(gateway));
   assert.deepEqual(selectUpstream({ provider: "aws", addresses: { private: "http://10.100.3.7" } }, opts), {
@@ -377,7 +387,8 @@ test("gateway proxy against a real gateway (scripted model): Control UI in a rea
   const b = await root.as(`pb-${Date.now()}@example.com`);
   const set = await a.call("PATCH", "/api/v1/settings", {
     model: "custom",
-    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+    // (the model is on "the internet": the sandbox reaches nothing on this machine)
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `${await (await standInInternet()).expose(model.port)}/v1` },
   });
   assert.equal(set.status, 200, JSON.stringify(set.json));
   const inst = (await a.call("POST", "/api/v1/instances", { name: "proxied-real" })).json;

@@ -2,12 +2,13 @@
 // /api/v1/agent/connect with `Authorization: Bearer <instance API token>` (looked up by its sha256;
 // the token itself is never stored or logged). Open commands are sent in order on connect and as
 // they are queued; acks complete them (and what they stand for: an agent ready, a skill installed).
-import type { IncomingMessage, Server } from "node:http";
+import { get as httpGet, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket, WebSocketServer } from "ws";
-import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind } from "@tropic/agent";
+import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind, TunnelMux, type TunnelStream } from "@tropic/agent";
 import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
@@ -22,6 +23,8 @@ interface Conn {
   /** incidents already recorded from this connection's reports */
   incidents: Set<string>;
   chain: Promise<void>;
+  /** the tunnel to the instance's gateway: byte streams multiplexed on this connection (binary frames) */
+  mux: TunnelMux;
   /** live requests (`request()`): answered by their ack, never stored */
   waiting: Map<string, { resolve: (ack: { ok: boolean; result?: unknown; error?: string }) => void; reject: (e: Error) => void }>;
 }
@@ -99,14 +102,18 @@ export class AgentHub {
 
   private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
     this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
-    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map() };
+    // This side accepts no streams: an agent can never open a connection into the control plane.
+    const mux = new TunnelMux({ send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount });
+    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map(), mux };
     this.conns.set(instanceId, c);
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on("pong", () => {
       (ws as WebSocket & { alive?: boolean }).alive = true;
     });
     this.log.info({ instanceId }, "instance agent connected");
-    ws.on("message", (data) => {
+    ws.on("message", (data, isBinary) => {
+      // Binary frames are the tunnel's; text frames the management protocol's.
+      if (isBinary) return mux.receive(data as Buffer);
       let f: AgentFrame;
       try {
         f = JSON.parse(String(data));
@@ -116,6 +123,7 @@ export class AgentHub {
       c.chain = c.chain.then(() => this.onFrame(c, f)).catch((err) => this.log.warn({ err, instanceId }, "agent frame failed"));
     });
     ws.on("close", () => {
+      mux.close(new Error("the instance's agent disconnected"));
       if (this.conns.get(instanceId) === c) this.conns.delete(instanceId);
       for (const w of c.waiting.values()) w.reject(new AgentUnavailableError("the instance's agent disconnected before it answered", "disconnected"));
       c.waiting.clear();
@@ -126,6 +134,45 @@ export class AgentHub {
 
   connected(instanceId: string): boolean {
     return this.conns.get(instanceId)?.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * A new connection to the instance's gateway, through its agent's tunnel (the gateway binds loopback
+   * in its own network namespace; nothing else reaches it). Throws AgentUnavailableError when the agent
+   * is not connected; the stream errors with the agent's reason when the gateway does not accept.
+   */
+  openStream(instanceId: string): TunnelStream {
+    const c = this.conns.get(instanceId);
+    if (!c || c.ws.readyState !== WebSocket.OPEN) throw new AgentUnavailableError("the instance's agent is not connected", "not_connected");
+    return c.mux.open({ to: "gateway" });
+  }
+
+  /**
+   * The gateway's answer to GET `path` through the tunnel: its HTTP status, 502 when nothing answers
+   * (the agent is not connected, or the gateway does not listen: what the seed's nginx answers), 0
+   * when it does not answer in time.
+   */
+  probe(instanceId: string, path = "/readyz", timeoutMs = 5000): Promise<number> {
+    return new Promise((resolve) => {
+      let stream: TunnelStream;
+      try {
+        stream = this.openStream(instanceId);
+      } catch {
+        return resolve(502);
+      }
+      const req = httpGet(
+        { path, headers: { host: "127.0.0.1" }, createConnection: () => stream as unknown as Socket, timeout: timeoutMs },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 502);
+        },
+      );
+      req.on("timeout", () => {
+        req.destroy();
+        resolve(0);
+      });
+      req.on("error", () => resolve(502));
+    });
   }
 
   private async onFrame(c: Conn, f: AgentFrame) {

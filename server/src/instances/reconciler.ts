@@ -5,8 +5,8 @@
 //   create/start are idempotent and re-adopt what is already there;
 //   delete is two-phase: the API marks the row (deleting), this destroys the machine, then removes the row.
 // Health (every 15 s, the seed's rule): 200 → running; 502/503 within 3 min of start → initializing;
-// anything else → stopped. Locally the probe is the gateway's /readyz; "nothing listens" counts as 502,
-// what the seed's nginx answers for a gateway that is not up yet.
+// anything else → stopped. Locally the probe is the gateway's /readyz through the agent's tunnel; "nothing
+// listens" (or no agent connected) counts as 502, what the seed's nginx answers for a gateway not up yet.
 import { and, eq, inArray, isNull, ne, or } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import PgBoss from "pg-boss";
@@ -219,7 +219,7 @@ export class Reconciler {
       await this.setState(id, { state: "initializing", startedAt });
     }
 
-    const code = await probe(obs.healthUrl);
+    const code = await this.healthProbe(id, obs.healthUrl);
     const [cur] = await db.select({ state: instances.state, metrics: instances.metrics }).from(instances).where(eq(instances.id, id)).limit(1);
     if (!cur || cur.state === "stopping" || cur.state === "deleting") return; // changed under us; the next pass decides
     const verdict = healthVerdict(code, cur.metrics as AgentReport, startedAt, Date.now());
@@ -239,13 +239,24 @@ export class Reconciler {
     const [row] = await this.o.database.db.select().from(instances).where(eq(instances.id, id)).limit(1);
     // initializing, a restart someone asked for, or a crash loop that healed
     if (!row || row.desiredState !== "running" || !["initializing", "restarting", "failed"].includes(row.state) || !row.addresses) return;
-    const gateway = (row.addresses as { gateway?: string }).gateway;
-    if (!gateway || (await probe(`${gateway}/readyz`)) !== 200) return;
+    const provider = this.o.providers[row.provider];
+    if (!provider || !row.providerRef) return;
+    const obs = await provider.describe(row.providerRef);
+    if ((await this.healthProbe(id, obs.healthUrl)) !== 200) return;
     await this.o.database.db
       .update(instances)
       .set({ state: "running", lastHealthAt: new Date(), stateReason: null, updatedAt: new Date() })
       .where(and(eq(instances.id, id), eq(instances.state, row.state), eq(instances.desiredState, "running")));
     await this.o.hub.pump(id);
+  }
+
+  /**
+   * The seed's health probe: the provider's health URL when it gives one (a cloud VM's nginx); else the
+   * gateway's /readyz through its agent's tunnel (a local gateway binds loopback in a network namespace
+   * of its own: nothing else reaches it).
+   */
+  private healthProbe(id: string, healthUrl: string | undefined): Promise<number> {
+    return healthUrl ? probe(healthUrl) : this.o.hub.probe(id, "/readyz");
   }
 
   private async setState(id: string, set: Partial<typeof instances.$inferInsert>) {

@@ -4,7 +4,7 @@
 // Control UI under the same /i/<id> base path, so paths are forwarded unchanged, except the gateway's
 // own root endpoints (/i/<id>/v1/… → /v1/…).
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { ClientFrameGuard } from "./ws-guard.ts";
 import type { Duplex } from "node:stream";
 import { gatewayBasePath } from "@tropic/providers";
@@ -87,7 +87,8 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     if (!UUID.test(instanceId)) throw notFound("instance");
     const row = await lookup.get(instanceId);
     if (!row || row.ownerId !== userId) throw notFound("instance");
-    const upstream = selectUpstream(row, { referer });
+    const tunnels = deps.tunnels;
+    const upstream = selectUpstream(row, { referer, ...(tunnels ? { tunnel: () => tunnels.openStream(instanceId) } : {}) });
     if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
     const enc = row.gatewayTokenEnc;
     return { userId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
@@ -135,7 +136,14 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const headers = upstreamHeaders(req.headers, r.upstream, false);
     if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
     const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
-      const u = httpRequest({ agent, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }, resolveRes);
+      const connect = r.upstream.connect;
+      const u = httpRequest(
+        connect
+          ? // one tunnel stream per request (opening one is a frame, not a TCP handshake)
+            { createConnection: () => connect() as Socket, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }
+          : { agent, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers },
+        resolveRes,
+      );
       u.on("error", reject);
       // The browser went away before the answer was out: so does the upstream request (else its
       // socket lingers and a graceful shutdown waits for it forever).
@@ -293,16 +301,24 @@ function attachUpgrade(
       const headers = upstreamHeaders(req.headers, r.upstream, true);
       // No compression on this leg, so the guard reads the client's frames as they are.
       delete headers["sec-websocket-extensions"];
-      const up = connect(r.upstream.port, r.upstream.host);
+      let up: Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
+      try {
+        up = r.upstream.connect ? r.upstream.connect() : connect(r.upstream.port, r.upstream.host);
+      } catch {
+        socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        return;
+      }
+      let upConnected = false;
       // The browser's frames pass the guard (ws-guard.ts): no model keys stored inside OpenClaw.
       const guard = new ClientFrameGuard();
       const client = socket as Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
       // The seed: TCP keep-alive every 30 s and no idle timeout, on both legs.
       client.setKeepAlive?.(true, KEEPALIVE_MS);
       client.setTimeout?.(0);
-      up.setKeepAlive(true, KEEPALIVE_MS);
-      up.setTimeout(0);
+      up.setKeepAlive?.(true, KEEPALIVE_MS);
+      up.setTimeout?.(0);
       up.once("connect", () => {
+        upConnected = true;
         let lines = `${req.method ?? "GET"} ${path} HTTP/1.1\r\n`;
         for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines += `${k}: ${one}\r\n`;
         up.write(`${lines}\r\n`);
@@ -319,7 +335,7 @@ function attachUpgrade(
       };
       guard.on("error", close);
       up.on("error", () => {
-        if (!up.readyState || up.readyState === "opening") socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        if (!upConnected) socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
         close();
       });
       up.on("close", close);

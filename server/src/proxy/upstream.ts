@@ -1,7 +1,15 @@
-// Where a proxied request goes. Local instances: the gateway's loopback port. Cloud instances: the
-// VM's nginx on its private address, with the Referer that nginx requires (the seed's referer
-// validation: a request that reaches the VM without it gets 403).
+// Where a proxied request goes. Local instances: the gateway, which binds loopback in the instance's
+// own network namespace, through the instance agent's tunnel (a new multiplexed stream per connection).
+// Cloud instances: the VM's nginx on its private address, with the Referer that nginx requires (the
+// seed's referer validation: a request that reaches the VM without it gets 403).
 import { isIP } from "node:net";
+import type { Duplex } from "node:stream";
+
+/** Connections to instances' gateways through their agents' tunnels (the AgentHub). */
+export interface GatewayTunnels {
+  /** a new stream to the gateway; throws when the instance's agent is not connected */
+  openStream(instanceId: string): Duplex;
+}
 
 export interface Upstream {
   /** host and port to connect to */
@@ -9,6 +17,8 @@ export interface Upstream {
   port: number;
   /** extra request headers the upstream requires (cloud: the Referer nginx checks) */
   headers: Record<string, string>;
+  /** a new connection through the agent's tunnel (local instances; host and port are then the gateway's own, for its Host and Origin checks) */
+  connect?: () => Duplex;
 }
 
 export interface InstanceAddressInfo {
@@ -19,15 +29,17 @@ export interface InstanceAddressInfo {
 export interface UpstreamOptions {
   /** the Referer a cloud VM's nginx accepts: the control plane's public URL */
   referer: string;
+  /** opens a stream through the instance's tunnel (without it, a local instance has no upstream) */
+  tunnel?: () => Duplex;
 }
 
 /** The upstream of an instance, or null while it has no reachable gateway address. */
 export function selectUpstream(row: InstanceAddressInfo, opts: UpstreamOptions): Upstream | null {
   if (row.provider === "local") {
     const gw = parse(row.addresses.gateway);
-    // A local gateway binds loopback only; never forward anywhere else.
-    if (gw?.hostname !== "127.0.0.1" || !gw.port) return null;
-    return { host: "127.0.0.1", port: Number(gw.port), headers: {} };
+    // A local gateway binds loopback only, in its own namespace: reached through the tunnel, nowhere else.
+    if (gw?.hostname !== "127.0.0.1" || !gw.port || !opts.tunnel) return null;
+    return { host: "127.0.0.1", port: Number(gw.port), headers: {}, connect: opts.tunnel };
   }
   // Cloud VMs (and connected machines reached over the private network): their nginx on the
   // private address the provider recorded, never a public one (the gateway port is not public).

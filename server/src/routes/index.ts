@@ -3,6 +3,7 @@ import { type Identity, requireCaller } from "../auth/identity.ts";
 import type { OidcClient } from "../auth/oidc.ts";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/connect.ts";
+import type { GatewayTunnels } from "../proxy/upstream.ts";
 import type { InstanceManager } from "../instances/manager.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
@@ -32,6 +33,8 @@ export interface RouteDeps {
   metrics: Metrics;
   /** the instance manager when instances run here; routes tell it what changed */
   instances?: InstanceManager;
+  /** the proxy's way to instances' gateways (the agents' tunnels: the instance manager's hub) */
+  tunnels?: GatewayTunnels;
   requireCaller: (req: FastifyRequest) => Promise<void>;
 }
 
