@@ -3,7 +3,7 @@
 // the caller must own the instance (404 otherwise, same body as a missing one). The gateway serves its
 // Control UI under the same /i/<id> base path, so paths are forwarded unchanged, except the gateway's
 // own root endpoints (/i/<id>/v1/… → /v1/…).
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from "node:http";
 import { connect, type Socket } from "node:net";
 import { ClientFrameGuard } from "./ws-guard.ts";
 import type { Duplex } from "node:stream";
@@ -66,7 +66,11 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   // Kept-alive connections to the gateways, owned here so that a shutdown closes them (the global
   // agent's would keep the process alive after the server closed).
   const agent = new Agent({ keepAlive: true, timeout: 60_000 });
-  app.addHook("onClose", async () => agent.destroy());
+  const tunnelAgent = new TunnelAgent();
+  app.addHook("onClose", async () => {
+    agent.destroy();
+    tunnelAgent.destroy();
+  });
   const publicOrigin = deps.config.publicUrl ? new URL(deps.config.publicUrl).origin : undefined;
   const referer = `${publicOrigin ?? `http://${deps.config.host}:${deps.config.port}`}/`;
 
@@ -136,11 +140,19 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const headers = upstreamHeaders(req.headers, r.upstream, false);
     if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
     const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
-      const connect = r.upstream.connect;
       const u = httpRequest(
-        connect
-          ? // one tunnel stream per request (opening one is a frame, not a TCP handshake)
-            { createConnection: () => connect() as Socket, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers }
+        r.upstream.connect
+          ? // kept-alive streams through the instance's tunnel, pooled per instance
+            ({
+              agent: tunnelAgent,
+              tropicInstance: r.instanceId,
+              tropicTunnel: r.upstream.connect,
+              host: r.upstream.host,
+              port: r.upstream.port,
+              method: req.method,
+              path,
+              headers,
+            } as RequestOptions)
           : { agent, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers },
         resolveRes,
       );
@@ -186,6 +198,27 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
 
   attachUpgrade(app, deps.identity, resolve, upstreamHeaders);
 };
+
+/**
+ * An http.Agent whose connections are streams through instances' tunnels, kept alive between
+ * requests like the direct path's (a new stream per request made the agent dial the gateway each
+ * time). Pools are per instance: the gateway's host and port alone would mix instances, whose
+ * gateways live in namespaces of their own and may share a port.
+ */
+class TunnelAgent extends Agent {
+  constructor() {
+    super({ keepAlive: true, timeout: 60_000 });
+  }
+  override getName(o?: RequestOptions): string {
+    return `tunnel:${(o as { tropicInstance?: string } | undefined)?.tropicInstance}`;
+  }
+  // (the request's own options reach here: `tropicTunnel` opens a stream to its instance's gateway)
+  override createConnection(o: RequestOptions): Duplex {
+    const open = (o as { tropicTunnel?: () => Duplex }).tropicTunnel;
+    if (!open) throw new Error("a tunnel request without its tunnel");
+    return open();
+  }
+}
 
 /** A browser loading a page (not a script's fetch or an API client): GET with text/html accepted. */
 export function isPageNavigation(method: string, headers: IncomingHttpHeaders): boolean {
