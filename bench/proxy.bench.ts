@@ -1,25 +1,35 @@
-// Issue 6's gateway-proxy figures, measured against a real `tropic serve` subprocess (PostgreSQL,
-// TROPIC_INSTANCES=off) whose one instance points at a local echo backend in its own process:
+// Issue 6's gateway-proxy figures, and issue 13's tunnel against today's direct path, measured
+// against a real `tropic serve` subprocess (PostgreSQL, TROPIC_INSTANCES=off) with two instances of one
+// user whose gateway is the same local echo backend (its own process):
+//   - "direct": provider aws, addresses.private = the backend: the proxy dials it over TCP (with the
+//     Referer a cloud VM's nginx wants), today's direct path;
+//   - "tunnel": provider local, addresses.gateway = the backend: the proxy opens a stream over the
+//     WebSocket of a stand-in instance agent (bench/tunnel-agent.ts, its own process, so its CPU is
+//     measured apart), which joins each stream to a new connection to the backend (HTTP rides kept-alive streams).
 //   a. 1,000 concurrent WebSocket sessions, one small message per session about once a second,
-//      directly to the backend and through the proxy (/i/<id>/, `tropic_proxy` cookie like a
-//      browser): dropped connections, echo round-trip p50/p99 and the latency the proxy adds, and
-//      the proxy's RSS per 1,000 open sessions (VmRSS of the `tropic serve` process);
-//   b. HTTP GET requests/s and latency with autocannon: backend directly, through the proxy
-//      (cookie, and Bearer token), and through Debian's nginx (1 worker) as the reference proxy.
+//      directly to the backend and through the proxy on each path (/i/<id>/, `tropic_proxy` cookie
+//      like a browser): dropped connections, echo round-trip p50/p90/p99, the latency the proxy adds
+//      over the backend and the tunnel adds over the direct path, and the proxy's RSS per 1,000 open
+//      sessions (VmRSS of the `tropic serve` process);
+//   b. HTTP GET requests/s and latency with autocannon: backend directly, through the proxy (direct
+//      path: cookie and Bearer token; tunnel: cookie), and through Debian's nginx (1 worker) as the
+//      reference proxy.
 // Prints tables, then one JSON line (the last line of stdout) for scripts.
 //
 // The machine is small (2 cores) and shared by everything here: the load generator (this process),
-// the proxy, the echo backend, nginx and PostgreSQL. Each phase reports the machine's busy share and
-// each process's CPU, so a saturated CPU (rather than the proxy) is visible in the figures.
+// the proxy, the stand-in agent, the echo backend, nginx and PostgreSQL. Each phase reports the
+// machine's busy share and each process's CPU, so a saturated CPU (rather than the proxy) is visible.
 //   TROPIC_BENCH_WS_SESSIONS (1000), TROPIC_BENCH_WS_SECONDS (60), TROPIC_BENCH_WS_DIRECT_SECONDS (20),
 //   TROPIC_BENCH_HTTP_SECONDS (10) override the sizes.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { WebSocket } from "ws";
 import { sealJson } from "../server/src/instances/tokens.ts";
+import { sha256Hex } from "../server/src/lib/tokens.ts";
 import { LocalKek } from "../server/src/secrets/envelope.ts";
 import {
   freePort,
@@ -56,7 +66,7 @@ const HTTP_WARMUP_S = 2;
 const ADDED_P50_TARGET_MS = 1;
 const MASTER_KEY_HEX = "0123456789abcdef".repeat(4); // 64 hex characters, fixed
 const GATEWAY_TOKEN = "5eed".repeat(12); // 48 hex characters, like a real gateway token
-const WATCHDOG_MS = 6 * 60_000;
+const WATCHDOG_MS = 9 * 60_000;
 const SERVE_STOP_GRACE_MS = 10_000;
 /** Before each phase, wait (up to QUIET_WAIT_MS) for the machine to be at most QUIET_PERCENT busy. */
 const QUIET_PERCENT = 15;
@@ -335,7 +345,17 @@ async function api(url: string, path: string, init: { method?: string; body?: un
   return { status: res.status, headers: res.headers, text, body };
 }
 
-async function seedInstance(server: ServeProcess, dbUrl: string, echoPort: number): Promise<{ instanceId: string; token: string }> {
+interface Seeded {
+  token: string;
+  /** provider aws: the proxy dials addresses.private over TCP (today's direct path) */
+  directId: string;
+  /** provider local: the proxy reaches addresses.gateway through the agent's tunnel */
+  tunnelId: string;
+  /** the tunnel instance's agent token (only its sha256 is stored) */
+  agentToken: string;
+}
+
+async function seedInstances(server: ServeProcess, dbUrl: string, echoPort: number): Promise<Seeded> {
   const signup = await api(server.url, "/api/v1/auth/signup", {
     method: "POST",
     body: { email: `bench-proxy-${Date.now()}@example.com`, password: "correct horse battery staple" },
@@ -346,26 +366,82 @@ async function seedInstance(server: ServeProcess, dbUrl: string, echoPort: numbe
   const tok = await api(server.url, "/api/v1/tokens", { method: "POST", headers: { cookie: session }, body: { name: "bench" } });
   if (tok.status !== 201) throw new Error(`create token: ${tok.status} ${tok.text}`);
   const token = tok.body.token as string;
-  const inst = await api(server.url, "/api/v1/instances", { method: "POST", headers: { authorization: `Bearer ${token}` }, body: { name: "bench" } });
-  if (inst.status !== 201) throw new Error(`create instance: ${inst.status} ${inst.text}`);
-  const instanceId = inst.body.id as string;
+  const create = async (name: string) => {
+    const inst = await api(server.url, "/api/v1/instances", { method: "POST", headers: { authorization: `Bearer ${token}` }, body: { name } });
+    if (inst.status !== 201) throw new Error(`create instance ${name}: ${inst.status} ${inst.text}`);
+    return inst.body.id as string;
+  };
+  const directId = await create("bench-direct");
+  const tunnelId = await create("bench-tunnel");
+  const agentToken = randomBytes(32).toString("hex");
 
-  // What the local provider records once a gateway runs: its loopback address and its sealed token.
-  const sealed = await sealJson(new LocalKek(Buffer.from(MASTER_KEY_HEX, "hex")), GATEWAY_TOKEN);
+  // What the providers record once a gateway runs: a cloud VM's private address, or a local gateway's
+  // loopback address and its agent's token hash; and the gateway's sealed token.
+  const sealed = JSON.stringify(await sealJson(new LocalKek(Buffer.from(MASTER_KEY_HEX, "hex")), GATEWAY_TOKEN));
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   try {
-    const r = await c.query("UPDATE instances SET addresses = $1::jsonb, gateway_token_enc = $2::jsonb WHERE id = $3", [
-      JSON.stringify({ gateway: `http://127.0.0.1:${echoPort}` }),
-      JSON.stringify(sealed),
-      instanceId,
+    const d = await c.query("UPDATE instances SET provider = 'aws', addresses = $1::jsonb, gateway_token_enc = $2::jsonb WHERE id = $3", [
+      JSON.stringify({ private: `http://127.0.0.1:${echoPort}` }),
+      sealed,
+      directId,
     ]);
-    if (r.rowCount !== 1) throw new Error(`UPDATE instances matched ${r.rowCount} rows`);
+    if (d.rowCount !== 1) throw new Error(`UPDATE instances (direct) matched ${d.rowCount} rows`);
+    const t = await c.query(
+      "UPDATE instances SET provider = 'local', addresses = $1::jsonb, gateway_token_enc = $2::jsonb, agent_token_hash = $3 WHERE id = $4",
+      [JSON.stringify({ gateway: `http://127.0.0.1:${echoPort}` }), sealed, sha256Hex(agentToken), tunnelId],
+    );
+    if (t.rowCount !== 1) throw new Error(`UPDATE instances (tunnel) matched ${t.rowCount} rows`);
   } finally {
     await c.end();
   }
-  return { instanceId, token };
+  return { token, directId, tunnelId, agentToken };
 }
+
+/** The stand-in instance agent (bench/tunnel-agent.ts) in its own process; resolves once it is connected. */
+async function startTunnelAgent(baseUrl: string, agentToken: string, instanceId: string, echoPort: number): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, ["--import", "tsx", "bench/tunnel-agent.ts", baseUrl, agentToken, instanceId, String(echoPort)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  onCleanup("the stand-in agent", () => {
+    agentStopping = true;
+    return stopChild(proc);
+  });
+  let out = "";
+  let err = "";
+  let ready = false;
+  proc.stderr!.setEncoding("utf8").on("data", (s: string) => {
+    err += s;
+    if (ready) log(`  stand-in agent: ${s.trim()}`);
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the stand-in agent was not ready within 30 s: ${err.trim()}`)), 30_000);
+    proc.stdout!.setEncoding("utf8").on("data", (s: string) => {
+      out += s;
+      if (/^ready\b/m.test(out)) {
+        ready = true;
+        clearTimeout(timer);
+        resolveReady();
+      }
+    });
+    proc.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the stand-in agent exited (${code ?? signal}): ${err.trim()}`));
+    });
+  });
+  if (err.trim()) log(`  stand-in agent: ${err.trim()}`);
+  proc.once("exit", (code, signal) => {
+    if (agentStopping) return;
+    agentExited = `the stand-in agent exited during the benchmark (${code ?? signal}): ${err.trim()}`;
+    log(`  warning: ${agentExited}`);
+  });
+  return proc;
+}
+let agentStopping = false;
+let agentExited: string | undefined;
+/** Ours in every phase (its idle CPU is not "others"); reported only in the tunnel's phases. */
+let standInAgentPid: number | undefined;
 
 /** A proxied GET; returns the fresh `tropic_proxy` cookie (name=value) it set. */
 async function proxiedGet(url: string, headers: Record<string, string>, what: string): Promise<string> {
@@ -406,7 +482,8 @@ async function wsEchoOnce(url: string, headers: Record<string, string>, what: st
 // WebSocket sessions
 
 interface WsRun {
-  target: "direct" | "proxy";
+  /** direct: to the backend; proxy: through the proxy on the direct path; tunnel: through the proxy and the agent's tunnel */
+  target: "direct" | "proxy" | "tunnel";
   auth: string;
   sessionsRequested: number;
   opened: number;
@@ -433,8 +510,12 @@ interface WsRun {
   othersCpuPercent: number | undefined;
   proxyCpuPercent: number | undefined;
   echoCpuPercent: number | undefined;
+  /** the stand-in agent process (tunnel runs), % of one core */
+  agentCpuPercent: number | undefined;
   benchCpuPercent: number;
   proxyRssMb: { beforeOpen?: number; allOpen?: number; endOfRun?: number; afterClose?: number };
+  /** VmRSS of the stand-in agent (tunnel runs) at the end of the measured window */
+  agentRssMbEndOfRun: number | undefined;
 }
 
 interface Session {
@@ -453,7 +534,7 @@ async function wsRun(
   headers: Record<string, string>,
   auth: string,
   measuredS: number,
-  pids: { proxy?: number; echo?: number },
+  pids: { proxy?: number; echo?: number; agent?: number },
 ): Promise<WsRun> {
   const sessions: Session[] = [];
   const rtts: number[] = [];
@@ -538,17 +619,21 @@ async function wsRun(
 
   const procMeter = cpuMeter(() => [pids.proxy]);
   const echoMeter = cpuMeter(() => [pids.echo]);
+  const agentMeter = cpuMeter(() => [pids.agent]);
   measuring = true;
   procMeter.start();
   echoMeter.start();
+  agentMeter.start();
   const { value: busy, othersPercent } = await withOthersCpu(
-    () => [pids.proxy, pids.echo],
+    () => [pids.proxy, pids.echo, standInAgentPid],
     () => machineBusyPercent(measuredS * 1000),
   );
   measuring = false;
   const proxyCpu = procMeter.stop();
   const echoCpu = echoMeter.stop();
+  const agentCpu = agentMeter.stop();
   const rssEnd = rssMb(pids.proxy);
+  const agentRssEnd = rssMb(pids.agent);
   await sleep(2000); // let the last messages' echoes arrive
   const openAtEnd = sessions.filter((s) => s.ws.readyState === WebSocket.OPEN && !s.dropped).length;
   const unanswered = sessions.filter((s) => s.pending && performance.now() - s.sentAt > 2000).length;
@@ -588,10 +673,12 @@ async function wsRun(
     rttMaxMs: sorted.length ? sorted[sorted.length - 1] : undefined,
     machineBusyPercent: busy,
     othersCpuPercent: othersPercent,
-    proxyCpuPercent: target === "proxy" ? proxyCpu.procs : undefined,
+    proxyCpuPercent: target === "direct" ? undefined : proxyCpu.procs,
     echoCpuPercent: echoCpu.procs,
+    agentCpuPercent: target === "tunnel" ? agentCpu.procs : undefined,
     benchCpuPercent: proxyCpu.bench,
     proxyRssMb: { allOpen: rssAllOpen, endOfRun: rssEnd, afterClose: rssAfterClose },
+    agentRssMbEndOfRun: target === "tunnel" ? agentRssEnd : undefined,
   };
 }
 
@@ -614,6 +701,8 @@ interface HttpRun {
   autocannonP50Ms: number;
   autocannonP99Ms: number;
   non2xx: number;
+  /** non-2xx responses by status code (a phase with any is not a figure for its path: the run fails) */
+  non2xxByStatus: Record<string, number>;
   errors: number;
   timeouts: number;
   machineBusyPercent: number | undefined;
@@ -621,6 +710,8 @@ interface HttpRun {
   /** the proxy under test (tropic serve or nginx master + worker), % of one core */
   proxyCpuPercent: number | undefined;
   echoCpuPercent: number | undefined;
+  /** the stand-in agent process (tunnel runs), % of one core */
+  agentCpuPercent: number | undefined;
   benchCpuPercent: number;
 }
 
@@ -630,20 +721,25 @@ async function httpRun(
   headers: Record<string, string>,
   proxyPids: () => (number | undefined)[],
   echoPid: number | undefined,
+  agentPid?: number,
 ) {
   await quiet(`HTTP ${target}`);
   await autocannon({ url, connections: HTTP_CONNECTIONS, duration: HTTP_WARMUP_S, headers }); // JIT, pools, keep-alive connections
   const latencies: number[] = [];
+  const non2xxByStatus: Record<string, number> = {};
   const proxyMeter = cpuMeter(proxyPids);
   const echoMeter = cpuMeter(() => [echoPid]);
+  const agentMeter = cpuMeter(() => [agentPid]);
   proxyMeter.start();
   echoMeter.start();
+  agentMeter.start();
   const { value, othersPercent } = await withOthersCpu(
-    () => [...proxyPids(), echoPid],
+    () => [...proxyPids(), echoPid, standInAgentPid],
     () => {
       const run = autocannon({ url, connections: HTTP_CONNECTIONS, duration: HTTP_S, headers });
       run.on("response", (_c, status, _b, ms) => {
         if (status >= 200 && status < 300) latencies.push(ms);
+        else non2xxByStatus[status] = (non2xxByStatus[status] ?? 0) + 1;
       });
       return Promise.all([run, machineBusyPercent(HTTP_S * 1000 - 100)]);
     },
@@ -651,6 +747,7 @@ async function httpRun(
   const [r, busy] = value;
   const p = proxyMeter.stop();
   const e = echoMeter.stop();
+  const ag = agentMeter.stop();
   const sorted = Float64Array.from(latencies).sort();
   const result: HttpRun = {
     target,
@@ -667,18 +764,30 @@ async function httpRun(
     autocannonP50Ms: r.latency.p50,
     autocannonP99Ms: r.latency.p99,
     non2xx: r.non2xx,
+    non2xxByStatus,
     errors: r.errors,
     timeouts: r.timeouts,
     machineBusyPercent: busy,
     othersCpuPercent: othersPercent,
     proxyCpuPercent: target === "direct" ? undefined : p.procs,
     echoCpuPercent: e.procs,
+    agentCpuPercent: agentPid ? ag.procs : undefined,
     benchCpuPercent: p.bench,
   };
   log(
     `  ${target}: ${result.requestsPerSec.toFixed(0)} req/s, p50 ${fmtMs(result.p50Ms)}, p99 ${fmtMs(result.p99Ms)}, ` +
       `${result.non2xx} non-2xx, ${result.errors} errors; machine ${pct(busy)} busy`,
   );
+  if (result.non2xx > 0) {
+    const by = Object.entries(non2xxByStatus)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(", ");
+    failed = true;
+    errors.push(
+      `HTTP ${target}: ${result.non2xx} of ${result.requestsTotal} responses were not 2xx (${by}); its requests/s is not a figure for this path`,
+    );
+    log(`  FAILED: ${errors[errors.length - 1]}`);
+  }
   return result;
 }
 
@@ -704,10 +813,11 @@ const fdSelf = openFilesLimit("self");
 const fdNeed = SESSIONS + HTTP_CONNECTIONS + 200;
 let failed = false;
 const errors: string[] = [];
-const ws: { direct?: WsRun; proxy?: WsRun } = {};
+const ws: { direct?: WsRun; proxy?: WsRun; tunnel?: WsRun } = {};
 const http: Record<string, HttpRun> = {};
 const skipped: Record<string, string> = {};
 let rssBefore: number | undefined;
+let rssBeforeTunnel: number | undefined;
 let wsAuth = "";
 let fdServe: number | undefined;
 
@@ -740,21 +850,33 @@ try {
   log(`open-file limits: this process ${fdSelf ?? "?"} (needs ~${fdNeed}), tropic serve ${fdServe ?? "?"} (needs ~${2 * SESSIONS + 100})`);
   if (fdServe !== undefined && fdServe < 2 * SESSIONS + 100) log("  warning: tropic serve's open-file limit is below what the sessions need");
 
-  const { instanceId, token } = await seedInstance(server, db.url, echo.port);
+  const seeded = await seedInstances(server, db.url, echo.port);
+  const { token, directId, tunnelId } = seeded;
   const bearer = { authorization: `Bearer ${token}` };
-  const httpBase = `${server.url}/i/${instanceId}`;
-  const wsBase = `ws://127.0.0.1:${server.port}/i/${instanceId}`;
+  const httpBase = `${server.url}/i/${directId}`;
+  const wsBase = `ws://127.0.0.1:${server.port}/i/${directId}`;
+  const tunnelHttpBase = `${server.url}/i/${tunnelId}`;
+  const tunnelWsBase = `ws://127.0.0.1:${server.port}/i/${tunnelId}`;
 
-  // Verify the path once before measuring: the proxied GET returns the backend's body and both
+  const agent = await startTunnelAgent(server.url, seeded.agentToken, tunnelId, echo.port);
+  standInAgentPid = agent.pid;
+  log(`stand-in agent: pid ${agent.pid}, connected to ${server.url}/api/v1/agent/connect for instance ${tunnelId} (its own process)`);
+
+  // Verify both paths once before measuring: the proxied GET returns the backend's body and both
   // auth forms reach the echoing WebSocket.
-  const cookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (Bearer)");
-  await proxiedGet(`${httpBase}/bench`, { cookie }, "proxied GET (tropic_proxy cookie)");
+  const cookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (direct path, Bearer)");
+  await proxiedGet(`${httpBase}/bench`, { cookie }, "proxied GET (direct path, tropic_proxy cookie)");
   await wsEchoOnce(`ws://127.0.0.1:${echo.port}/`, {}, "direct WebSocket");
   // A browser sends its page's Origin on a WebSocket: the proxy's own origin, as the Control UI would.
   const origin = server.url;
-  await wsEchoOnce(`${wsBase}/`, { ...bearer, origin }, "proxied WebSocket (Bearer)");
-  await wsEchoOnce(`${wsBase}/`, { cookie, origin }, "proxied WebSocket (tropic_proxy cookie)");
-  log(`verified: instance ${instanceId}: proxied GET returns the backend's body (Bearer and cookie); proxied WebSocket echoes (Bearer and cookie)\n`);
+  await wsEchoOnce(`${wsBase}/`, { ...bearer, origin }, "proxied WebSocket (direct path, Bearer)");
+  await wsEchoOnce(`${wsBase}/`, { cookie, origin }, "proxied WebSocket (direct path, tropic_proxy cookie)");
+  log(
+    `verified: direct path (instance ${directId}, provider aws): proxied GET returns the backend's body and proxied WebSocket echoes (Bearer and cookie)`,
+  );
+  const tunnelCookie = await proxiedGet(`${tunnelHttpBase}/bench`, bearer, "proxied GET (tunnel, Bearer)");
+  await wsEchoOnce(`${tunnelWsBase}/`, { cookie: tunnelCookie, origin }, "proxied WebSocket (tunnel, tropic_proxy cookie)");
+  log(`verified: tunnel (instance ${tunnelId}, provider local): proxied GET returns the backend's body; proxied WebSocket echoes\n`);
 
   // a. WebSocket sessions. A browser cannot set Authorization on a WebSocket: it sends the
   // tropic_proxy cookie the Control UI page load set, so that is what the sessions use.
@@ -764,20 +886,33 @@ try {
   );
   await quiet("the direct WebSocket run");
   log(
-    `  direct to the echo backend, ${WS_DIRECT_S} s measured${WS_DIRECT_S < WS_PROXY_S ? ` (shorter than the proxy run's ${WS_PROXY_S} s, to save time)` : ""} ...`,
+    `  direct to the echo backend, ${WS_DIRECT_S} s measured${WS_DIRECT_S < WS_PROXY_S ? ` (shorter than the proxy runs' ${WS_PROXY_S} s, to save time)` : ""} ...`,
   );
   ws.direct = await wsRun("direct", `ws://127.0.0.1:${echo.port}/`, {}, "none", WS_DIRECT_S, { echo: echo.proc.pid });
   log(`    ${describeWs(ws.direct)}`);
 
-  await quiet("the proxied WebSocket run");
+  await quiet("the proxied WebSocket run (direct path)");
   // The proxy cookie lives 10 minutes from its last renewal (HTTP only): take a fresh one.
-  const wsCookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (fresh cookie)");
+  const wsCookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (direct path, fresh cookie)");
   await sleep(1000);
   rssBefore = rssMb(servePid);
-  log(`  through the proxy (${wsAuth}), ${WS_PROXY_S} s measured; proxy RSS before opening: ${mb(rssBefore)} ...`);
+  log(`  through the proxy, direct path (${wsAuth}), ${WS_PROXY_S} s measured; proxy RSS before opening: ${mb(rssBefore)} ...`);
   ws.proxy = await wsRun("proxy", `${wsBase}/`, { cookie: wsCookie, origin }, wsAuth, WS_PROXY_S, { proxy: servePid, echo: echo.proc.pid });
   ws.proxy.proxyRssMb.beforeOpen = rssBefore;
-  log(`    ${describeWs(ws.proxy)}\n`);
+  log(`    ${describeWs(ws.proxy)}`);
+
+  await quiet("the proxied WebSocket run (tunnel)");
+  const wsTunnelCookie = await proxiedGet(`${tunnelHttpBase}/bench`, bearer, "proxied GET (tunnel, fresh cookie)");
+  await sleep(1000);
+  rssBeforeTunnel = rssMb(servePid);
+  log(`  through the proxy, tunnel (${wsAuth}), ${WS_PROXY_S} s measured; proxy RSS before opening: ${mb(rssBeforeTunnel)} ...`);
+  ws.tunnel = await wsRun("tunnel", `${tunnelWsBase}/`, { cookie: wsTunnelCookie, origin }, wsAuth, WS_PROXY_S, {
+    proxy: servePid,
+    echo: echo.proc.pid,
+    agent: agent.pid,
+  });
+  ws.tunnel.proxyRssMb.beforeOpen = rssBeforeTunnel;
+  log(`    ${describeWs(ws.tunnel)}\n`);
 
   // b. HTTP
   log(`b. HTTP GET: autocannon, ${HTTP_CONNECTIONS} connections, ${HTTP_WARMUP_S} s warm-up + ${HTTP_S} s measured per target`);
@@ -791,9 +926,19 @@ try {
     http.nginx = await httpRun("nginx (1 worker)", `http://127.0.0.1:${nginx.port}/bench`, {}, nginx.pids, echoPid);
     await stopChild(nginx.proc);
   }
-  const httpCookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (fresh cookie)");
-  http.proxyCookie = await httpRun("proxy (cookie)", `${httpBase}/bench`, { cookie: httpCookie }, () => [servePid], echoPid);
-  http.proxyBearer = await httpRun("proxy (Bearer)", `${httpBase}/bench`, bearer, () => [servePid], echoPid);
+  const httpCookie = await proxiedGet(`${httpBase}/bench`, bearer, "proxied GET (direct path, fresh cookie)");
+  http.proxyCookie = await httpRun("proxy, direct path (cookie)", `${httpBase}/bench`, { cookie: httpCookie }, () => [servePid], echoPid);
+  const httpTunnelCookie = await proxiedGet(`${tunnelHttpBase}/bench`, bearer, "proxied GET (tunnel, fresh cookie)");
+  http.proxyTunnelCookie = await httpRun(
+    "proxy, tunnel (cookie)",
+    `${tunnelHttpBase}/bench`,
+    { cookie: httpTunnelCookie },
+    () => [servePid],
+    echoPid,
+    agent.pid,
+  );
+  http.proxyBearer = await httpRun("proxy, direct path (Bearer)", `${httpBase}/bench`, bearer, () => [servePid], echoPid);
+  if (agentExited) throw new Error(agentExited);
 
   const logs = server
     .stdout()
@@ -822,10 +967,17 @@ function describeWs(r: WsRun): string {
 // Results
 
 log("\nResults");
-const added = (k: "rttP50Ms" | "rttP99Ms") =>
-  ws.direct?.[k] !== undefined && ws.proxy?.[k] !== undefined ? ws.proxy[k]! - ws.direct[k]! : undefined;
-const addedP50 = added("rttP50Ms");
-const addedP99 = added("rttP99Ms");
+type RttKey = "rttP50Ms" | "rttP99Ms";
+const diff = (a: WsRun | undefined, b: WsRun | undefined, k: RttKey) => (a?.[k] !== undefined && b?.[k] !== undefined ? a[k]! - b[k]! : undefined);
+const signed = (n: number | undefined) => (n === undefined ? "—" : `${n >= 0 ? "+" : ""}${fmtMs(n)}`);
+const metText = (m: boolean | null) => (m === null ? "—" : m ? "met" : "NOT MET");
+// Added by the proxy over the backend (direct path), and by the tunnel over the proxy's direct path.
+const addedP50 = diff(ws.proxy, ws.direct, "rttP50Ms");
+const addedP99 = diff(ws.proxy, ws.direct, "rttP99Ms");
+const tunnelVsBackendP50 = diff(ws.tunnel, ws.direct, "rttP50Ms");
+const tunnelVsBackendP99 = diff(ws.tunnel, ws.direct, "rttP99Ms");
+const tunnelAddedP50 = diff(ws.tunnel, ws.proxy, "rttP50Ms");
+const tunnelAddedP99 = diff(ws.tunnel, ws.proxy, "rttP99Ms");
 const wsRow = (r: WsRun | undefined, label: string) =>
   r
     ? [
@@ -838,14 +990,17 @@ const wsRow = (r: WsRun | undefined, label: string) =>
         fmtMs(r.rttP90Ms),
         fmtMs(r.rttP99Ms),
         fmtMs(r.rttMaxMs),
+        r === ws.direct ? "—" : signed(diff(r, ws.direct, "rttP50Ms")),
+        r === ws.tunnel ? signed(tunnelAddedP50) : "—",
         String(r.unanswered),
         pct(r.machineBusyPercent),
         `${pct(r.othersCpuPercent)}${disturbed(r) ? " DISTURBED" : ""}`,
-        pct(r.proxyCpuPercent),
+        r.proxyCpuPercent === undefined ? "—" : pct(r.proxyCpuPercent),
+        r.agentCpuPercent === undefined ? "—" : pct(r.agentCpuPercent),
         pct(r.echoCpuPercent),
         pct(r.benchCpuPercent),
       ]
-    : [label, "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "FAILED"];
+    : [label, "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "FAILED"];
 log(
   table(
     [
@@ -858,61 +1013,67 @@ log(
       "p90",
       "p99",
       "max",
+      "p50 added vs backend",
+      "p50 added vs proxy-direct",
       "unanswered",
       "machine busy",
       "others",
       "proxy CPU",
+      "agent CPU",
       "echo CPU",
       "bench CPU",
     ],
-    [wsRow(ws.direct, "direct to backend"), wsRow(ws.proxy, `through proxy (${wsAuth || "cookie"})`)],
+    [wsRow(ws.direct, "direct to backend"), wsRow(ws.proxy, "proxy, direct path (aws)"), wsRow(ws.tunnel, "proxy, tunnel (local)")],
   ),
 );
 log(
-  `(CPU: % of one core during the measured window; machine busy: % of all ${availableParallelism()} CPUs; others: of that, processes not part of this benchmark (nor PostgreSQL), DISTURBED above ${DISTURBED_PERCENT}%. dropped: failed opens + sessions closed or errored before the end.)`,
+  `(sessions authenticate with the ${wsAuth || "tropic_proxy cookie"}. CPU: % of one core during the measured window; agent: the stand-in agent process; machine busy: % of all ${availableParallelism()} CPUs; others: of that, processes not part of this benchmark (nor PostgreSQL), DISTURBED above ${DISTURBED_PERCENT}%. dropped: failed opens + sessions closed or errored before the end.)`,
 );
 const addedP50Met = addedP50 === undefined ? null : addedP50 <= ADDED_P50_TARGET_MS;
+const tunnelAddedP50Met = tunnelAddedP50 === undefined ? null : tunnelAddedP50 <= ADDED_P50_TARGET_MS;
+const tunnelDropsMet = ws.tunnel ? ws.tunnel.drops === 0 && ws.tunnel.opened === SESSIONS : null;
 log(
-  `added by the proxy: p50 ${addedP50 === undefined ? "—" : `${addedP50 >= 0 ? "+" : ""}${fmtMs(addedP50)}`} ` +
-    `(target ≤ ${ADDED_P50_TARGET_MS} ms: ${addedP50Met === null ? "—" : addedP50Met ? "met" : "NOT MET"}), ` +
-    `p99 ${addedP99 === undefined ? "—" : `${addedP99 >= 0 ? "+" : ""}${fmtMs(addedP99)}`}; ` +
-    `dropped connections: direct ${ws.direct?.drops ?? "—"}, proxy ${ws.proxy?.drops ?? "—"} (target 0: ${ws.proxy ? (ws.proxy.drops === 0 ? "met" : "NOT MET") : "—"})\n`,
+  `added by the proxy (direct path) over the backend: p50 ${signed(addedP50)} (target ≤ ${ADDED_P50_TARGET_MS} ms: ${metText(addedP50Met)}), ` +
+    `p99 ${signed(addedP99)}; dropped connections: direct ${ws.direct?.drops ?? "—"}, proxy ${ws.proxy?.drops ?? "—"} (target 0: ${ws.proxy ? (ws.proxy.drops === 0 ? "met" : "NOT MET") : "—"})`,
+);
+log(
+  `added by the tunnel over the proxy's direct path (tunnel − proxy-direct): p50 ${signed(tunnelAddedP50)} (target ≤ ${ADDED_P50_TARGET_MS} ms: ${metText(tunnelAddedP50Met)}), ` +
+    `p99 ${signed(tunnelAddedP99)}; tunnel over the backend: p50 ${signed(tunnelVsBackendP50)}, p99 ${signed(tunnelVsBackendP99)}`,
+);
+log(
+  `tunnel: ${ws.tunnel ? `${ws.tunnel.opened}/${SESSIONS} sessions for ${ws.tunnel.measuredS} s, ${ws.tunnel.drops} dropped` : "—"} ` +
+    `(target ${SESSIONS} sessions, ${WS_PROXY_S} s, 0 dropped: ${metText(tunnelDropsMet)}); stand-in agent CPU ${pct(ws.tunnel?.agentCpuPercent)} of one core, ` +
+    `RSS ${mb(ws.tunnel?.agentRssMbEndOfRun)}\n`,
 );
 
-const rss = ws.proxy?.proxyRssMb;
-const perThousand =
-  rss?.beforeOpen !== undefined && rss.allOpen !== undefined && ws.proxy!.opened > 0
-    ? ((rss.allOpen - rss.beforeOpen) / ws.proxy!.opened) * 1000
-    : undefined;
-const perThousandEnd =
-  rss?.beforeOpen !== undefined && rss.endOfRun !== undefined && ws.proxy!.opened > 0
-    ? ((rss.endOfRun - rss.beforeOpen) / ws.proxy!.opened) * 1000
-    : undefined;
+const perThousandOf = (r: WsRun | undefined, at: "allOpen" | "endOfRun") => {
+  const m = r?.proxyRssMb;
+  return m?.beforeOpen !== undefined && m[at] !== undefined && r!.opened > 0 ? ((m[at]! - m.beforeOpen) / r!.opened) * 1000 : undefined;
+};
+const perThousand = perThousandOf(ws.proxy, "allOpen");
+const perThousandEnd = perThousandOf(ws.proxy, "endOfRun");
+const perThousandTunnel = perThousandOf(ws.tunnel, "allOpen");
+const perThousandTunnelEnd = perThousandOf(ws.tunnel, "endOfRun");
+const rssRow = (r: WsRun | undefined, label: string) => {
+  const m = r?.proxyRssMb;
+  return [
+    label,
+    mb(m?.beforeOpen),
+    mb(m?.allOpen),
+    mb(m?.endOfRun),
+    mb(m?.afterClose),
+    `${mb(perThousandOf(r, "allOpen"))} (just opened), ${mb(perThousandOf(r, "endOfRun"))} (end of run)`,
+  ];
+};
 log(
   table(
-    [
-      "proxy RSS (tropic serve VmRSS)",
-      "before opening",
-      `${ws.proxy?.opened ?? SESSIONS} open`,
-      `after ${WS_PROXY_S} s`,
-      "after closing",
-      "per 1,000 sessions",
-    ],
-    [
-      [
-        "MB",
-        mb(rss?.beforeOpen),
-        mb(rss?.allOpen),
-        mb(rss?.endOfRun),
-        mb(rss?.afterClose),
-        `${mb(perThousand)} (just opened), ${mb(perThousandEnd)} (end of run)`,
-      ],
-    ],
+    ["proxy RSS (tropic serve VmRSS)", "before opening", `${SESSIONS} open`, `after ${WS_PROXY_S} s`, "after closing", "per 1,000 sessions"],
+    [rssRow(ws.proxy, "direct path"), rssRow(ws.tunnel, "tunnel")],
   ),
 );
 log(
   '(VmRSS of the whole process: "just opened" includes garbage V8 has not collected yet, "end of run" is after a minute of traffic and GC; ' +
-    'memory V8 freed is not necessarily returned to the OS, so "after closing" need not fall back.)\n',
+    'memory V8 freed is not necessarily returned to the OS, so "after closing" need not fall back; the tunnel run starts from what the direct-path run left.)\n',
 );
 
 const httpRow = (r: HttpRun | undefined, label: string, note?: string) =>
@@ -928,12 +1089,13 @@ const httpRow = (r: HttpRun | undefined, label: string, note?: string) =>
         `${r.errors}${r.timeouts ? ` (${r.timeouts} timeouts)` : ""}`,
         pct(r.machineBusyPercent),
         `${pct(r.othersCpuPercent)}${disturbed(r) ? " DISTURBED" : ""}`,
-        pct(r.proxyCpuPercent),
+        r.proxyCpuPercent === undefined ? "—" : pct(r.proxyCpuPercent),
+        r.agentCpuPercent === undefined ? "—" : pct(r.agentCpuPercent),
         pct(r.echoCpuPercent),
         pct(r.benchCpuPercent),
         http.direct && r !== http.direct ? `${((100 * r.requestsPerSec) / http.direct.requestsPerSec).toFixed(0)}%` : "—",
       ]
-    : [label, "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", note ?? "FAILED"];
+    : [label, "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", "—", note ?? "FAILED"];
 log(
   table(
     [
@@ -948,6 +1110,7 @@ log(
       "machine busy",
       "others",
       "proxy CPU",
+      "agent CPU",
       "echo CPU",
       "bench CPU",
       "of direct",
@@ -955,17 +1118,23 @@ log(
     [
       httpRow(http.direct, "direct to backend"),
       httpRow(http.nginx, "nginx 1.x, 1 worker", skipped.nginx ? "SKIPPED" : undefined),
-      httpRow(http.proxyCookie, "proxy (tropic_proxy cookie)"),
-      httpRow(http.proxyBearer, "proxy (Bearer API token)"),
+      httpRow(http.proxyCookie, "proxy, direct path (cookie)"),
+      httpRow(http.proxyTunnelCookie, "proxy, tunnel (cookie)"),
+      httpRow(http.proxyBearer, "proxy, direct path (Bearer)"),
     ],
   ),
 );
 log(
   `(${HTTP_CONNECTIONS} connections, ${HTTP_S} s each after ${HTTP_WARMUP_S} s warm-up; latency percentiles from every 2xx response's own time, ` +
-    "autocannon runs in this process (bench CPU). proxy CPU: tropic serve, or nginx's master + worker.)",
+    "autocannon runs in this process (bench CPU). proxy CPU: tropic serve, or nginx's master + worker; agent CPU: the stand-in agent.)",
 );
 if (http.proxyCookie && http.nginx)
   log(`proxy (cookie) vs nginx: ${((100 * http.proxyCookie.requestsPerSec) / http.nginx.requestsPerSec).toFixed(0)}% of nginx's requests/s`);
+if (http.proxyTunnelCookie && http.proxyCookie && !http.proxyTunnelCookie.non2xx && !http.proxyCookie.non2xx)
+  log(
+    `proxy tunnel vs direct path (cookie): ${((100 * http.proxyTunnelCookie.requestsPerSec) / http.proxyCookie.requestsPerSec).toFixed(0)}% of the requests/s, ` +
+      `p50 ${signed(http.proxyTunnelCookie.p50Ms !== undefined && http.proxyCookie.p50Ms !== undefined ? http.proxyTunnelCookie.p50Ms - http.proxyCookie.p50Ms : undefined)}`,
+  );
 
 log(
   JSON.stringify({
@@ -981,17 +1150,27 @@ log(
       auth: wsAuth,
       direct: ws.direct ?? null,
       proxy: ws.proxy ?? null,
+      tunnel: ws.tunnel ?? null,
       addedP50Ms: addedP50 ?? null,
       addedP99Ms: addedP99 ?? null,
       addedP50TargetMs: ADDED_P50_TARGET_MS,
       addedP50Met,
       proxyRssPer1000SessionsMb: perThousand ?? null,
       proxyRssPer1000SessionsEndOfRunMb: perThousandEnd ?? null,
+      tunnelVsBackendP50Ms: tunnelVsBackendP50 ?? null,
+      tunnelVsBackendP99Ms: tunnelVsBackendP99 ?? null,
+      tunnelAddedP50Ms: tunnelAddedP50 ?? null,
+      tunnelAddedP99Ms: tunnelAddedP99 ?? null,
+      tunnelAddedP50Met,
+      tunnelDropsMet,
+      tunnelProxyRssPer1000SessionsMb: perThousandTunnel ?? null,
+      tunnelProxyRssPer1000SessionsEndOfRunMb: perThousandTunnelEnd ?? null,
     },
     http: {
       direct: http.direct ?? null,
       nginx: http.nginx ?? null,
       proxyCookie: http.proxyCookie ?? null,
+      proxyTunnelCookie: http.proxyTunnelCookie ?? null,
       proxyBearer: http.proxyBearer ?? null,
     },
     skipped,
