@@ -18,6 +18,7 @@ import { Metrics } from "./lib/metrics.ts";
 import { routes } from "./routes/index.ts";
 import { isProxied } from "./proxy/headers.ts";
 import { AgentHub } from "./instances/hub.ts";
+import { answerUnclaimedUpgrades } from "./lib/upgrades.ts";
 import type { InstanceManager } from "./instances/manager.ts";
 import type { GatewayTunnels } from "./proxy/upstream.ts";
 import type { KeyEncryptionKey } from "./secrets/envelope.ts";
@@ -57,6 +58,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger ?? { level: config.logLevel, redact: LOG_REDACT },
     bodyLimit: config.bodyLimit,
     trustProxy: config.publicUrl !== undefined,
+    // A shutdown closes every connection, not only idle ones: a client that never finishes its
+    // request (or an upgrade) must not keep `tropic serve` from exiting.
+    forceCloseConnections: true,
     ajv: undefined,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -140,6 +144,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(routes, { config, database, kek, identity, oidc, metrics, instances, ...(tunnels ? { tunnels } : {}) });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  // After every other upgrade listener (the agent channel's, the proxy's): the rest get a 404.
+  let upgrades: { closeAll(): void } | null = null;
+  app.addHook("onReady", async () => {
+    upgrades = answerUnclaimedUpgrades(app.server);
+  });
+  app.addHook("preClose", async () => upgrades?.closeAll());
   return app;
 }
 

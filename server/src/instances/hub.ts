@@ -13,6 +13,7 @@ import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { sha256Hex } from "../lib/tokens.ts";
+import { claimUpgrade } from "../lib/upgrades.ts";
 import { type KeyEncryptionKey, open } from "../secrets/envelope.ts";
 
 interface Conn {
@@ -77,6 +78,7 @@ export class AgentHub {
   attach(server: Server) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if ((req.url ?? "").split("?")[0] !== AGENT_PATH) return;
+      claimUpgrade(req);
       void this.upgrade(req, socket, head);
     });
   }

@@ -15,6 +15,7 @@ import type { Db } from "../db/connect.ts";
 import { instances, type SealedJson } from "../db/schema.ts";
 import { openJson } from "../instances/tokens.ts";
 import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors.ts";
+import { claimUpgrade } from "../lib/upgrades.ts";
 import type { RouteDeps } from "../routes/index.ts";
 import { FRAMING, HOP_BY_HOP, markProxied, stripOwnCookies } from "./headers.ts";
 import { PROXY_COOKIE, ProxySessions } from "./session.ts";
@@ -313,6 +314,7 @@ function attachUpgrade(
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const m = PREFIX.exec(req.url ?? "");
     if (!m) return;
+    claimUpgrade(req);
     open.add(socket);
     socket.once("close", () => open.delete(socket));
     void (async () => {
