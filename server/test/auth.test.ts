@@ -108,3 +108,42 @@ test("[pglite] simultaneous first sign-ups make exactly one admin", async (t) =>
   const users = await Promise.all(Array.from({ length: 5 }, (_, i) => signUp(h.app, `racer${i}@example.com`)));
   assert.equal(users.filter((u) => u.isAdmin).length, 1);
 });
+
+test("[pglite] a state-changing request authenticated by cookie must come from Tropic's own origin; API tokens are not affected", async (t) => {
+  const h = await testApp("pglite");
+  t.after(() => h.close());
+  const { app } = h;
+  const u = await signUp(app, "origin@example.com");
+  const inst = (await app.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "o" } })).json();
+  const restart = (headers: Record<string, string>) =>
+    app.inject({
+      method: "POST",
+      url: `/api/v1/instances/${inst.id}/restart`,
+      headers: { host: "tropic.test:8080", "content-type": "text/plain", ...headers },
+      payload: "",
+    });
+  // The finding: a foreign page's form post with the user's cookie restarted the instance.
+  const crossSite: Record<string, string>[] = [
+    { origin: "https://evil.example" },
+    { origin: "null" },
+    { origin: "http://tropic.test:8080", "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site" },
+  ];
+  for (const cross of crossSite) {
+    const r = await restart({ cookie: u.cookie, ...cross });
+    assert.equal(r.statusCode, 403, JSON.stringify(cross));
+    assert.match(r.json().error.message, /cross-site requests are refused/);
+  }
+  // A same-site page on another port is another origin (the Control UI's own origin is one of those).
+  assert.equal((await restart({ cookie: u.cookie, origin: "http://tropic.test:9999" })).statusCode, 403);
+  // Tropic's own pages (either scheme on the same host), and clients that are not browsers, pass.
+  const own: Record<string, string>[] = [
+    { origin: "http://tropic.test:8080", "sec-fetch-site": "same-origin" },
+    { origin: "https://tropic.test:8080" },
+    {},
+  ];
+  for (const o of own) assert.equal((await restart({ cookie: u.cookie, ...o })).statusCode, 202, JSON.stringify(o));
+  // Reading is not state-changing; API tokens are never sent by a browser on its own.
+  assert.equal((await app.inject({ url: "/api/v1/instances", headers: { cookie: u.cookie, origin: "https://evil.example" } })).statusCode, 200);
+  assert.equal((await restart({ ...u.auth, origin: "https://evil.example" })).statusCode, 202);
+});

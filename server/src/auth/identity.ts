@@ -2,7 +2,8 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Db } from "../db/connect.ts";
 import { apiTokens, sessions, users } from "../db/schema.ts";
-import { unauthorized } from "../lib/errors.ts";
+import { forbidden, unauthorized } from "../lib/errors.ts";
+import { crossSiteReason } from "./origin.ts";
 import { constantTimeEqual, newToken, sha256Hex } from "../lib/tokens.ts";
 
 export const SESSION_COOKIE = "tropic_session";
@@ -136,11 +137,20 @@ export function isHttps(req: FastifyRequest): boolean {
   return req.protocol === "https";
 }
 
-/** preHandler for every route that needs a signed-in caller. */
-export function requireCaller(identity: Identity) {
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * preHandler for every route that needs a signed-in caller. A state-changing request authenticated by
+ * the session cookie must come from Tropic's own origin (crossSiteReason); API tokens are not affected.
+ */
+export function requireCaller(identity: Identity, publicOrigin?: string) {
   return async (req: FastifyRequest) => {
     const caller = await identity.resolve(req);
     if (!caller) throw unauthorized();
+    if (caller.via === "session" && !SAFE_METHODS.has(req.method)) {
+      const why = crossSiteReason(req.headers, publicOrigin);
+      if (why) throw forbidden(`cross-site requests are refused: ${why}; use Tropic's own pages, or an API token`);
+    }
     req.caller = caller;
   };
 }

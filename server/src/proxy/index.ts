@@ -11,6 +11,7 @@ import { gatewayBasePath } from "@tropic/providers";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { type Identity, SESSION_COOKIE } from "../auth/identity.ts";
+import { isOwnOrigin } from "../auth/origin.ts";
 import type { Db } from "../db/connect.ts";
 import { instances, type SealedJson } from "../db/schema.ts";
 import { openJson } from "../instances/tokens.ts";
@@ -84,7 +85,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     // A page on another site must not drive the user's gateway with the user's cookies (cross-site
     // WebSocket hijacking): a browser's Origin must be Tropic's own.
     const origin = headers.origin;
-    if (origin !== undefined && origin !== publicOrigin && !(publicOrigin === undefined && sameHost(origin, headers.host)))
+    if (origin !== undefined && !isOwnOrigin(origin, headers.host, publicOrigin))
       throw forbidden("cross-origin requests to an instance's gateway are refused");
     let userId = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
     if (!userId) userId = (await identity())?.id ?? null;
@@ -378,14 +379,4 @@ function attachUpgrade(
       socket.on("close", close);
     })();
   });
-}
-
-/** Whether an Origin header names the host the request was sent to (either scheme). */
-function sameHost(origin: string, host: string | undefined): boolean {
-  if (!host) return false;
-  try {
-    return new URL(origin).host === host.toLowerCase();
-  } catch {
-    return false;
-  }
 }

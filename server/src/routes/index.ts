@@ -39,7 +39,8 @@ export interface RouteDeps {
 }
 
 export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = async (app, deps) => {
-  const all: RouteDeps = { ...deps, requireCaller: requireCaller(deps.identity) };
+  const publicOrigin = deps.config.publicUrl ? new URL(deps.config.publicUrl).origin : undefined;
+  const all: RouteDeps = { ...deps, requireCaller: requireCaller(deps.identity, publicOrigin) };
   for (const r of [
     healthRoutes,
     webRoutes,
