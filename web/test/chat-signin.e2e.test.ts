@@ -10,6 +10,7 @@
 //  - Signed out, /i/<id>/ lands on the sign-in page and, after signing in, back on /i/<id>/; a foreign
 //    `next` is refused (server and page), a dashboard page is returned to as well.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,7 +23,9 @@ import { mergeRates } from "../../server/src/credits/rates.ts";
 import { sealJson } from "../../server/src/instances/tokens.ts";
 import { LocalKek } from "../../server/src/secrets/envelope.ts";
 import { type RunningServer, startServer } from "../../server/src/server.ts";
+import { sha256Hex } from "../../server/src/lib/tokens.ts";
 import { freshDataDir, MASTER_KEY, removeDir } from "../../server/test/instances-harness.ts";
+import { connectStandInAgent } from "../../server/test/stand-in-agent.ts";
 import { type BrowserSession, CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
 const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}`;
@@ -56,16 +59,22 @@ async function start(dataDir: string, platformAnthropicKey?: string, ratesFile?:
   );
 }
 
-/** An instance of the signed-in user, marked running, its gateway the stand-in page (if given). */
+/**
+ * An instance of the signed-in user, marked running, its gateway the stand-in page (if given), reached
+ * as a real one is: through a (stand-in) instance agent's tunnel.
+ */
 async function runningInstance(server: RunningServer, page: Page, name: string, gatewayPort?: number): Promise<string> {
   const r = await page.request.post(`${server.url}/api/v1/instances`, { data: { name, provider: "local" } });
   assert.equal(r.status(), 201, await r.text());
   const id = (await r.json()).id as string;
   const token = await sealJson(new LocalKek(Buffer.from(MASTER_KEY, "hex")), "ab12".repeat(12));
+  const agentToken = randomBytes(32).toString("hex");
   await server.database.pool.query(
-    "UPDATE instances SET state = 'running', started_at = now(), addresses = $2, gateway_token_enc = $3 WHERE id = $1",
-    [id, gatewayPort ? { gateway: `http://127.0.0.1:${gatewayPort}` } : {}, token],
+    "UPDATE instances SET state = 'running', started_at = now(), addresses = $2, gateway_token_enc = $3, agent_token_hash = $4 WHERE id = $1",
+    [id, gatewayPort ? { gateway: `http://127.0.0.1:${gatewayPort}` } : {}, token, sha256Hex(agentToken)],
   );
+  // (its connection ends when the server closes)
+  if (gatewayPort) await connectStandInAgent({ base: server.url, token: agentToken, instanceId: id, port: gatewayPort });
   return id;
 }
 
