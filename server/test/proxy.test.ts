@@ -158,8 +158,13 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
   const denied = await app.inject({ url: `${base}/echo`, headers: b.auth });
   assert.equal(denied.headers["x-frame-options"], "DENY", "a refused proxy request is not a proxied response");
 
-  // The proxy session cookie: HttpOnly, SameSite=Lax, Path=/i/<id>/, 10 minutes; the gateway's cookies pass through.
-  const cookies = ([] as string[]).concat(res.headers["set-cookie"] as string | string[]);
+  // An API token authenticates each request itself: no proxy cookie for it.
+  assert.ok(!([] as string[]).concat((res.headers["set-cookie"] as string | string[]) ?? []).some((c) => c.startsWith("tropic_proxy=")));
+  // The proxy session cookie comes with the dashboard session: HttpOnly, SameSite=Lax, Path=/i/<id>/,
+  // 10 minutes; the gateway's cookies pass through.
+  const viaSession = await app.inject({ url: `${base}/echo`, headers: { cookie: `${a.cookie}; gw=1` } });
+  assert.equal(viaSession.statusCode, 200);
+  const cookies = ([] as string[]).concat(viaSession.headers["set-cookie"] as string | string[]);
   assert.ok(cookies.includes("gw=1; Path=/"));
   const pc = cookies.find((c) => c.startsWith("tropic_proxy="))!;
   assert.match(pc, new RegExp(`Path=/i/${inst.id}/`));
@@ -188,17 +193,21 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
 
   // Forged, expired, or another instance's session cookie: 401.
   const key = new LocalKek(TEST_KEY).derive("gateway-proxy-session");
+  const sessionOf = async (userId: string) =>
+    (await h.database.pool.query("SELECT id FROM sessions WHERE owner_id = $1 ORDER BY created_at DESC LIMIT 1", [userId])).rows[0].id as string;
+  const sa = await sessionOf(a.id);
+  const sb = await sessionOf(b.id);
   const forged = `${proxyCookie.slice(0, -3)}AAA`;
-  const expired = `tropic_proxy=${new ProxySessions(key, () => Date.now() - 10 * 60_000 - 1000).issue(a.id, inst.id)}`;
-  const almost = `tropic_proxy=${new ProxySessions(key, () => Date.now() - 9 * 60_000).issue(a.id, inst.id)}`;
-  const elsewhere = `tropic_proxy=${new ProxySessions(key).issue(a.id, crypto.randomUUID())}`;
-  const otherKey = `tropic_proxy=${new ProxySessions(Buffer.alloc(32, 1)).issue(a.id, inst.id)}`;
+  const expired = `tropic_proxy=${new ProxySessions(key, () => Date.now() - 10 * 60_000 - 1000).issue(a.id, inst.id, sa)}`;
+  const almost = `tropic_proxy=${new ProxySessions(key, () => Date.now() - 9 * 60_000).issue(a.id, inst.id, sa)}`;
+  const elsewhere = `tropic_proxy=${new ProxySessions(key).issue(a.id, crypto.randomUUID(), sa)}`;
+  const otherKey = `tropic_proxy=${new ProxySessions(Buffer.alloc(32, 1)).issue(a.id, inst.id, sa)}`;
   for (const c of [forged, expired, elsewhere, otherKey])
     assert.equal((await app.inject({ url: `${base}/echo`, headers: { cookie: c } })).statusCode, 401, c);
   assert.equal((await app.inject({ url: `${base}/echo`, headers: { cookie: almost } })).statusCode, 200, "within the TTL");
   // A's valid proxy cookie does not work for B's identity on a different instance, and B's own cookie
   // cannot be minted without the key: covered above. B with a proxy cookie for A's instance is forged.
-  const bForA = `tropic_proxy=${new ProxySessions(key).issue(b.id, inst.id)}`;
+  const bForA = `tropic_proxy=${new ProxySessions(key).issue(b.id, inst.id, sb)}`;
   assert.equal((await app.inject({ url: `${base}/echo`, headers: { cookie: bForA } })).statusCode, 404);
 
   // WebSocket: same auth, round trip through the real server.
@@ -255,6 +264,23 @@ test("gateway proxy (stand-in upstream): auth, ownership, headers, token injecti
   assert.ok(own.ws, "same-origin browser upgrade");
   own.ws.close();
   assert.equal(up.seen.at(-1)!.headers.origin, `http://127.0.0.1:${up.port}`);
+
+  // Signing out ends proxy access at once (the finding: the proxy cookie kept working and renewing).
+  assert.equal((await app.inject({ url: `${base}/echo`, headers: { cookie: proxyCookie } })).statusCode, 200);
+  assert.equal((await app.inject({ method: "POST", url: "/api/v1/auth/signout", headers: { cookie: a.cookie } })).statusCode, 204);
+  const afterSignout = await app.inject({ url: `${base}/echo`, headers: { cookie: proxyCookie } });
+  assert.equal(afterSignout.statusCode, 401);
+  assert.ok(!String(afterSignout.headers["set-cookie"] ?? "").includes("tropic_proxy="), "not renewed");
+  assert.equal((await wsOpen(url, { cookie: proxyCookie })).status, 401, "nor a WebSocket");
+  // A proxy cookie bound to a session that has expired, or to another user's session, is refused too.
+  await h.database.pool.query("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1", [sb]);
+  await sleep(1100); // a live session is believed for a second (sign-out here forgets it at once)
+  const bCookie = `tropic_proxy=${new ProxySessions(key).issue(b.id, inst.id, sb)}`;
+  assert.equal((await app.inject({ url: `${base}/echo`, headers: { cookie: bCookie } })).statusCode, 401);
+  assert.equal(
+    (await app.inject({ url: `${base}/echo`, headers: { cookie: `tropic_proxy=${new ProxySessions(key).issue(a.id, inst.id, sb)}` } })).statusCode,
+    401,
+  );
 
   // The gateway token never reaches a log line.
   const logs = h.logs.join("\n");

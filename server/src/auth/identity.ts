@@ -36,6 +36,8 @@ export class Identity {
   // each time was a fifth of its CPU.
   #tokenLookup?: ReturnType<Identity["buildTokenLookup"]>;
   #sessionLookup?: ReturnType<Identity["buildSessionLookup"]>;
+  #aliveLookup?: { execute(p: { id: string; owner: string; now: Date }): Promise<{ id: string }[]> };
+  #alive = new Map<string, { at: number; userId: string }>();
 
   private buildTokenLookup() {
     return this.db
@@ -81,8 +83,39 @@ export class Identity {
 
   async endSession(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = req.cookies[SESSION_COOKIE];
-    if (token) await this.db.delete(sessions).where(eq(sessions.tokenHash, sha256Hex(token)));
+    if (token) {
+      const ended = await this.db
+        .delete(sessions)
+        .where(eq(sessions.tokenHash, sha256Hex(token)))
+        .returning({ id: sessions.id });
+      for (const e of ended) this.#alive.delete(e.id);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
+  }
+
+  /**
+   * Whether a session still exists, is not expired and belongs to `userId` (what the gateway proxy's
+   * cookie is bound to). A yes is kept for a second (proxied traffic comes in bursts); signing out
+   * here forgets it at once, other control-plane processes within the second.
+   */
+  async sessionAlive(sessionId: string, userId: string): Promise<boolean> {
+    const now = Date.now();
+    const hit = this.#alive.get(sessionId);
+    if (hit && now - hit.at < 1000 && hit.userId === userId) return true;
+    this.#aliveLookup ??= this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.ownerId))
+      .where(
+        and(eq(sessions.id, sql.placeholder("id")), eq(sessions.ownerId, sql.placeholder("owner")), gt(sessions.expiresAt, sql.placeholder("now"))),
+      )
+      .limit(1)
+      .prepare("tropic_session_alive");
+    const [row] = await this.#aliveLookup.execute({ id: sessionId, owner: userId, now: new Date(now) });
+    if (this.#alive.size >= 10_000) this.#alive.clear();
+    if (row) this.#alive.set(sessionId, { at: now, userId });
+    else this.#alive.delete(sessionId);
+    return !!row;
   }
 
   async createApiToken(userId: string, name: string): Promise<{ id: string; token: string; prefix: string }> {

@@ -57,7 +57,14 @@ export function rewriteLocation(location: string, up: Upstream, instanceId: stri
   return path === base || path.startsWith(`${base}/`) ? path : `${base}${path}`;
 }
 
-type Resolved = { userId: string; instanceId: string; upstream: Upstream; token: () => Promise<string> };
+type Resolved = {
+  userId: string;
+  /** the dashboard session this access rides on (a proxy cookie is bound to it); null for API tokens and JWTs */
+  sessionId: string | null;
+  instanceId: string;
+  upstream: Upstream;
+  token: () => Promise<string>;
+};
 
 export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const sessions = new ProxySessions(deps.kek.derive("gateway-proxy-session"));
@@ -80,15 +87,24 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     instanceId: string,
     headers: IncomingHttpHeaders,
     cookies: Record<string, string | undefined>,
-    identity: () => Promise<{ id: string } | null>,
+    identity: () => Promise<{ id: string; sessionId?: string } | null>,
   ): Promise<Resolved> {
     // A page on another site must not drive the user's gateway with the user's cookies (cross-site
     // WebSocket hijacking): a browser's Origin must be Tropic's own.
     const origin = headers.origin;
     if (origin !== undefined && !isOwnOrigin(origin, headers.host, publicOrigin))
       throw forbidden("cross-origin requests to an instance's gateway are refused");
-    let userId = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
-    if (!userId) userId = (await identity())?.id ?? null;
+    // The proxy cookie counts only while the dashboard session it was issued for lives (sign-out,
+    // expiry and a deleted account end proxy access at once).
+    let by = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
+    if (by && !(await deps.identity.sessionAlive(by.sessionId, by.userId))) by = null;
+    let userId = by?.userId ?? null;
+    let sessionId = by?.sessionId ?? null;
+    if (!userId) {
+      const caller = await identity();
+      userId = caller?.id ?? null;
+      sessionId = caller?.sessionId ?? null;
+    }
     if (!userId) throw unauthorized();
     if (!UUID.test(instanceId)) throw notFound("instance");
     const row = await lookup.get(instanceId);
@@ -97,7 +113,7 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const upstream = selectUpstream(row, { referer, ...(tunnels ? { tunnel: () => tunnels.openStream(instanceId) } : {}) });
     if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
     const enc = row.gatewayTokenEnc;
-    return { userId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
+    return { userId, sessionId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
   }
 
   function upstreamHeaders(headers: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean): Record<string, string | string[]> {
@@ -178,9 +194,10 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       else if (k === "location") reply.header(k, rewriteLocation(String(v), r.upstream, r.instanceId));
       else reply.header(k, v);
     }
-    // Renewed on every request: the 10-minute TTL runs from the last activity.
-    setCookies.push(sessions.cookie(r.userId, r.instanceId, req.protocol === "https"));
-    reply.header("set-cookie", setCookies);
+    // Renewed on every request: the 10-minute TTL runs from the last activity. Only a dashboard
+    // session gets one (an API token or JWT authenticates each request itself).
+    if (r.sessionId) setCookies.push(sessions.cookie(r.userId, r.instanceId, r.sessionId, req.protocol === "https"));
+    if (setCookies.length) reply.header("set-cookie", setCookies);
 
     const type = String(res.headers["content-type"] ?? "");
     if (navigation && type.includes("text/html") && !res.headers["content-encoding"]) {

@@ -1,5 +1,7 @@
-// The proxy session cookie: an HMAC-signed (user, instance, expiry) triple, scoped to /i/<id>/,
-// 10-minute TTL, renewed on activity. It never carries the gateway token.
+// The proxy session cookie: an HMAC-signed (user, instance, dashboard session, expiry) tuple, scoped to
+// /i/<id>/, 10-minute TTL, renewed on activity. It is bound to the dashboard session it came from: the
+// proxy checks on every request that this session still exists, so signing out (or the session
+// expiring) ends proxy access at once. It never carries the gateway token.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const PROXY_COOKIE = "tropic_proxy";
@@ -11,28 +13,28 @@ export class ProxySessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  issue(userId: string, instanceId: string): string {
-    const body = `${userId}.${instanceId}.${this.now() + PROXY_TTL_MS}`;
+  issue(userId: string, instanceId: string, sessionId: string): string {
+    const body = `${userId}.${instanceId}.${sessionId}.${this.now() + PROXY_TTL_MS}`;
     return `${body}.${this.sign(body)}`;
   }
 
-  /** The user id the cookie authorises for this instance, or null (forged, expired, other instance). */
-  verify(value: string | undefined, instanceId: string): string | null {
+  /** Whom the cookie authorises for this instance, from which session, or null (forged, expired, other instance). */
+  verify(value: string | undefined, instanceId: string): { userId: string; sessionId: string } | null {
     if (!value) return null;
     const parts = value.split(".");
-    if (parts.length !== 4) return null;
-    const [userId, inst, exp, sig] = parts as [string, string, string, string];
-    const want = Buffer.from(this.sign(`${userId}.${inst}.${exp}`));
+    if (parts.length !== 5) return null;
+    const [userId, inst, sessionId, exp, sig] = parts as [string, string, string, string, string];
+    const want = Buffer.from(this.sign(`${userId}.${inst}.${sessionId}.${exp}`));
     const got = Buffer.from(sig);
     if (got.length !== want.length || !timingSafeEqual(got, want)) return null;
     if (inst !== instanceId || !(Number(exp) > this.now())) return null;
-    return userId;
+    return { userId, sessionId };
   }
 
   /** A Set-Cookie header value for a fresh session. */
-  cookie(userId: string, instanceId: string, secure: boolean): string {
+  cookie(userId: string, instanceId: string, sessionId: string, secure: boolean): string {
     return [
-      `${PROXY_COOKIE}=${this.issue(userId, instanceId)}`,
+      `${PROXY_COOKIE}=${this.issue(userId, instanceId, sessionId)}`,
       `Path=/i/${instanceId}/`,
       `Max-Age=${PROXY_TTL_MS / 1000}`,
       "HttpOnly",
