@@ -149,3 +149,94 @@ for (const kind of await backends()) {
     assert.ok(provider.calls.indexOf(`destroy ${ref}`) > provider.calls.lastIndexOf(`start ${ref}`));
   });
 }
+
+// Every state has a way out the reconciler takes (issue 14: an instance paused for credits and then
+// started by the user stayed `stopping` forever, and kept being metered).
+test("[pglite] no stuck states: pause by the meter, user start (also before the stop happened), user stop, crash, control-plane restart in between", async (t) => {
+  const hs = createServer((_req, res) => res.writeHead(200).end());
+  await new Promise<void>((r) => hs.listen(0, "127.0.0.1", r));
+  const provider = new ScriptedProvider(`http://127.0.0.1:${(hs.address() as AddressInfo).port}`);
+  const database = await freshDatabase("pglite");
+  const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 });
+  const kek = new LocalKek(TEST_KEY);
+  const boot = async () => {
+    const app = await buildApp({
+      config,
+      database,
+      kek,
+      logger: { level: "fatal", redact: LOG_REDACT },
+      instances: (log) =>
+        new InstanceManager({ database, kek, providers: { local: provider }, agentUrl: () => "ws://127.0.0.1:9", log, healthIntervalMs: 300 }),
+    });
+    await app.ready();
+    await app.instances!.start();
+    return app;
+  };
+  let app = await boot();
+  t.after(async () => {
+    await app.close();
+    await database.close();
+    await new Promise((r) => hs.close(r));
+  });
+  const u = await signUp(app);
+  const call = (method: string, url: string) => app.inject({ method: method as "GET", url, headers: u.auth });
+  const until = async (id: string, want: string, what: string) => {
+    const t0 = Date.now();
+    for (;;) {
+      const j = (await call("GET", `/api/v1/instances/${id}`)).json();
+      if (j.state === want) return j;
+      assert.ok(Date.now() - t0 < 20_000, `timed out waiting for ${what} (${want}); last ${JSON.stringify(j)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  // What the credit meter's pause writes (credits/meter.ts LIMITS_SQL, "paused").
+  const meterPause = (id: string) =>
+    database.pool.query(
+      `UPDATE instances SET desired_state = 'stopped', state = CASE WHEN state = 'running' THEN 'stopping' ELSE state END,
+              pause_reason = 'no_credits', paused_at = now(), state_reason = 'paused: out of credits', updated_at = now() WHERE id = $1`,
+      [id],
+    );
+
+  const inst = (await app.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "walk" } })).json();
+  const ref = `ref-${inst.id}`;
+  await until(inst.id, "running", "first start");
+
+  // Paused by the meter → stopped, with the meter's reason; the user's start → running.
+  await meterPause(inst.id);
+  await app.instances!.reconciler.kick(inst.id);
+  const paused = await until(inst.id, "stopped", "paused");
+  assert.match(paused.stateReason ?? "", /out of credits/);
+  assert.ok(!provider.running.has(ref));
+  assert.equal((await call("POST", `/api/v1/instances/${inst.id}/start`)).statusCode, 202);
+  await until(inst.id, "running", "started after a pause");
+
+  // The finding: paused (`stopping`) and started again before any stop happened. Nothing stops it
+  // (the wish is running again): it must come back to running, not stay `stopping`.
+  await meterPause(inst.id);
+  await database.pool.query(
+    "UPDATE instances SET desired_state = 'running', pause_reason = NULL, paused_at = NULL, state_reason = NULL WHERE id = $1",
+    [inst.id],
+  );
+  await app.instances!.reconciler.kick(inst.id);
+  await until(inst.id, "running", "running again after pause + start");
+
+  // The user's stop and start.
+  await call("POST", `/api/v1/instances/${inst.id}/stop`);
+  await until(inst.id, "stopped", "stopped by the user");
+  await call("POST", `/api/v1/instances/${inst.id}/start`);
+  await until(inst.id, "running", "started by the user");
+
+  // A crash (the provider lost it): started again.
+  provider.running.delete(ref);
+  for (const t0 = Date.now(); !provider.running.has(ref); await new Promise((r) => setTimeout(r, 50)))
+    assert.ok(Date.now() - t0 < 20_000, "started again by the reconciler");
+  await until(inst.id, "running", "running after a crash");
+
+  // A control-plane restart between the pause and the start.
+  await meterPause(inst.id);
+  await app.close();
+  app = await boot();
+  await until(inst.id, "stopped", "stopped by the new control plane");
+  await call("POST", `/api/v1/instances/${inst.id}/start`);
+  await until(inst.id, "running", "started after the restart");
+});

@@ -220,8 +220,15 @@ export class Reconciler {
     }
 
     const code = await this.healthProbe(id, obs.healthUrl);
-    const [cur] = await db.select({ state: instances.state, metrics: instances.metrics }).from(instances).where(eq(instances.id, id)).limit(1);
-    if (!cur || cur.state === "stopping" || cur.state === "deleting") return; // changed under us; the next pass decides
+    const [cur] = await db
+      .select({ state: instances.state, desiredState: instances.desiredState, metrics: instances.metrics })
+      .from(instances)
+      .where(eq(instances.id, id))
+      .limit(1);
+    // Changed under us (a stop or a delete asked meanwhile): the next pass decides. A state of
+    // `stopping` alone is not that: a pause by the credit meter sets it, and a start by the user can
+    // turn the wish back to running before any stop happened; then this verdict is the way out.
+    if (!cur || cur.desiredState !== "running" || cur.state === "deleting") return;
     const verdict = healthVerdict(code, cur.metrics as AgentReport, startedAt, Date.now());
     await this.setState(id, {
       state: verdict.state,
