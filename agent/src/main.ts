@@ -7,7 +7,7 @@
 // gateway goes to its worker (worker.ts), which runs as the instance's agent user in a sandbox.
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { connect as tcpConnect, Socket } from "node:net";
+import { createServer, Server, Socket, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import WebSocket from "ws";
@@ -55,6 +55,8 @@ const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Lau
   port: number;
   /** the network helper to keep running (slirp4netns: the namespace's only way out), or null */
   networkHelper?: string[] | null;
+  /** where the gateway finds the control plane's model proxy: 127.0.0.1:modelPort (in its namespace when it has one) */
+  modelPort?: number;
 };
 const startedAt = Date.now();
 /** set once a signal asked the agent to stop (nothing is restarted after that) */
@@ -85,6 +87,11 @@ function startWorker(): Promise<PipeRpc> {
   const p = spawn(w.argv[0]!, w.argv.slice(1), { env: w.env, cwd: w.cwd, stdio: ["pipe", "pipe", "pipe", "ipc"] });
   workerProc = p;
   p.on("message", (m: { t?: string; id?: number; ok?: boolean; e?: string }, handle?: unknown) => {
+    if (m?.t === "model-listener") {
+      if (m.ok && handle instanceof Server) serveModelCalls(handle);
+      else log(`no model proxy listener in the namespace: ${m.e ?? "no socket"}`);
+      return;
+    }
     if (m?.t !== "dialed" || typeof m.id !== "number") return;
     const d = dials.get(m.id);
     if (!d) {
@@ -156,6 +163,31 @@ function dialGateway(): Promise<Duplex> {
 sup.dial = dialGateway;
 
 workerUp = startWorker();
+
+// The gateway's model calls (instances without a Claude key of their own): it dials 127.0.0.1:modelPort;
+// each connection becomes a stream through the tunnel to the control plane's model proxy, which holds
+// the platform's key (it never comes here). In a namespace the worker makes the listening socket there
+// and hands it over; without one the agent listens itself.
+let modelListener: Server | null = null;
+function serveModelCalls(server: Server) {
+  modelListener?.close();
+  modelListener = server;
+  server.on("connection", (c: Socket) => {
+    c.on("error", () => {});
+    const mux = currentMux;
+    if (!mux) return c.destroy();
+    const s = mux.open({ to: "model-proxy" });
+    s.on("error", () => c.destroy());
+    s.on("close", () => c.destroy());
+    c.on("close", () => s.destroy());
+    c.pipe(s).pipe(c);
+  });
+}
+if (launch.modelPort && launch.dial !== "worker") {
+  const server = createServer();
+  server.on("error", (e) => log(`no model proxy listener on 127.0.0.1:${launch.modelPort}: ${e.message}`));
+  server.listen(launch.modelPort, "127.0.0.1", () => serveModelCalls(server));
+}
 
 // The network helper (slirp4netns): the instance namespace's only way out, kept running while the
 // agent runs. Its fd 3 is a pipe from here: it exits when this process ends, however that happens.
@@ -263,6 +295,8 @@ const saveAcks = () => {
 
 let gateFailure: string | null = null;
 let readySince: number | null = null;
+/** since when the ready gateway has said the gate is not active (plugins.list), or null */
+let gateMissingSince: number | null = null;
 
 async function status(): Promise<AgentStatus> {
   const ready = await sup.ready();
@@ -308,10 +342,15 @@ setInterval(async () => {
   // (only while a gateway is ready: there is nothing to ask otherwise)
   if (readySince === null) return;
   const gate = await ask<{ expected: boolean; loaded: boolean | null }>("gateCheck", {}, 30_000).catch(() => ({ expected: true, loaded: null }));
-  const problem = gateProblem({ ...gate, gatewayStartedAt: startedAt, readySince, now: Date.now() });
+  // Judged on a lasting "not active": a hot reload (the gate's config restored above, a policy edit)
+  // briefly unloads and loads the plugin again, and must not stop a gateway.
+  gateMissingSince = gate.loaded === false ? (gateMissingSince ?? Date.now()) : null;
+  const since = Math.max(readySince, gateMissingSince ?? Date.now());
+  const problem = gateProblem({ ...gate, gatewayStartedAt: startedAt, readySince: since, now: Date.now() });
   if (!problem) return;
   gateFailure = problem;
   readySince = null;
+  gateMissingSince = null;
   log(problem);
   await sup.stop();
 }, 5000);
@@ -370,6 +409,8 @@ const pendingAcks: AckFrame[] = [];
 
 let attempt = 0;
 let socket: WebSocket | null = null;
+/** the tunnel of the open connection to the control plane, or null while there is none */
+let currentMux: TunnelMux | null = null;
 function connect() {
   if (closing) return;
   // Re-read at every attempt: a re-adopting control plane may have moved (new URL in agent.json).
@@ -381,10 +422,14 @@ function connect() {
   socket = ws;
   // The tunnel: the control plane's proxy and health checks open streams here (binary frames), each
   // joined to a new connection to the gateway. Only the gateway: a stream names no destination.
-  const mux = new TunnelMux({ send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount }, { accept: () => dialGateway() });
+  const mux = new TunnelMux(
+    { send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount },
+    { role: "server", accept: () => dialGateway() },
+  );
   let statusTimer: NodeJS.Timeout | null = null;
   ws.on("open", async () => {
     attempt = 0;
+    currentMux = mux;
     log(`connected to ${new URL(url).origin}`);
     ws.send(JSON.stringify({ type: "hello", instanceId: cfg.instanceId, version: AGENT_VERSION, status: await status() }));
     while (pendingAcks.length) ws.send(JSON.stringify(pendingAcks.shift()));
@@ -410,6 +455,7 @@ function connect() {
   });
   ws.on("error", () => {});
   ws.on("close", () => {
+    if (currentMux === mux) currentMux = null;
     mux.close(new Error("the control plane's connection closed"));
     if (statusTimer) clearInterval(statusTimer);
     if (socket === ws) socket = null;

@@ -9,7 +9,7 @@
 // openclaw.json and .env are the agent user's files, group-readable by the gateway's group, in a state
 // directory with the sticky bit: the gateway reads them and can neither change nor replace them.
 import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { type CommandContext, ensureBaseConfig, runCommand } from "./commands.ts";
 import { gateExpected } from "./gate-watch.ts";
@@ -25,6 +25,8 @@ export interface WorkerConfig {
   gatewayLog: string;
   /** ws://127.0.0.1:<port> and the gateway's token, to ask it what it runs */
   gateway: { url: string; token: string };
+  /** the port on the namespace's loopback where the gateway finds the model proxy (the agent serves it) */
+  modelPort?: number;
 }
 
 /** Directory modes: the gateway's group may write (setgid keeps that group), only owners may replace (sticky). */
@@ -84,6 +86,19 @@ export function runWorker() {
   // The agent closing the pipe ends the worker.
   process.stdin.on("end", () => process.exit(0));
   serveDials(conf);
+  listenForModelCalls(conf);
+}
+
+/**
+ * The listening socket for the gateway's model calls, made here (in the instance's network namespace,
+ * which the agent is not in) and handed to the agent, which accepts its connections itself.
+ */
+function listenForModelCalls(conf: WorkerConfig) {
+  const send = process.send?.bind(process);
+  if (!send || !conf.modelPort) return;
+  const server = createServer();
+  server.once("error", (e) => send({ t: "model-listener", ok: false, e: e.message }));
+  server.listen(conf.modelPort, "127.0.0.1", () => send({ t: "model-listener", ok: true }, server as never, () => server.close()));
 }
 
 /**

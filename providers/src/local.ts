@@ -97,6 +97,8 @@ interface InstanceFile {
   layout?: number;
   /** the instance's own network namespace (`ip netns` name), when it has one (root, sandboxed) */
   netns?: string | null;
+  /** without a namespace: the host loopback port where the agent serves the gateway's model calls */
+  modelPort?: number | null;
   createdAt: string;
 }
 
@@ -131,7 +133,12 @@ export interface LaunchFile {
   dial: "worker" | "direct";
   /** the network helper the agent runs and keeps running (slirp4netns for the namespace), or null */
   networkHelper: string[] | null;
+  /** 127.0.0.1:modelPort (in the namespace when there is one): the agent's way to the control plane's model proxy; 0: none */
+  modelPort: number;
 }
+
+/** In its own namespace every instance's loopback is its own: the model proxy's port can be the same everywhere. */
+export const MODEL_PORT_IN_NAMESPACE = 18790;
 
 export function hasBwrap(): boolean {
   return spawnSync("bwrap", ["--version"], { stdio: "ignore" }).status === 0;
@@ -295,6 +302,7 @@ export class LocalProvider implements InstanceProvider {
       agentGid: agent?.gid ?? null,
       // Its own network namespace wherever it has its own users (as root): see netns.ts.
       netns: gw ? `tropic-${spec.instanceId.replace(/-/g, "").slice(0, 12)}` : null,
+      modelPort: gw ? null : (prev?.modelPort ?? (await freePort())),
       gatewayToken: spec.gatewayToken,
       layout: LAYOUT,
       createdAt: prev?.createdAt ?? new Date().toISOString(),
@@ -363,6 +371,7 @@ export class LocalProvider implements InstanceProvider {
         configPath: p.config,
         gatewayLog: p.gatewayLog,
         gateway: { url: `ws://127.0.0.1:${inst.port}`, token: inst.gatewayToken ?? "" },
+        ...(inst.netns ? { modelPort: MODEL_PORT_IN_NAMESPACE } : {}),
       }),
     };
     const workerCmd = [process.execPath, "--max-old-space-size=16", "--max-semi-space-size=1", "--lite-mode", bundle, "--worker"];
@@ -441,6 +450,7 @@ export class LocalProvider implements InstanceProvider {
       worker,
       limits,
       dial: netns ? "worker" : "direct",
+      modelPort: netns ? MODEL_PORT_IN_NAMESPACE : (inst.modelPort ?? 0),
       networkHelper: netns ? networkHelperArgv(netns) : null,
       desired: {
         gatewayToken: inst.gatewayToken ?? "",

@@ -147,6 +147,20 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       assert.match(result(net.url), /^\S+ 200 exit=0$/, `the internet stand-in must be reachable: ${result(net.url)}\n${r.stderr}`);
       // B's gateway is up all the while (it is unreachable, not down).
       assert.equal(await fetch(`${gwB.url}/readyz`).then((x) => x.status), 200);
+      // The one way toward the control plane: the gateway's model calls, on its namespace's loopback,
+      // through the agent's tunnel to the model proxy's listener (a stand-in here).
+      const seen: string[] = [];
+      const mp = createServer((q, r) => {
+        seen.push(`${q.method} ${q.url}`);
+        r.end("model proxy");
+      }).listen(0, "127.0.0.1");
+      await once(mp, "listening");
+      t.after(() => mp.close());
+      server.app.instances!.hub.modelProxyPort = (mp.address() as AddressInfo).port;
+      const m = await provider.execInSandbox(ia.id, ["sh", "-c", "curl -s --max-time 5 -X POST -d '{}' http://127.0.0.1:18790/v1/messages"]);
+      assert.equal(m.stdout, "model proxy", m.stderr);
+      assert.deepEqual(seen, ["POST /v1/messages"]);
+      server.app.instances!.hub.modelProxyPort = null;
       // The namespace's rules are root's: the sandbox's user cannot change them.
       const nft = await provider.execInSandbox(ia.id, ["sh", "-c", "nft flush ruleset 2>&1; echo exit=$?"]);
       assert.doesNotMatch(nft.stdout, /exit=0/, "nft inside the sandbox must fail");

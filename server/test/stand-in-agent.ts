@@ -44,9 +44,12 @@ export async function connectStandInAgent(o: {
   token: string;
   instanceId: string;
   port: number;
-}): Promise<{ ws: WebSocket; close(): void }> {
+}): Promise<{ ws: WebSocket; mux: TunnelMux; close(): void }> {
   const ws = new WebSocket(`${o.base.replace(/^http/, "ws")}${AGENT_PATH}`, { headers: { authorization: `Bearer ${o.token}` } });
-  const mux = new TunnelMux({ send: (f) => ws.send(f), bufferedAmount: () => ws.bufferedAmount }, { accept: () => dialLocal(o.port) });
+  const mux = new TunnelMux(
+    { send: (f) => ws.send(f), bufferedAmount: () => ws.bufferedAmount },
+    { role: "server", accept: () => dialLocal(o.port) },
+  );
   ws.on("message", (data, isBinary) => {
     if (isBinary) mux.receive(data as Buffer);
   });
@@ -67,5 +70,5 @@ export async function connectStandInAgent(o: {
     gatewayReady: true,
   };
   ws.send(JSON.stringify({ type: "hello", instanceId: o.instanceId, version: AGENT_VERSION, status }));
-  return { ws, close: () => ws.close() };
+  return { ws, mux, close: () => ws.close() };
 }

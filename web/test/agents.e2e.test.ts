@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
-import { destroyAll, freshDataDir, inProcessServer, removeDir, sleep } from "../../server/test/instances-harness.ts";
+import { destroyAll, freshDataDir, inProcessServer, removeDir, sleep, standInInternet } from "../../server/test/instances-harness.ts";
 import { ARTIFACTS, CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
 test("Agents, Marketplace and Chat in a browser: instance → Running, deploy with a policy → Ready, shield, Control UI in Chat, 5-agents limit", {
@@ -39,7 +39,8 @@ test("Agents, Marketplace and Chat in a browser: instance → Running, deploy wi
   };
   const set = await apiCall("PATCH", "/api/v1/settings", {
     model: "custom",
-    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+    // (the model is on "the internet": the sandbox reaches nothing on this machine)
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `${await (await standInInternet()).expose(model.port)}/v1` },
   });
   assert.equal(set.status, 200, JSON.stringify(set.json));
   const writer = await apiCall("POST", "/api/v1/policies", {

@@ -14,7 +14,17 @@ import { GatewayClient } from "../../plugin/test/gateway-client.ts";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
 import { meterTick } from "../../server/src/credits/meter.ts";
 import { loadRates } from "../../server/src/credits/rates.ts";
-import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, removeDir, sleep } from "../../server/test/instances-harness.ts";
+import {
+  Api,
+  destroyAll,
+  freshDataDir,
+  gatewayInNamespace,
+  inProcessServer,
+  instanceFiles,
+  removeDir,
+  sleep,
+  standInInternet,
+} from "../../server/test/instances-harness.ts";
 import { CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
 test("Audit and Credits in a browser: the gate's DENY read through the instance agent, the burn chart from real meter charges", {
@@ -69,7 +79,8 @@ test("Audit and Credits in a browser: the gate's DENY read through the instance 
   assert.equal(grant.status, 201, JSON.stringify(grant.json));
   const set = await apiCall("PATCH", "/api/v1/settings", {
     model: "custom",
-    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `http://127.0.0.1:${model.port}/v1` },
+    // (the model is on "the internet": the sandbox reaches nothing on this machine)
+    customModel: { provider: "scripted", modelId: "scripted", baseUrl: `${await (await standInInternet()).expose(model.port)}/v1` },
   });
   assert.equal(set.status, 200, JSON.stringify(set.json));
 
@@ -90,7 +101,10 @@ test("Audit and Credits in a browser: the gate's DENY read through the instance 
 
   await t.test("a turn whose exec rm -rf the gate denies; the API reads the DENY through the instance agent", async () => {
     const files = instanceFiles(dataDir, id);
-    client = new GatewayClient(Number(new URL(inst.addresses.gateway).port), files.config().gateway.auth.token);
+    // (the gateway binds loopback in the instance's own network namespace: reached through a forward into it)
+    const inside = await gatewayInNamespace(dataDir, id);
+    t.after(() => inside.close());
+    client = new GatewayClient(inside.port, files.config().gateway.auth.token);
     await client.connect();
     const sid = `audit-${Date.now().toString(36)}`;
     const res = await client.call(

@@ -3,7 +3,7 @@
 // the token itself is never stored or logged). Open commands are sent in order on connect and as
 // they are queued; acks complete them (and what they stand for: an agent ready, a skill installed).
 import { get as httpGet, type IncomingMessage, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
@@ -104,8 +104,12 @@ export class AgentHub {
 
   private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
     this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
-    // This side accepts no streams: an agent can never open a connection into the control plane.
-    const mux = new TunnelMux({ send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount });
+    // The only stream an agent may open toward the control plane is one to the model proxy's own
+    // listener (its gateway's model calls); anything else is refused (fromAgent).
+    const mux = new TunnelMux(
+      { send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount },
+      { role: "client", accept: (meta) => this.fromAgent(meta) },
+    );
     const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map(), mux };
     this.conns.set(instanceId, c);
     (ws as WebSocket & { alive?: boolean }).alive = true;
@@ -132,6 +136,24 @@ export class AgentHub {
       this.log.info({ instanceId }, "instance agent disconnected");
     });
     ws.on("error", () => {});
+  }
+
+  /**
+   * Where the model proxy's internal listener is (127.0.0.1:port), or null when this process serves
+   * none: a stream an agent opens with `{to: "model-proxy"}` is joined to a new connection to it.
+   */
+  modelProxyPort: number | null = null;
+
+  /** A stream an agent opened: only to the model proxy, never anywhere else (the meta names no address). */
+  private fromAgent(meta: Record<string, unknown>): Promise<Duplex> {
+    const port = this.modelProxyPort;
+    if (meta.to !== "model-proxy") return Promise.reject(new Error("the control plane accepts only model-proxy streams"));
+    if (!port) return Promise.reject(new Error("this control plane serves no model proxy"));
+    return new Promise((resolve, reject) => {
+      const s = netConnect({ port, host: "127.0.0.1" });
+      s.once("connect", () => resolve(s));
+      s.once("error", reject);
+    });
   }
 
   connected(instanceId: string): boolean {
