@@ -66,6 +66,8 @@ export const instances = pgTable("instances", {
   pauseReason: text("pause_reason").$type<PauseReason>(),
   pausedAt: ts("paused_at"),
   pausedUntil: ts("paused_until"),
+  /** sha256 of the instance's model-proxy credential (migration 0007, models/keys.ts); null: none issued or revoked */
+  modelKeyHash: text("model_key_hash"),
 });
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
@@ -236,4 +238,16 @@ export const purchases = pgTable("purchases", {
   stripeEventId: text("stripe_event_id"),
   createdAt: ts("created_at").notNull().defaultNow(),
   paidAt: ts("paid_at"),
+});
+
+/** Tokens per request through the model proxy (migration 0007, models/proxy.ts); shown, not charged. */
+export const modelUsage = pgTable("model_usage", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  agent: text("agent"),
+  model: text("model").notNull(),
+  inputTokens: integer("input_tokens").notNull().default(0),
+  outputTokens: integer("output_tokens").notNull().default(0),
+  createdAt: ts("created_at").notNull().defaultNow(),
 });
