@@ -23,6 +23,8 @@ import type { InstanceManager } from "./instances/manager.ts";
 import type { GatewayTunnels } from "./proxy/upstream.ts";
 import type { KeyEncryptionKey } from "./secrets/envelope.ts";
 import { findOrCreateOidcUser } from "./users.ts";
+import { loadRates } from "./credits/rates.ts";
+import { ModelProxy } from "./models/proxy.ts";
 
 export interface AppDeps {
   config: Config;
@@ -39,6 +41,7 @@ export interface AppDeps {
 export const LOG_REDACT = [
   "req.headers.authorization",
   "req.headers.cookie",
+  'req.headers["x-api-key"]',
   'req.headers["stripe-signature"]',
   'res.headers["set-cookie"]',
   "password",
@@ -133,6 +136,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook("preClose", async () => instances.stop());
   }
   app.decorate("instances", instances);
+  // The model proxy (docs/models.md): routes/model-proxy.ts serves it publicly; `app.modelProxy.listen()` gives the agents' tunnels an internal listener.
+  const modelProxy = new ModelProxy({
+    database,
+    log: app.log,
+    upstream: config.modelUpstream,
+    platformKey: config.platformAnthropicKey,
+    rates: () => loadRates(config.ratesFile),
+    changed: (id) => instances?.changed(id),
+  });
+  app.decorate("modelProxy", modelProxy);
+  app.addHook("onClose", async () => modelProxy.close());
   // Without instances run here, agents may still connect: the proxy reaches their gateways through
   // their tunnels (a node that runs no instances itself).
   let tunnels = deps.tunnels ?? instances?.hub;

@@ -16,6 +16,8 @@ export interface Config {
   kmsKeyId: string | undefined;
   /** the platform's Claude API key, used by instances whose owner has none of their own (they pay the model rate) */
   platformAnthropicKey: string | undefined;
+  /** where the model proxy forwards instances' Claude requests with the platform key (docs/models.md) */
+  modelUpstream: string;
   /** Stripe Checkout; purchases are disabled unless both are set */
   stripe: { secretKey: string; webhookSecret: string; apiBase: string | undefined } | undefined;
   /** purchasable credit packages (1,000 credits = $25 by default) */
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     masterKeyPrevious: env.TROPIC_MASTER_KEY_PREVIOUS || undefined,
     kmsKeyId: env.TROPIC_KMS_KEY_ID || undefined,
     platformAnthropicKey: env.TROPIC_PLATFORM_ANTHROPIC_KEY || undefined,
+    modelUpstream: httpUrlEnv(env, "TROPIC_MODEL_UPSTREAM", "https://api.anthropic.com"),
     stripe:
       env.TROPIC_STRIPE_SECRET_KEY && env.TROPIC_STRIPE_WEBHOOK_SECRET
         ? {
@@ -97,6 +100,23 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+/** An http(s) base URL, without credentials, query or fragment (they would be sent or logged). */
+function httpUrlEnv(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return dflt;
+  // The value is not echoed: a URL may carry a secret.
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL such as ${dflt}; the value set is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`${name} must be an http(s) URL such as ${dflt}, not ${u.protocol}`);
+  if (u.username || u.password || u.search || u.hash)
+    throw new Error(`${name} must be a plain base URL (no credentials, query or fragment), such as ${dflt}`);
+  return raw.replace(/\/+$/, "");
 }
 
 /** TROPIC_CREDIT_PACKAGES: "credits:cents,…", e.g. "1000:2500,5000:12500". */

@@ -23,6 +23,8 @@ import { skillRoutes } from "./skills.ts";
 import { sshKeyRoutes } from "./ssh-keys.ts";
 import { webRoutes } from "./web.ts";
 import { proxyRoutes } from "../proxy/index.ts";
+import { modelProxyRoutes } from "./model-proxy.ts";
+import { modelUsageRoutes } from "./model-usage.ts";
 
 export interface RouteDeps {
   config: Config;
@@ -58,6 +60,8 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     auditRoutes,
     gateAuditRoutes,
     proxyRoutes,
+    modelProxyRoutes,
+    modelUsageRoutes,
   ])
     await app.register(r, all);
 };
