@@ -162,13 +162,13 @@ export class UsageCounter {
 
   feed(chunk: Buffer): void {
     if (this.sse) {
-      this.pending += this.decoder.decode(chunk, { stream: true });
-      let nl = this.pending.indexOf("\n");
-      while (nl >= 0) {
-        this.line(this.pending.slice(0, nl).replace(/\r$/, ""));
-        this.pending = this.pending.slice(nl + 1);
-        nl = this.pending.indexOf("\n");
+      const text = this.pending + this.decoder.decode(chunk, { stream: true });
+      let start = 0;
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+        this.line(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+        start = nl + 1;
       }
+      this.pending = text.slice(start);
       // A line longer than any event Anthropic sends is not worth keeping.
       if (this.pending.length > MAX_PARSED_JSON) this.pending = "";
     } else if (this.json) {
