@@ -43,6 +43,8 @@ export interface CommandContext {
   validateConfig?(text: string): Promise<string[] | null>;
   /** why the gateway is not up, for messages (its phase and last error), when it is not */
   gatewayTrouble?(): string | null;
+  /** where the gateway finds the control plane's model proxy (127.0.0.1:modelPort, served by the agent) */
+  modelPort?: number;
 }
 
 export const PLUGIN_ID = "tropic-gate";
@@ -104,6 +106,9 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       // The model API key at provisioning and on every start: the gateway reads .env when it starts,
       // so it is restarted, but only when a value really changed.
       const vars = (payload.vars ?? {}) as Record<string, string | null>;
+      // Through the model proxy (no Claude key of the user's own): OpenClaw's anthropic provider is
+      // pointed at the agent's listener, which carries the calls to the control plane.
+      if (typeof payload.modelProxy === "boolean") await setModelProxy(ctx, payload.modelProxy);
       const { names, changed } = writeEnv(ctx, vars);
       const restart = payload.restartIfChanged === true && changed;
       const ready = restart ? await ctx.restartGateway() : undefined;
@@ -252,6 +257,24 @@ export function readConfig(ctx: CommandContext): Obj {
  * the one it applied); a gateway that still refuses it gets the previous text back, so nothing is
  * half-applied.
  */
+/** The anthropic provider's base URL in openclaw.json: the agent's model-proxy listener, or OpenClaw's default. */
+async function setModelProxy(ctx: CommandContext, on: boolean): Promise<void> {
+  if (on && !ctx.modelPort) throw new Error("this instance has no model proxy listener (no modelPort)");
+  const baseUrl = `http://127.0.0.1:${ctx.modelPort}`;
+  const cfg = readConfig(ctx);
+  const current = cfg.models?.providers?.anthropic?.baseUrl;
+  if (on ? current === baseUrl : current === undefined) return; // nothing to change (no config check, no reload)
+  await updateConfig(ctx, (c) => {
+    c.models ??= {};
+    c.models.providers ??= {};
+    if (on) c.models.providers.anthropic = { ...(c.models.providers.anthropic ?? {}), baseUrl };
+    else if (c.models.providers.anthropic) {
+      delete c.models.providers.anthropic.baseUrl;
+      if (!Object.keys(c.models.providers.anthropic).length) delete c.models.providers.anthropic;
+    }
+  });
+}
+
 async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Promise<void> {
   const previous = existsSync(ctx.configPath) ? readFileSync(ctx.configPath, "utf8") : null;
   const cfg = readConfig(ctx);

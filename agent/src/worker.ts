@@ -25,8 +25,10 @@ export interface WorkerConfig {
   gatewayLog: string;
   /** ws://127.0.0.1:<port> and the gateway's token, to ask it what it runs */
   gateway: { url: string; token: string };
-  /** the port on the namespace's loopback where the gateway finds the model proxy (the agent serves it) */
+  /** the port on the gateway's loopback where it finds the model proxy (the agent serves it) */
   modelPort?: number;
+  /** the listening socket for it is made here (the instance's own network namespace) and handed to the agent */
+  modelListenHere?: boolean;
 }
 
 /** Directory modes: the gateway's group may write (setgid keeps that group), only owners may replace (sticky). */
@@ -67,6 +69,7 @@ export function runWorker() {
       }
     },
     gatewayTrouble: () => null,
+    ...(conf.modelPort ? { modelPort: conf.modelPort } : {}),
   };
   const rpc: PipeRpc = new PipeRpc(process.stdin, process.stdout, {
     async command(p: { kind: CommandKind; payload: Record<string, unknown>; running: boolean }) {
@@ -95,7 +98,7 @@ export function runWorker() {
  */
 function listenForModelCalls(conf: WorkerConfig) {
   const send = process.send?.bind(process);
-  if (!send || !conf.modelPort) return;
+  if (!send || !conf.modelPort || !conf.modelListenHere) return;
   const server = createServer();
   server.once("error", (e) => send({ t: "model-listener", ok: false, e: e.message }));
   server.listen(conf.modelPort, "127.0.0.1", () => send({ t: "model-listener", ok: true }, server as never, () => server.close()));

@@ -371,7 +371,7 @@ export class LocalProvider implements InstanceProvider {
         configPath: p.config,
         gatewayLog: p.gatewayLog,
         gateway: { url: `ws://127.0.0.1:${inst.port}`, token: inst.gatewayToken ?? "" },
-        ...(inst.netns ? { modelPort: MODEL_PORT_IN_NAMESPACE } : {}),
+        ...(inst.netns ? { modelPort: MODEL_PORT_IN_NAMESPACE, modelListenHere: true } : inst.modelPort ? { modelPort: inst.modelPort } : {}),
       }),
     };
     const workerCmd = [process.execPath, "--max-old-space-size=16", "--max-semi-space-size=1", "--lite-mode", bundle, "--worker"];

@@ -160,8 +160,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   // After every other upgrade listener (the agent channel's, the proxy's): the rest get a 404.
   let upgrades: { closeAll(): void } | null = null;
+  const hub = tunnels instanceof AgentHub ? tunnels : null;
   app.addHook("onReady", async () => {
     upgrades = answerUnclaimedUpgrades(app.server);
+    // The agents' model streams (their gateways' calls without a key of their own) are joined to the
+    // model proxy's internal listener, on this machine's loopback only.
+    if (hub) hub.modelProxyPort = (await modelProxy.listen("127.0.0.1", 0)).port;
   });
   app.addHook("preClose", async () => upgrades?.closeAll());
   return app;

@@ -61,7 +61,6 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
               }),
             },
             agentUrl: () => agentUrl,
-            platformSecrets: config.platformAnthropicKey ? { ANTHROPIC_API_KEY: config.platformAnthropicKey } : {},
             log,
             rates,
             healthIntervalMs: opts.healthIntervalMs,

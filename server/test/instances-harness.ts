@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { LocalProvider } from "@tropic/providers";
 import { installRuntime, progressPrinter, testRuntimeDir } from "@tropic/runtime";
 import { WebSocket } from "ws";
+import type { Config } from "../src/config.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -28,10 +29,10 @@ export function freshDataDir(): string {
   return dataDir;
 }
 
-export async function inProcessServer(dataDir: string, healthIntervalMs = 2000): Promise<RunningServer> {
+export async function inProcessServer(dataDir: string, healthIntervalMs = 2000, overrides: Partial<Config> = {}): Promise<RunningServer> {
   await ensureRuntime();
   return startServer(
-    { dataDir, port: 0, host: "127.0.0.1", masterKey: MASTER_KEY, logLevel: "warn", databaseUrl: undefined, authRateLimit: 1000 },
+    { dataDir, port: 0, host: "127.0.0.1", masterKey: MASTER_KEY, logLevel: "warn", databaseUrl: undefined, authRateLimit: 1000, ...overrides },
     { logger: false, healthIntervalMs },
   );
 }

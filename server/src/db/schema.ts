@@ -68,6 +68,8 @@ export const instances = pgTable("instances", {
   pausedUntil: ts("paused_until"),
   /** sha256 of the instance's model-proxy credential (migration 0007, models/keys.ts); null: none issued or revoked */
   modelKeyHash: text("model_key_hash"),
+  /** the same credential, sealed, for the agent's .env (0008); NULL with the hash when revoked */
+  modelKeyEnc: jsonb("model_key_enc").$type<SealedJson>(),
 });
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */

@@ -203,7 +203,8 @@ export const MODEL_KEY = "ANTHROPIC_API_KEY";
 /**
  * The model API key into each instance's .env (the seed: at provisioning and on every start; a key
  * changed while an instance is stopped reaches it when it starts, as queued commands do). The
- * user's own key when stored, else the platform's key when this Tropic has one (the instance then
+ * user's own key when stored, else the instance's credential for the control plane's model proxy,
+ * which holds the platform's key, when this Tropic has one (the instance then
  * pays the model rate: instances.uses_platform_key), else none. The gateway restarts only when the
  * value changed. An older pending sync is superseded.
  */
@@ -214,10 +215,14 @@ export async function enqueueModelKeySync(db: Db, ownerId: string, instanceIds: 
     .from(credentials)
     .where(and(eq(credentials.ownerId, ownerId), eq(credentials.name, MODEL_KEY)))
     .limit(1);
-  const value = own ? { $credential: MODEL_KEY } : platformKey ? { $platform: MODEL_KEY } : null;
+  // With the platform's key, the instance gets its own model-proxy credential (docs/models.md): the
+  // platform's key never leaves the control plane.
+  const viaProxy = !own && platformKey;
+  const value = own ? { $credential: MODEL_KEY } : viaProxy ? { $modelKey: true } : null;
   await db
     .update(instances)
-    .set({ usesPlatformKey: !own && platformKey })
+    // A key of the user's own (or no platform key) ends the instances' model-proxy credentials at once.
+    .set({ usesPlatformKey: !own && platformKey, ...(viaProxy ? {} : { modelKeyHash: null, modelKeyEnc: null }) })
     .where(and(eq(instances.ownerId, ownerId), inArray(instances.id, instanceIds)));
   for (const instanceId of instanceIds) {
     await supersedePending(db, instanceId, "write_env", "modelKey");
@@ -225,7 +230,7 @@ export async function enqueueModelKeySync(db: Db, ownerId: string, instanceIds: 
       ownerId,
       instanceId,
       kind: "write_env",
-      payload: { modelKey: true, vars: { [MODEL_KEY]: value }, restartIfChanged: true },
+      payload: { modelKey: true, vars: { [MODEL_KEY]: value }, modelProxy: viaProxy, restartIfChanged: true },
     });
   }
 }

@@ -13,6 +13,7 @@ import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { sha256Hex } from "../lib/tokens.ts";
+import { currentModelKey } from "../models/keys.ts";
 import { claimUpgrade } from "../lib/upgrades.ts";
 import { type KeyEncryptionKey, open } from "../secrets/envelope.ts";
 
@@ -54,11 +55,7 @@ export class AgentHub {
   /** called when an agent reports its gateway not ready (restarting, crash-looping…): the reconciler looks at once */
   onGatewayTrouble: (instanceId: string) => void = () => {};
 
-  /** the platform's own secrets that `{"$platform": name}` stands for (the platform model key) */
-  private platformSecrets: Record<string, string>;
-
-  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger; platformSecrets?: Record<string, string> }) {
-    this.platformSecrets = deps.platformSecrets ?? {};
+  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
     this.db = deps.db;
     this.kek = deps.kek;
     this.log = deps.log;
@@ -238,7 +235,7 @@ export class AgentHub {
       if (c.sent.has(cmd.id) || c.ws.readyState !== WebSocket.OPEN) continue;
       let payload: Record<string, unknown>;
       try {
-        payload = (await this.resolveSecrets(c.ownerId, cmd.payload)) as Record<string, unknown>;
+        payload = (await this.resolveSecrets(c.ownerId, c.instanceId, cmd.payload)) as Record<string, unknown>;
       } catch (err) {
         await this.finish(c, cmd.id, false, undefined, (err as Error).message);
         continue;
@@ -253,16 +250,16 @@ export class AgentHub {
     }
   }
 
-  /** `{"$credential": name}` → the owner's decrypted credential (only ever in the frame sent, never stored). */
-  private async resolveSecrets(ownerId: string, v: unknown): Promise<unknown> {
-    if (Array.isArray(v)) return Promise.all(v.map((x) => this.resolveSecrets(ownerId, x)));
+  /**
+   * `{"$credential": name}` → the owner's decrypted credential, `{"$modelKey": true}` → the instance's
+   * model-proxy credential (only ever in the frame sent, never stored in plaintext).
+   */
+  private async resolveSecrets(ownerId: string, instanceId: string, v: unknown): Promise<unknown> {
+    if (Array.isArray(v)) return Promise.all(v.map((x) => this.resolveSecrets(ownerId, instanceId, x)));
     if (!v || typeof v !== "object") return v;
     const o = v as Record<string, unknown>;
-    if (typeof o.$platform === "string" && Object.keys(o).length === 1) {
-      const v = this.platformSecrets[o.$platform];
-      if (v === undefined) throw new Error(`the platform has no ${o.$platform} configured`);
-      return v;
-    }
+    // The instance's own model-proxy credential (the platform's key itself never goes to an instance).
+    if (o.$modelKey === true && Object.keys(o).length === 1) return currentModelKey(this.db, this.kek, instanceId);
     if (typeof o.$credential === "string" && Object.keys(o).length === 1) {
       const [cred] = await this.db
         .select()
@@ -273,7 +270,7 @@ export class AgentHub {
       return open(this.kek, cred);
     }
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) out[k] = await this.resolveSecrets(ownerId, x);
+    for (const [k, x] of Object.entries(o)) out[k] = await this.resolveSecrets(ownerId, instanceId, x);
     return out;
   }
 

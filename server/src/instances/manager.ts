@@ -20,8 +20,6 @@ export interface InstanceManagerOptions {
   agentUrl: () => string;
   log: FastifyBaseLogger;
   healthIntervalMs?: number;
-  /** what `{"$platform": name}` in a command stands for (the platform's model key) */
-  platformSecrets?: Record<string, string>;
   /** the credit rates (default: credits/rates.ts's table with TROPIC_RATES_FILE) */
   rates?: Rates;
   /** how often due SSH keys are looked for (default hourly) */
@@ -37,7 +35,7 @@ export class InstanceManager {
   private started = false;
 
   constructor(readonly o: InstanceManagerOptions) {
-    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log, platformSecrets: o.platformSecrets });
+    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log });
     this.reconciler = new Reconciler({
       database: o.database,
       kek: o.kek,

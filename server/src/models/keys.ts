@@ -7,7 +7,9 @@ import { randomBytes } from "node:crypto";
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
+import { openJson, sealJson } from "../instances/tokens.ts";
 import { constantTimeEqual, sha256Hex } from "../lib/tokens.ts";
+import type { KeyEncryptionKey } from "../secrets/envelope.ts";
 
 export const MODEL_KEY_PREFIX = "tmk_";
 const KEY_SHAPE = /^tmk_[0-9a-f]{64}$/;
@@ -21,11 +23,12 @@ export function looksLikeModelKey(key: string): boolean {
  * A new credential for the instance, returned once; only its hash is kept, replacing any earlier one
  * (which stops working at once). Throws when the instance does not exist or its delete was requested.
  */
-export async function issueModelKey(db: Db, instanceId: string): Promise<string> {
+export async function issueModelKey(db: Db, instanceId: string, kek?: KeyEncryptionKey): Promise<string> {
   const key = `${MODEL_KEY_PREFIX}${randomBytes(32).toString("hex")}`;
   const rows = await db
     .update(instances)
-    .set({ modelKeyHash: sha256Hex(key) })
+    // (sealed too when a key-encryption key is given: currentModelKey sends it to the agent again)
+    .set({ modelKeyHash: sha256Hex(key), modelKeyEnc: kek ? await sealJson(kek, key) : null })
     .where(and(eq(instances.id, instanceId), ne(instances.desiredState, "deleted"), isNull(instances.deletedAt)))
     .returning({ id: instances.id });
   if (!rows.length) throw new Error(`instance ${instanceId} does not exist or is being deleted: no model credential issued`);
@@ -34,7 +37,24 @@ export async function issueModelKey(db: Db, instanceId: string): Promise<string>
 
 /** Ends the instance's credential at once (no-op when it has none). */
 export async function revokeModelKey(db: Db, instanceId: string): Promise<void> {
-  await db.update(instances).set({ modelKeyHash: null }).where(eq(instances.id, instanceId));
+  await db.update(instances).set({ modelKeyHash: null, modelKeyEnc: null }).where(eq(instances.id, instanceId));
+}
+
+/**
+ * The instance's credential as its agent writes it into `.env`: the sealed copy when it is still the
+ * one the proxy accepts, else a new one (issued and sealed). Only the agent's command frame carries it.
+ */
+export async function currentModelKey(db: Db, kek: KeyEncryptionKey, instanceId: string): Promise<string> {
+  const [row] = await db
+    .select({ hash: instances.modelKeyHash, enc: instances.modelKeyEnc })
+    .from(instances)
+    .where(eq(instances.id, instanceId))
+    .limit(1);
+  if (row?.hash && row.enc) {
+    const key = await openJson(kek, row.enc);
+    if (constantTimeEqual(sha256Hex(key), row.hash)) return key;
+  }
+  return issueModelKey(db, instanceId, kek);
 }
 
 export interface ModelKeyOwner {

@@ -10,6 +10,7 @@ import { type KeyEncryptionKey, open } from "./envelope.ts";
 /** jsonb columns holding a SealedJson ({ciphertext, iv, authTag, wrappedKey, kekId}, base64). */
 const SEALED_JSON_COLUMNS: { table: string; column: string }[] = [
   { table: "instances", column: "gateway_token_enc" },
+  { table: "instances", column: "model_key_enc" },
   { table: "instances", column: "agent_token_enc" },
   { table: "ssh_keys", column: "private_key_enc" },
 ];
