@@ -4,12 +4,24 @@
 // alone holds the platform key (a MOCK Anthropic upstream stands in for Anthropic's servers). Real
 // control plane, real sandboxed gateway in its own network namespace, real instance agent.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { GatewayClient } from "../../plugin/test/gateway-client.ts";
 import { MockAnthropic } from "./anthropic-mock.ts";
-import { Api, destroyAll, freshDataDir, gatewayInNamespace, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import { chromium } from "playwright-core";
+import {
+  Api,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  destroyAll,
+  freshDataDir,
+  gatewayInNamespace,
+  inProcessServer,
+  instanceFiles,
+  removeDir,
+  sleep,
+} from "./instances-harness.ts";
 
 const PLATFORM_KEY = `sk-ant-api03-PLATFORM-${"9f".repeat(24)}`;
 
@@ -68,7 +80,8 @@ test("the platform's key stays in the control plane: the instance calls Anthropi
     removeDir(dataDir);
     await upstream.stop();
   });
-  const a = await new Api(server.url).as(`mp-${Date.now()}@example.com`);
+  const email = `mp-${Date.now()}@example.com`;
+  const a = await new Api(server.url).as(email);
   // The platform's key costs the model rate: credits to spend (else the meter pauses it at once).
   const me = (await a.call("GET", "/api/v1/me")).json;
   await server.database.pool.query("INSERT INTO credit_ledger (owner_id, kind, amount_milli, idempotency_key) VALUES ($1, 'grant', $2, $3)", [
@@ -87,7 +100,10 @@ test("the platform's key stays in the control plane: the instance calls Anthropi
     "http://127.0.0.1:18790",
     "OpenClaw's anthropic provider points at the agent's listener",
   );
-  assert.equal((await server.database.pool.query("SELECT uses_platform_key FROM instances WHERE id = $1", [inst.id])).rows[0].uses_platform_key, true);
+  assert.equal(
+    (await server.database.pool.query("SELECT uses_platform_key FROM instances WHERE id = $1", [inst.id])).rows[0].uses_platform_key,
+    true,
+  );
 
   // An agent turn on the default Claude model: through the tunnel to the model proxy, which calls the
   // MOCK with the platform key (and nothing of the instance's).
@@ -115,6 +131,26 @@ test("the platform's key stays in the control plane: the instance calls Anthropi
   const usage = await a.call("GET", `/api/v1/instances/${inst.id}/model-usage`);
   assert.equal(usage.status, 200, JSON.stringify(usage.json));
   assert.ok(usage.json.today.requests >= 1 && usage.json.today.inputTokens > 0, JSON.stringify(usage.json.today));
+
+  // The dashboard shows those tokens beside the hourly rate (Credits page, in Chromium).
+  if (existsSync(CHROMIUM)) {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    t.after(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/signin`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${server.url}/agents`);
+    await page.goto(`${server.url}/credits`);
+    const card = page.locator("section", { has: page.getByRole("heading", { name: /Model tokens/ }) });
+    await card.getByRole("cell", { name: "proxied-model" }).waitFor({ timeout: 15_000 });
+    const row = card.getByRole("row", { name: /proxied-model/ });
+    await row
+      .getByText(`${usage.json.month.inputTokens.toLocaleString("en-US")} in`)
+      .first()
+      .waitFor({ timeout: 15_000 });
+  }
 
   // The platform key is in no file of the instance (its home, the agent's files), and in no process
   // environment or command line of its users, its agent or the agent's children.

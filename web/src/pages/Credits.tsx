@@ -107,6 +107,65 @@ function hoursText(h: number): string {
   return `${(h / 24).toFixed(1)} days`;
 }
 
+/** GET /api/v1/instances/:id/model-usage: tokens through Tropic's model proxy, beside the hourly rates. */
+interface ModelUsage {
+  today: { inputTokens: number; outputTokens: number; requests: number };
+  month: { inputTokens: number; outputTokens: number; requests: number };
+  rates: { model: number; total: number | null };
+}
+
+const tokensText = (t: { inputTokens: number; outputTokens: number }) =>
+  `${t.inputTokens.toLocaleString()} in / ${t.outputTokens.toLocaleString()} out`;
+
+/**
+ * Tokens the instances on Tropic's Claude key used through the model proxy, today and this month,
+ * beside what they are charged per hour: the hourly rates stay the charge, the tokens are shown.
+ */
+function ModelTokens({ instances }: { instances: InstanceUsage[] }) {
+  const ids = instances.map((i) => i.id).join(",");
+  const usage = useLoad(
+    async () => Promise.all(instances.map(async (i) => [i.id, await get<ModelUsage>(`/api/v1/instances/${i.id}/model-usage`)] as const)),
+    [ids],
+    60_000,
+  );
+  if (!instances.length) return null;
+  const by = new Map(usage.data ?? []);
+  return (
+    <section className="card" aria-labelledby="model-tokens">
+      <h2 id="model-tokens">Model tokens (Tropic's Claude key)</h2>
+      <p className="muted small">Counted by Tropic's model proxy. You are charged the hourly rates, not per token.</p>
+      <ErrorBanner error={usage.error} onRetry={usage.reload} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Instance</th>
+              <th scope="col">Today</th>
+              <th scope="col">This month</th>
+              <th scope="col">Requests (month)</th>
+              <th scope="col">Model rate</th>
+            </tr>
+          </thead>
+          <tbody>
+            {instances.map((i) => {
+              const m = by.get(i.id);
+              return (
+                <tr key={i.id}>
+                  <td>{i.name}</td>
+                  <td>{m ? tokensText(m.today) : "…"}</td>
+                  <td>{m ? tokensText(m.month) : "…"}</td>
+                  <td>{m ? m.month.requests.toLocaleString() : "…"}</td>
+                  <td>{m ? `${m.rates.model} cr/hr` : "…"}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
 export function CreditsPage(_props: { instanceId?: string }) {
   const usage = useLoad(() => get<Usage>("/api/v1/credits/usage"), [], 30_000);
   const [hours, setHours] = useState(24);
@@ -179,6 +238,7 @@ export function CreditsPage(_props: { instanceId?: string }) {
               />
             )}
           </section>
+          <ModelTokens instances={u.instances.filter((i) => i.usesPlatformKey && i.name !== null)} />
           <section className="card" aria-labelledby="agent-spend">
             <h2 id="agent-spend">Spend per agent</h2>
             <p className="muted small">Agents cost model credits only on Tropic's own API key; with your own key an instance pays compute only.</p>
