@@ -46,8 +46,9 @@ export interface ServeProcess {
 }
 
 /** `bin/tropic serve` as a subprocess on a fixed port (so agents find it again after a restart). */
-export async function serveProcess(dataDir: string, port: number, opts: { runtimeDir?: string } = {}): Promise<ServeProcess> {
-  if (!opts.runtimeDir) await ensureRuntime(); // else: the server installs into that directory itself
+export async function serveProcess(dataDir: string, port: number, opts: { runtimeDir?: string; instances?: boolean } = {}): Promise<ServeProcess> {
+  // (with instances off no runtime is needed; with a runtime directory the server installs into it itself)
+  if (!opts.runtimeDir && opts.instances !== false) await ensureRuntime();
   let out = "";
   const proc = spawn(join(ROOT, "bin", "tropic"), ["serve", "--port", String(port), "--host", "127.0.0.1"], {
     cwd: ROOT,
@@ -59,6 +60,7 @@ export async function serveProcess(dataDir: string, port: number, opts: { runtim
       TROPIC_RUNTIME_DIR: opts.runtimeDir ?? testRuntimeDir(),
       TROPIC_LOG_LEVEL: "warn",
       TROPIC_AUTH_RATE_LIMIT: "1000",
+      ...(opts.instances === false ? { TROPIC_INSTANCES: "off" } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

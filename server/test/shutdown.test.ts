@@ -1,12 +1,10 @@
 // Every WebSocket upgrade gets an answer, and `tropic serve` exits within seconds of SIGTERM with
 // upgrades that were never answered, never completed, or are half open (a real subprocess).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "@tropic/providers";
-import { freshDataDir, MASTER_KEY, ROOT, removeDir, sleep } from "./instances-harness.ts";
+import { freshDataDir, removeDir, serveProcess, sleep } from "./instances-harness.ts";
 
 /** Sends `text` on a new connection; resolves with what came back before `ms` (or the connection closed). */
 function exchange(port: number, text: string, ms: number): Promise<{ got: string; closed: boolean; socket: Socket }> {
@@ -35,36 +33,12 @@ test("upgrades to paths nobody serves get a 404; tropic serve exits within secon
 }, async (t) => {
   const dataDir = freshDataDir();
   const port = await freePort();
-  let out = "";
-  const proc = spawn(join(ROOT, "bin", "tropic"), ["serve", "--port", String(port), "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TROPIC_DATA_DIR: dataDir,
-      TROPIC_MASTER_KEY: MASTER_KEY,
-      TROPIC_INSTANCES: "off",
-      TROPIC_LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  proc.stdout!.on("data", (d) => (out += d));
-  proc.stderr!.on("data", (d) => (out += d));
+  const serve = await serveProcess(dataDir, port, { instances: false });
+  const proc = serve.proc;
   t.after(() => {
     proc.kill("SIGKILL");
     removeDir(dataDir);
   });
-  for (const t0 = Date.now(); ; ) {
-    if (
-      (await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      break;
-    assert.ok(Date.now() - t0 < 60_000 && proc.exitCode === null, `tropic serve did not come up:\n${out}`);
-    await sleep(100);
-  }
 
   // 50 upgrades to a path nobody serves: each answered 404 and closed, at once.
   const unknown = await Promise.all(Array.from({ length: 50 }, (_, i) => exchange(port, upgrade(`/nowhere/${i}`), 3000)));
@@ -89,5 +63,5 @@ test("upgrades to paths nobody serves get a 404; tropic serve exits within secon
   const took = Date.now() - t1;
   t.diagnostic(`exited ${took} ms after SIGTERM with 150 connections open`);
   for (const s of held) s.destroy();
-  assert.ok(took < 5000, `tropic serve took ${took} ms to exit:\n${out.slice(-2000)}`);
+  assert.ok(took < 5000, `tropic serve took ${took} ms to exit:\n${serve.output().slice(-2000)}`);
 });

@@ -4,8 +4,7 @@
 // it to the upstream and enforces its own 10 MB limit) and the routes are not in the OpenAPI document
 // (they are Anthropic's API, authenticated by an instance's model credential, not a user's).
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { loadRates } from "../credits/rates.ts";
-import { ModelProxy } from "../models/proxy.ts";
+import type { ModelProxy } from "../models/proxy.ts";
 import type { RouteDeps } from "./index.ts";
 
 declare module "fastify" {
@@ -15,21 +14,9 @@ declare module "fastify" {
   }
 }
 
-export const modelProxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, { config, database }) => {
+export const modelProxyRoutes: FastifyPluginAsync<RouteDeps> = async (app) => {
   // The one the app built (app.ts), so the public route and the internal listener share their limits cache.
-  let proxy = app.hasDecorator("modelProxy") ? app.modelProxy : undefined;
-  if (!proxy) {
-    const own = new ModelProxy({
-      database,
-      log: app.log,
-      upstream: config.modelUpstream,
-      platformKey: config.platformAnthropicKey,
-      rates: () => loadRates(config.ratesFile),
-    });
-    app.addHook("onClose", async () => own.close());
-    proxy = own;
-  }
-  const handler = proxy;
+  const handler = app.modelProxy;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
