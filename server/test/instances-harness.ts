@@ -29,12 +29,23 @@ export function freshDataDir(): string {
   return dataDir;
 }
 
+const TEST_SERVER: Partial<Config> = {
+  port: 0,
+  host: "127.0.0.1",
+  masterKey: MASTER_KEY,
+  logLevel: "warn",
+  databaseUrl: undefined,
+  authRateLimit: 1000,
+};
+
+/** A control plane in this process that runs no instances (the dashboard and API alone): no runtime needed. */
+export function dashboardServer(dataDir: string, overrides: Partial<Config> = {}): Promise<RunningServer> {
+  return startServer({ ...TEST_SERVER, dataDir, runInstances: false, ...overrides }, { logger: false });
+}
+
 export async function inProcessServer(dataDir: string, healthIntervalMs = 2000, overrides: Partial<Config> = {}): Promise<RunningServer> {
   await ensureRuntime();
-  return startServer(
-    { dataDir, port: 0, host: "127.0.0.1", masterKey: MASTER_KEY, logLevel: "warn", databaseUrl: undefined, authRateLimit: 1000, ...overrides },
-    { logger: false, healthIntervalMs },
-  );
+  return startServer({ ...TEST_SERVER, dataDir, ...overrides }, { logger: false, healthIntervalMs });
 }
 
 export interface ServeProcess {

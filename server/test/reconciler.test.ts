@@ -10,6 +10,7 @@ import { buildApp, LOG_REDACT } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { InstanceManager } from "../src/instances/manager.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
+import type { Database } from "../src/db/connect.ts";
 import { backends, freshDatabase, signUp, TEST_KEY } from "./harness.ts";
 
 class ScriptedProvider implements InstanceProvider {
@@ -53,6 +54,22 @@ class ScriptedProvider implements InstanceProvider {
   async applyNetworkRules() {}
 }
 
+/** The app with its instance manager on `provider`, health every 300 ms, started. */
+async function bootApp(database: Database & { dataDir: string }, provider: InstanceProvider) {
+  const kek = new LocalKek(TEST_KEY);
+  const app = await buildApp({
+    config: loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 }),
+    database,
+    kek,
+    logger: { level: "fatal", redact: LOG_REDACT },
+    instances: (log) =>
+      new InstanceManager({ database, kek, providers: { local: provider }, agentUrl: () => "ws://127.0.0.1:9", log, healthIntervalMs: 300 }),
+  });
+  await app.ready();
+  await app.instances!.start();
+  return app;
+}
+
 for (const kind of await backends()) {
   test(`[${kind}] reconciler: provisioning → initializing → running, stop/start, the seed's health rule, failure, two-phase delete`, async (t) => {
     let health = 503;
@@ -60,18 +77,7 @@ for (const kind of await backends()) {
     await new Promise<void>((r) => hs.listen(0, "127.0.0.1", r));
     const provider = new ScriptedProvider(`http://127.0.0.1:${(hs.address() as AddressInfo).port}`);
     const database = await freshDatabase(kind);
-    const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 });
-    const kek = new LocalKek(TEST_KEY);
-    const app = await buildApp({
-      config,
-      database,
-      kek,
-      logger: { level: "fatal", redact: LOG_REDACT },
-      instances: (log) =>
-        new InstanceManager({ database, kek, providers: { local: provider }, agentUrl: () => "ws://127.0.0.1:9", log, healthIntervalMs: 300 }),
-    });
-    await app.ready();
-    await app.instances!.start();
+    const app = await bootApp(database, provider);
     t.after(async () => {
       await app.close();
       await database.close();
@@ -157,21 +163,7 @@ test("[pglite] no stuck states: pause by the meter, user start (also before the 
   await new Promise<void>((r) => hs.listen(0, "127.0.0.1", r));
   const provider = new ScriptedProvider(`http://127.0.0.1:${(hs.address() as AddressInfo).port}`);
   const database = await freshDatabase("pglite");
-  const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 });
-  const kek = new LocalKek(TEST_KEY);
-  const boot = async () => {
-    const app = await buildApp({
-      config,
-      database,
-      kek,
-      logger: { level: "fatal", redact: LOG_REDACT },
-      instances: (log) =>
-        new InstanceManager({ database, kek, providers: { local: provider }, agentUrl: () => "ws://127.0.0.1:9", log, healthIntervalMs: 300 }),
-    });
-    await app.ready();
-    await app.instances!.start();
-    return app;
-  };
+  const boot = () => bootApp(database, provider);
   let app = await boot();
   t.after(async () => {
     await app.close();

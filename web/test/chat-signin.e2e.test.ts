@@ -22,9 +22,9 @@ import { checkLimits, meterTick } from "../../server/src/credits/meter.ts";
 import { mergeRates } from "../../server/src/credits/rates.ts";
 import { sealJson } from "../../server/src/instances/tokens.ts";
 import { LocalKek } from "../../server/src/secrets/envelope.ts";
-import { type RunningServer, startServer } from "../../server/src/server.ts";
+import type { RunningServer } from "../../server/src/server.ts";
 import { sha256Hex } from "../../server/src/lib/tokens.ts";
-import { freshDataDir, MASTER_KEY, removeDir } from "../../server/test/instances-harness.ts";
+import { dashboardServer, freshDataDir, MASTER_KEY, removeDir } from "../../server/test/instances-harness.ts";
 import { connectStandInAgent } from "../../server/test/stand-in-agent.ts";
 import { type BrowserSession, CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
@@ -41,22 +41,8 @@ async function standInGateway(): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-async function start(dataDir: string, platformAnthropicKey?: string, ratesFile?: string): Promise<RunningServer> {
-  return startServer(
-    {
-      dataDir,
-      port: 0,
-      host: "127.0.0.1",
-      masterKey: MASTER_KEY,
-      logLevel: "warn",
-      databaseUrl: undefined,
-      authRateLimit: 1000,
-      runInstances: false,
-      platformAnthropicKey,
-      ratesFile,
-    },
-    { logger: false },
-  );
+function start(dataDir: string, platformAnthropicKey?: string, ratesFile?: string): Promise<RunningServer> {
+  return dashboardServer(dataDir, { platformAnthropicKey, ratesFile });
 }
 
 /**

@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { type RunningServer, startServer } from "../../server/src/server.ts";
-import { freshDataDir, MASTER_KEY, removeDir } from "../../server/test/instances-harness.ts";
+import type { RunningServer } from "../../server/src/server.ts";
+import { dashboardServer, freshDataDir, removeDir } from "../../server/test/instances-harness.ts";
 import { type BrowserSession, CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
 const skip = existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM}`;
@@ -21,19 +21,7 @@ const evil = createServer();
 before(async () => {
   if (skip) return;
   dataDir = freshDataDir();
-  server = await startServer(
-    {
-      dataDir,
-      port: 0,
-      host: "127.0.0.1",
-      masterKey: MASTER_KEY,
-      logLevel: "warn",
-      databaseUrl: undefined,
-      authRateLimit: 1000,
-      runInstances: false,
-    },
-    { logger: false },
-  );
+  server = await dashboardServer(dataDir);
   b = await openBrowser();
 });
 after(async () => {

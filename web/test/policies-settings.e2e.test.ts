@@ -5,8 +5,8 @@
 // and stores a Claude API key of which only the last 4 characters come back.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type RunningServer, startServer } from "../../server/src/server.ts";
-import { freshDataDir, MASTER_KEY, removeDir } from "../../server/test/instances-harness.ts";
+import type { RunningServer } from "../../server/src/server.ts";
+import { dashboardServer, freshDataDir, removeDir } from "../../server/test/instances-harness.ts";
 import type { Locator } from "playwright-core";
 import { type BrowserSession, openBrowser, signUpInBrowser } from "./browser.ts";
 
@@ -16,19 +16,7 @@ let b: BrowserSession;
 
 before(async () => {
   dataDir = freshDataDir();
-  server = await startServer(
-    {
-      dataDir,
-      port: 0,
-      host: "127.0.0.1",
-      masterKey: MASTER_KEY,
-      logLevel: "warn",
-      databaseUrl: undefined,
-      authRateLimit: 1000,
-      runInstances: false,
-    },
-    { logger: false },
-  );
+  server = await dashboardServer(dataDir);
   b = await openBrowser();
   await signUpInBrowser(b.page, server.url, "policies@example.com");
 });
