@@ -510,6 +510,8 @@ for (const kind of await backends()) {
       }
       // …with or without the /model-proxy prefix.
       assert.equal((await post(internalBase, "/model-proxy/v1/messages", { model: MODEL, messages }, { "x-api-key": key })).status, 200);
+      // Usage is recorded after the answer: wait for the row so it cannot land in the next test.
+      await waitFor("the usage row", async () => (await usageRows(db, inst)).length === 1);
       await db.pool.query("DELETE FROM model_usage WHERE instance_id = $1", [inst]);
     });
 
@@ -523,7 +525,7 @@ for (const kind of await backends()) {
         "INSERT INTO model_usage (id, owner_id, instance_id, model, input_tokens, output_tokens, created_at) VALUES ($1, $2, $3, $4, 1000, 1000, now() - interval '40 days')",
         [crypto.randomUUID(), alice.id, inst, MODEL],
       );
-      await waitFor("three usage rows", async () => (await usageRows(db, inst)).length === 4);
+      await waitFor("four usage rows (three now, one last month)", async () => (await usageRows(db, inst)).length === 4);
       const res = await h.app.inject({ url: `/api/v1/instances/${inst}/model-usage`, headers: alice.auth });
       assert.equal(res.statusCode, 200, res.body);
       const u = res.json();
