@@ -1,6 +1,8 @@
 // Where a call runs (home, workspace, cwd) and the path / host helpers every analyser shares.
+// Hosts are read in every spelling by address.ts (classifyHost, canonicalHost).
 
 import { posix } from "node:path";
+import { classifyHost, parseIPv4 } from "./address.ts";
 
 export interface CallEnv {
   home: string;
@@ -36,35 +38,10 @@ export function resolvePattern(pat: string, env: CallEnv): string {
 /** Strictly inside the workspace (the workspace root itself is not "inside": deleting it is not routine). */
 export const inWorkspace = (abs: string, env: CallEnv) => abs.startsWith(`${env.workspace}/`);
 
+/** Not a public internet host: cloud metadata, loopback, private, link-local, CGNAT, ULA, local names, and
+ * anything that is not a valid host (`classifyHost`), in every spelling (`0xa9fea9fe`, `127.1`, `[::ffff:7f00:1]`). */
 export function isPrivateHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  if (!h) return true;
-  if (
-    h === "localhost" ||
-    h.endsWith(".localhost") ||
-    h.endsWith(".local") ||
-    h.endsWith(".internal") ||
-    h.endsWith(".lan") ||
-    h.endsWith(".home.arpa")
-  )
-    return true;
-  if (!h.includes(".") && !h.includes(":")) return true;
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
-  if (m) {
-    const [a, b] = [Number(m[1]), Number(m[2])];
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  if (h.includes(":"))
-    return h === "::1" || h === "::" || h.startsWith("fc") || h.startsWith("fd") || h.startsWith("fe80") || h.startsWith("::ffff:127.");
-  return false;
+  return classifyHost(host).kind !== "public";
 }
 
 const DEFAULT_PORTS: Record<string, number> = {
@@ -87,21 +64,50 @@ export interface NetTarget {
   host: string;
   port: number;
 }
-/** A URL (or bare host[:port][/path], assumed `defScheme`) → scheme, host, port. */
+/** A URL (or bare host[:port][/path], assumed `defScheme`) → scheme, host, port. The host is canonical
+ * (`classifyHost`: `http://0xa9fea9fe/` is 169.254.169.254, `[::ffff:a9fe:a9fe]` too, a trailing dot is
+ * dropped). Where clients read a URL differently (`http://a\\@169.254.169.254/`: the URL standard stops the
+ * host at the backslash, curl at the `@`; several `@`), the reading reaching a metadata, loopback or
+ * private host is the one kept. */
 export function parseTarget(raw: string, defScheme = "https"): NetTarget | null {
   let s = raw.trim();
   if (!s || s.startsWith("-") || s.startsWith("@")) return null;
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
-    if (!/^[\w.-]+(?::\d+)?(?:[/?#].*)?$/.test(s) || (!/[a-z]/i.test(s.split(/[/:?#]/)[0]) && !/^\d+\.\d+\.\d+\.\d+/.test(s))) return null;
-    if (!s.split(/[/:?#]/)[0].includes(".") && s.split(/[/:?#]/)[0] !== "localhost") return null;
+    const m = /^(?:[^@\s/?#]*@)?(\[[0-9a-z:.%]+\]|[\w.%-]+)(:\d*)?([/?#].*)?$/i.exec(s);
+    if (!m || !bareHost(m[1], Boolean(m[2] || m[3]))) return null;
     s = `${defScheme}://${s}`;
   }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(s)?.[1].toLowerCase() ?? "";
+  const def = DEFAULT_PORTS[scheme] ?? -1;
+  const readings: { host: string; port: number }[] = [];
   try {
     const u = new URL(s);
-    const scheme = u.protocol.replace(/:$/, "").toLowerCase();
-    const port = u.port ? Number(u.port) : (DEFAULT_PORTS[scheme] ?? -1);
-    return { url: s, scheme, host: u.hostname.toLowerCase().replace(/^\[|\]$/g, ""), port };
-  } catch {
-    return null;
+    readings.push({ host: u.hostname, port: u.port ? Number(u.port) : def });
+  } catch {}
+  // RFC 3986 as curl and most non-browser clients read it: the authority ends at / ? #, the user part at an @.
+  const auth = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(s.replace(/[\t\n\r]/g, ""))?.[1] ?? "";
+  for (const at of [auth.lastIndexOf("@"), auth.indexOf("@")]) {
+    const hp = auth.slice(at + 1);
+    const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(hp);
+    if (m?.[1]) readings.push({ host: m[1], port: m[2] ? Number(m[2]) : def });
   }
+  if (!readings.length) return null;
+  const cls = readings.map((r) => ({ ...r, c: classifyHost(r.host) }));
+  const pick = (["metadata", "loopback", "private"] as const).map((k) => cls.find((r) => r.c.kind === k)).find(Boolean) ?? cls[0];
+  if (!pick.c.canonical) return null;
+  return { url: s, scheme, host: pick.c.canonical, port: pick.port };
+}
+
+/** A bare argument's host is a target when it is a name with a dot, a local or metadata name, an IPv6
+ * literal, or an IPv4 address in a spelling that is not a version number or a count (`1.2.3`, `5`). */
+function bareHost(h: string, more: boolean): boolean {
+  const c = classifyHost(h);
+  if (h.startsWith("[")) return c.ip === 6;
+  if (c.ip === 4) {
+    // a plain number is a target from 2^24 up (`2852039166`), or with a port or path (`0:8080`)
+    if (/^\d+$/.test(h)) return more || (parseIPv4(h) ?? 0) >= 2 ** 24;
+    return more || c.kind !== "public" || h.split(".").length === 4 || /(?:^|\.)0x/i.test(h);
+  }
+  if (c.kind === "metadata" || c.kind === "loopback") return true;
+  return c.kind !== "unknown" && /[a-z]/i.test(h) && h.includes(".") && !/^\d[\d.]*$/.test(h);
 }
