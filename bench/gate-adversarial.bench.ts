@@ -1,0 +1,23 @@
+// Issue 15: our adversarial suite (gate/test/adversarial-cases.ts), per family — dangerous calls
+// stopped and harmless look-alikes allowed, ours (all three packs, default settings) vs the glob-only
+// anchor of bench/gate.bench.ts (Sondera-style `like` globs on the raw command / path / URL).
+// `npm run bench -- gate-adversarial`.
+import { Gate } from "../gate/src/index.ts";
+import { CASES, HOME, judge, table } from "../gate/test/adversarial-cases.ts";
+
+const gate = await Gate.create({
+  packs: ["base", "system", "owasp"],
+  home: HOME,
+  settings: { blockBrowser: false, blockCodeExecution: false, blockOsCommands: false, phoneMode: "unrestricted", phonePatterns: [] },
+});
+const t0 = performance.now();
+const results = CASES.map((c) => judge(c, gate.decide(c.call)));
+const ms = performance.now() - t0;
+const bad = results.filter((r) => r.c.expect !== "allow");
+const failClosed = bad.filter((r) => r.ours === "ok" && r.via === "fail-closed").length;
+const unknown = bad.filter((r) => r.ours === "ok" && r.via === "unknown-program").length;
+console.log(
+  `adversarial suite: ${bad.length} dangerous, ${results.length - bad.length} harmless calls (decided in ${ms.toFixed(0)} ms, first sight, cache cold)`,
+);
+console.log(table(results));
+console.log(`dangerous calls stopped only because the parse failed (tropic-fail-closed): ${failClosed}; by the unknown-program check: ${unknown}`);
