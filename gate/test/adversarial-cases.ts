@@ -920,6 +920,9 @@ export const CASES: AdversarialCase[] = [
     "stdbuf -oL npm test | tee test.log",
     "nohup npm run build > build.log 2>&1 &",
     "bash <<< 'echo hello'",
+    ["cat > notes.md <<'EOF'\n# Notes\n- call the bank\nEOF", "a here-document writing a workspace file"],
+    ["git commit -F - <<'EOF'\nfix: handle empty input\n\nCloses #12\nEOF", "a multi-line commit message"],
+    ["npm run build\nnpm test", "two commands on two lines"],
   ]),
 
   // ===================================================================================== path-spelling
