@@ -41,7 +41,7 @@ export interface Script {
   cmds: SimpleCmd[];
 }
 
-const MAX_DEPTH = 12;
+export const MAX_DEPTH = 12;
 const OPS = ["&&", "||", ";;", "|&", "|", ";", "&", "\n"];
 
 export interface ParseEnv {
@@ -49,7 +49,22 @@ export interface ParseEnv {
   depth: number;
 }
 
+/** A parser used instead of ours (bash-tree.ts's parseBash), set with setShellParser. */
+let impl: ((src: string, env?: Partial<ParseEnv>) => Script) | null = null;
+
+/** Makes parseShell use `fn` (null: our own parser); returns the previous one. */
+export function setShellParser(fn: typeof impl): typeof impl {
+  const prev = impl;
+  impl = fn;
+  return prev;
+}
+
 export function parseShell(src: string, env?: Partial<ParseEnv>): Script {
+  return impl ? impl(src, env) : parseOwn(src, env);
+}
+
+/** Our own parser (the default until mvdan/sh passes every test). */
+export function parseOwn(src: string, env?: Partial<ParseEnv>): Script {
   if (MARKS.test(src)) throw new ShellParseError("unsupported character in command");
   const p = new Parser(src, { vars: env?.vars ?? new Map(), depth: env?.depth ?? 0 });
   const s = p.parseList(null);
@@ -483,7 +498,7 @@ class Parser {
       } else inner += s[j++];
     }
     if (j >= s.length) throw new ShellParseError("unterminated backquote");
-    w.subs.push(parseShell(inner, { vars: this.env.vars, depth: this.env.depth + 1 }));
+    w.subs.push(parseOwn(inner, { vars: this.env.vars, depth: this.env.depth + 1 }));
     dyn(w, s.slice(this.i, j + 1));
     this.i = j + 1;
   }
@@ -506,7 +521,7 @@ class Parser {
     this.i++;
   }
 
-  private ansiC(): string {
+  ansiC(): string {
     const s = this.s;
     let out = "";
     const map: Record<string, string> = {
@@ -560,41 +575,41 @@ class Parser {
 
 // ---- words: three parallel forms (value, file-name pattern, re-read form) and expansion markers ----
 
-const BRACE_OPEN = "\uE000";
-const BRACE_COMMA = "\uE001";
-const BRACE_CLOSE = "\uE002";
+export const BRACE_OPEN = "\uE000";
+export const BRACE_COMMA = "\uE001";
+export const BRACE_CLOSE = "\uE002";
 /** followed by the separator character it replaced (kept when the word is not split: assignments) */
-const SPLIT = "\uE003";
-const MARKS = /[\uE000-\uE003]/;
+export const SPLIT = "\uE003";
+export const MARKS = /[\uE000-\uE003]/;
 const MAX_WORDS = 512;
 
 export const emptyWord = (): Word => ({ text: "", quoted: false, dynamic: false, glob: false, subs: [], pat: "", sh: "", src: "" });
 /** `s` with the file-name pattern characters (and `\\`) escaped. */
 export const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
 
-function lit(w: Word, s: string, quoted: boolean) {
+export function lit(w: Word, s: string, quoted: boolean) {
   w.text += s;
   w.sh += s;
   w.pat += quoted ? escapeGlob(s) : s;
 }
 /** A part whose value is only known when the command runs. */
-function dyn(w: Word, source: string) {
+export function dyn(w: Word, source: string) {
   w.dynamic = true;
   w.sh += source;
 }
-function mark(w: Word, m: string, sep = "") {
+export function mark(w: Word, m: string, sep = "") {
   w.text += m + sep;
   w.sh += m + sep;
   w.pat += m + sep;
 }
-function appendWord(w: Word, x: Word) {
+export function appendWord(w: Word, x: Word) {
   w.text += x.text;
   w.sh += x.sh;
   w.pat += x.pat;
   w.dynamic ||= x.dynamic;
 }
 /** The markers back to the characters they stand for (no expansion, no splitting). */
-function restore(s: string): string {
+export function restore(s: string): string {
   return s
     .replace(/\uE003/g, "")
     .replace(/\uE000/g, "{")
@@ -637,7 +652,7 @@ interface Piece {
   sh: string;
 }
 /** Brace expansion, then splitting of unquoted variable values: one parsed word → the words the shell passes. */
-function expandWord(w: Word): Word[] {
+export function expandWord(w: Word): Word[] {
   if (!MARKS.test(w.text) && !MARKS.test(w.sh)) return [w];
   const split = (s: string) => s.split(/([\uE000-\uE003])/);
   const [t, p, h] = [split(w.text), split(w.pat), split(w.sh)];
@@ -730,7 +745,7 @@ function sequence(s: string): string[] | null {
   return out;
 }
 
-function flatten(cmds: SimpleCmd[]): SimpleCmd[] {
+export function flatten(cmds: SimpleCmd[]): SimpleCmd[] {
   const out: SimpleCmd[] = [];
   const walk = (c: SimpleCmd) => {
     out.push(c);
@@ -738,4 +753,10 @@ function flatten(cmds: SimpleCmd[]): SimpleCmd[] {
   };
   cmds.forEach(walk);
   return out;
+}
+
+/** The value of a `$'…'` string whose body (between the quotes) is `body`. */
+export function decodeAnsiC(body: string): string {
+  const p = new Parser(`${body}'`, { vars: new Map(), depth: 0 });
+  return p.ansiC();
 }
