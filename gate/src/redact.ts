@@ -112,7 +112,7 @@ export function redactSecrets(
 // placeholder or a masked value.
 
 // (a keyword inside a name followed by a separator: the look-ahead keeps the scan fast)
-const NAME_KEYWORDS = /(?:token|secret|pass|pwd|key|auth|cred|_pat\b)(?=[\w.-]*["']?[ \t]*[:=,])/gi;
+const NAME_KEYWORDS = /(?:token|secret|pass|pwd|key|auth|cred|_pat\b)(?=[\w.-]{0,64}["']?[ \t]*[:=,])/gi;
 const NETRC = /(\bmachine[ \t]+\S+[ \t]+(?:login[ \t]+\S+[ \t]+)?password[ \t]+)(\S+)/g;
 const isNameChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46; // a-z A-Z 0-9 _ - .
 /** the name ends with one of these (separators and case ignored): a secret */
@@ -241,7 +241,7 @@ function secretValue(v: string, cls: NameClass, quoted: boolean): boolean {
 /** the end of a quoted value starting after the quote at q (same line, backslash escapes), or -1 */
 function closeQuote(t: string, q: number): number {
   const ch = t[q];
-  for (let i = q + 1; i < t.length; i++) {
+  for (let i = q + 1, end = Math.min(t.length, q + 8194); i < end; i++) {
     const c = t[i];
     if (c === "\\") i++;
     else if (c === ch) return i;
@@ -263,8 +263,9 @@ export function redactNamed(text: string): { text: string; count: number } {
   for (let m = re.exec(text); m; m = re.exec(text)) {
     let a = m.index;
     let b = m.index + m[0].length;
-    while (a > 0 && isNameChar(text.charCodeAt(a - 1))) a--;
-    while (b < text.length && isNameChar(text.charCodeAt(b))) b++;
+    // (names are short: the bounds keep a long run of name characters linear)
+    while (a > 0 && m.index - a < 256 && isNameChar(text.charCodeAt(a - 1))) a--;
+    while (b < text.length && b - m.index < 256 && isNameChar(text.charCodeAt(b))) b++;
     re.lastIndex = b;
     if (a < last) continue;
     // the separator: = : => := (after an optional closing quote of a quoted name), `define('NAME', …)`
@@ -295,12 +296,18 @@ export function redactNamed(text: string): { text: string; count: number } {
       quoted = true;
     } else if (cls === 3) {
       ve = p;
-      while (ve < text.length && text[ve] !== "\n" && text[ve] !== "\r" && text[ve] !== '"' && text[ve] !== "'") ve++;
+      const end = Math.min(text.length, p + 8192);
+      while (ve < end && text[ve] !== "\n" && text[ve] !== "\r" && text[ve] !== '"' && text[ve] !== "'") ve++;
       while (ve > p && /\s/.test(text[ve - 1])) ve--;
     } else {
       ve = p;
       const amp = c === "=" ? 38 : -1; // a query string's value ends at &
-      for (let ch = text.charCodeAt(ve); ve < text.length && !(ch < 128 && UNQUOTED_END[ch]) && ch !== amp; ch = text.charCodeAt(++ve));
+      const end = Math.min(text.length, p + 8193);
+      for (let ch = text.charCodeAt(ve); ve < end && !(ch < 128 && UNQUOTED_END[ch]) && ch !== amp; ch = text.charCodeAt(++ve));
+    }
+    if (ve - p >= 8192) {
+      re.lastIndex = ve; // a run this long is no value (and scanning it again from each name inside would be quadratic)
+      continue;
     }
     let v = text.slice(vs, ve);
     if (cls === 3) {

@@ -192,3 +192,19 @@ test("Gate.redact (base pack) redacts by name; the pack's own redaction near-mis
     for (const ex of r.deny) if (typeof ex === "string") assert.ok(!g.redact(ex).text.includes(ex), `${r.id}: ${ex}`);
   }
 });
+
+test("long runs of names, separators and quotes stay linear (1 MB each)", () => {
+  const inputs = [
+    `${"token".repeat(200000)}=x`,
+    "a_token=".repeat(130000),
+    'token: "'.repeat(130000),
+    "Authorization: Basic ".repeat(50000),
+    `${"a".repeat(300)}_token=`.repeat(3000),
+    "machine x login y password ".repeat(40000),
+  ];
+  for (const t of inputs) {
+    const a = Date.now();
+    redactSecrets(t);
+    assert.ok(Date.now() - a < 3000, `${t.slice(0, 30)}… took ${Date.now() - a} ms`);
+  }
+});
