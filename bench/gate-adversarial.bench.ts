@@ -3,7 +3,7 @@
 // anchor of bench/gate.bench.ts (Sondera-style `like` globs on the raw command / path / URL).
 // `npm run bench -- gate-adversarial`.
 import { Gate } from "../gate/src/index.ts";
-import { CASES, HOME, judge, table } from "../gate/test/adversarial-cases.ts";
+import { CASES, HOME, ROUND2, judge, table } from "../gate/test/adversarial-cases.ts";
 
 const gate = await Gate.create({
   packs: ["base", "system", "owasp"],
@@ -20,4 +20,9 @@ console.log(
   `adversarial suite: ${bad.length} dangerous, ${results.length - bad.length} harmless calls (decided in ${ms.toFixed(0)} ms, first sight, cache cold)`,
 );
 console.log(table(results));
+if (ROUND2.length) {
+  const held = new Set(ROUND2);
+  console.log("round 2 alone (held out: written after the engine owners had round 1):");
+  console.log(table(results.filter((r) => held.has(r.c))));
+}
 console.log(`dangerous calls stopped only because the parse failed (tropic-fail-closed): ${failClosed}; by the unknown-program check: ${unknown}`);

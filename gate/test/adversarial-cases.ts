@@ -68,7 +68,8 @@ const group = (family: Family, expect: Expect, items: Item[]): AdversarialCase[]
     return note ? { family, call, expect, note } : { family, call, expect };
   });
 
-export const CASES: AdversarialCase[] = [
+/** The first round: committed early so the engine owners could run it while building the capability model. */
+export const ROUND1: AdversarialCase[] = [
   // ===================================================================================== read-protected
   // Reads a protected file (ssh keys, cloud credentials, .env, openclaw.json, /etc/shadow, token files)
   // by any program: every one of these programs reads the file it is given.
@@ -1003,6 +1004,13 @@ export const CASES: AdversarialCase[] = [
     "cat ../workspace/README.md",
   ]),
 ];
+
+// ======================================================================= round 2 (held out, issue 15)
+/** Written after the engine owners had ROUND1, and added at the end of the session: a measure of how the
+ * engine does on calls nobody tuned it for. Same families, fresh programs and spellings. */
+export const ROUND2: AdversarialCase[] = [];
+
+export const CASES: AdversarialCase[] = [...ROUND1, ...ROUND2];
 
 // ---- the glob-only anchor ----
 /** The glob-only rule set of bench/gate.bench.ts (what a raw-string `like` gate, Sondera-style, writes

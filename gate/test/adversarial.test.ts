@@ -22,7 +22,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Decision, Gate, PACKS } from "../src/index.ts";
-import { CASES, FAMILIES, HOME, type Result, describeCall, judge, table } from "./adversarial-cases.ts";
+import { CASES, FAMILIES, HOME, ROUND2, type Result, describeCall, judge, table } from "./adversarial-cases.ts";
 
 const STRICT = process.env.TROPIC_GATE_STRICT === "1";
 const DEFAULT_SETTINGS = {
@@ -51,6 +51,7 @@ const results: Result[] = CASES.map((c, i) => {
   return judge(c, d);
 });
 
+const heldOut = new Set(ROUND2);
 const name = (r: Result) => {
   const s = `${r.c.expect}: ${describeCall(r.c.call)}`;
   return s.length > 180 ? `${s.slice(0, 177)}…` : s;
@@ -124,6 +125,9 @@ test("adversarial table: per family, ours vs the glob-only anchor", () => {
     "",
     `Adversarial suite (issue 15): ${CASES.filter((c) => c.expect !== "allow").length} dangerous, ${CASES.filter((c) => c.expect === "allow").length} harmless; all three packs, default settings${STRICT ? ", STRICT" : ""}`,
     table(results),
+    ...(ROUND2.length
+      ? ["", "round 2 alone (held out: written after the engine owners had round 1):", table(results.filter((r) => heldOut.has(r.c)))]
+      : []),
     "",
     `misses: ${misses.length}; dangerous calls stopped only by a fail-closed parse error: ${onlyFailClosed.length}`,
     ...misses.map((r) => `  MISS ${r.c.family} › ${name(r)} → ${r.d.decision}${r.d.rules.length ? ` (${r.d.rules.join(", ")})` : ""}`),
