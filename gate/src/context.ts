@@ -96,7 +96,7 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
       const cwd = str(p.workdir) ? resolvePath(str(p.workdir), env) : env.cwd;
       const a = new CommandAnalyzer({ ...env, cwd }, command);
       for (const o of a.run(command, { background: p.background === true })) {
-        const op: Op = { ctx: o, primary: o.op !== "shell" && o.op !== "net" && o.op !== "download" };
+        const op: Op = { ctx: o, primary: o.op !== "shell" && o.op !== "net" && o.op !== "listen" && o.op !== "download" };
         const unknown = a.unknown.get(o);
         if (unknown) op.unknown = unknown;
         const glob = a.globs.get(o);

@@ -89,6 +89,7 @@ const FIELD: Record<string, string> = {
   program: "program",
   interp: "interp",
   argsAny: "args",
+  capsAny: "caps",
   flagsAll: "flags",
   argvLike: "argv",
   lineLike: "line",
@@ -167,7 +168,7 @@ export class Gate {
     const keys = new Set(["*", ...compiled.keys()]);
     for (const key of keys) {
       const pol = compiled.get(key) ?? compiled.get("*");
-      const specs = [...packSpecs, ...(pol?.rules.map((r) => r.spec) ?? [])];
+      const specs = [...packSpecs, ...(pol?.rules.flatMap((r) => [r.spec, ...(r.also ?? [])]) ?? [])];
       const set: AgentSet = {
         mode: pol?.mode ?? "default",
         specs,

@@ -25,6 +25,9 @@ export interface CatalogCtx {
 export interface Built {
   conds: Cond[];
   what: string;
+  /** ops the rule cannot tell apart from what it names (a connection whose port is not known): a DENY or
+   * REQUIRE CONFIRM rule asks for confirmation on these instead of letting them through */
+  unsure?: { conds: Cond[]; what: string };
 }
 export interface Entry {
   name: string;
@@ -34,7 +37,7 @@ export interface Entry {
 }
 
 const FILE_OPS: Cond["op"] = ["read", "write", "delete", "access"];
-const ALL_OPS: Cond["op"] = ["tool", "exec", "read", "write", "delete", "access", "net", "browse", "download", "message", "cron"];
+const ALL_OPS: Cond["op"] = ["tool", "exec", "read", "write", "delete", "access", "net", "listen", "browse", "download", "message", "cron"];
 
 const VERBS: Record<string, Cond["op"]> = {
   read: ["read"],
@@ -395,7 +398,12 @@ export const CATALOG: Entry[] = [
     build: (m) => {
       const ports = m[1].split(/\D+/).filter(Boolean).map(Number);
       if (ports.some((p) => p < 1 || p > 65535)) return "port numbers must be between 1 and 65535";
-      return { conds: [{ op: ["net"], port: ports }], what: `outbound connections on port ${ports.join(", ")}` };
+      return {
+        conds: [{ op: ["net"], port: ports }],
+        what: `outbound connections on port ${ports.join(", ")}`,
+        // an ssh config alias (`ssh myhost`) can name any port: it might be this one
+        unsure: { conds: [{ op: ["net"], port: [-1] }], what: `outbound connections whose port is not known (it might be ${ports.join(", ")})` },
+      };
     },
   },
   {

@@ -1,7 +1,7 @@
 // Plain-text policy → rules (specs + Cedar + explanations + an AGENTS.md section).
 
 import { homedir } from "node:os";
-import { type CatalogCtx, CATALOG, KNOWN_PHRASES } from "./catalog.ts";
+import { type Built, type CatalogCtx, CATALOG, KNOWN_PHRASES } from "./catalog.ts";
 import { type Cond, type Effect, type RuleSpec, specToCedar } from "./spec.ts";
 
 export interface PolicyError {
@@ -16,6 +16,8 @@ export interface CompiledRule {
   text: string;
   explanation: string;
   spec: RuleSpec;
+  /** companion rules the line also needs (a port rule confirms connections whose port is not known) */
+  also?: RuleSpec[];
 }
 export interface CompiledPolicy {
   mode: "default" | "lockdown";
@@ -37,7 +39,7 @@ const EFFECT_WORD: Record<Effect, [string, string]> = {
 };
 
 /** Matches one phrase against the catalog; on failure tries splitting "X or Y" / "X and Y" lists. */
-export function matchPhrase(phrase: string, ctx: CatalogCtx): { conds: Cond[]; what: string } | { error: string } {
+export function matchPhrase(phrase: string, ctx: CatalogCtx): Built | { error: string } {
   const whole = tryOne(phrase, ctx);
   if (!("error" in whole)) return whole;
   const parts = phrase.split(/\s*(?:,\s*(?:or|and)?|\bor\b|\band\b|;)\s*/i).filter(Boolean);
@@ -45,6 +47,8 @@ export function matchPhrase(phrase: string, ctx: CatalogCtx): { conds: Cond[]; w
     const verb = parts[0].split(/\s+/)[0];
     const conds: Cond[] = [];
     const whats: string[] = [];
+    const unsure: Cond[] = [];
+    const unsureWhat: string[] = [];
     let ok = true;
     for (const p of parts) {
       let r = tryOne(p, ctx);
@@ -55,13 +59,17 @@ export function matchPhrase(phrase: string, ctx: CatalogCtx): { conds: Cond[]; w
       }
       conds.push(...r.conds);
       whats.push(r.what);
+      if (r.unsure) {
+        unsure.push(...r.unsure.conds);
+        unsureWhat.push(r.unsure.what);
+      }
     }
-    if (ok) return { conds, what: whats.join(" or ") };
+    if (ok) return { conds, what: whats.join(" or "), ...(unsure.length ? { unsure: { conds: unsure, what: unsureWhat.join(" or ") } } : {}) };
   }
   return whole;
 }
 
-function tryOne(raw: string, ctx: CatalogCtx): { conds: Cond[]; what: string } | { error: string } {
+function tryOne(raw: string, ctx: CatalogCtx): Built | { error: string } {
   const phrase = raw
     .trim()
     .replace(/\s+/g, " ")
@@ -149,10 +157,16 @@ export function compilePolicy(text: string, opts?: CompileOptions): { ok: true; 
     const id = `${pid}-L${line}`;
     const explanation = `${EFFECT_WORD[effect][1]} ${r.what}.`;
     const spec: RuleSpec = { id, effect, description: explanation, any: r.conds };
-    rules.push({ id, line, effect, text: `${EFFECT_WORD[effect][0]}: ${phrase}`, explanation, spec });
+    // What the rule cannot tell apart from what it names is asked about, not let through.
+    const also: RuleSpec[] = [];
+    if (r.unsure && effect !== "allow") {
+      const uid = `${id}-unsure`;
+      also.push({ id: uid, effect: "confirm", description: `${EFFECT_WORD.confirm[1]} ${r.unsure.what}.`, any: r.unsure.conds });
+    }
+    rules.push({ id, line, effect, text: `${EFFECT_WORD[effect][0]}: ${phrase}`, explanation, spec, ...(also.length ? { also } : {}) });
   });
   if (errors.length) return { ok: false, errors };
-  const cedar = rules.map((r) => specToCedar(r.spec)).join("\n\n");
+  const cedar = rules.flatMap((r) => [r.spec, ...(r.also ?? [])].map(specToCedar)).join("\n\n");
   return { ok: true, policy: { mode, rules, cedar, agentsMd: renderAgentsMd(mode, rules) } };
 }
 

@@ -14,7 +14,8 @@ export type OpKind =
   | "write"
   | "delete"
   | "access" // a path named by a command whose effect is unknown
-  | "net" // an outbound connection
+  | "net" // an outbound connection (port -1: not known, e.g. an ssh config alias)
+  | "listen" // a local port listened on or exposed (tunnels, port forwards, published container ports)
   | "browse" // browser / web_fetch page visit
   | "download" // saving remote content to a file
   | "message" // sending a message on a channel
@@ -28,6 +29,8 @@ export interface Cond {
   program?: string[];
   interp?: string[];
   argsAny?: string[];
+  /** the exec op's program exercises any of these capabilities (gate/src/capabilities) */
+  capsAny?: string[];
   flagsAll?: string[][];
   argvLike?: string[];
   lineLike?: string[];
@@ -76,6 +79,8 @@ export interface OpContext {
   interp: string;
   args: string[];
   flags: string[];
+  /** exec: the capabilities its arguments trigger (read, write, delete, exec, shell, code, net, listen, priv, kernel, …) */
+  caps: string[];
   argv: string;
   line: string;
   code: string;
@@ -115,6 +120,7 @@ export function emptyContext(op: OpKind, tool: string, agent: string): OpContext
     interp: "",
     args: [],
     flags: [],
+    caps: [],
     argv: "",
     line: "",
     code: "",
@@ -167,6 +173,7 @@ export function condToCedar(c: Cond): string {
   if (c.program) parts.push(inSet("program", c.program));
   if (c.interp) parts.push(inSet("interp", c.interp));
   if (c.argsAny) parts.push(`context.args.containsAny(${strSet(c.argsAny)})`);
+  if (c.capsAny) parts.push(`context.caps.containsAny(${strSet(c.capsAny)})`);
   if (c.flagsAll) for (const g of c.flagsAll) parts.push(`context.flags.containsAny(${strSet(g)})`);
   if (c.argvLike) parts.push(likeAny("argv", c.argvLike));
   if (c.lineLike) parts.push(likeAny("line", c.lineLike));
@@ -236,6 +243,7 @@ export function condMatches(c: Cond, x: OpContext): boolean {
   if (c.program && !c.program.includes(x.program)) return false;
   if (c.interp && !c.interp.includes(x.interp)) return false;
   if (c.argsAny && !hasAny(x.args, c.argsAny)) return false;
+  if (c.capsAny && !hasAny(x.caps, c.capsAny)) return false;
   if (c.flagsAll && !c.flagsAll.every((g) => hasAny(x.flags, g))) return false;
   if (c.argvLike && !likeSome(x.argv, c.argvLike)) return false;
   if (c.lineLike && !likeSome(x.line, c.lineLike)) return false;

@@ -5,6 +5,7 @@
 
 import { type OpContext, emptyContext, vocab } from "@tropic/policy";
 import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath, resolvePattern } from "../env.ts";
+import { PROGRAMS, type Prog, progOf, programsWith, triggerMatches, triggeredCaps } from "../capabilities/index.ts";
 import { type Script, type SimpleCmd, type Word, parseShell } from "./parse.ts";
 
 const { SHELLS, ELEVATORS, INTERPRETERS, COMPILERS_DEVTOOLS, DOWNLOADERS } = vocab;
@@ -20,250 +21,28 @@ interface Inherit {
 
 const KEYWORDS_DROP = new Set(["if", "then", "else", "elif", "do", "while", "until", "!", "time", "{", "}", "fi", "done", "esac", "[[", "coproc"]);
 const KEYWORDS_SKIP = new Set(["for", "case", "select", "function", "in", "]]"]);
-/** Programs that run another command given as their remaining arguments, and the options of theirs that take a value. */
-const WRAPPERS: Record<string, string[]> = {
-  sudo: ["-u", "-g", "-C", "-p", "-h", "-r", "-t", "-U", "-D", "-R", "-T", "--user", "--group", "--prompt", "--chdir"],
-  doas: ["-u", "-C"],
-  pkexec: ["--user"],
-  run0: ["--user", "-u"],
-  runuser: ["-u", "-g", "-G", "--user", "--group"],
-  env: ["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
-  nice: ["-n", "--adjustment"],
-  nohup: [],
-  setsid: [],
-  stdbuf: ["-i", "-o", "-e"],
-  ionice: ["-c", "-n", "-p"],
-  time: ["-f", "-o"],
-  command: [],
-  builtin: [],
-  exec: ["-a"],
-  timeout: ["-s", "-k", "--signal", "--kill-after"],
-  strace: ["-e", "-o", "-p", "-s"],
-  ltrace: ["-e", "-o"],
-  unbuffer: [],
-  caffeinate: [],
-  chrt: [],
-  taskset: [],
-  torsocks: [],
-  proxychains: ["-f"],
-  proxychains4: ["-f"],
-  chroot: [],
-  flock: ["-w", "-E"],
-  firejail: [],
-  bwrap: [],
-  catchsegv: [],
-  xargs: ["-I", "-i", "-n", "-P", "-L", "-l", "-s", "-d", "-E", "-e", "-a", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace"],
-  daemonize: [],
-  disown: [],
-  nsenter: ["-t", "--target"],
-  unshare: [],
-  busybox: [],
-};
-const POSITIONAL_BEFORE_CMD: Record<string, number> = { timeout: 1, chroot: 1, flock: 1, taskset: 1, chrt: 1 };
-/** Programs whose `-c STRING` is a shell command line. */
-const COMMAND_OPTION: Record<string, string[]> = {
-  su: ["-c", "--command"],
-  runuser: ["-c", "--command"],
-  script: ["-c", "--command"],
-  flock: ["-c", "--command"],
-};
+// What programs do comes from the capability table (gate/src/capabilities): the sets below are views of it.
+/** Programs that run another command given as their remaining arguments (`run`), with the options of theirs that take a value. */
+const WRAPPERS: Record<string, string[]> = Object.fromEntries(
+  Object.entries(PROGRAMS).flatMap(([n, p]) => (p.run !== undefined ? [[n, p.val ?? []]] : [])),
+);
+const POSITIONAL_BEFORE_CMD: Record<string, number> = Object.fromEntries(Object.entries(PROGRAMS).flatMap(([n, p]) => (p.run ? [[n, p.run]] : [])));
+/** Programs whose `-c STRING` is the whole command line they run (nothing else of theirs is analysed). */
+const COMMAND_OPTION: Record<string, string[]> = Object.fromEntries(["su", "runuser", "script", "flock", "sg"].map((n) => [n, progOf(n).cmd ?? []]));
 /** Programs that join their arguments into one shell command line (`watch 'rm -rf ~'`). */
-const JOINS_ARGS: Record<string, string[]> = { watch: ["-n", "-d", "--interval", "-q", "--equexit"] };
+const JOINS_ARGS: Record<string, string[]> = { watch: progOf("watch").val ?? [] };
 const ELEVATOR_SET = new Set(ELEVATORS);
 const SHELL_SET = new Set(SHELLS.filter((s) => s !== "busybox"));
 
-const READERS = new Set([
-  "cat",
-  "tac",
-  "less",
-  "more",
-  "head",
-  "tail",
-  "nl",
-  "base64",
-  "base32",
-  "basenc",
-  "xxd",
-  "od",
-  "hexdump",
-  "strings",
-  "wc",
-  "sort",
-  "uniq",
-  "cut",
-  "diff",
-  "cmp",
-  "md5sum",
-  "sha1sum",
-  "sha256sum",
-  "sha512sum",
-  "file",
-  "jq",
-  "yq",
-  "bat",
-  "view",
-  "zcat",
-  "zless",
-  "bzcat",
-  "xzcat",
-  "iconv",
-  "fold",
-  "column",
-  "paste",
-  "expand",
-  "fmt",
-  "pr",
-  "source",
-  ".",
-  "look",
-  "comm",
-  "join",
-  "split",
-  "csplit",
-  "sum",
-  "cksum",
-  "b2sum",
-  "gpg",
-  "openssl",
-  "unzip",
-  "7z",
-  "zipinfo",
-  "lsattr",
-  "getfacl",
-  "readlink",
-  "realpath",
-]);
-const PATTERN_FIRST = new Set(["grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "awk", "gawk", "mawk", "nawk", "sed", "gsed", "perl"]);
-const WRITERS = new Set([
-  "tee",
-  "touch",
-  "mkdir",
-  "truncate",
-  "vi",
-  "vim",
-  "nvim",
-  "nano",
-  "emacs",
-  "ed",
-  "pico",
-  "mcedit",
-  "code",
-  "chmod",
-  "chown",
-  "chgrp",
-  "chattr",
-  "setfacl",
-  "mkfifo",
-  "mknod",
-  "sponge",
-]);
-const DELETERS = new Set(["rm", "unlink", "shred", "rmdir", "srm", "wipe"]);
-const COPIERS = new Set(["cp", "install", "ln", "mv", "rsync", "scp"]);
-const SKIP_FIRST_POSITIONAL = new Set(["chmod", "chown", "chgrp", "chattr", "setfacl"]);
-/** Options whose next argument is a value, not a path (per program, for the programs we map). */
-const VALUE_OPTS: Record<string, string[]> = {
-  grep: ["-e", "-f", "-m", "-A", "-B", "-C", "--include", "--exclude", "--exclude-dir", "--color", "-d", "-D", "--regexp", "--file"],
-  head: ["-n", "-c"],
-  tail: ["-n", "-c"],
-  cut: ["-d", "-f", "-c", "-b"],
-  sort: ["-k", "-t", "-o", "-S", "-T"],
-  sed: ["-e", "-f", "--expression", "--file", "-l"],
-  awk: ["-f", "-v", "-F"],
-  find: [],
-  tar: ["-f", "-C", "--file", "--directory", "-T", "-X", "--exclude"],
-  curl: [
-    "-o",
-    "--output",
-    "-d",
-    "--data",
-    "--data-binary",
-    "--data-raw",
-    "--data-urlencode",
-    "-F",
-    "--form",
-    "-H",
-    "--header",
-    "-u",
-    "--user",
-    "-X",
-    "--request",
-    "-A",
-    "--user-agent",
-    "-e",
-    "--referer",
-    "-T",
-    "--upload-file",
-    "-x",
-    "--proxy",
-    "-m",
-    "--max-time",
-    "--connect-timeout",
-    "-w",
-    "--write-out",
-    "-b",
-    "--cookie",
-    "-c",
-    "--cookie-jar",
-    "-K",
-    "--config",
-    "--max-filesize",
-    "-r",
-    "--range",
-    "--retry",
-    "-E",
-    "--cert",
-    "--key",
-    "--cacert",
-    "--resolve",
-    "-Y",
-    "-y",
-    "-z",
-    "-C",
-  ],
-  wget: [
-    "-O",
-    "--output-document",
-    "-o",
-    "--output-file",
-    "-P",
-    "--directory-prefix",
-    "-U",
-    "--user-agent",
-    "--header",
-    "--post-data",
-    "--post-file",
-    "-i",
-    "--input-file",
-    "-t",
-    "--tries",
-    "-T",
-    "--timeout",
-    "-Q",
-    "--quota",
-    "-e",
-    "--user",
-    "--password",
-  ],
-  ssh: ["-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-E", "-e", "-m", "-O", "-Q", "-S", "-W", "-w", "-B", "-I"],
-  scp: ["-P", "-i", "-o", "-F", "-J", "-l", "-S", "-c"],
-  rsync: ["-e", "--rsh", "--exclude", "--include", "--filter", "-f", "--port"],
-  nc: ["-p", "-s", "-w", "-i", "-x", "-X", "-e", "-c", "-q"],
-  git: ["-C", "-c", "-m", "-b", "--branch", "--depth", "-o", "--origin"],
-  dd: [],
-  cp: ["-t", "--target-directory", "-S", "--suffix"],
-  mv: ["-t", "--target-directory", "-S"],
-  ln: ["-t", "-S"],
-  install: ["-m", "-o", "-g", "-t"],
-  chmod: ["--reference"],
-  chown: ["--reference"],
-  rm: [],
-  tee: [],
-  mkdir: ["-m"],
-  touch: ["-d", "-t", "-r"],
-  xxd: ["-l", "-s", "-c", "-g"],
-  base64: ["-w"],
-  openssl: ["-in", "-out", "-passin", "-passout", "-key", "-inkey", "-config", "-name", "-keyform", "-outform", "-inform"],
-};
+const READERS = programsWith((p) => p.pos === "r");
+const PATTERN_FIRST = new Set([...programsWith((p) => p.pos === "pr"), "perl"]);
+const WRITERS = programsWith((p) => p.pos === "w" || p.pos === "w1");
+const DELETERS = programsWith((p) => p.pos === "d");
+const COPIERS = programsWith((p) => p.pos === "cp" || p.pos === "mv");
+const SKIP_FIRST_POSITIONAL = programsWith((p) => p.pos === "w1");
+const LOOPBACK = /^(?:127\.|localhost$|::1$|\[::1\]$|0:0:0:0:0:0:0:1$)/i;
+/** Options whose next argument is a value, not a path (per program, from the capability table). */
+const valueOpts = (program: string) => progOf(program).val ?? [];
 
 export function interpFamily(program: string): string {
   if (/^python[\d.]*$|^pypy\d*$|^ipython\d*$/.test(program)) return "python";
@@ -298,7 +77,7 @@ function flagsOf(args: string[]): string[] {
 
 /** Positional (non-option) arguments, skipping the values of options that take one. */
 function positionals(program: string, args: string[]): { value: string; idx: number }[] {
-  const takes = new Set(VALUE_OPTS[program] ?? []);
+  const takes = new Set(valueOpts(program));
   const out: { value: string; idx: number }[] = [];
   let opts = true;
   for (let i = 0; i < args.length; i++) {
@@ -345,6 +124,8 @@ export class CommandAnalyzer {
   private readonly globWords = new Map<string, Word>();
   private readonly aliases = new Map<string, string>();
   private readonly expanding = new Set<string>();
+  /** here-document bodies of the line, in order (the parser drops them: they are data, unless a shell or an interpreter reads them) */
+  private readonly heredocs: string[] = [];
   private line: string;
   constructor(
     readonly env: CallEnv,
@@ -362,6 +143,7 @@ export class CommandAnalyzer {
       ["USER", this.env.home.split("/").pop() ?? "user"],
     ]);
     const script = parseShell(command, { vars });
+    this.heredocs.push(...heredocBodies(command));
     this.script(script, { sudo: false, feeds: new Set(), depth: 0, background: !!opts.background, unknownArgs: false, vars });
     return this.ops;
   }
@@ -438,6 +220,7 @@ export class CommandAnalyzer {
     o.path = resolvePath(raw, this.env);
     o.inWorkspace = !dynamic && inWorkspace(o.path, this.env);
     o.dynamic = dynamic;
+    o.outside = dynamic || !(o.inWorkspace || o.path === this.env.workspace);
     o.feeds = [...(feeds ?? inh.feeds)];
     this.ops.push(o);
     const g = this.globWords.get(raw);
@@ -458,7 +241,25 @@ export class CommandAnalyzer {
     return n;
   }
 
+  /** One simple command; afterwards its exec op carries the capabilities it exercised (`caps`): those its
+   * arguments trigger in the capability table, and the kinds of the ops it (and what it runs) produced. */
   private command(words: Word[], c: SimpleCmd, inh: Inherit) {
+    const start = this.ops.length;
+    this.commandBody(words, c, inh);
+    const e = this.ops[start];
+    if (e?.op !== "exec") return;
+    const caps = new Set(e.caps);
+    for (let i = start + 1; i < this.ops.length; i++) {
+      const o = this.ops[i];
+      if (o.op === "read" || o.op === "write" || o.op === "delete" || o.op === "net" || o.op === "listen" || o.op === "download") caps.add(o.op);
+      else if (o.op === "exec") caps.add(SHELL_SET.has(o.program) ? "shell" : "exec");
+      if (o.op === "net" && o.upload) caps.add("upload");
+    }
+    if (e.code) caps.add("code");
+    e.caps = [...caps];
+  }
+
+  private commandBody(words: Word[], c: SimpleCmd, inh: Inherit) {
     const w0 = words[0];
     const parseInner = (src: string, extra: Partial<Inherit> = {}) => {
       const s = parseShell(src, { vars: inh.vars, depth: inh.depth + 1 });
@@ -490,6 +291,15 @@ export class CommandAnalyzer {
     e.sudo = inh.sudo;
     e.background = inh.background;
     e.interp = interpFamily(program) || (SHELL_SET.has(program) && args.some((a) => !a.startsWith("-")) ? "shell" : "");
+    const prog = progOf(program);
+    e.caps = triggeredCaps(prog, args, e.flags);
+    // setuid/setgid modes (`chmod u+s`, `chmod 4755`) change privileges; a crontab installed from a file or stdin schedules
+    if (
+      (program === "chmod" || program === "install") &&
+      args.some((a) => /^(?:[ugoa]*[+=][rwxXt]*s|[2-7]\d{3})$/.test(a) || /^-m[2-7]\d{3}$/.test(a))
+    )
+      e.caps.push("priv");
+    if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     this.ops.push(e);
     // A program word that is computed (`$(echo rm)`, `$X`, `${CMD}`, backticks, arithmetic) or a file-name
     // pattern (`/bin/r?`) names no program the rules can check: the engine denies it (fail closed).
@@ -507,6 +317,33 @@ export class CommandAnalyzer {
       return optValues(args, names)[0];
     };
     const pos = positionals(program, args);
+    // What the command reads on its standard input, when the line says: a here-document, a here-string,
+    // or `echo`/`printf` piped into it.
+    const stdin = this.stdinOf(c);
+    // Listeners and exposed ports (`nc -l`, `python -m http.server`, `ngrok http 18789`, `docker run -p`).
+    this.listen(program, prog, args, pos, inh);
+    // Options whose value is a command line it runs (`tar --checkpoint-action=exec=…`, `man -P`, `zip -TT`,
+    // `split --filter`), and editor / debugger / client commands with a shell escape (`vim -c ':!sh'`).
+    if (prog.cmd?.length && !(program in COMMAND_OPTION))
+      for (const v of optValues(args, prog.cmd)) {
+        parseInner(v.replace(/^exec=/, ""));
+        e.caps.push("exec");
+      }
+    if (prog.esc || prog.cmd) {
+      const lines = [...optValues(args, ["-c", "--cmd", "-ex", "-iex", "--eval-command", "-e", "--execute", "-cmd", "--command"])];
+      for (const a of args) if (/^\+./.test(a)) lines.push(a.slice(1));
+      if (program === "sqlite3" || program === "psql" || program === "mysql") lines.push(...pos.slice(1).map((p) => p.value));
+      if (stdin !== undefined) lines.push(...stdin.split("\n"));
+      for (const l of lines) this.escape(l, program, e, inh);
+    }
+
+    // Jobs scheduled from standard input run later on this machine: `at now <<< 'cmd'`, `echo '* * * * * cmd' | crontab -`.
+    if ((program === "at" || program === "batch") && stdin !== undefined) this.runString(stdin, inh);
+    if (program === "crontab" && stdin !== undefined)
+      for (const l of stdin.split("\n")) {
+        const m = /^\s*(?:@\w+|(?:\S+\s+){5})(.+)$/.exec(l);
+        if (m && !l.trim().startsWith("#")) this.runString(m[1], inh);
+      }
 
     // 0. Strings that are run as commands later or elsewhere on this machine.
     if (program === "alias") {
@@ -600,6 +437,8 @@ export class CommandAnalyzer {
       else {
         const script = a.find((x) => !x.startsWith("-"));
         if (script) this.pathOp("read", script, false, program, inh);
+        // `bash <<EOF … EOF`, `sh <<< 'cmd'`, `echo 'cmd' | sh`, `bash -s`: the script is its standard input
+        else if (stdin !== undefined) parseInner(stdin);
       }
       return;
     }
@@ -629,12 +468,15 @@ export class CommandAnalyzer {
             this.unknown.set(e, `the code ${program} runs is computed when the command runs (\`${cw.src}\`), so it cannot be checked`);
           break;
         }
+      // `python3 - <<EOF`, `node <<< 'code'`, `echo 'code' | ruby`: the program is its standard input
+      const script = pos.find((p) => !p.value.startsWith("-") || p.value === "-");
+      if (code === undefined && stdin !== undefined && (!script || script.value === "-") && !args.includes("-m")) code = stdin;
       if (code !== undefined) {
         e.code = code.toLowerCase();
         this.code(code, program, inh);
       } else {
-        const script = pos.find((p) => !p.value.startsWith("-"));
-        if (script && program !== "perl") this.pathOp("read", script.value, argDynamic[script.idx], program, inh);
+        if (script && script.value !== "-" && program !== "perl" && !args.includes("-m"))
+          this.pathOp("read", script.value, argDynamic[script.idx], program, inh);
         for (const p of pos.slice(1)) if (looksLikePath(p.value)) this.pathOp("access", p.value, argDynamic[p.idx], program, inh);
       }
       if (program !== "perl") return;
@@ -649,7 +491,7 @@ export class CommandAnalyzer {
       if (args.includes("-delete"))
         for (const r of roots) {
           const o = this.pathOp("delete", r, false, program, inh);
-          o.outside = !(o.inWorkspace || o.path === this.env.workspace);
+          o.mode = "recursive"; // -delete descends the whole tree
         }
       for (let j = i; j < args.length; j++) {
         if (["-exec", "-execdir", "-ok", "-okdir"].includes(args[j])) {
@@ -682,28 +524,176 @@ export class CommandAnalyzer {
   private code(code: string, program: string, inh: Inherit) {
     // Shell commands embedded in code: os.system("…"), subprocess.run([...]), execSync("…"), system("…").
     const call =
-      /(?:os\.system|os\.popen|subprocess\.\w+|execSync|execFileSync|spawnSync|exec|spawn|system|popen|shell_exec|passthru|IO\.popen|Open3\.\w+)\s*\(\s*(\[[^\]]*\]|(["'`])((?:\\.|(?!\2)[^\\])*)\2)/g;
+      /(?:os\.system|os\.popen|os\.exec\w*|pty\.spawn|subprocess\.\w+|execSync|execFileSync|spawnSync|exec|spawn|system|popen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+|syscmd|esyscmd)\s*\(\s*(\[[^\]]*\]|(["'`])((?:\\.|(?!\2)[^\\])*)\2)/g;
+    const run = (src: string) => {
+      try {
+        this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
+      } catch {
+        /* unparseable embedded string: the code rules still see the raw code */
+      }
+    };
     for (const m of code.matchAll(call)) {
       let src = m[3];
       if (m[1].startsWith("[")) src = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => shellQuote(x[2])).join(" ");
-      if (src) {
-        try {
-          this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
-        } catch {
-          /* unparseable embedded string: the code rules still see the raw code */
-        }
-      }
+      if (src) run(src);
+    }
+    // awk: `print | "sh"`, `"cmd" | getline`; Perl/Ruby backticks and qx{}
+    if (/awk$/.test(program)) for (const m of code.matchAll(/\|&?\s*"([^"]+)"|"([^"]+)"\s*\|&?\s*getline/g)) run(m[1] ?? m[2]);
+    if (/^(perl|ruby|php)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
+    // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
+    const rec =
+      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all)\s*\(\s*(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
+    for (const m of code.matchAll(rec)) {
+      const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
+      d.mode = "recursive";
     }
     // Paths in string literals: open('/root/.aws/credentials'), fs.readFileSync('~/.ssh/id_rsa').
     for (const m of code.matchAll(/(["'`])((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g)) this.pathOp("access", m[2], false, program, inh);
+  }
+
+  /** The standard input a command is given on the line: a here-document, a here-string, or the output of
+   * `echo`/`printf` piped into it (static words only). */
+  private stdinOf(c: SimpleCmd): string | undefined {
+    for (const r of c.redirs) {
+      if (r.op === "<<<") return r.target.text;
+      if (r.op === "<<" || r.op === "<<-") return this.heredocs.shift() ?? "";
+    }
+    const from = c.pipeFrom[c.pipeFrom.length - 1];
+    const w = from?.words;
+    if (w?.length && (w[0].text === "echo" || w[0].text === "printf") && !w.some((x) => x.dynamic)) {
+      const rest = w.slice(1).filter((x, i) => !(w[0].text === "echo" && i === 0 && /^-[neE]+$/.test(x.text)));
+      const text = rest.map((x) => x.text).join(" ");
+      return w[0].text === "printf" || w.some((x) => x.text === "-e") ? text.replace(/\\n/g, "\n").replace(/\\t/g, "\t") : text;
+    }
+    return undefined;
+  }
+
+  /** One line given to a program with a shell escape (an editor's `-c`, a pager's or client's input):
+   * `!cmd`, `:!cmd`, `\! cmd`, `.shell cmd`, `system cmd`, `shell cmd` run `cmd`; `:sh`/`:shell` spawn a shell;
+   * `:py3 …`/`python …`/`:lua …` run code. */
+  private escape(line: string, program: string, e: OpContext, inh: Inherit) {
+    const l = line.trim().replace(/^:+\s*/, "");
+    const m = /^(?:!|\\!|\.shell\s|\.system\s|system\s|shell\s|call\s+system\()\s*([\s\S]*)$/.exec(l);
+    if (m) {
+      const src = l.startsWith("call") ? m[1].replace(/^["']|["']\)\s*$/g, "") : m[1];
+      e.caps.push("shell");
+      if (src.trim()) {
+        try {
+          this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
+        } catch {
+          this.unknown.set(
+            e,
+            `${program} runs a command through its shell escape that cannot be read (\`${src.slice(0, 60)}\`), so it cannot be checked`,
+          );
+        }
+      } else this.pathOp("access", "", true, program, inh);
+      return;
+    }
+    if (/^(?:sh|shell|terminal|term)$/.test(l)) {
+      e.caps.push("shell");
+      return;
+    }
+    const code = /^(?:py3?|pyx?|python3?|lua|perl|ruby|rub)\s+([\s\S]+)$/.exec(l);
+    if (code) {
+      e.code = `${e.code}${code[1]}`.toLowerCase();
+      this.code(code[1], program, inh);
+    }
+  }
+
+  /** A port the command listens on or exposes (a listen op: port, bind address, public or not). */
+  private listenOp(program: string, port: number, pub: boolean, inh: Inherit, host = "") {
+    const l = this.base("listen");
+    Object.assign(l, { program, port, host, hostPublic: pub, url: `listen://${host || "*"}:${port}`, sudo: inh.sudo });
+    this.ops.push(l);
+  }
+
+  private listen(program: string, prog: Prog, args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
+    const flags = flagsOf(args);
+    // ssh forwards: -L/-D listen here (loopback unless bound elsewhere or -g); -R exposes a local port on the remote side
+    if (program === "ssh" || program === "autossh") {
+      for (const [opt, v] of optPairs(args, ["-L", "-D", "-R"])) {
+        const parts = splitHostPort(v);
+        if (opt === "-R") {
+          const local = parts.length >= 3 ? Number(parts[parts.length - 1]) : -1;
+          this.listenOp(program, Number.isFinite(local) ? local : -1, true, inh, parts.length >= 3 ? parts[parts.length - 2] : "");
+        } else {
+          const bind = parts.length === 4 || (opt === "-D" && parts.length === 2) ? parts[0] : "";
+          const port = Number(parts[bind ? 1 : 0]);
+          this.listenOp(program, Number.isFinite(port) ? port : -1, flags.includes("g") || (!!bind && !LOOPBACK.test(bind)), inh, bind);
+        }
+      }
+      return;
+    }
+    if (program === "socat") {
+      const listens = args.filter((a) => /^(?:tcp|tcp4|tcp6|udp|udp4|udp6|openssl|ssl|sctp)[46]?-listen:/i.test(a));
+      for (const a of listens) {
+        const port = Number(/listen:(\d+)/i.exec(a)?.[1] ?? -1);
+        const bind = /[,:]bind=([^,]+)/i.exec(a)?.[1] ?? "";
+        const pub = !/range=127\.|range=localhost/i.test(a) && !(bind && LOOPBACK.test(bind));
+        this.listenOp(program, port, pub, inh, bind);
+        // a public listener relaying to a local port exposes that port too (`TCP-LISTEN:80,fork TCP:127.0.0.1:18789`)
+        if (pub)
+          for (const b of args) {
+            const t = /^(?:tcp|tcp4|tcp6|tcp-connect):([^:,]+):(\d+)/i.exec(b);
+            if (t && isPrivateHost(t[1])) this.listenOp(program, Number(t[2]), true, inh, t[1]);
+          }
+      }
+      return;
+    }
+    const spec = prog.listen;
+    if (!spec) return;
+    if (spec.when && !spec.when.some((t) => triggerMatches(t, args, flags))) return;
+    if (interpFamily(program) === "python" && !args.includes("-m")) return;
+    let port = spec.def ?? -1;
+    let host = "";
+    const given = [...optValues(args, spec.port ?? [])];
+    if (program === "docker" || program === "podman" || program === "nerdctl") {
+      // -p [ip:]hostPort:containerPort: the host port is exposed (on every address unless an ip is given)
+      for (const v of given) {
+        const parts = v.split(":");
+        const hp = parts.length >= 3 ? parts[1] : parts.length === 2 ? parts[0] : parts[0];
+        const ip = parts.length >= 3 ? parts[0] : "";
+        this.listenOp(program, Number(hp.split("-")[0]) || -1, !(ip && LOOPBACK.test(ip)), inh, ip);
+      }
+      if (args.includes("-P") || args.includes("--publish-all")) this.listenOp(program, -1, true, inh);
+      return;
+    }
+    if (given.length) [host, port] = portOf(given[0], port);
+    else if (spec.posPort) {
+      for (const p of pos) {
+        const [h, n] = portOf(p.value, -2);
+        if (n !== -2) {
+          [host, port] = [h, n];
+          break;
+        }
+      }
+    }
+    const bind = optValues(args, spec.bind ?? [])[0] ?? host;
+    const pub = spec.tunnel ? true : bind ? !LOOPBACK.test(bind) : !spec.local;
+    if (program === "kubectl" || program === "oc") {
+      // port-forward TARGET [LOCAL:]REMOTE…: the local port
+      const pf = pos.slice(pos.findIndex((p) => p.value === "port-forward") + 2);
+      for (const p of pf) this.listenOp(program, Number(p.value.split(":")[0]) || -1, pub, inh, bind);
+      return;
+    }
+    // nc -l [host] port, nc -l -s 127.0.0.1 -p port
+    const ncBind = /^(?:nc|ncat|netcat|nc\.\w+|pwncat|socket)$/.test(program)
+      ? (optValues(args, ["-s", "--source"])[0] ?? pos.find((p) => !/^\d+$/.test(p.value))?.value)
+      : undefined;
+    this.listenOp(program, port, ncBind ? !LOOPBACK.test(ncBind) : pub, inh, ncBind ?? bind);
   }
 
   private files(program: string, args: string[], dyn: boolean[], pos: { value: string; idx: number }[], e: OpContext, inh: Inherit) {
     const add = (op: "read" | "write" | "delete" | "access", p: { value: string; idx: number }) => {
       const o = this.pathOp(op, p.value, dyn[p.idx] || inh.unknownArgs, program, inh);
       if (!o.inWorkspace) e.outside = true;
+      return o;
     };
+    const prog = progOf(program);
     if (inh.unknownArgs) e.outside = true; // xargs: the targets come from stdin
+    // Options whose value is a file the program reads or writes (`sort -o`, `openssl enc -in`, `strace -o`).
+    for (const v of optValues(args, prog.in ?? [])) this.pathOp("read", v, false, program, inh);
+    for (const v of optValues(args, prog.out ?? [])) if (v !== "-" && v !== "/dev/null") this.pathOp("write", v, false, program, inh);
     if (program === "dd") {
       for (const a of args) {
         const m = /^(if|of)=(.*)$/.exec(a);
@@ -711,22 +701,61 @@ export class CommandAnalyzer {
       }
       return;
     }
-    if (DELETERS.has(program)) {
-      for (const p of pos) add("delete", p);
+    if (program === "truncate") {
+      // truncating to nothing erases the file: a delete
+      const size = optValues(args, ["-s", "--size"])[0];
+      for (const p of pos) add(size !== undefined && /^0+[kmgtpe]?$/i.test(size) ? "delete" : "write", p);
       return;
     }
-    if (READERS.has(program)) {
+    if (program === "git") {
+      const sub = pos[0]?.value;
+      // git clean -f[d][x] [paths]: deletes untracked files (directories too with -d)
+      if (sub === "clean" && e.flags.some((f) => f === "f" || f === "force") && !e.flags.includes("n") && !args.includes("--dry-run")) {
+        const targets = pos.slice(1).length ? pos.slice(1) : [{ value: optValues(args, ["-C"])[0] ?? ".", idx: -1 }];
+        for (const t of targets) {
+          const o = add("delete", t);
+          if (e.flags.includes("d")) o.mode = "recursive";
+        }
+      }
+      if (sub === "rm") for (const t of pos.slice(1)) if (e.flags.some((f) => f === "r")) add("delete", t).mode = "recursive";
+      return;
+    }
+    if (program === "rsync") {
+      const local = pos.filter((p) => !isRemoteSpec(p.value) && !/^rsync:\/\//.test(p.value));
+      const dst = pos[pos.length - 1];
+      for (const p of local) if (p !== dst) add("read", p);
+      if (dst && pos.length > 1 && !isRemoteSpec(dst.value) && !/^rsync:\/\//.test(dst.value)) {
+        add("write", dst);
+        // --delete*: files at the destination missing from the source are removed
+        if (args.some((a) => a.startsWith("--delete") || a === "--remove-source-files")) add("delete", dst).mode = "recursive";
+      }
+      if (args.includes("--remove-source-files")) for (const p of local) if (p !== dst) add("delete", p);
+      return;
+    }
+    if (DELETERS.has(program)) {
+      const recursive = program === "rmdir" ? false : e.flags.some((f) => f === "r" || f === "R" || f === "recursive");
+      // xargs supplies the targets: unknown ones
+      for (const p of pos.length || !inh.unknownArgs ? pos : [{ value: "", idx: -1 }]) {
+        const o = add("delete", p);
+        if (recursive) o.mode = "recursive";
+      }
+      return;
+    }
+    if (READERS.has(program) && prog.pos === "r") {
       for (const p of pos) add("read", p);
-      for (const v of optValues(args, ["-in", "-key", "-inkey"])) this.pathOp("read", v, false, program, inh);
       return;
     }
     if (PATTERN_FIRST.has(program)) {
-      const explicit = args.some((a) => /^(-e|-f|--regexp|--file|--expression)$/.test(a) || /^--(regexp|expression|file)=/.test(a));
+      const explicit = args.some(
+        (a) => /^(-e|-f|--regexp|--file|--expression|--from-file)$/.test(a) || /^--(regexp|expression|file|from-file)=/.test(a),
+      );
       const files = explicit ? pos : pos.slice(1);
-      const inPlace =
-        (program === "sed" || program === "gsed" || program === "perl") && args.some((a) => /^-[a-zA-Z]*i/.test(a) || a.startsWith("--in-place"));
+      if (/awk$/.test(program) && !explicit && pos[0]) {
+        e.code = pos[0].value.toLowerCase();
+        this.code(pos[0].value, program, inh);
+      }
+      const inPlace = triggeredCaps(prog, args, e.flags).includes("write") || (program === "perl" && args.some((a) => /^-[a-zA-Z]*i/.test(a)));
       for (const p of files) add(inPlace ? "write" : "read", p);
-      for (const v of optValues(args, ["-f", "--file"])) this.pathOp("read", v, false, program, inh);
       return;
     }
     if (WRITERS.has(program)) {
@@ -737,30 +766,40 @@ export class CommandAnalyzer {
     if (COPIERS.has(program)) {
       const local = pos.filter((p) => !isRemoteSpec(p.value));
       const target = optValues(args, ["-t", "--target-directory"])[0];
-      const srcs = target ? local : local.slice(0, -1);
-      const dst = target ? { value: target, idx: -1 } : local[local.length - 1];
+      // `scp f host:/x`: every local file is a source (an upload), none is written
+      const toRemote = !target && pos.length > 1 && isRemoteSpec(pos[pos.length - 1].value);
+      const srcs = target || toRemote ? local : local.slice(0, -1);
+      const dst = toRemote ? undefined : target ? { value: target, idx: -1 } : local[local.length - 1];
       for (const p of srcs) add(program === "mv" ? "delete" : "read", p);
       if (program === "mv") for (const p of srcs) add("read", p);
       if (dst && (target || local.length > 1 || pos.length > local.length)) add("write", dst);
       return;
     }
+    if (prog.pos === "r1w") {
+      if (pos[0]) add("read", pos[0]);
+      if (pos[1] && program !== "xxd") add("write", pos[1]);
+      if (pos[1] && program === "xxd") add(args.includes("-r") ? "write" : "write", pos[1]);
+      return;
+    }
     if (program === "tar") {
       const a0 = args[0] ?? "";
       const create = /^-?[a-zA-Z]*c/.test(a0) || args.includes("--create");
-      const file = optValues(args, ["-f", "--file"])[0] ?? (/^-?[a-zA-Z]*f/.test(a0) ? pos[0]?.value : undefined);
+      // `tar cf x.tar …`: the first word is the bundled mode, not a file
+      const tpos = a0 && !a0.startsWith("-") && pos[0]?.idx === 0 ? pos.slice(1) : pos;
+      const file = optValues(args, ["-f", "--file"])[0] ?? (/^-?[a-zA-Z]*f/.test(a0) ? tpos[0]?.value : undefined);
       if (file) this.pathOp(create ? "write" : "read", file, false, program, inh);
-      if (create) for (const p of pos.filter((p) => p.value !== file)) add("read", p);
+      if (create) for (const p of tpos.filter((p) => p.value !== file)) add("read", p);
       else for (const d of optValues(args, ["-C", "--directory"])) this.pathOp("write", d, false, program, inh);
       return;
     }
-    if (program === "zip") {
+    if (prog.pos === "wr") {
       for (const [i, p] of pos.entries()) add(i === 0 ? "write" : "read", p);
       return;
     }
     if (program === "curl") {
       for (const v of optValues(args, ["-o", "--output"])) if (v !== "-" && v !== "/dev/null") this.pathOp("write", v, false, program, inh);
       for (const v of optValues(args, ["-T", "--upload-file", "-K", "--config"])) this.pathOp("read", v, false, program, inh);
-      for (const v of optValues(args, ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form"])) {
+      for (const v of optValues(args, ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "--json"])) {
         const m = /@([^;,\s]+)/.exec(v);
         if (m && m[1] !== "-") this.pathOp("read", m[1], false, program, inh);
       }
@@ -768,10 +807,10 @@ export class CommandAnalyzer {
     }
     if (program === "wget") {
       for (const v of optValues(args, ["-O", "--output-document"])) if (v !== "-" && v !== "/dev/null") this.pathOp("write", v, false, program, inh);
-      for (const v of optValues(args, ["--post-file", "-i", "--input-file"])) this.pathOp("read", v, false, program, inh);
+      for (const v of optValues(args, ["--post-file", "-i", "--input-file", "--body-file"])) this.pathOp("read", v, false, program, inh);
       return;
     }
-    // Unknown programs: any argument that looks like a path is "accessed".
+    // Programs whose arguments' effect is not known: any argument that looks like a path is "accessed".
     for (const p of pos) if (looksLikePath(p.value)) add("access", p);
     for (const a of args) {
       const m = /^--?[\w-]+=((?:~|\/|\.\.?\/)\S*)$/.exec(a);
@@ -780,13 +819,13 @@ export class CommandAnalyzer {
   }
 
   private network(program: string, args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
-    if (DOWNLOADERS.includes(program)) {
+    if (DOWNLOADERS.includes(program) || program === "curlie" || program === "wget2") {
       const isCurl = program === "curl";
       const upload =
         args.some(
           (a) =>
-            /^(-T|--upload-file|-F|--form|-d|--data|--data-binary|--data-raw|--post-file|--post-data)$/.test(a) ||
-            /^--(data|form|upload-file|post-file|post-data)[\w-]*=/.test(a),
+            /^(-T|--upload-file|-F|--form|-d|--data|--data-binary|--data-raw|--json|--post-file|--post-data)$/.test(a) ||
+            /^--(data|form|upload-file|post-file|post-data|json)[\w-]*=/.test(a),
         ) ||
         (args.includes("-X") && /^(POST|PUT|PATCH)$/i.test(args[args.indexOf("-X") + 1] ?? ""));
       const saves =
@@ -798,65 +837,253 @@ export class CommandAnalyzer {
             !args.includes("--spider") &&
             !args.some((a) => /^-[a-zA-Z]*O-$/.test(a)));
       const maxBytes = isCurl ? parseSize(optValues(args, ["--max-filesize"])[0] ?? "") : -1;
-      for (const p of pos) {
-        const t = parseTarget(p.value, "http");
+      for (const p of [...pos.map((p) => p.value), ...optValues(args, ["--url"])]) {
+        const t = parseTarget(p, "http");
         if (!t) continue;
         const n = this.net(program, t, inh, upload);
         if (saves) this.download(n, maxBytes);
       }
       return;
     }
-    if (program === "ssh" || program === "mosh" || program === "autossh") {
+    if (
+      program === "ssh" ||
+      program === "mosh" ||
+      program === "autossh" ||
+      program === "slogin" ||
+      program === "ssh-copy-id" ||
+      program === "ssh-keyscan"
+    ) {
       const host = pos[0]?.value;
-      if (host) {
-        const port = Number(optValues(args, ["-p"])[0] ?? 22);
-        const h = host.replace(/^.*@/, "");
-        const t = host.startsWith("ssh://") ? parseTarget(host, "ssh") : { url: `ssh://${h}:${port}`, host: h.toLowerCase(), port };
-        if (t) this.net(program, t, inh, false);
+      for (const j of optValues(args, ["-J"])) for (const hop of j.split(",")) this.sshTarget(program, hop, -1, inh);
+      // -o ProxyCommand / LocalCommand run a local command line
+      for (const o of optPairs(args, ["-o"])) {
+        const m = /^(ProxyCommand|LocalCommand|KnownHostsCommand|RemoteCommand)\s*[= ]\s*([\s\S]+)$/i.exec(o[1]);
+        if (m && m[1].toLowerCase() !== "remotecommand") this.runString(m[2], inh);
       }
+      if (host) this.sshTarget(program, host, sshPort(args, "-p"), inh);
       return;
     }
-    if (program === "scp" || program === "rsync" || program === "sftp") {
-      const port = Number(optValues(args, ["-P", "--port"])[0] ?? 22);
+    if (program === "scp" || program === "rsync" || program === "sftp" || program === "psftp" || program === "pscp") {
+      let port = sshPort(args, program === "rsync" ? "" : "-P");
+      // rsync -e 'ssh -p 2222' / --rsh=…: the remote shell command (run here) and the port it names
+      for (const rsh of [...optValues(args, ["-e", "--rsh"]), ...optValues(args, ["-S"])]) {
+        this.runString(rsh, inh);
+        const words = rsh.split(/\s+/);
+        const p = sshPort(words.slice(1), "-p");
+        if (p !== -1 && port === -1) port = p;
+      }
       const remoteIdx = pos.findIndex((p) => isRemoteSpec(p.value));
       for (const p of pos) {
-        if (!isRemoteSpec(p.value)) continue;
-        const h = p.value.split(":")[0].replace(/^.*@/, "");
-        const n = this.net(program, { url: `ssh://${h}:${port}`, host: h.toLowerCase(), port }, inh, remoteIdx === pos.length - 1);
-        if (remoteIdx !== pos.length - 1) this.download(n, -1);
+        const daemon = /^rsync:\/\//.test(p.value) || /^[^/:]+::/.test(p.value);
+        if (!isRemoteSpec(p.value) && !daemon && !(program === "sftp" && p === pos[0])) continue;
+        if (daemon) {
+          const t = parseTarget(p.value.replace(/^([^/:]+)::/, "rsync://$1/"), "rsync");
+          if (t) this.net(program, { ...t, port: Number(optValues(args, ["--port"])[0] ?? t.port) }, inh, remoteIdx === pos.length - 1);
+          continue;
+        }
+        const h = p.value.split(":")[0];
+        const n = this.sshTarget(program, h, port, inh, remoteIdx === pos.length - 1 && pos.length > 1);
+        if (n && remoteIdx !== pos.length - 1) this.download(n, -1);
       }
       return;
     }
     if (program === "git") {
+      // -c core.sshCommand / GIT_SSH_COMMAND-like settings and `ext::` transports run commands here
+      let sshCmdPort = -1;
+      for (const kv of optValues(args, ["-c", "--config"])) {
+        const m = /^([\w.-]+)=([\s\S]*)$/.exec(kv);
+        if (!m) continue;
+        const key = m[1].toLowerCase();
+        if (
+          /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/.test(
+            key,
+          )
+        ) {
+          const cmd = m[2].replace(/^!/, "");
+          if (cmd) this.runString(cmd, inh);
+          if (key === "core.sshcommand") sshCmdPort = sshPort(cmd.split(/\s+/).slice(1), "-p");
+        }
+      }
+      for (const v of optValues(args, ["--upload-pack", "--receive-pack", "--exec", "-u"])) this.runString(v, inh);
+      const push = args.includes("push");
       for (const p of pos) {
-        const scp = /^(?:[\w.-]+@)?([\w.-]+\.[a-z]{2,}):(?!\/\/)/i.exec(p.value);
-        if (scp) this.net(program, { url: `ssh://${scp[1]}:22`, host: scp[1].toLowerCase(), port: 22 }, inh, args.includes("push"));
-        else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.value)) {
+        if (/^ext::/.test(p.value)) {
+          this.runString(p.value.slice(5).replace(/%S/g, "").replace(/%G/g, ""), inh);
+          continue;
+        }
+        const scp = /^(?:[\w.-]+@)?([\w.-]+):(?!\/\/)/i.exec(p.value);
+        if (
+          scp &&
+          !/^[a-z]:\\/i.test(p.value) &&
+          (scp[1].includes(".") ||
+            p.value.includes("@") ||
+            ["clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule"].includes(pos[0]?.value ?? ""))
+        ) {
+          if (["clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule", "archive"].includes(pos[0]?.value ?? "") || scp[1].includes("."))
+            this.sshTarget(program, scp[1], sshCmdPort, inh, push);
+        } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.value)) {
           const t = parseTarget(p.value);
-          if (t) this.net(program, t, inh, args.includes("push"));
+          if (t)
+            this.net(
+              program,
+              t.scheme === "ssh" && !/:\d+(\/|$)/.test(p.value.replace(/^ssh:\/\/[^/]*@/, "ssh://")) && sshCmdPort !== -1
+                ? { ...t, port: sshCmdPort }
+                : t,
+              inh,
+              push,
+            );
         }
       }
       return;
     }
-    if (["nc", "ncat", "netcat", "telnet", "socat", "ftp", "openssl"].includes(program)) {
-      if (program === "openssl") {
-        const c = optValues(args, ["-connect"])[0];
-        const m = c && /^([^:]+):(\d+)$/.exec(c);
-        if (m) this.net(program, { url: `tcp://${c}`, host: m[1], port: Number(m[2]) }, inh);
-        return;
+    if (program === "openssl") {
+      const c = optValues(args, ["-connect"])[0];
+      if (c) {
+        const [h, p] = portOf(c, 443);
+        this.net(program, { url: `tcp://${c}`, host: h.toLowerCase(), port: p }, inh);
       }
-      if (program === "socat") {
-        for (const a of args) {
-          const m = /^(?:tcp|tcp4|tcp6|tcp-connect|openssl)[:-]([^:,]+):(\d+)/i.exec(a);
-          if (m) this.net(program, { url: a, host: m[1].toLowerCase(), port: Number(m[2]) }, inh);
-        }
-        return;
+      return;
+    }
+    if (program === "socat") {
+      for (const a of args) {
+        const m = /^(?:tcp|tcp4|tcp6|tcp-connect|openssl|ssl|udp|udp4|udp6|openssl-connect|proxy:[^:]+)[:-]([^:,]+):(\d+)/i.exec(a);
+        if (m && !/listen/i.test(a)) this.net(program, { url: a, host: m[1].toLowerCase(), port: Number(m[2]) }, inh);
+        const ex = /^(?:exec|system):([\s\S]+?)(?:,(?:pty|stderr|setsid|sigint|sane|ctty|fdin|fdout|nofork)[\s\S]*)?$/i.exec(a);
+        if (ex) this.runString(ex[1], inh);
       }
+      return;
+    }
+    const spec = progOf(program).net;
+    if (!spec) return;
+    const flags = flagsOf(args);
+    // nc/telnet/ftp: host then port
+    if (spec.hostPort) {
+      if (progOf(program).listen?.when?.some((t) => triggerMatches(t, args, flags))) return; // listening, not connecting
       const [h, p] = [pos[0]?.value, pos[1]?.value];
-      if (h && !h.startsWith("-"))
-        this.net(program, { url: `tcp://${h}:${p ?? ""}`, host: h.toLowerCase(), port: Number(p ?? (program === "telnet" ? 23 : -1)) || -1 }, inh);
+      if (h && !h.startsWith("-")) {
+        const u = /^[a-z]+:\/\//i.test(h) ? parseTarget(h) : null;
+        if (u) this.net(program, u, inh);
+        else {
+          const [hh, hp] = portOf(h, -2);
+          const port = hp !== -2 ? hp : p !== undefined && /^\d+$/.test(p) ? Number(p) : p !== undefined ? -1 : (spec.def ?? -1);
+          this.net(program, { url: `tcp://${hh}:${port}`, host: hh.toLowerCase(), port }, inh);
+        }
+      }
+      return;
+    }
+    // clients naming the server by option (-h/-P), URL or host:port
+    let host: string | undefined = optValues(args, spec.host ?? [])[0];
+    let port = Number(optValues(args, spec.port ?? [])[0] ?? Number.NaN);
+    for (const v of optValues(args, spec.hp ?? [])) {
+      const u = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? parseTarget(v) : null;
+      if (u) [host, port] = [u.host, Number.isNaN(port) ? u.port : port];
+      else [host, port] = portOf(v, Number.isNaN(port) ? (spec.def ?? -1) : port);
+    }
+    if (spec.url)
+      for (const p of pos) {
+        if (!new RegExp(`^${spec.url}[a-z]*://`, "i").test(p.value) && !(spec.url === "http" || spec.url === "https")) continue;
+        const t = parseTarget(p.value, spec.url);
+        if (t) {
+          this.net(program, Number.isNaN(port) ? t : { ...t, port }, inh);
+          return;
+        }
+      }
+    if (!host && spec.hostArg) {
+      const h = pos.find((p) => !p.value.startsWith("@"))?.value;
+      const server = pos.find((p) => p.value.startsWith("@"))?.value.slice(1); // dig @server
+      host = server ?? h;
+    }
+    if (!host || LOCAL_SOCKET.test(host)) return;
+    const [hh, hp] = portOf(host, -2);
+    const finalPort = !Number.isNaN(port) ? port : hp !== -2 ? hp : (spec.def ?? -1);
+    this.net(program, { url: `tcp://${hh}:${finalPort}`, host: hh.toLowerCase(), port: finalPort }, inh);
+  }
+
+  /** An ssh-style peer (`[user@]host`, `ssh://host:port`): a host without a dot may be an alias in
+   * ~/.ssh/config, which can set any port, so its port is unknown (-1) unless the command gives it. */
+  private sshTarget(program: string, spec: string, port: number, inh: Inherit, upload = false): OpContext | null {
+    if (/^ssh:\/\//i.test(spec)) {
+      const t = parseTarget(spec, "ssh");
+      return t
+        ? this.net(program, port !== -1 && !/:\d+(\/|$)/.test(spec.replace(/^ssh:\/\/[^/]*@/, "ssh://")) ? { ...t, port } : t, inh, upload)
+        : null;
+    }
+    const [h0, p0] = portOf(spec.replace(/^.*@/, ""), -2);
+    const h = h0.toLowerCase();
+    if (!h) return null;
+    const alias = !h.includes(".") && !h.includes(":") && h !== "localhost";
+    const p = port !== -1 ? port : p0 !== -2 ? p0 : alias ? -1 : 22;
+    return this.net(program, { url: `ssh://${h}:${p}`, host: h, port: p }, inh, upload);
+  }
+
+  /** A command line a program runs (rsync -e, ssh ProxyCommand, git -c core.pager=…, socat EXEC:). */
+  private runString(src: string, inh: Inherit) {
+    try {
+      this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
+    } catch {
+      /* unreadable: the program's own op still carries what it does */
     }
   }
+}
+
+const LOCAL_SOCKET = /^(?:\/|localhost$|127\.0\.0\.1$)/;
+/** `-o Port=2222`, `-oPort=2222`, `-o "Port 2222"` or the port option: the port given, else -1. */
+function sshPort(args: string[], opt: string): number {
+  let port = -1;
+  if (opt) for (const v of optValues(args, [opt])) if (/^\d+$/.test(v)) port = Number(v);
+  for (const [, v] of optPairs(args, ["-o"])) {
+    const m = /^port\s*[= ]\s*(\d+)$/i.exec(v.trim());
+    if (m) port = Number(m[1]);
+  }
+  return port;
+}
+/** Values of options given as `-X v` or `-Xv` (each with its option). */
+function optPairs(args: string[], names: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < args.length; i++)
+    for (const n of names) {
+      if (args[i] === n && i + 1 < args.length) out.push([n, args[i + 1]]);
+      else if (args[i].startsWith(n) && args[i].length > n.length && !args[i].startsWith("--")) out.push([n, args[i].slice(n.length)]);
+    }
+  return out;
+}
+/** `[a]:b:c` parts of a forward spec, IPv6 brackets kept together. */
+function splitHostPort(v: string): string[] {
+  return v.match(/\[[^\]]*\]|[^:]+/g) ?? [];
+}
+/** `host:port`, `[v6]:port`, `port`, or a URL → [host, port]; `def` when no port is given. */
+function portOf(v: string, def: number): [string, number] {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
+    const t = parseTarget(v);
+    return t ? [t.host, t.port] : ["", def];
+  }
+  if (/^\d+$/.test(v)) return ["", Number(v)];
+  const m = /^(\[[^\]]*\]|[^:]*):(\d+)$/.exec(v);
+  if (m) return [m[1].replace(/^\[|\]$/g, ""), Number(m[2])];
+  return [v, def];
+}
+/** Here-document bodies in the order their commands appear (`<<EOF`, `<<-'EOF'`, `<< "EOF"`). */
+function heredocBodies(src: string): string[] {
+  const out: string[] = [];
+  if (!src.includes("<<")) return out;
+  const re = /<<(-?)[ \t]*(['"]?)([\w.-]+)\2/g;
+  let from = 0;
+  for (let m = re.exec(src); m; m = re.exec(src)) {
+    if (src[m.index + 2] === "<") continue; // here-string
+    const nl = src.indexOf("\n", Math.max(from, m.index));
+    if (nl < 0) break;
+    const lines = src.slice(nl + 1).split("\n");
+    const body: string[] = [];
+    let used = nl + 1;
+    for (const line of lines) {
+      used += line.length + 1;
+      if ((m[1] ? line.replace(/^\t+/, "") : line) === m[3]) break;
+      body.push(line);
+    }
+    out.push(body.join("\n"));
+    from = used;
+  }
+  return out;
 }
 
 const isRemoteSpec = (s: string) => /^(?:[\w.-]+@)?[\w.-]+:(?!\/\/)/.test(s) && !s.startsWith("/") && !/^[a-z]:\\/i.test(s);
