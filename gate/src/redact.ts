@@ -256,6 +256,7 @@ const UNQUOTED_END = new Uint8Array(128);
 for (const ch of " \t\r\n\f\v\"'`,;)}]<>") UNQUOTED_END[ch.charCodeAt(0)] = 1;
 
 export function redactNamed(text: string): { text: string; count: number } {
+  const netrc = text.includes("machine"); // (asked of the flat input: the rebuilt text is a rope)
   let out = "";
   let last = 0;
   let count = 0;
@@ -280,7 +281,8 @@ export function redactNamed(text: string): { text: string; count: number } {
     else if (c === ":" && (quotedName || text[p + 1] === " " || text[p + 1] === "\t" || text[p + 1] === '"' || text[p + 1] === "'")) p++;
     else if (c === "," && quotedName && /define\(\s*$/i.test(text.slice(Math.max(0, a - 12), a - 1))) p++;
     else continue;
-    const cls = nameClass(text.slice(a, b).replace(/^[-.]+/, ""));
+    while (text.charCodeAt(a) === 45 || text.charCodeAt(a) === 46) a++; // --password=, .token:
+    const cls = a < b ? nameClass(text.slice(a, b)) : 0;
     if (!cls) continue;
     while (text[p] === " " || text[p] === "\t") p++;
     // the value
@@ -323,7 +325,7 @@ export function redactNamed(text: string): { text: string; count: number } {
     re.lastIndex = Math.max(re.lastIndex, ve);
   }
   if (count) text = out + text.slice(last);
-  if (text.includes("machine")) {
+  if (netrc) {
     // netrc: machine HOST login USER password SECRET
     text = text.replace(NETRC, (all, pre: string, v: string) => {
       if (!secretValue(v, 2, false)) return all;
