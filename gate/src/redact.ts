@@ -113,6 +113,9 @@ export function redactSecrets(
 
 // (a keyword inside a name followed by a separator: the look-ahead keeps the scan fast)
 const NAME_KEYWORDS = /(?:token|secret|pass|pwd|key|auth|cred|_pat\b)(?=[\w.-]{0,64}["']?[ \t]*[:=,])/gi;
+// Kubernetes env lists and docker inspect: `- name: DB_PASSWORD⏎  value: x`, `{"name": "DB_PASSWORD", "value": "x"}`
+const NAME_VALUE =
+  /(name["']?[ \t]*:[ \t]*["']?([\w.-]{1,128})["']?[ \t]*(?:,[ \t]*|\r?\n[ \t]*)["']?value["']?[ \t]*:[ \t]*)(["']?)([^\s"',}]{1,8192})\3/gi;
 const NETRC = /(\bmachine[ \t]+\S+[ \t]+(?:login[ \t]+\S+[ \t]+)?password[ \t]+)(\S+)/g;
 const isNameChar = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46; // a-z A-Z 0-9 _ - .
 /** the name ends with one of these (separators and case ignored): a secret */
@@ -257,6 +260,7 @@ for (const ch of " \t\r\n\f\v\"'`,;)}]<>") UNQUOTED_END[ch.charCodeAt(0)] = 1;
 
 export function redactNamed(text: string): { text: string; count: number } {
   const netrc = text.includes("machine"); // (asked of the flat input: the rebuilt text is a rope)
+  const pairs = text.includes("alue") && text.includes("name");
   let out = "";
   let last = 0;
   let count = 0;
@@ -325,6 +329,14 @@ export function redactNamed(text: string): { text: string; count: number } {
     re.lastIndex = Math.max(re.lastIndex, ve);
   }
   if (count) text = out + text.slice(last);
+  if (pairs) {
+    text = text.replace(NAME_VALUE, (all, pre: string, name: string, q: string, v: string) => {
+      const cls = nameClass(name);
+      if (!cls || cls === 3 || !secretValue(v, cls, q !== "")) return all;
+      count++;
+      return `${pre}${q}${REDACTED}${q}`;
+    });
+  }
   if (netrc) {
     // netrc: machine HOST login USER password SECRET
     text = text.replace(NETRC, (all, pre: string, v: string) => {

@@ -61,6 +61,10 @@ const SECRETS: [string, string][] = [
   ["https://app.example.com/cb?access_token=abcdef123456&state=xyz", `https://app.example.com/cb?access_token=${R}&state=xyz`],
   ["machine api.example.com login me password 0123abcdEF", `machine api.example.com login me password ${R}`],
   ["--password=S3cure!pass", `--password=${R}`],
+  // name/value pairs (Kubernetes env, docker inspect)
+  ["env:\n- name: DB_PASSWORD\n  value: Tr0ub4dor3x\n", `env:\n- name: DB_PASSWORD\n  value: ${R}\n`],
+  ['        - name: "API_TOKEN"\n          value: "4f3c2b1a0e9d"', `        - name: "API_TOKEN"\n          value: "${R}"`],
+  ['{"name": "STRIPE_SECRET", "value": "whatever-format-42"}', `{"name": "STRIPE_SECRET", "value": "${R}"}`],
 ];
 
 /** look-alikes that must stay exactly as they are */
@@ -90,6 +94,9 @@ const KEEP = [
   "PWD=/home/u/work",
   "OLDPWD=/home/u",
   "bypass = 1a2b3c4d5e",
+  "- name: GIT_COMMIT\n  value: 3f786850e387550fdab836ed7e6dc881de23001b",
+  '{"name": "BUILD_ID", "value": "123e4567-e89b-12d3-a456-426614174000"}',
+  "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db, key: password}",
   // obviously not secrets
   '"token": "mode"',
   '{"gateway": {"auth": {"mode": "token"}}}',
