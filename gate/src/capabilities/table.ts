@@ -416,6 +416,33 @@ export const PROGRAMS: Record<string, Prog> = {
   }),
   // run a package's program: the first positional is the program (`npx localtunnel --port 18789`)
   ...g("npx pnpx bunx", { can: c("exec shell code net"), run: 0, val: v("-p --package"), cmd: v("-c --call") }),
+  find: {
+    can: c("read write delete exec shell"),
+    pos: "a",
+    on: {
+      "-delete": "delete",
+      "-exec": "exec",
+      "-execdir": "exec",
+      "-ok": "exec",
+      "-okdir": "exec",
+      "-fprint": "write",
+      "-fprintf": "write",
+      "-fls": "write",
+      "-fprint0": "write",
+    },
+  },
+  ...g("locate plocate mlocate updatedb", { can: c("read") }),
+  ...g("tsx ts-node esno", { can: c("code shell read write delete net listen"), code: v("-e --eval -p --print") }),
+  powershell: { can: c("shell exec code read net"), code: v("-c -Command -command -EncodedCommand -e") },
+  ...g("lynx w3m links elinks browsh", { can: c("net read download"), val: v("-dump -source -cmd_script -cfg -o"), net: { url: "https" } }),
+  ...g("chrome chromium chromium-browser google-chrome google-chrome-stable firefox microsoft-edge brave-browser", {
+    can: c("net read download exec"),
+    val: v("--user-data-dir --remote-debugging-port --profile-directory"),
+    net: { url: "https" },
+    listen: { when: ["--remote-debugging-port"], port: v("--remote-debugging-port"), local: true, def: 9222 },
+  }),
+  ...g("playwright puppeteer", { can: c("code net read write exec") }),
+  ...g("xdg-open open gio gnome-open kde-open sensible-browser", { can: c("exec net read"), pos: "a" }),
   "docker-compose": { can: c("container exec listen"), val: v("-f --file -p --project-name --env-file") },
   // ---- services, daemons and scheduled jobs ----
   systemctl: {

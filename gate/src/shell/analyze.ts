@@ -538,7 +538,12 @@ export class CommandAnalyzer {
       if (src) run(src);
     }
     // awk: `print | "sh"`, `"cmd" | getline`; Perl/Ruby backticks and qx{}
-    if (/awk$/.test(program)) for (const m of code.matchAll(/\|&?\s*"([^"]+)"|"([^"]+)"\s*\|&?\s*getline/g)) run(m[1] ?? m[2]);
+    if (/awk$/.test(program)) {
+      for (const m of code.matchAll(/\|&?\s*"([^"]+)"|"([^"]+)"\s*\|&?\s*getline/g)) run(m[1] ?? m[2]);
+      // `print "cmd" | "sh"`: the printed text is the shell's script
+      for (const m of code.matchAll(/printf?\s*\(?\s*"([^"]*)"\s*\)?\s*\|&?\s*"([^"]+)"/g))
+        if (SHELL_SET.has(basename(m[2].split(/\s+/)[0]))) run(m[1]);
+    }
     if (/^(perl|ruby|php)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
     // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
     const rec =
@@ -668,12 +673,14 @@ export class CommandAnalyzer {
         }
       }
     }
-    const bind = optValues(args, spec.bind ?? [])[0] ?? host;
+    const bindOpt = optValues(args, spec.bind ?? [])[0];
+    const bind = bindOpt ?? host;
     const pub = spec.tunnel ? true : bind ? !LOOPBACK.test(bind) : !spec.local;
     if (program === "kubectl" || program === "oc") {
+      const kpub = bindOpt ? bindOpt.split(",").some((a) => !LOOPBACK.test(a)) : false;
       // port-forward TARGET [LOCAL:]REMOTE…: the local port
       const pf = pos.slice(pos.findIndex((p) => p.value === "port-forward") + 2);
-      for (const p of pf) this.listenOp(program, Number(p.value.split(":")[0]) || -1, pub, inh, bind);
+      for (const p of pf) this.listenOp(program, Number(p.value.split(":")[0]) || -1, kpub, inh, bindOpt ?? "");
       return;
     }
     // nc -l [host] port, nc -l -s 127.0.0.1 -p port

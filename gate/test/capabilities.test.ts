@@ -1,0 +1,442 @@
+// Issue 15: the capability model of programs (gate/src/capabilities) and the rules written over it.
+// Programs no rule names are caught by what they do; harmless work keeps working.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PROGRAMS, capabilityCounts, progOf } from "../src/capabilities/index.ts";
+import { callToOps } from "../src/context.ts";
+import { Gate, PACKS, type ToolCall } from "../src/index.ts";
+
+const HOME = "/home/u";
+const WS = `${HOME}/.openclaw/workspace`;
+const ENV = { home: HOME, workspace: WS, cwd: WS, agent: "main", tool: "exec", sandbox: false };
+const sh = (command: string): ToolCall => ({ tool: "exec", params: { command } });
+const ops = (command: string) => callToOps(sh(command), ENV).map((o) => o.ctx);
+const exec = (command: string, program = command.split(" ")[0]) => ops(command).find((o) => o.op === "exec" && o.program === program);
+
+test("the table covers at least 300 programs, each with known capabilities", () => {
+  const names = Object.keys(PROGRAMS);
+  assert.ok(names.length >= 300, `${names.length} programs`);
+  const known = new Set([
+    "read",
+    "write",
+    "delete",
+    "exec",
+    "shell",
+    "code",
+    "net",
+    "upload",
+    "download",
+    "listen",
+    "priv",
+    "kernel",
+    "service",
+    "container",
+    "schedule",
+    "firewall",
+    "package",
+  ]);
+  for (const [n, p] of Object.entries(PROGRAMS)) {
+    for (const c of p.can) assert.ok(known.has(c), `${n}: unknown capability ${c}`);
+    for (const caps of Object.values(p.on ?? {})) for (const c of caps.split(" ")) assert.ok(known.has(c), `${n}: unknown triggered capability ${c}`);
+  }
+  const counts = capabilityCounts();
+  for (const c of known) assert.ok((counts[c] ?? 0) > 0, `no program has ${c}`);
+  // GTFOBins' file-read and shell programs are in the table
+  for (const n of [
+    "xxd",
+    "od",
+    "strings",
+    "nl",
+    "rev",
+    "tac",
+    "sort",
+    "uniq",
+    "diff",
+    "cmp",
+    "column",
+    "fold",
+    "iconv",
+    "base32",
+    "jq",
+    "split",
+    "csplit",
+    "paste",
+    "look",
+    "comm",
+  ])
+    assert.ok(progOf(n).can.includes("read"), n);
+  for (const n of ["find", "awk", "vim", "less", "tar", "git", "env", "xargs", "flock", "nice", "timeout", "stdbuf", "setsid", "strace"])
+    assert.ok(progOf(n).can.includes("shell") || progOf(n).can.includes("exec"), n);
+});
+
+test("read: any program reading a file yields a read op on it", () => {
+  for (const cmd of [
+    "xxd ~/.ssh/id_rsa",
+    "od -c ~/.ssh/id_rsa",
+    "strings ~/.ssh/id_rsa",
+    "nl ~/.ssh/id_rsa",
+    "rev ~/.ssh/id_rsa",
+    "tac ~/.ssh/id_rsa",
+    "sort -k1 ~/.ssh/id_rsa",
+    "uniq ~/.ssh/id_rsa",
+    "diff ~/.ssh/id_rsa /dev/null",
+    "cmp ~/.ssh/id_rsa /dev/null",
+    "column -t ~/.ssh/id_rsa",
+    "fold -w 80 ~/.ssh/id_rsa",
+    "iconv -f utf-8 ~/.ssh/id_rsa",
+    "base32 ~/.ssh/id_rsa",
+    "openssl enc -base64 -in ~/.ssh/id_rsa",
+    "jq -R . ~/.ssh/id_rsa",
+    "yq . ~/.ssh/id_rsa",
+    "split -l 1 ~/.ssh/id_rsa part_",
+    "csplit ~/.ssh/id_rsa 2",
+    "paste ~/.ssh/id_rsa",
+    "look - ~/.ssh/id_rsa",
+    "comm ~/.ssh/id_rsa /dev/null",
+    "join ~/.ssh/id_rsa /dev/null",
+    "head -c 100 ~/.ssh/id_rsa",
+    "expand ~/.ssh/id_rsa",
+    "pr ~/.ssh/id_rsa",
+  ])
+    assert.ok(
+      ops(cmd).some((o) => o.op === "read" && o.path === `${HOME}/.ssh/id_rsa`),
+      `${cmd}: ${JSON.stringify(ops(cmd).map((o) => [o.op, o.path]))}`,
+    );
+});
+
+test("write and delete: writers yield write ops, deleters delete ops (recursive when they recurse)", () => {
+  const has = (cmd: string, op: string, path: string, mode = "") =>
+    assert.ok(
+      ops(cmd).some((o) => o.op === op && o.path === path && (!mode || o.mode === mode)),
+      `${cmd}: ${JSON.stringify(ops(cmd).map((o) => [o.op, o.path, o.mode]))}`,
+    );
+  for (const cmd of [
+    "tee -a ~/.bashrc",
+    "dd of=/home/u/.bashrc",
+    "cp x ~/.bashrc",
+    "install x ~/.bashrc",
+    "sed -i s/a/b/ ~/.bashrc",
+    "perl -pi -e s/a/b/ ~/.bashrc",
+    "truncate -s 10 ~/.bashrc",
+    "sponge ~/.bashrc",
+    "sort -o ~/.bashrc x",
+  ])
+    has(cmd, "write", `${HOME}/.bashrc`);
+  for (const cmd of ["rm ~/x", "unlink ~/x", "shred -u ~/x", "truncate -s0 ~/x", "truncate --size=0 ~/x"]) has(cmd, "delete", `${HOME}/x`);
+  has("rm -r ~/x", "delete", `${HOME}/x`, "recursive");
+  has("find ~/x -delete", "delete", `${HOME}/x`, "recursive");
+  has("rsync -a --delete a/ ~/x", "delete", `${HOME}/x`, "recursive");
+  has("git clean -fdx", "delete", WS, "recursive");
+  has("python3 -c \"import shutil; shutil.rmtree('/srv/x')\"", "delete", "/srv/x", "recursive");
+  has("node -e \"require('fs').rmSync('/srv/x', {recursive: true})\"", "delete", "/srv/x", "recursive");
+});
+
+test("exec and shell: what a program runs through its arguments is analysed as a command", async () => {
+  const g = await Gate.create({ packs: ["base"], home: HOME });
+  for (const cmd of [
+    "find . -maxdepth 0 -exec rm -rf ~ \\;",
+    "awk 'BEGIN{system(\"rm -rf ~\")}'",
+    'awk \'BEGIN{print "rm -rf ~" | "sh"}\'',
+    "vim -c ':!rm -rf ~' -c ':q!'",
+    "vi -c '!rm -rf ~'",
+    "less README.md <<< '!rm -rf ~'",
+    "tar cf /dev/null x --checkpoint=1 --checkpoint-action=exec='rm -rf ~'",
+    "tar -cf x.tar -I 'rm -rf ~' x",
+    "git -c core.pager='rm -rf ~' log",
+    "git -c alias.x='!rm -rf ~' x",
+    "env rm -rf ~",
+    "xargs -a list rm -rf ~",
+    "flock /tmp/l rm -rf ~",
+    "nice -n 10 rm -rf ~",
+    "timeout 5 rm -rf ~",
+    "stdbuf -o0 rm -rf ~",
+    "ionice -c3 rm -rf ~",
+    "setsid rm -rf ~",
+    "strace -o /dev/null rm -rf ~",
+    "man -P 'rm -rf ~' ls",
+    "zip x.zip x -T -TT 'rm -rf ~ #'",
+    "rsync -e 'rm -rf ~ #' x host.example.com:/y",
+    "ssh -o ProxyCommand='rm -rf ~' host.example.com",
+    "socat - EXEC:'rm -rf ~'",
+    "mysql -e '\\! rm -rf ~'",
+    "sqlite3 x.db '.shell rm -rf ~'",
+    "gdb -batch -ex '!rm -rf ~'",
+    "echo 'rm -rf ~' | sh",
+    "bash <<< 'rm -rf ~'",
+    "at now <<< 'rm -rf ~'",
+    "echo '* * * * * rm -rf ~' | crontab -",
+    "npx -c 'rm -rf ~'",
+  ]) {
+    const d = g.decide(sh(cmd));
+    assert.equal(d.decision, "deny", `${cmd}: ${JSON.stringify(d)}`);
+  }
+  assert.ok(exec("vim -c ':!sh'", "vim")?.caps.includes("shell"));
+  assert.ok(exec("find . -exec ls {} +", "find")?.caps.includes("exec"));
+});
+
+test("code: interpreters' inline code is read (python -c, python3 -, node -e/-p, perl -e/-E, ruby -e, php -r, lua -e)", () => {
+  for (const [cmd, program] of [
+    ["python -c 'import os; os.system(\"id\")'", "python"],
+    ["python3 - <<< 'import os; os.system(\"id\")'", "python3"],
+    ["echo 'import os; os.system(\"id\")' | python3", "python3"],
+    ['node -e \'require("child_process").execSync("id")\'', "node"],
+    ['node -p \'require("child_process").execSync("id")\'', "node"],
+    ["perl -e 'system(\"id\")'", "perl"],
+    ["perl -E 'system(\"id\")'", "perl"],
+    ["ruby -e 'system(\"id\")'", "ruby"],
+    ["php -r 'system(\"id\");'", "php"],
+    ["lua -e 'os.execute(\"id\")'", "lua"],
+  ] as const) {
+    const e = exec(cmd, program);
+    assert.ok(e?.caps.includes("code") && e.code.includes("id"), `${cmd}: ${JSON.stringify(e)}`);
+  }
+  assert.ok(ops("perl -e 'system(\"id\")'").some((o) => o.op === "exec" && o.program === "id"));
+});
+
+test("net: each client's host and port, however the port is given", () => {
+  const net = (cmd: string) =>
+    ops(cmd)
+      .filter((o) => o.op === "net")
+      .map((o) => `${o.host}:${o.port}`);
+  const cases: [string, string][] = [
+    ["ssh user@example.com", "example.com:22"],
+    ["ssh -p 2222 example.com", "example.com:2222"],
+    ["ssh -oPort=2200 example.com", "example.com:2200"],
+    ["ssh -o 'Port 2201' example.com", "example.com:2201"],
+    ["ssh myalias", "myalias:-1"],
+    ["scp -P 2022 f example.com:/x", "example.com:2022"],
+    ["scp f example.com:/x", "example.com:22"],
+    ["sftp -P 23 example.com", "example.com:23"],
+    ["rsync -e 'ssh -p 2223' f example.com:/x", "example.com:2223"],
+    ["rsync -a f rsync://example.com/mod", "example.com:873"],
+    ["git clone ssh://git@example.com:7999/x.git", "example.com:7999"],
+    ["git clone git@github.com:a/b.git", "github.com:22"],
+    ["git -c core.sshCommand='ssh -p 2224' clone git@example.com:a/b.git", "example.com:2224"],
+    ["nc example.com 4444", "example.com:4444"],
+    ["ncat example.com 25", "example.com:25"],
+    ["telnet example.com", "example.com:23"],
+    ["telnet example.com 8080", "example.com:8080"],
+    ["curl https://example.com", "example.com:443"],
+    ["curl http://example.com:8080/x", "example.com:8080"],
+    ["curl example.com:9000", "example.com:9000"],
+    ["wget ftp://example.com/f", "example.com:21"],
+    ["socat - TCP:example.com:5000", "example.com:5000"],
+    ["openssl s_client -connect example.com:465", "example.com:465"],
+    ["mysql -h db.example.com -P 3307", "db.example.com:3307"],
+    ["mysql --host=db.example.com", "db.example.com:3306"],
+    ["psql -h db.example.com -p 5433", "db.example.com:5433"],
+    ["psql postgresql://u@db.example.com:6432/app", "db.example.com:6432"],
+    ["redis-cli -h cache.example.com -p 6380", "cache.example.com:6380"],
+    ["mongosh mongodb://m.example.com:27018/db", "m.example.com:27018"],
+    ["ping -c 1 example.com", "example.com:0"],
+    ["dig @1.1.1.1 example.com", "1.1.1.1:53"],
+  ];
+  for (const [cmd, want] of cases) assert.ok(net(cmd).includes(want), `${cmd}: ${JSON.stringify(net(cmd))}`);
+});
+
+test("listen: listeners and exposed ports, with whether the outside can reach them", () => {
+  const listen = (cmd: string) =>
+    ops(cmd)
+      .filter((o) => o.op === "listen")
+      .map((o) => `${o.port}${o.hostPublic ? " public" : ""}`);
+  const cases: [string, string][] = [
+    ["nc -lvnp 4444", "4444 public"],
+    ["nc -l 127.0.0.1 4444", "4444"],
+    ["socat TCP-LISTEN:8080,fork -", "8080 public"],
+    ["socat TCP-LISTEN:8080,fork TCP:127.0.0.1:18789", "18789 public"],
+    ["python3 -m http.server", "8000 public"],
+    ["python -m http.server 9000 --bind 127.0.0.1", "9000"],
+    ["php -S 0.0.0.0:8081", "8081 public"],
+    ["ruby -run -e httpd . -p 8082", "8082 public"],
+    ["ssh -R 9000:localhost:3000 example.com", "3000 public"],
+    ["ssh -L 5432:db:5432 example.com", "5432"],
+    ["ssh -D 1080 example.com", "1080"],
+    ["ssh -g -L 8080:localhost:80 example.com", "8080 public"],
+    ["ngrok http 18789", "18789 public"],
+    ["cloudflared tunnel --url http://localhost:3000", "3000 public"],
+    ["npx localtunnel --port 3001", "3001 public"],
+    ["lt --port 3002", "3002 public"],
+    ["docker run -p 8080:80 nginx", "8080 public"],
+    ["docker run -p 127.0.0.1:8080:80 nginx", "8080"],
+    ["kubectl port-forward svc/web 8083:80", "8083"],
+    ["openssl s_server -accept 4433", "4433 public"],
+    ["tailscale funnel 3003", "3003 public"],
+  ];
+  for (const [cmd, want] of cases) assert.ok(listen(cmd).includes(want), `${cmd}: ${JSON.stringify(listen(cmd))}`);
+});
+
+test("priv, kernel, service, schedule, container, firewall: the capability the arguments trigger", () => {
+  const cases: [string, string, string][] = [
+    ["passwd root", "passwd", "priv"],
+    ["setcap cap_setuid+ep x", "setcap", "priv"],
+    ["chmod u+s x", "chmod", "priv"],
+    ["insmod x.ko", "insmod", "kernel"],
+    ["sysctl -w kernel.x=1", "sysctl", "kernel"],
+    ["mount --bind /a /b", "mount", "kernel"],
+    ["dd if=x of=/dev/sda", "dd", "write"],
+    ["grub-install /dev/sda", "grub-install", "kernel"],
+    ["systemctl enable x", "systemctl", "service"],
+    ["launchctl load x.plist", "launchctl", "service"],
+    ["crontab x", "crontab", "schedule"],
+    ["at now", "at", "schedule"],
+    ["docker run --privileged x", "docker", "priv"],
+    ["iptables -A INPUT -j DROP", "iptables", "firewall"],
+    ["nft add table x", "nft", "firewall"],
+    ["ufw allow 22", "ufw", "firewall"],
+    ["ip route add default via 1.2.3.4", "ip", "firewall"],
+  ];
+  for (const [cmd, program, cap] of cases) assert.ok(exec(cmd, program)?.caps.includes(cap), `${cmd}: ${JSON.stringify(exec(cmd, program)?.caps)}`);
+  for (const [cmd, program] of [
+    ["iptables -L", "iptables"],
+    ["sysctl -a", "sysctl"],
+    ["mount", "mount"],
+    ["systemctl status x", "systemctl"],
+    ["crontab -l", "crontab"],
+    ["ip addr", "ip"],
+  ])
+    assert.deepEqual(
+      exec(cmd, program)?.caps.filter((c) => ["firewall", "kernel", "service", "schedule"].includes(c)),
+      [],
+      cmd,
+    );
+});
+
+/** Every program some pack rule names by its program condition. */
+const NAMED = new Set(
+  Object.values(PACKS)
+    .flat()
+    .flatMap((r) => r.any.flatMap((c) => c.program ?? [])),
+);
+
+test("programs no rule names are caught by what they do", async () => {
+  const g = await Gate.create({ packs: ["base"], home: HOME });
+  const cases: [string, string][] = [
+    ["xxd ~/.ssh/id_rsa", "base-deny-ssh-private-keys"],
+    ["rev .env", "base-deny-env-files"],
+    ["nl ~/.aws/credentials", "base-deny-aws-credentials"],
+    ["look '' ~/.netrc", "base-deny-token-files"],
+    ["csplit ~/.ssh/id_ed25519 1", "base-deny-ssh-private-keys"],
+    ["jq . ~/.openclaw/openclaw.json", "base-protect-openclaw-secrets"],
+    ["column -t /etc/shadow", "base-deny-system-secrets"],
+    ["sponge ~/.zshrc", "base-deny-persistence"],
+    ["unlink ~/.openclaw/.sondera/audit.log", "base-protect-audit-and-gate"],
+    ["srm -r ~/Documents", "base-deny-recursive-delete-outside"],
+    ["trash-put -r ~/Pictures", "base-deny-recursive-delete-outside"],
+    ["wg-quick up wg0", "base-deny-network-config"],
+    ["tc qdisc add dev eth0 root netem loss 100%", "base-deny-network-config"],
+    ["modprobe br_netfilter", "base-deny-kernel-boot"],
+    ["swapoff -a", "base-deny-kernel-boot"],
+    ["chsh -s /bin/sh u", "base-deny-privilege-change"],
+    ["setpriv --reuid=0 sh", "base-deny-privilege-change"],
+    ["lt --port 18789", "base-deny-expose-gateway"],
+    ["bore local 18789 --to bore.pub", "base-deny-expose-gateway"],
+    ["cloudflared tunnel --url http://127.0.0.1:18789", "base-deny-expose-gateway"],
+    ["zrok share public localhost:18789", "base-deny-expose-gateway"],
+  ];
+  for (const [cmd, id] of cases) {
+    const program = cmd.split(" ")[0];
+    assert.ok(!NAMED.has(program), `${program} is named by a rule: pick another example`);
+    const d = g.decide(sh(cmd));
+    assert.ok(d.rules.includes(id) && d.decision === "deny", `${cmd}: ${JSON.stringify(d)}`);
+  }
+});
+
+test("ports as people write them: DENY outbound connections on port 22 stops every client; an unknown port asks", async () => {
+  const g = await Gate.create({ packs: [], home: HOME, policies: { "*": "DENY: outbound connections on port 22" } });
+  for (const cmd of [
+    "ssh example.com",
+    "ssh -p 22 user@example.com",
+    "ssh -o Port=22 example.com",
+    "scp f example.com:/x",
+    "scp -P 22 f example.com:/x",
+    "sftp example.com",
+    "rsync -a f example.com:/x",
+    "rsync -e 'ssh -p 22' f example.com:/x",
+    "git clone git@github.com:a/b.git",
+    "git clone ssh://example.com/x.git",
+    "nc example.com 22",
+    "ncat example.com 22",
+    "telnet example.com 22",
+    "curl http://example.com:22/",
+    "socat - TCP:example.com:22",
+    "ssh -J bastion.example.com other.example.com",
+  ])
+    assert.equal(g.decide(sh(cmd)).decision, "deny", cmd);
+  for (const cmd of ["ssh myalias", "scp f myalias:/x", "rsync -a f myalias:/x", "ssh -J jumpalias example.com -p 2222"])
+    assert.equal(g.decide(sh(cmd)).decision, "confirm", cmd);
+  for (const cmd of [
+    "ssh -p 2222 example.com",
+    "curl https://api.github.com",
+    "git clone https://github.com/a/b.git",
+    "ping example.com",
+    "nc -z example.com 443",
+  ])
+    assert.equal(g.decide(sh(cmd)).decision, "allow", cmd);
+});
+
+test("harmless work keeps working", async () => {
+  const base = await Gate.create({ packs: ["base"], home: HOME });
+  const all = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME });
+  const everyday = [
+    "ls -la",
+    "cat README.md",
+    "git status",
+    "git diff HEAD~1",
+    "grep -r foo src",
+    "rm -rf build/",
+    "rm -rf node_modules dist",
+    "python -c \"import shutil; shutil.rmtree('dist')\"",
+    "python3 -c \"import shutil; shutil.rmtree('build', ignore_errors=True)\"",
+    "node -e \"require('fs').rmSync('coverage', {recursive: true, force: true})\"",
+    "make clean",
+    "make -j4",
+    "npm test",
+    "npx tsc --noEmit",
+    "cargo build --release",
+    "go test ./...",
+    "docker build .",
+    "docker ps",
+    "docker images",
+    "find . -name '*.pyc' -delete",
+    "git clean -fdx",
+    "xxd dist/app.bin | head",
+    "sort data.csv | uniq -c",
+    "diff -u a.txt b.txt",
+    "jq .version package.json",
+    "tar czf dist.tgz dist",
+    "tar xzf deps.tgz -C vendor",
+    "sed -i s/foo/bar/ src/x.ts",
+    "crontab -l",
+    "systemctl status nginx",
+    "iptables -L",
+    "ip addr",
+    "sysctl vm.swappiness",
+    "ping -c 1 example.com",
+    "dig example.com",
+    "python3 -m http.server 8000 --bind 127.0.0.1",
+    "echo hello | sh",
+    "bash <<< 'echo hi'",
+    "vim -c 'set number' notes.md",
+  ];
+  for (const cmd of everyday) assert.equal(base.decide(sh(cmd)).decision, "allow", `${cmd}: ${JSON.stringify(base.decide(sh(cmd)))}`);
+  for (const cmd of ["npm ci", "curl https://api.github.com", "ssh host.example.com"]) assert.equal(base.decide(sh(cmd)).decision, "allow", cmd);
+  for (const cmd of ["ls -la", "cat README.md", "git status", "grep -r foo src", "rm -rf build/", "make clean", "docker build .", "docker ps"])
+    assert.equal(all.decide(sh(cmd)).decision, "allow", `${cmd} (all packs): ${JSON.stringify(all.decide(sh(cmd)))}`);
+});
+
+test("the prefilter and the decision cache change nothing for the capability rules", async () => {
+  const fast = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME });
+  const slow = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME, prefilter: false, decisionCache: 0 });
+  for (const cmd of [
+    "xxd ~/.ssh/id_rsa",
+    "ngrok http 18789",
+    "rsync -a --delete e/ ~/",
+    "iptables -A INPUT -j ACCEPT",
+    "python -c \"import shutil; shutil.rmtree('dist')\"",
+    "crontab x",
+  ]) {
+    const a = fast.decide(sh(cmd));
+    const b = slow.decide(sh(cmd));
+    assert.deepEqual({ d: a.decision, r: [...a.rules].sort() }, { d: b.decision, r: [...b.rules].sort() }, cmd);
+  }
+});
