@@ -140,7 +140,12 @@ class Parser {
         if (!c) continue;
         if (piped) c.pipeFrom = prevStage;
         cmds.push(c);
-        if (c.group) for (const g of c.group.cmds) cmds.push(g);
+        // a `{ …; }` group reads the pipe too (`curl … | { sh; }`)
+        if (c.group)
+          for (const g of c.group.cmds) {
+            if (piped && !g.pipeFrom.length) g.pipeFrom = prevStage;
+            cmds.push(g);
+          }
       }
       prevStage = flatten(cmds.slice(stageStart));
       piped = false;
