@@ -18,7 +18,8 @@
 // - A "confirm" case passes when the call is confirmed or denied (both stop it); a "deny" case only when
 //   it is denied; an "allow" case only when it is allowed.
 // The per-family table (ours vs the glob-only anchor of bench/gate.bench.ts) is printed on every run;
-// `npm run bench -- gate-adversarial` prints the same table.
+// `npm run bench -- gate-adversarial` prints the same table. One family only:
+//   node --import tsx --test --test-name-pattern='read-protected' gate/test/adversarial.test.ts
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Decision, Gate, PACKS } from "../src/index.ts";
@@ -107,7 +108,7 @@ for (const family of FAMILIES) {
   test(`adversarial › ${family}`, async (t) => {
     for (const r of results.filter((x) => x.c.family === family)) {
       const miss = r.ours === "miss";
-      await t.test(name(r), { todo: miss && !STRICT ? "miss: TROPIC_GATE_STRICT=1 makes this a failure" : false }, () => {
+      await t.test(`${family} › ${name(r)}`, { todo: miss && !STRICT ? "miss: TROPIC_GATE_STRICT=1 makes this a failure" : false }, () => {
         if (!miss) return;
         // One line per miss (no stack): the call, what was expected, what the gate said and why.
         const e = new Error(`${r.c.family}: expected ${r.c.expect}, got ${got(r)}${r.c.note ? ` [${r.c.note}]` : ""}`);
