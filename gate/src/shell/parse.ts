@@ -68,7 +68,8 @@ export function parseOwn(src: string, env?: Partial<ParseEnv>): Script {
   if (MARKS.test(src)) throw new ShellParseError("unsupported character in command");
   const p = new Parser(src, { vars: env?.vars ?? new Map(), depth: env?.depth ?? 0 });
   const s = p.parseList(null);
-  if (p.i < src.length) throw new ShellParseError(`unexpected "${src[p.i]}" at ${p.i}`);
+  // here-document bodies were cut out of p.s: the end is p.s's
+  if (p.i < p.s.length) throw new ShellParseError(`unexpected "${p.s[p.i]}" at ${p.i}`);
   return s;
 }
 
@@ -179,25 +180,45 @@ class Parser {
     if (op === "<<" || op === "<<-") {
       const delimWord = this.parseWord();
       if (!delimWord) throw new ShellParseError("here-document without delimiter");
-      this.skipHeredoc(restore(delimWord.text));
-      return [{ op, fd: m[1], target: { ...emptyWord(), quoted: true } }];
+      const body = this.skipHeredoc(restore(delimWord.text), op === "<<-");
+      // an unquoted delimiter lets the body's `$(…)`, backticks and `${…}` run
+      const target: Word = { ...emptyWord(), quoted: true };
+      if (!delimWord.quoted) target.subs = this.heredocSubs(body);
+      return [{ op, fd: m[1], target }];
     }
     const target = this.parseWord();
     if (!target) throw new ShellParseError(`redirection "${op}" without target`);
     return expandWord(target).map((t) => ({ op, fd: m[1], target: t }));
   }
 
-  /** Here-document bodies are data, not commands: drop them (the rest of the `<<EOF` line stays). */
-  private skipHeredoc(delim: string) {
+  /** Here-document bodies are data, not commands: cut them out (the rest of the `<<EOF` line stays) and return them. */
+  private skipHeredoc(delim: string, dash: boolean): string {
     const nl = this.s.indexOf("\n", this.i);
-    if (nl < 0) return;
+    if (nl < 0) return "";
     const lines = this.s.slice(nl + 1).split("\n");
+    const body: string[] = [];
     let consumed = nl + 1;
     for (const line of lines) {
       consumed += line.length + 1;
-      if (line.replace(/^\t+/, "") === delim) break;
+      if ((dash ? line.replace(/^\t+/, "") : line) === delim) break;
+      body.push(line);
     }
     this.s = this.s.slice(0, nl + 1) + this.s.slice(Math.min(consumed, this.s.length));
+    return body.join("\n");
+  }
+
+  /** The command substitutions an unquoted here-document body runs (`$(…)`, backticks, inside `${…}`). */
+  private heredocSubs(body: string): Script[] {
+    const p = new Parser(body, { vars: this.env.vars, depth: this.env.depth + 1 });
+    const w = emptyWord();
+    while (p.i < body.length) {
+      const c = body[p.i];
+      if (c === "\\") p.i += 2;
+      else if (c === "$") p.dollar(w, true);
+      else if (c === "`") p.backtick(w);
+      else p.i++;
+    }
+    return w.subs;
   }
 
   private parseSimple(term: string | null): SimpleCmd | null {
@@ -348,8 +369,11 @@ class Parser {
   }
 
   private sub(term: string): Script {
-    const p = new Parser(this.s.slice(this.i), { vars: this.env.vars, depth: this.env.depth + 1 });
+    const rest = this.s.slice(this.i);
+    const p = new Parser(rest, { vars: this.env.vars, depth: this.env.depth + 1 });
     const inner = p.parseList(term);
+    // its offsets no longer match ours once it cut a here-document body out
+    if (p.s.length !== rest.length) throw new ShellParseError("here-document inside a substitution");
     if (p.s[p.i] !== term) throw new ShellParseError(`unterminated substitution (expected "${term}")`);
     this.i += p.i + 1;
     return inner;
