@@ -17,6 +17,7 @@ import { ApiError } from "./lib/errors.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { routes } from "./routes/index.ts";
 import { isProxied } from "./proxy/headers.ts";
+import { InstanceOrigins, instanceOriginGuard, siteOf } from "./proxy/origin.ts";
 import { AgentHub } from "./instances/hub.ts";
 import { answerUnclaimedUpgrades } from "./lib/upgrades.ts";
 import type { InstanceManager } from "./instances/manager.ts";
@@ -90,14 +91,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
+  // Each instance's Control UI is on an origin of its own (proxy/origin.ts), which serves nothing else.
+  const origins = new InstanceOrigins(config.publicUrl, config.instanceDomain);
+  app.addHook("onRequest", instanceOriginGuard(origins, config.publicUrl));
+
   // Default security headers everywhere; only proxied gateway responses (proxy/) go without framing headers.
-  app.addHook("onSend", async (_req, reply, payload) => {
+  app.addHook("onSend", async (req, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
-    reply.header("referrer-policy", "no-referrer");
+    if (!reply.hasHeader("referrer-policy")) reply.header("referrer-policy", "no-referrer");
     if (isProxied(reply)) return payload; // the gateway's UI must load inside the dashboard's iframe
+    const site = siteOf(config.publicUrl, req.protocol, req.headers.host);
+    if (origins.instanceOf(site)) {
+      // Tropic's own answers on an instance's origin (401, 404, …) show in the dashboard's frame too.
+      if (!reply.hasHeader("content-security-policy"))
+        reply.header("content-security-policy", `default-src 'none'; frame-ancestors ${origins.dashboardOrigins(site).join(" ") || "'none'"}`);
+      return payload;
+    }
     if (!reply.hasHeader("x-frame-options")) reply.header("x-frame-options", "DENY");
-    if (!reply.hasHeader("content-security-policy"))
-      reply.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'");
+    if (!reply.hasHeader("content-security-policy")) {
+      // The dashboard frames the instances' origins (the Chat page).
+      const frames = origins.frameSource(site);
+      reply.header(
+        "content-security-policy",
+        `default-src 'self'; frame-src 'self'${frames ? ` ${frames}` : ""}; frame-ancestors 'none'; object-src 'none'`,
+      );
+    }
     return payload;
   });
 

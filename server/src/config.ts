@@ -7,6 +7,8 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string | undefined;
+  /** the parent domain of the instances' own origins (`<id>.<domain>`), docs/proxy.md; default from the public URL */
+  instanceDomain: string | undefined;
   logLevel: string;
   masterKey: string | undefined;
   masterKeyFile: string | undefined;
@@ -58,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: env.TROPIC_HOST ?? "127.0.0.1",
     port: intEnv(env, "TROPIC_PORT", 8080),
     publicUrl: env.TROPIC_PUBLIC_URL || undefined,
+    instanceDomain: env.TROPIC_INSTANCE_DOMAIN || undefined,
     logLevel: env.TROPIC_LOG_LEVEL ?? "info",
     masterKey: env.TROPIC_MASTER_KEY || undefined,
     masterKeyFile: env.TROPIC_MASTER_KEY_FILE || undefined,

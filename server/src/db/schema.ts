@@ -253,3 +253,12 @@ export const modelUsage = pgTable("model_usage", {
   outputTokens: integer("output_tokens").notNull().default(0),
   createdAt: ts("created_at").notNull().defaultNow(),
 });
+
+/** One-time hand-offs of a dashboard session to an instance's own origin (proxy/tickets.ts). */
+export const proxyTickets = pgTable("proxy_tickets", {
+  tokenHash: text("token_hash").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  sessionId: uuid("session_id").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+});

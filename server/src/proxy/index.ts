@@ -4,7 +4,7 @@
 // Control UI under the same /i/<id> base path, so paths are forwarded unchanged, except the gateway's
 // own root endpoints (/i/<id>/v1/… → /v1/…).
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from "node:http";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { ClientFrameGuard } from "./ws-guard.ts";
 import type { Duplex } from "node:stream";
 import { gatewayBasePath } from "@tropic/providers";
@@ -19,7 +19,9 @@ import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors.ts";
 import { claimUpgrade } from "../lib/upgrades.ts";
 import type { RouteDeps } from "../routes/index.ts";
 import { FRAMING, HOP_BY_HOP, markProxied, stripOwnCookies } from "./headers.ts";
+import { frameableCsp, InstanceOrigins, NO_INSTANCE_ORIGIN, type RequestSite, scriptHash, siteOf } from "./origin.ts";
 import { PROXY_COOKIE, ProxySessions } from "./session.ts";
+import { ProxyTickets } from "./tickets.ts";
 import { selectUpstream, type Upstream, upstreamOrigin } from "./upstream.ts";
 
 const PREFIX = /^\/i\/([^/?#]+)(\/[^?#]*)?(\?.*)?$/;
@@ -62,12 +64,21 @@ type Resolved = {
   /** the dashboard session this access rides on (a proxy cookie is bound to it); null for API tokens and JWTs */
   sessionId: string | null;
   instanceId: string;
-  upstream: Upstream;
-  token: () => Promise<string>;
+  row: InstanceRoute;
 };
+
+/** Which origin a request came in on: the dashboard's, or the instance's own (`<id>.<domain>`). */
+type Where = { kind: "dashboard"; site: RequestSite } | { kind: "instance"; site: RequestSite; instanceId: string };
+
+/** The script that sends the hand-off form (a hash in the page's CSP lets it, and nothing else, run). */
+const SUBMIT_SCRIPT = "document.forms[0].submit()";
+const HANDOFF_PATH = "/_tropic/handoff";
+const MAX_HANDOFF_BODY = 4096;
 
 export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const sessions = new ProxySessions(deps.kek.derive("gateway-proxy-session"));
+  const tickets = new ProxyTickets(deps.database.db);
+  const origins = new InstanceOrigins(deps.config.publicUrl, deps.config.instanceDomain);
   const db = deps.database.db;
 
   /** Auth + ownership + upstream; throws the API's 401/404 errors. */
@@ -82,25 +93,38 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   });
   const publicOrigin = deps.config.publicUrl ? new URL(deps.config.publicUrl).origin : undefined;
   const referer = `${publicOrigin ?? `http://${deps.config.host}:${deps.config.port}`}/`;
+  const site = (protocol: string, host: string | undefined) => siteOf(deps.config.publicUrl, protocol, host);
+  const whereOf = (site: RequestSite): Where => {
+    const instanceId = origins.instanceOf(site);
+    return instanceId ? { kind: "instance", site, instanceId } : { kind: "dashboard", site };
+  };
 
+  /**
+   * Who is calling, for which of their instances. On an instance's own origin: its proxy cookie (or an
+   * API token), and a browser's Origin must be that instance origin. On the dashboard's: the normal
+   * identity, and a browser's Origin must be the dashboard's (cross-site WebSocket hijacking).
+   */
   async function resolve(
     instanceId: string,
+    where: Where,
     headers: IncomingHttpHeaders,
     cookies: Record<string, string | undefined>,
     identity: () => Promise<{ id: string; sessionId?: string } | null>,
   ): Promise<Resolved> {
-    // A page on another site must not drive the user's gateway with the user's cookies (cross-site
-    // WebSocket hijacking): a browser's Origin must be Tropic's own.
     const origin = headers.origin;
-    if (origin !== undefined && !isOwnOrigin(origin, headers.host, publicOrigin))
+    if (where.kind === "instance") {
+      if (origin !== undefined && origin !== origins.originOf(where.instanceId, where.site))
+        throw forbidden("requests to an instance's gateway must come from its own origin");
+    } else if (origin !== undefined && !isOwnOrigin(origin, headers.host, publicOrigin))
       throw forbidden("cross-origin requests to an instance's gateway are refused");
-    // The proxy cookie counts only while the dashboard session it was issued for lives (sign-out,
-    // expiry and a deleted account end proxy access at once).
-    let by = headers.authorization ? null : sessions.verify(cookies[PROXY_COOKIE], instanceId);
-    if (by && !(await deps.identity.sessionAlive(by.sessionId, by.userId))) by = null;
-    let userId = by?.userId ?? null;
-    let sessionId = by?.sessionId ?? null;
-    if (!userId) {
+    let userId: string | null = null;
+    let sessionId: string | null = null;
+    if (where.kind === "instance" && !headers.authorization) {
+      // The proxy cookie counts only while the dashboard session it was issued for lives (sign-out,
+      // expiry and a deleted account end proxy access at once).
+      const by = sessions.verify(cookies[PROXY_COOKIE], instanceId);
+      if (by && (await deps.identity.sessionAlive(by.sessionId, by.userId))) ({ userId, sessionId } = by);
+    } else {
       const caller = await identity();
       userId = caller?.id ?? null;
       sessionId = caller?.sessionId ?? null;
@@ -109,11 +133,14 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     if (!UUID.test(instanceId)) throw notFound("instance");
     const row = await lookup.get(instanceId);
     if (!row || row.ownerId !== userId) throw notFound("instance");
+    return { userId, sessionId, instanceId, row };
+  }
+
+  function upstreamOf(r: Resolved): Upstream {
     const tunnels = deps.tunnels;
-    const upstream = selectUpstream(row, { referer, ...(tunnels ? { tunnel: () => tunnels.openStream(instanceId) } : {}) });
-    if (!upstream || !row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
-    const enc = row.gatewayTokenEnc;
-    return { userId, sessionId, instanceId, upstream, token: () => openJson(deps.kek, enc) };
+    const upstream = selectUpstream(r.row, { referer, ...(tunnels ? { tunnel: () => tunnels.openStream(r.instanceId) } : {}) });
+    if (!upstream || !r.row.gatewayTokenEnc) throw new ApiError(502, "gateway_unavailable", "the instance's gateway is not reachable yet");
+    return upstream;
   }
 
   function upstreamHeaders(headers: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean): Record<string, string | string[]> {
@@ -136,10 +163,16 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_req, _payload, done) => done(null));
 
-  const handler = async (req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply) => {
+  /**
+   * The dashboard's origin never renders gateway content. A browser opening /i/<id>/… there gets a
+   * hand-off page (ours, no gateway bytes) that posts a one-time ticket to the instance's own origin;
+   * an API client with a token is proxied as before, its answers sandboxed; anything else carried by
+   * the dashboard's cookies is refused.
+   */
+  async function onDashboard(req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply, where: Where) {
     let r: Resolved;
     try {
-      r = await resolve(req.params.instanceId, req.headers, req.cookies, () => deps.identity.resolve(req));
+      r = await resolve(req.params.instanceId, where, req.headers, req.cookies, () => deps.identity.resolve(req));
     } catch (err) {
       // A signed-out browser opening the page is sent to sign in, and back here after it; API
       // clients (no text/html in Accept) keep the JSON 401.
@@ -149,29 +182,77 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       }
       throw err;
     }
+    if (req.headers.authorization) return forward(req, reply, r, where);
+    if (!isPageNavigation(req.method, req.headers) || !r.sessionId) {
+      const at = origins.originOf(r.instanceId, where.site);
+      throw forbidden(
+        at
+          ? `the instance's gateway is served on its own origin, ${at}/i/${r.instanceId}/; on the dashboard's origin it takes requests with an API token only`
+          : NO_INSTANCE_ORIGIN,
+      );
+    }
+    const target = origins.originOf(r.instanceId, where.site);
+    if (!target) throw new ApiError(503, "instance_origin_unavailable", NO_INSTANCE_ORIGIN);
+    const ticket = await tickets.issue(r.userId, r.instanceId, r.sessionId);
+    const next = handoffNext(req.url, r.instanceId);
+    reply
+      .header("cache-control", "no-store")
+      .header("x-frame-options", "SAMEORIGIN")
+      // The form's POST must carry this origin (no-referrer or same-origin would send `Origin: null`).
+      .header("referrer-policy", "strict-origin")
+      .header(
+        "content-security-policy",
+        `default-src 'none'; script-src '${scriptHash(SUBMIT_SCRIPT)}'; form-action ${target}; frame-ancestors 'self'; base-uri 'none'`,
+      )
+      .type("text/html; charset=utf-8");
+    return reply.send(handoffPage(`${target}${HANDOFF_PATH}`, ticket, next));
+  }
+
+  /** The instance's own origin: its gateway, and nothing else (app.ts refuses other paths here). */
+  async function onInstance(req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply, where: Where & { kind: "instance" }) {
+    if (req.params.instanceId.toLowerCase() !== where.instanceId) throw notFound("instance");
+    let r: Resolved;
+    try {
+      r = await resolve(where.instanceId, where, req.headers, req.cookies, () => deps.identity.resolve(req));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401 && isPageNavigation(req.method, req.headers)) {
+        // Back through the dashboard, which signs in if needed and hands the session over again.
+        const dashboard = origins.dashboardOrigins(where.site)[0];
+        if (dashboard) {
+          reply.header("cache-control", "no-store").header("vary", "Accept");
+          return reply.redirect(`${dashboard}${handoffNext(req.url, where.instanceId)}`, 302);
+        }
+      }
+      throw err;
+    }
+    return forward(req, reply, r, where);
+  }
+
+  async function forward(req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply, r: Resolved, where: Where) {
+    const upstream = upstreamOf(r);
     const m = PREFIX.exec(req.url)!;
-    // The UI's relative asset paths and the cookie's Path need the trailing slash.
-    if (m[2] === undefined && (req.method === "GET" || req.method === "HEAD"))
-      return reply.redirect(`/i/${req.params.instanceId}/${m[3] ?? ""}`, 308);
+    // The UI's relative asset paths need the trailing slash.
+    if (m[2] === undefined && (req.method === "GET" || req.method === "HEAD")) return reply.redirect(`/i/${r.instanceId}/${m[3] ?? ""}`, 308);
     const path = upstreamPath(r.instanceId, m[2], m[3]);
-    const navigation = req.method === "GET" && String(req.headers.accept ?? "").includes("text/html");
-    const headers = upstreamHeaders(req.headers, r.upstream, false);
+    const onOwnOrigin = where.kind === "instance";
+    const navigation = onOwnOrigin && req.method === "GET" && String(req.headers.accept ?? "").includes("text/html");
+    const headers = upstreamHeaders(req.headers, upstream, false);
     if (navigation) headers["accept-encoding"] = "identity"; // the page is rewritten below
     const res = await new Promise<IncomingMessage>((resolveRes, reject) => {
       const u = httpRequest(
-        r.upstream.connect
+        upstream.connect
           ? // kept-alive streams through the instance's tunnel, pooled per instance
             ({
               agent: tunnelAgent,
               tropicInstance: r.instanceId,
-              tropicTunnel: r.upstream.connect,
-              host: r.upstream.host,
-              port: r.upstream.port,
+              tropicTunnel: upstream.connect,
+              host: upstream.host,
+              port: upstream.port,
               method: req.method,
               path,
               headers,
             } as RequestOptions)
-          : { agent, host: r.upstream.host, port: r.upstream.port, method: req.method, path, headers },
+          : { agent, host: upstream.host, port: upstream.port, method: req.method, path, headers },
         resolveRes,
       );
       u.on("error", reject);
@@ -185,38 +266,116 @@ export const proxyRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       throw new ApiError(502, "gateway_unavailable", "the instance's gateway did not answer");
     });
 
-    markProxied(reply);
     reply.code(res.statusCode ?? 502);
     const setCookies: string[] = [];
     for (const [k, v] of Object.entries(res.headers)) {
       if (v === undefined || HOP_BY_HOP.has(k) || FRAMING.has(k)) continue;
-      if (k === "set-cookie") setCookies.push(...(v as string[]));
-      else if (k === "location") reply.header(k, rewriteLocation(String(v), r.upstream, r.instanceId));
+      if (k === "set-cookie") {
+        // A gateway cookie belongs to the instance's origin only (on the dashboard's it would be
+        // the dashboard's cookie).
+        if (onOwnOrigin) setCookies.push(...(v as string[]));
+      } else if (k === "location") reply.header(k, rewriteLocation(String(v), upstream, r.instanceId));
       else reply.header(k, v);
     }
-    // Renewed on every request: the 10-minute TTL runs from the last activity. Only a dashboard
-    // session gets one (an API token or JWT authenticates each request itself).
-    if (r.sessionId) setCookies.push(sessions.cookie(r.userId, r.instanceId, r.sessionId, req.protocol === "https"));
-    if (setCookies.length) reply.header("set-cookie", setCookies);
-
     const type = String(res.headers["content-type"] ?? "");
-    if (navigation && type.includes("text/html") && !res.headers["content-encoding"]) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      const html = injectToken(Buffer.concat(chunks).toString("utf8"), await r.token());
-      reply.removeHeader("content-length");
-      reply.removeHeader("etag");
-      reply.header("cache-control", "no-store");
-      return reply.send(html);
+    const inject = navigation && type.includes("text/html") && !res.headers["content-encoding"];
+    if (onOwnOrigin) {
+      // The gateway's CSP is kept; only the dashboard may frame the page (X-Frame-Options gives
+      // way to frame-ancestors), and the token script Tropic adds is allowed by its hash.
+      markProxied(reply);
+      const token = inject ? await openJson(deps.kek, r.row.gatewayTokenEnc!) : undefined;
+      const script = token === undefined ? undefined : tokenScript(token);
+      const csp = res.headers["content-security-policy"];
+      reply.header(
+        "content-security-policy",
+        frameableCsp(Array.isArray(csp) ? csp.join("; ") : csp, origins.dashboardOrigins(where.site), script ? [scriptHash(script)] : []),
+      );
+      // Renewed on every request: the 10-minute TTL runs from the last activity. Only a dashboard
+      // session gets one (an API token authenticates each request itself).
+      if (r.sessionId) setCookies.push(sessions.cookie(r.userId, r.instanceId, r.sessionId));
+      if (setCookies.length) reply.header("set-cookie", setCookies);
+      if (script) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        reply.removeHeader("content-length");
+        reply.removeHeader("etag");
+        reply.header("cache-control", "no-store");
+        return reply.send(injectScript(Buffer.concat(chunks).toString("utf8"), script));
+      }
+      return reply.send(res);
     }
+    // An API client on the dashboard's origin: whatever the gateway answers is never a page of this
+    // origin (the default headers stay, and the sandbox keeps any HTML from running script here).
+    reply.header("content-security-policy", "sandbox; default-src 'none'; frame-ancestors 'none'");
     return reply.send(res);
+  }
+
+  const handler = async (req: FastifyRequest<{ Params: { instanceId: string } }>, reply: FastifyReply) => {
+    const where = whereOf(site(req.protocol, req.headers.host));
+    return where.kind === "instance" ? onInstance(req, reply, where) : onDashboard(req, reply, where);
   };
   // Not part of the API document: the gateway's own surface, passed through.
   app.all("/i/:instanceId", { schema: { hide: true } }, handler);
   app.all("/i/:instanceId/*", { schema: { hide: true } }, handler);
 
-  attachUpgrade(app, deps.identity, resolve, upstreamHeaders);
+  // The hand-off: a ticket from the dashboard's form becomes the instance origin's own proxy cookie.
+  app.post(HANDOFF_PATH, { schema: { hide: true } }, async (req, reply) => {
+    const where = whereOf(site(req.protocol, req.headers.host));
+    if (where.kind !== "instance") throw notFound("route");
+    // Posted by the dashboard's hand-off page only (a foreign page posting its own ticket would sign
+    // this browser into someone else's instance).
+    const origin = req.headers.origin;
+    if (!origin || !origins.dashboardOrigins(where.site).includes(origin)) throw forbidden("the hand-off must come from Tropic's dashboard");
+    const form = new URLSearchParams(await readSmallBody(req.raw, MAX_HANDOFF_BODY));
+    const by = await tickets.redeem(form.get("ticket") ?? "", where.instanceId);
+    if (!by || !(await deps.identity.sessionAlive(by.sessionId, by.userId)))
+      throw unauthorized("the hand-off ticket is unknown, used or expired: open the instance again from the dashboard");
+    reply
+      .header("set-cookie", sessions.cookie(by.userId, where.instanceId, by.sessionId))
+      .header("cache-control", "no-store")
+      .redirect(handoffNext(form.get("next") ?? "", where.instanceId), 303);
+  });
+
+  attachUpgrade(app, deps.identity, resolve, upstreamOf, upstreamHeaders, (req) =>
+    whereOf(site((req.socket as { encrypted?: boolean }).encrypted ? "https" : "http", req.headers.host)),
+  );
 };
+
+/** A path under /i/<id>/ to land on after the hand-off: the requested one when it is safe, else the root. */
+export function handoffNext(url: string, instanceId: string): string {
+  const m = PREFIX.exec(url);
+  const root = `/i/${instanceId}/`;
+  if (!m || m[1]!.toLowerCase() !== instanceId.toLowerCase() || url.length > MAX_NEXT || /[\u0000-\u001f\u007f\\]/.test(url)) return root;
+  return m[2] === undefined ? `${root}${m[3] ?? ""}` : url;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Ours, never the gateway's: a form that carries the ticket in its body to the instance origin. */
+function handoffPage(action: string, ticket: string, next: string): string {
+  return (
+    '<!doctype html><html><head><meta charset="utf-8"><title>Opening the Control UI…</title></head><body>' +
+    `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="ticket" value="${escapeHtml(ticket)}">` +
+    `<input type="hidden" name="next" value="${escapeHtml(next)}"><noscript><button type="submit">Open the Control UI</button></noscript></form>` +
+    `<script>${SUBMIT_SCRIPT}</script></body></html>`
+  );
+}
+
+function readSmallBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new ApiError(413, "body_too_large", `the hand-off form is larger than ${limit} bytes`));
+      } else chunks.push(c);
+    });
+    req.on("end", () => resolveBody(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
 
 /**
  * An http.Agent whose connections are streams through instances' tunnels, kept alive between
@@ -298,30 +457,42 @@ class InstanceLookup {
 }
 
 /**
- * Puts the gateway token into the Control UI page the way the UI itself accepts it: as the URL
- * fragment #token=… (fragments never reach a server or its logs), set before the UI boots. The UI
- * moves it into browser storage and removes it from the address bar.
+ * The script that puts the gateway token into the Control UI page the way the UI itself accepts it:
+ * as the URL fragment #token=… (fragments never reach a server or its logs), set before the UI boots.
+ * The UI moves it into browser storage and removes it from the address bar.
  */
-export function injectToken(html: string, token: string): string {
-  const script =
-    `<script>(function(){var t=${JSON.stringify(token).replace(/</g, "\\u003c")};try{` +
+export function tokenScript(token: string): string {
+  return (
+    `(function(){var t=${JSON.stringify(token).replace(/</g, "\\u003c")};try{` +
     `if(!/(^#|&)token=/.test(location.hash))history.replaceState(history.state,"",location.pathname+location.search+"#token="+encodeURIComponent(t))` +
-    "}catch(e){}})();</script>";
-  const head = /<head[^>]*>/i.exec(html);
-  if (head) return html.slice(0, head.index + head[0].length) + script + html.slice(head.index + head[0].length);
-  return script + html;
+    "}catch(e){}})();"
+  );
 }
+
+/** `script` (see tokenScript) as the first thing in the page's <head>. */
+export function injectScript(html: string, script: string): string {
+  const tag = `<script>${script}</script>`;
+  const head = /<head[^>]*>/i.exec(html);
+  if (head) return html.slice(0, head.index + head[0].length) + tag + html.slice(head.index + head[0].length);
+  return tag + html;
+}
+
+/** Both at once (tests). */
+export const injectToken = (html: string, token: string) => injectScript(html, tokenScript(token));
 
 function attachUpgrade(
   app: FastifyInstance,
   identity: Identity,
   resolve: (
     id: string,
+    where: Where,
     h: IncomingHttpHeaders,
     c: Record<string, string | undefined>,
     identity: () => Promise<{ id: string } | null>,
   ) => Promise<Resolved>,
+  upstreamOf: (r: Resolved) => Upstream,
   upstreamHeaders: (h: IncomingHttpHeaders, up: Upstream, keepUpgrade: boolean) => Record<string, string | string[]>,
+  whereOf: (req: IncomingMessage) => Where,
 ) {
   // Upgraded sockets are the server's connections still: a shutdown would wait for every open
   // WebSocket to end by itself. They are closed instead (the client reconnects to another process).
@@ -337,26 +508,35 @@ function attachUpgrade(
     socket.once("close", () => open.delete(socket));
     void (async () => {
       let r: Resolved;
+      let upstream: Upstream;
       try {
+        const where = whereOf(req);
+        const id = decodeURIComponent(m[1]!);
+        // A browser's WebSocket to a gateway comes from the instance's own origin; on the dashboard's
+        // only an API client with a token is let through (a browser cannot add that header).
+        if (where.kind === "instance" && id.toLowerCase() !== where.instanceId) throw notFound("instance");
         const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
         const fake = { headers: req.headers, cookies } as unknown as FastifyRequest;
-        r = await resolve(decodeURIComponent(m[1]!), req.headers, cookies, () => identity.resolve(fake));
+        r = await resolve(id, where, req.headers, cookies, () => identity.resolve(fake));
+        if (where.kind === "dashboard" && !req.headers.authorization)
+          throw forbidden("a browser reaches the instance's gateway on the instance's own origin; the dashboard's takes API tokens only");
+        upstream = upstreamOf(r);
       } catch (err) {
         const status = err instanceof ApiError ? err.status : 500;
         const body = JSON.stringify(err instanceof ApiError ? err.toJSON() : { error: { code: "internal" } });
-        const reason = ({ 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" } as Record<number, string>)[status] ?? "Error";
+        const reason = ({ 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 502: "Bad Gateway" } as Record<number, string>)[status] ?? "Error";
         socket.end(
           `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
         return;
       }
       const path = upstreamPath(r.instanceId, m[2], m[3]);
-      const headers = upstreamHeaders(req.headers, r.upstream, true);
+      const headers = upstreamHeaders(req.headers, upstream, true);
       // No compression on this leg, so the guard reads the client's frames as they are.
       delete headers["sec-websocket-extensions"];
       let up: Duplex & { setKeepAlive?: (on: boolean, ms: number) => void; setTimeout?: (ms: number) => void };
       try {
-        up = r.upstream.connect ? r.upstream.connect() : connect(r.upstream.port, r.upstream.host);
+        up = upstream.connect ? upstream.connect() : connect(upstream.port, upstream.host);
       } catch {
         socket.end("HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
         return;

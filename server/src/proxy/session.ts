@@ -1,5 +1,5 @@
-// The proxy session cookie: an HMAC-signed (user, instance, dashboard session, expiry) tuple, scoped to
-// /i/<id>/, 10-minute TTL, renewed on activity. It is bound to the dashboard session it came from: the
+// The proxy session cookie: an HMAC-signed (user, instance, dashboard session, expiry) tuple, set on
+// the instance's own origin, 10-minute TTL, renewed on activity. It is bound to the dashboard session it came from: the
 // proxy checks on every request that this session still exists, so signing out (or the session
 // expiring) ends proxy access at once. It never carries the gateway token.
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -31,15 +31,22 @@ export class ProxySessions {
     return { userId, sessionId };
   }
 
-  /** A Set-Cookie header value for a fresh session. */
-  cookie(userId: string, instanceId: string, sessionId: string, secure: boolean): string {
+  /**
+   * A Set-Cookie header value for a fresh session, on the instance's own origin (host-only, every
+   * path of it). The Control UI runs in the dashboard's frame, where the instance origin is a third
+   * party: the cookie is `SameSite=None; Partitioned` (CHIPS), kept apart per top-level site, which
+   * browsers that block third-party cookies still allow; `Partitioned` needs `Secure`, which browsers
+   * grant `http://*.localhost` too. Elsewhere the instance domain needs HTTPS.
+   */
+  cookie(userId: string, instanceId: string, sessionId: string): string {
     return [
       `${PROXY_COOKIE}=${this.issue(userId, instanceId, sessionId)}`,
-      `Path=/i/${instanceId}/`,
+      "Path=/",
       `Max-Age=${PROXY_TTL_MS / 1000}`,
       "HttpOnly",
-      "SameSite=Lax",
-      ...(secure ? ["Secure"] : []),
+      "SameSite=None",
+      "Secure",
+      "Partitioned",
     ].join("; ");
   }
 
