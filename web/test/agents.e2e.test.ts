@@ -127,7 +127,8 @@ test("Agents, Marketplace and Chat in a browser: instance → Running, deploy wi
   await s.shot("agents-phone");
   await page.setViewportSize({ width: 1280, height: 860 });
 
-  // Chat: the Control UI in an iframe at /i/<id>/, its WebSocket through the proxy.
+  // Chat: the Control UI in an iframe at /i/<id>/ (handed over to the instance's own origin), its
+  // WebSocket through the proxy.
   const sockets: { url: string; hello: Promise<boolean> }[] = [];
   page.on("websocket", (ws) => {
     sockets.push({
@@ -150,6 +151,7 @@ test("Agents, Marketplace and Chat in a browser: instance → Running, deploy wi
   while (!sockets.length && Date.now() < deadline) await sleep(200);
   assert.ok(sockets.length, "the Control UI opened a WebSocket");
   assert.equal(new URL(sockets[0]!.url).pathname.replace(/\/$/, ""), `/i/${instanceId}`, "through the proxy");
+  assert.equal(new URL(sockets[0]!.url).hostname, `${instanceId}.localhost`, "on the instance's own origin");
   assert.equal(await Promise.race([sockets[0]!.hello, sleep(60_000).then(() => false)]), true, "the gateway accepted the injected token");
   const framed = page.frames().find((f) => f.url().includes(`/i/${instanceId}`));
   assert.match((await framed?.title()) ?? "", /OpenClaw/, "the Control UI is the framed document");

@@ -7,7 +7,8 @@
 //  - Credits at balance 0 with only a free local instance: nothing is charged, never "used up"; with
 //    local compute priced, "used up" and paused at 0, and after a grant the run-out date.
 //  - Marketplace and skills: SVG icons, no emoji.
-//  - Signed out, /i/<id>/ lands on the sign-in page and, after signing in, back on /i/<id>/; a foreign
+//  - Signed out, /i/<id>/ lands on the sign-in page and, after signing in, back on /i/<id>/ (on the
+//    instance's own origin, through the hand-off); a foreign
 //    `next` is refused (server and page), a dashboard page is returned to as well.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -217,6 +218,8 @@ describe("without a platform key", { skip }, () => {
       await page.waitForURL((u) => u.pathname === `/i/${id}/`);
       await page.getByRole("heading", { name: STAND_IN_TITLE }).waitFor();
       assert.equal(await page.title(), STAND_IN_TITLE, "the instance's page, through the proxy");
+      // …on the instance's own origin, handed over from the dashboard's session.
+      assert.equal(new URL(page.url()).host, `${id}.localhost:${new URL(server.url).port}`);
     } finally {
       await s.close();
     }

@@ -70,9 +70,10 @@ describe("signed out at /i/<id>/: browsers go to sign in, API clients get the JS
     }
   });
 
-  test("signed in, the redirect is not used: the owner reaches the proxy, another user gets the 404", async () => {
+  test("signed in, the redirect is not used: the owner gets the hand-off to the instance's origin, another user gets the 404", async () => {
     const own = await h.app.inject({ url: `/i/${id}/`, headers: { accept: HTML, cookie: a.cookie } });
-    assert.equal(own.statusCode, 502, "no gateway yet (TROPIC_INSTANCES off): past auth");
+    assert.equal(own.statusCode, 200, "past auth");
+    assert.ok(own.body.includes(`action="http://${id}.localhost/_tropic/handoff"`), own.body);
     const theirs = await h.app.inject({ url: `/i/${id}/`, headers: { accept: HTML, cookie: b.cookie } });
     assert.equal(theirs.statusCode, 404);
   });
