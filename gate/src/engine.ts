@@ -90,6 +90,7 @@ const FIELD: Record<string, string> = {
   interp: "interp",
   argsAny: "args",
   capsAny: "caps",
+  capsNone: "caps",
   flagsAll: "flags",
   argvLike: "argv",
   lineLike: "line",

@@ -31,6 +31,8 @@ export interface Cond {
   argsAny?: string[];
   /** the exec op's program exercises any of these capabilities (gate/src/capabilities) */
   capsAny?: string[];
+  /** … and none of these (`script`: it runs a file from disk, so its standard input is data) */
+  capsNone?: string[];
   flagsAll?: string[][];
   argvLike?: string[];
   lineLike?: string[];
@@ -174,6 +176,7 @@ export function condToCedar(c: Cond): string {
   if (c.interp) parts.push(inSet("interp", c.interp));
   if (c.argsAny) parts.push(`context.args.containsAny(${strSet(c.argsAny)})`);
   if (c.capsAny) parts.push(`context.caps.containsAny(${strSet(c.capsAny)})`);
+  if (c.capsNone) parts.push(`!context.caps.containsAny(${strSet(c.capsNone)})`);
   if (c.flagsAll) for (const g of c.flagsAll) parts.push(`context.flags.containsAny(${strSet(g)})`);
   if (c.argvLike) parts.push(likeAny("argv", c.argvLike));
   if (c.lineLike) parts.push(likeAny("line", c.lineLike));
@@ -244,6 +247,7 @@ export function condMatches(c: Cond, x: OpContext): boolean {
   if (c.interp && !c.interp.includes(x.interp)) return false;
   if (c.argsAny && !hasAny(x.args, c.argsAny)) return false;
   if (c.capsAny && !hasAny(x.caps, c.capsAny)) return false;
+  if (c.capsNone && hasAny(x.caps, c.capsNone)) return false;
   if (c.flagsAll && !c.flagsAll.every((g) => hasAny(x.flags, g))) return false;
   if (c.argvLike && !likeSome(x.argv, c.argvLike)) return false;
   if (c.lineLike && !likeSome(x.line, c.lineLike)) return false;

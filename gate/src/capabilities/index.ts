@@ -27,7 +27,8 @@ export function triggerMatches(t: string, args: string[], flags: string[]): bool
   if (t.startsWith("--")) return args.some((a) => a === t || a.startsWith(`${t}=`));
   if (/^-[A-Za-z0-9]$/.test(t)) return flags.includes(t[1]) || args.some((a) => a.startsWith(t) && !a.startsWith("--"));
   if (t.startsWith("-")) return args.some((a) => a === t || a.startsWith(`${t}=`));
-  return args.includes(t);
+  // a subcommand also counts inside one quoted argument (`nft 'add rule …'`)
+  return args.includes(t) || args.some((a) => a.includes(" ") && a.trim().split(/\s+/).includes(t));
 }
 
 /** The capabilities an argument list triggers through the program's `on` map. */

@@ -142,7 +142,7 @@ export const PROGRAMS: Record<string, Prog> = {
   time: { can: c("exec shell write"), run: 0, val: v("-f -o --format --output"), out: v("-o --output") },
   exec: { can: c("exec shell"), run: 0, val: v("-a") },
   timeout: { can: c("exec shell"), run: 1, val: v("-s -k --signal --kill-after") },
-  chroot: { can: c("exec shell priv"), run: 1, val: v("--userspec --groups") },
+  chroot: { can: c("exec shell priv"), run: 1, val: v("--userspec --groups"), on: { "*": "priv" } },
   flock: { can: c("exec shell write"), run: 1, val: v("-w -E --timeout --conflict-exit-code"), cmd: v("-c --command") },
   setlock: { can: c("exec shell write"), run: 1 },
   taskset: { can: c("exec shell"), run: 1, val: v("-p --pid") },
@@ -167,17 +167,36 @@ export const PROGRAMS: Record<string, Prog> = {
     cmd: [],
   },
   "run-parts": { can: c("exec shell"), pos: "a", val: v("-u --umask --arg -a --regex") },
-  capsh: { can: c("exec shell priv"), val: v("--caps --drop --inh --user --uid --gid --groups --addamb --delamb"), cmd: [] },
+  capsh: {
+    can: c("exec shell priv"),
+    val: v("--caps --drop --inh --user --uid --gid --groups --addamb --delamb"),
+    cmd: [],
+    on: { "--uid": "priv", "--gid": "priv", "--user": "priv", "--caps": "priv", "--addamb": "priv" },
+  },
   expect: { can: c("exec shell code read"), pos: "r", val: v("-c -f"), code: v("-c") },
   screen: { can: c("exec shell write"), run: 0, val: v("-S -L -Logfile -c -d -r -x -X -p -t") },
   tmux: { can: c("exec shell read"), val: v("-S -L -f -c -t -s -n -F"), cmd: v("-c") },
   tmate: { can: c("exec shell net listen"), listen: { when: ["*"], tunnel: true, def: -1 } },
   // ---- privilege (GTFOBins privilege-escalation; sudo/su are also elevators) ----
-  ...g("sudo doas pkexec run0 sudoedit ksu", { can: c("exec shell priv"), run: 0, val: v(SUDO_VAL) }),
+  ...g("sudo doas pkexec run0 sudoedit ksu", { can: c("exec shell priv"), run: 0, val: v(SUDO_VAL), on: { "*": "priv" } }),
   su: { can: c("exec shell priv"), val: v("-c --command -s --shell -g -G --group --supp-group -w"), cmd: v("-c --command") },
   runuser: { can: c("exec shell priv"), run: 0, val: v("-u -g -G --user --group -s --shell"), cmd: v("-c --command") },
-  sg: { can: c("exec shell priv"), cmd: v("-c") },
-  newgrp: { can: c("shell priv") },
+  sg: { can: c("exec shell priv"), cmd: v("-c"), on: { "*": "priv" } },
+  newgrp: { can: c("shell priv"), on: { "*": "priv" } },
+  // namespaces: entering another process's (PID 1's) or mapping root in a new one
+  nsenter: {
+    can: c("exec shell priv firewall"),
+    run: 0,
+    val: v("-t --target -S --setuid -G --setgid"),
+    on: { "-t": "priv", "--target": "priv", "--net": "firewall", "-n": "firewall", "-a": "priv", "--all": "priv" },
+  },
+  unshare: {
+    can: c("exec shell priv"),
+    run: 0,
+    val: v("--map-user --map-group --propagation"),
+    on: { "-r": "priv", "--map-root-user": "priv", "--map-user": "priv", "--map-auto": "priv" },
+  },
+  chisel: { can: c("net listen"), listen: { when: ["client", "server"], tunnel: true, def: -1 } },
   ...g("passwd chpasswd chsh chfn usermod useradd userdel adduser deluser groupadd groupdel groupmod gpasswd vipw vigr visudo newusers chage", {
     can: c("priv write"),
     on: { "*": "priv" },
@@ -500,12 +519,12 @@ export const PROGRAMS: Record<string, Prog> = {
     },
   }),
   "systemd-run": {
-    can: c("service schedule exec shell"),
+    can: c("service schedule exec shell priv"),
     run: 0,
     val: v(
       "-u --unit -p --property --on-calendar --on-active --on-boot --on-unit-active -M --machine --uid --gid -E --setenv --timer-property --description --slice -H --host",
     ),
-    on: { "*": "service" },
+    on: { "*": "service", "--uid": "priv", "--gid": "priv" },
   },
   // installing a crontab (a file or `-`), editing or removing it; `crontab -l` only lists (see analyze.ts)
   crontab: { can: c("schedule read write exec"), val: v("-u"), pos: "r", on: { "-r": "schedule delete", "-e": "schedule", "-i": "schedule" } },
@@ -525,6 +544,8 @@ export const PROGRAMS: Record<string, Prog> = {
       "set-hostname": "kernel",
       "terminate-user": "service",
       "kill-user": "service",
+      shell: "priv",
+      login: "priv",
       dns: "firewall",
       domain: "firewall",
       revert: "firewall",
@@ -535,7 +556,7 @@ export const PROGRAMS: Record<string, Prog> = {
   ...g(
     "insmod rmmod modprobe depmod kmod kexec grub-install grub-mkconfig update-grub update-grub2 grub2-mkconfig efibootmgr bootctl update-initramfs mkinitcpio dracut " +
       "mkfs mkfs.ext4 mkfs.ext3 mkfs.ext2 mkfs.xfs mkfs.vfat mkfs.fat mkfs.btrfs mkfs.ntfs mke2fs mkswap swapon swapoff wipefs fdisk sfdisk cfdisk parted gdisk sgdisk blkdiscard " +
-      "losetup cryptsetup dmsetup lvcreate lvremove vgcreate pvcreate mdadm hdparm sdparm tune2fs e2fsck fsck debugfs resize2fs xfs_repair zpool zfs btrfs " +
+      "bpftrace losetup cryptsetup dmsetup lvcreate lvremove vgcreate pvcreate mdadm hdparm sdparm tune2fs e2fsck fsck debugfs resize2fs xfs_repair zpool zfs btrfs " +
       "setenforce setsebool semodule aa-disable aa-complain apparmor_parser auditctl ldconfig sysctl mount umount pivot_root switch_root fusermount nvram dmidecode",
     {
       can: c("kernel write"),
@@ -570,6 +591,10 @@ export const PROGRAMS: Record<string, Prog> = {
       "--zero": "firewall",
       "-E": "firewall",
     },
+  }),
+  ...g("iptables-restore ip6tables-restore iptables-legacy-restore iptables-nft-restore ebtables-restore arptables-restore", {
+    can: c("firewall read"),
+    on: { "*": "firewall" },
   }),
   "iptables-save": { can: c("read write"), val: v("-f --file -t"), out: v("-f --file") },
   nft: {
@@ -642,8 +667,8 @@ export const PROGRAMS: Record<string, Prog> = {
       append: "firewall",
       prepend: "firewall",
       exec: "exec shell",
-      "-b": "firewall",
       "-batch": "firewall",
+      "--batch": "firewall",
     },
   }),
   ...g("route ifconfig iwconfig ifup ifdown nmcli wg wg-quick brctl tc ethtool dhclient dhcpcd netplan vconfig openvpn wpa_cli iw", {
@@ -788,6 +813,19 @@ Object.assign(PROGRAMS, {
     },
   },
   lsmod: { can: [] },
+  bpftool: {
+    can: c("kernel read"),
+    on: {
+      load: "kernel",
+      loadall: "kernel",
+      attach: "kernel",
+      detach: "kernel",
+      pin: "kernel",
+      update: "kernel",
+      delete: "kernel",
+      register: "kernel",
+    },
+  },
   ldconfig: { can: c("kernel write"), on: { "*": "kernel" } },
   dmidecode: { can: c("read kernel"), val: v("-t -s --dump-bin --from-dump"), out: v("--dump-bin") },
   source: { can: c("read exec shell"), pos: "r" },

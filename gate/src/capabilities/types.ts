@@ -18,7 +18,9 @@ export type Cap =
   | "container" // manages containers and virtual machines
   | "schedule" // manages scheduled jobs (cron, at, timers)
   | "firewall" // changes firewall rules, routes or network interfaces
-  | "package"; // installs or removes software
+  | "package" // installs or removes software
+  | "remote" // runs code it fetches from the network (`deno run https://…`, `eval(fetch(…))`)
+  | "script"; // runs a program file or module from disk: what it reads on standard input is data
 
 /** What a program's positional (non-option) arguments are. */
 export type Pos =

@@ -447,11 +447,12 @@ export const OWASP: PackRule[] = [
     "asi10-self-replication",
     "ASI10: blocks copying the agent's state to other machines.",
     [
-      { op: ["net"], upload: true, program: ["scp", "rsync"] },
+      // the agent's state (~/.openclaw outside the workspace) read by a program that copies to other machines
+      { op: ["read"], program: ["scp", "rsync", "sftp", "rclone"], pathLike: ["*/.openclaw", "*/.openclaw/*"], inWorkspace: false },
       { op: ["exec"], program: ["openclaw"], argvLike: ["*agents add*", "*agents create*"] },
     ],
     ["scp -r ~/.openclaw user@other:/tmp/", "openclaw agents add clone"],
-    ["scp user@host:/data/report.csv .", "openclaw agents list"],
+    ["scp user@host:/data/report.csv .", "openclaw agents list", "scp dist/app.tar.gz deploy@staging.example.com:/srv/releases/"],
   ),
   r(
     "asi10-hide-tracks",

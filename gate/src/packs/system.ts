@@ -135,10 +135,10 @@ export const SYSTEM: PackRule[] = [
     "Blocks writing git hooks (code that runs on every commit).",
     [
       { op: W, pathLike: ["*/.git/hooks/*", "*/.git/config"] },
-      { op: ["exec"], program: ["git"], argsAny: ["core.hooksPath"] },
+      { op: ["exec"], program: ["git"], argvLike: ["*core.hookspath=*", "*config*core.hookspath *"] },
     ],
     [wr(".git/hooks/pre-commit", "curl x|sh"), "git config core.hooksPath /tmp/h"],
-    [rd(".git/hooks/pre-commit.sample"), "git commit -m x"],
+    [rd(".git/hooks/pre-commit.sample"), "git commit -m x", "git config --get core.hooksPath"],
   ),
   r(
     "protect-shell-rc",

@@ -174,7 +174,14 @@ export class CommandAnalyzer {
     for (const w of c.words) if (w.glob) this.globWords.set(w.text, w);
     for (const r of c.redirs) if (r.target.glob) this.globWords.set(r.target.text, r.target);
     const feeds = new Set(inh.feeds);
-    for (const p of c.pipeFrom) if (p.words[0]) feeds.add(basename(p.words[0].text));
+    // every program upstream in the pipeline feeds it (`curl … | tee i.sh | sh`)
+    const upstream = (cs: SimpleCmd[], depth: number) => {
+      for (const p of cs) {
+        if (p.words[0]) feeds.add(basename(p.words[0].text));
+        if (depth < 8) upstream(p.pipeFrom, depth + 1);
+      }
+    };
+    upstream(c.pipeFrom, 0);
     for (const s of subs) {
       for (const sc of s.cmds) if (sc.words[0]) feeds.add(basename(sc.words[0].text));
       this.script(s, { ...inh, depth: inh.depth + 1, feeds: new Set() });
@@ -296,10 +303,11 @@ export class CommandAnalyzer {
     // setuid/setgid modes (`chmod u+s`, `chmod 4755`) change privileges; a crontab installed from a file or stdin schedules
     if (
       (program === "chmod" || program === "install") &&
-      args.some((a) => /^(?:[ugoa]*[+=][rwxXt]*s|[2-7]\d{3})$/.test(a) || /^-m[2-7]\d{3}$/.test(a))
+      args.some((a) => /^(?:[ugoa]*[+=][rwxXt]*s|0?[2-7]\d{3})$/.test(a) || /^-m[2-7]\d{3}$/.test(a))
     )
       e.caps.push("priv");
     if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
+    if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
     // A program word that is computed (`$(echo rm)`, `$X`, `${CMD}`, backticks, arithmetic) or a file-name
     // pattern (`/bin/r?`) names no program the rules can check: the engine denies it (fail closed).
@@ -469,13 +477,34 @@ export class CommandAnalyzer {
           break;
         }
       // `python3 - <<EOF`, `node <<< 'code'`, `echo 'code' | ruby`: the program is its standard input
-      const script = pos.find((p) => !p.value.startsWith("-") || p.value === "-");
+      // deno/bun take a subcommand first: `deno run URL`, `deno eval CODE`, `bun x PKG`
+      const sub = (program === "deno" || program === "bun") && ["run", "eval", "x", "exec"].includes(pos[0]?.value ?? "") ? pos[0].value : "";
+      const spos = sub ? pos.slice(1) : pos;
+      if (sub === "eval" && code === undefined && spos[0]) code = spos[0].value;
+      const script = sub === "eval" ? undefined : spos.find((p) => !p.value.startsWith("-") || p.value === "-");
       if (code === undefined && stdin !== undefined && (!script || script.value === "-") && !args.includes("-m")) code = stdin;
+      // it runs a file or module from disk: what it reads on stdin is data
+      if (
+        code === undefined &&
+        ((script && script.value !== "-" && !argDynamic[script.idx] && !/^https?:/i.test(script.value)) || args.includes("-m"))
+      )
+        e.caps.push("script");
       if (code !== undefined) {
         e.code = code.toLowerCase();
         this.code(code, program, inh);
+        // code that fetches code and evaluates it (`fetch(u).then(eval)`, `eval get("https://…")`, `exec(urlopen(…).read())`)
+        if (
+          /\b(?:eval|exec|instance_eval|module_eval|Function)\b/.test(code) &&
+          /(?:https?:\/\/|urlopen|fetch\(|Net::HTTP|URI\.open|LWP|get\(|requests\.)/i.test(code)
+        )
+          e.caps.push("remote");
       } else {
-        if (script && script.value !== "-" && program !== "perl" && !args.includes("-m"))
+        // a program fetched from the network and run (`deno run https://…`, `bun https://…`)
+        const remote = script && /^https?:\/\//i.test(script.value) ? parseTarget(script.value) : null;
+        if (remote) {
+          this.download(this.net(program, remote, inh), -1);
+          e.caps.push("remote");
+        } else if (script && script.value !== "-" && program !== "perl" && !args.includes("-m"))
           this.pathOp("read", script.value, argDynamic[script.idx], program, inh);
         for (const p of pos.slice(1)) if (looksLikePath(p.value)) this.pathOp("access", p.value, argDynamic[p.idx], program, inh);
       }
@@ -487,7 +516,12 @@ export class CommandAnalyzer {
       let i = 0;
       for (; i < args.length && !/^[-(!]/.test(args[i]); i++) roots.push(args[i]);
       if (!roots.length) roots.push(".");
-      for (const r of roots) this.pathOp("access", r, false, program, inh);
+      const runs = args.some((a) => ["-exec", "-execdir", "-ok", "-okdir"].includes(a));
+      for (const r of roots) {
+        const o = this.pathOp("access", r, false, program, inh);
+        // what -exec runs gets every file under the roots
+        if (runs) this.readTree(o, r);
+      }
       if (args.includes("-delete"))
         for (const r of roots) {
           const o = this.pathOp("delete", r, false, program, inh);
@@ -552,8 +586,38 @@ export class CommandAnalyzer {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
     }
-    // Paths in string literals: open('/root/.aws/credentials'), fs.readFileSync('~/.ssh/id_rsa').
-    for (const m of code.matchAll(/(["'`])((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g)) this.pathOp("access", m[2], false, program, inh);
+    // Paths in string literals: open('/root/.aws/credentials'), fs.readFileSync('~/.ssh/id_rsa'), Perl's
+    // open(F, "</etc/shadow"), and paths built on the home directory (Path.home() / '.zshrc', homedir() + '/.x').
+    const literals: { path: string; at: number }[] = [];
+    for (const m of code.matchAll(/(["'`])[<>+]*\s*((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g)) literals.push({ path: m[2], at: m.index ?? 0 });
+    for (const m of code.matchAll(
+      /(?:Path\.home\(\)|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\()\s*(["'`])\/?([^"'`]+)\1/g,
+    ))
+      literals.push({ path: `~/${m[2]}`, at: m.index ?? 0 });
+    for (const { path, at } of literals) {
+      const before = code.slice(Math.max(0, at - 48), at);
+      const after = code.slice(at, at + path.length + 24);
+      const op = /(?:remove|unlink|rmdir|removeSync|unlinkSync|rmSync|delete|rm)\w*\s*\(\s*(?:[\w.]+\(\s*)?$/i.test(before)
+        ? "delete"
+        : /(?:write\w*|append\w*|put_contents|Bun\.write|copy\w*|move|rename\w*|symlink\w*|chmod\w*|truncate)\s*\(\s*(?:[\w.]+\(\s*)?$/i.test(
+              before,
+            ) ||
+            /^["'`][>+]/.test(code.slice(at)) ||
+            /["'`]\s*,\s*["'`][wax]/.test(after) ||
+            /\.\s*(?:write_text|write_bytes|open\(\s*["'`][wax])/.test(after)
+          ? "write"
+          : "access";
+      this.pathOp(op, path, false, program, inh);
+    }
+    // URLs in string literals are connections the code makes (urlopen, fetch, http.get, Net::HTTP)
+    for (const m of code.matchAll(/(["'`])((?:https?|wss?|ftp|file):\/\/[^"'`\s]+)\1/gi)) {
+      if (/^file:/i.test(m[2])) {
+        this.pathOp("read", decodeURIComponent(m[2].replace(/^file:\/\/(?:localhost)?/i, "")), false, program, inh);
+        continue;
+      }
+      const t = parseTarget(m[2]);
+      if (t) this.net(program, t, inh);
+    }
   }
 
   /** The standard input a command is given on the line: a here-document, a here-string, or the output of
@@ -606,6 +670,15 @@ export class CommandAnalyzer {
   }
 
   /** A port the command listens on or exposes (a listen op: port, bind address, public or not). */
+  /** A directory read as a whole (`tar c`, `cp -r`, `grep -r`, `rg`, `find -exec`, a served or mounted directory):
+   * also every file under it, as a pattern the engine compares with the protected paths (`~/.aws` → `~/.aws/credentials`). */
+  private readTree(o: OpContext, raw: string) {
+    if (this.globs.has(o) || o.dynamic || !raw) return o;
+    const dir = raw.replace(/[*?[\]\\]/g, "\\$&").replace(/\/+$/, "") || "/";
+    this.globs.set(o, { pattern: `${resolvePattern(dir, this.env).replace(/\/$/, "")}/**/*`, shown: `${raw.replace(/\/+$/, "")}/…` });
+    return o;
+  }
+
   private listenOp(program: string, port: number, pub: boolean, inh: Inherit, host = "") {
     const l = this.base("listen");
     Object.assign(l, { program, port, host, hostPublic: pub, url: `listen://${host || "*"}:${port}`, sudo: inh.sudo });
@@ -643,6 +716,23 @@ export class CommandAnalyzer {
             if (t && isPrivateHost(t[1])) this.listenOp(program, Number(t[2]), true, inh, t[1]);
           }
       }
+      return;
+    }
+    if (program === "chisel") {
+      // chisel client SERVER R:[bind:]port:host:hostport: the remote side exposes host:hostport
+      for (const p of pos) {
+        const parts = p.value.startsWith("R:") ? splitHostPort(p.value.slice(2)) : [];
+        if (parts.length >= 2) this.listenOp(program, Number(parts[parts.length - 1]) || -1, true, inh, parts[parts.length - 2]);
+      }
+      if (!pos.some((p) => p.value.startsWith("R:"))) this.listenOp(program, -1, true, inh);
+      return;
+    }
+    if (program === "httpd" && args.some((a) => a === "-p" || a === "-h")) {
+      // busybox httpd -p PORT -h DIR: serves DIR to the network
+      const [h, port] = portOf(optValues(args, ["-p"])[0] ?? "80", 80);
+      const pub = !(h && LOOPBACK.test(h));
+      this.listenOp(program, port, pub, inh, h);
+      if (pub) this.serve(optValues(args, ["-h"])[0] ?? ".", program, inh);
       return;
     }
     const spec = prog.listen;
@@ -687,7 +777,30 @@ export class CommandAnalyzer {
     const ncBind = /^(?:nc|ncat|netcat|nc\.\w+|pwncat|socket)$/.test(program)
       ? (optValues(args, ["-s", "--source"])[0] ?? pos.find((p) => !/^\d+$/.test(p.value))?.value)
       : undefined;
-    this.listenOp(program, port, ncBind ? !LOOPBACK.test(ncBind) : pub, inh, ncBind ?? bind);
+    const isPub = ncBind ? !LOOPBACK.test(ncBind) : pub;
+    this.listenOp(program, port, isPub, inh, ncBind ?? bind);
+    // the directory a file server serves (the working directory unless it is given)
+    if (isPub && !ncBind) {
+      const family = interpFamily(program);
+      const dir =
+        family === "python"
+          ? optValues(args, ["-d", "--directory"])[0]
+          : family === "php"
+            ? optValues(args, ["-t", "--docroot"])[0]
+            : family === "ruby"
+              ? pos.find((p) => p.value !== "httpd" && !/^\d+$/.test(p.value))?.value
+              : prog.can.includes("read") && !prog.listen?.tunnel
+                ? pos.find((p) => !/^\d+$/.test(p.value))?.value
+                : undefined;
+      if (dir || family === "python" || family === "php" || family === "ruby") this.serve(dir ?? ".", program, inh);
+    }
+  }
+
+  /** A directory served to the network: a read of all of it. */
+  private serve(dir: string, program: string, inh: Inherit) {
+    const o = this.pathOp("read", dir, false, program, inh);
+    o.mode = "serve";
+    this.readTree(o, dir);
   }
 
   private files(program: string, args: string[], dyn: boolean[], pos: { value: string; idx: number }[], e: OpContext, inh: Inherit) {
@@ -725,12 +838,15 @@ export class CommandAnalyzer {
         }
       }
       if (sub === "rm") for (const t of pos.slice(1)) if (e.flags.some((f) => f === "r")) add("delete", t).mode = "recursive";
+      // paths it is given (`git diff --no-index /dev/null ~/.ssh/id_rsa`, `git add src/x`)
+      for (const p of pos.slice(1))
+        if (looksLikePath(p.value) && p.value !== "/dev/null") add(sub === "diff" || sub === "show" ? "read" : "access", p);
       return;
     }
     if (program === "rsync") {
       const local = pos.filter((p) => !isRemoteSpec(p.value) && !/^rsync:\/\//.test(p.value));
       const dst = pos[pos.length - 1];
-      for (const p of local) if (p !== dst) add("read", p);
+      for (const p of local) if (p !== dst) this.readTree(add("read", p), p.value);
       if (dst && pos.length > 1 && !isRemoteSpec(dst.value) && !/^rsync:\/\//.test(dst.value)) {
         add("write", dst);
         // --delete*: files at the destination missing from the source are removed
@@ -741,15 +857,22 @@ export class CommandAnalyzer {
     }
     if (DELETERS.has(program)) {
       const recursive = program === "rmdir" ? false : e.flags.some((f) => f === "r" || f === "R" || f === "recursive");
+      // `rm -rf` is base-deny-rm-rf's (decided on the command): its deletes are marked apart so one rule reports it
+      const forced = program === "rm" && e.flags.some((f) => f === "f" || f === "force");
       // xargs supplies the targets: unknown ones
       for (const p of pos.length || !inh.unknownArgs ? pos : [{ value: "", idx: -1 }]) {
         const o = add("delete", p);
-        if (recursive) o.mode = "recursive";
+        if (recursive) o.mode = forced ? "recursive-force" : "recursive";
       }
       return;
     }
     if (READERS.has(program) && prog.pos === "r") {
-      for (const p of pos) add("read", p);
+      // archivers add directories whole (`7z a x.7z ~/.aws`)
+      const tree = /^(?:7z|7za|7zr|rar|arj|lha|cpio|pax)$/.test(program);
+      for (const p of pos) {
+        const o = add("read", p);
+        if (tree) this.readTree(o, p.value);
+      }
       return;
     }
     if (PATTERN_FIRST.has(program)) {
@@ -762,7 +885,13 @@ export class CommandAnalyzer {
         this.code(pos[0].value, program, inh);
       }
       const inPlace = triggeredCaps(prog, args, e.flags).includes("write") || (program === "perl" && args.some((a) => /^-[a-zA-Z]*i/.test(a)));
-      for (const p of files) add(inPlace ? "write" : "read", p);
+      // grep -r / rg / ag / ack read directories whole
+      const tree =
+        /^(?:rg|ag|ack)$/.test(program) || e.flags.some((f) => f === "r" || f === "R" || f === "recursive" || f === "dereference-recursive");
+      for (const p of files) {
+        const o = add(inPlace ? "write" : "read", p);
+        if (tree && !inPlace) this.readTree(o, p.value);
+      }
       return;
     }
     if (WRITERS.has(program)) {
@@ -777,7 +906,11 @@ export class CommandAnalyzer {
       const toRemote = !target && pos.length > 1 && isRemoteSpec(pos[pos.length - 1].value);
       const srcs = target || toRemote ? local : local.slice(0, -1);
       const dst = toRemote ? undefined : target ? { value: target, idx: -1 } : local[local.length - 1];
-      for (const p of srcs) add(program === "mv" ? "delete" : "read", p);
+      const tree = program !== "mv" && e.flags.some((f) => ["r", "R", "a", "recursive", "archive"].includes(f));
+      for (const p of srcs) {
+        const o = add(program === "mv" ? "delete" : "read", p);
+        if (tree) this.readTree(o, p.value);
+      }
       if (program === "mv") for (const p of srcs) add("read", p);
       if (dst && (target || local.length > 1 || pos.length > local.length)) add("write", dst);
       return;
@@ -795,12 +928,35 @@ export class CommandAnalyzer {
       const tpos = a0 && !a0.startsWith("-") && pos[0]?.idx === 0 ? pos.slice(1) : pos;
       const file = optValues(args, ["-f", "--file"])[0] ?? (/^-?[a-zA-Z]*f/.test(a0) ? tpos[0]?.value : undefined);
       if (file) this.pathOp(create ? "write" : "read", file, false, program, inh);
-      if (create) for (const p of tpos.filter((p) => p.value !== file)) add("read", p);
+      if (create) for (const p of tpos.filter((p) => p.value !== file)) this.readTree(add("read", p), p.value);
       else for (const d of optValues(args, ["-C", "--directory"])) this.pathOp("write", d, false, program, inh);
       return;
     }
     if (prog.pos === "wr") {
-      for (const [i, p] of pos.entries()) add(i === 0 ? "write" : "read", p);
+      const tree = e.flags.some((f) => f === "r" || f === "recurse-paths");
+      for (const [i, p] of pos.entries()) {
+        const o = add(i === 0 ? "write" : "read", p);
+        if (i > 0 && tree) this.readTree(o, p.value);
+      }
+      return;
+    }
+    if (program === "docker" || program === "podman" || program === "nerdctl") {
+      // bind mounts: the container reads (`:ro`) or writes the host path; --env-file is read
+      for (const v of optValues(args, ["-v", "--volume"])) {
+        const [src, , opt] = v.split(":");
+        if (!src || !/^(?:\/|~|\.|\$)/.test(src)) continue;
+        const ro = /\bro\b/.test(opt ?? "");
+        const o = this.pathOp(ro ? "read" : "write", src, false, program, inh);
+        if (ro) this.readTree(o, src);
+      }
+      for (const v of optValues(args, ["--mount"])) {
+        const src = /(?:^|,)(?:source|src)=([^,]+)/.exec(v)?.[1];
+        if (!src || !/(?:^|,)type=bind/.test(v)) continue;
+        const ro = /(?:^|,)(?:readonly|ro)(?:,|=true|$)/.test(v);
+        const o = this.pathOp(ro ? "read" : "write", src, false, program, inh);
+        if (ro) this.readTree(o, src);
+      }
+      for (const v of optValues(args, ["--env-file"])) this.pathOp("read", v, false, program, inh);
       return;
     }
     if (program === "curl") {
@@ -844,7 +1000,18 @@ export class CommandAnalyzer {
             !args.includes("--spider") &&
             !args.some((a) => /^-[a-zA-Z]*O-$/.test(a)));
       const maxBytes = isCurl ? parseSize(optValues(args, ["--max-filesize"])[0] ?? "") : -1;
+      // --resolve host:port:addr and --connect-to h:p:addr:port send the request to another address
+      if (isCurl)
+        for (const v of optValues(args, ["--resolve", "--connect-to"])) {
+          const parts = splitHostPort(v.replace(/^\+/, ""));
+          const addr = (parts.length >= 3 ? parts[2] : "").replace(/^\[|\]$/g, "");
+          if (addr) this.net(program, { url: `http://${addr}`, host: addr.toLowerCase(), port: Number(parts[3] ?? parts[1]) || 80 }, inh);
+        }
       for (const p of [...pos.map((p) => p.value), ...optValues(args, ["--url"])]) {
+        if (/^file:\/\//i.test(p)) {
+          this.pathOp("read", decodeURIComponent(p.replace(/^file:\/\/(?:localhost)?/i, "")), false, program, inh);
+          continue;
+        }
         const t = parseTarget(p, "http");
         if (!t) continue;
         const n = this.net(program, t, inh, upload);
@@ -1049,7 +1216,7 @@ function optPairs(args: string[], names: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < args.length; i++)
     for (const n of names) {
-      if (args[i] === n && i + 1 < args.length) out.push([n, args[i + 1]]);
+      if ((args[i] === n || (n.length === 2 && new RegExp(`^-[a-zA-Z]+${n[1]}$`).test(args[i]))) && i + 1 < args.length) out.push([n, args[i + 1]]);
       else if (args[i].startsWith(n) && args[i].length > n.length && !args[i].startsWith("--")) out.push([n, args[i].slice(n.length)]);
     }
   return out;
