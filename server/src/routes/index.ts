@@ -25,6 +25,8 @@ import { webRoutes } from "./web.ts";
 import { proxyRoutes } from "../proxy/index.ts";
 import { modelProxyRoutes } from "./model-proxy.ts";
 import { modelUsageRoutes } from "./model-usage.ts";
+import { hostRoutes } from "./hosts.ts";
+import { installRoutes } from "./install.ts";
 
 export interface RouteDeps {
   config: Config;
@@ -62,6 +64,8 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     proxyRoutes,
     modelProxyRoutes,
     modelUsageRoutes,
+    hostRoutes,
+    installRoutes,
   ])
     await app.register(r, all);
 };
