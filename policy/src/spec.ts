@@ -237,44 +237,56 @@ export function globToRegExp(glob: string): RegExp {
   return re;
 }
 export const like = (value: string, glob: string) => globToRegExp(glob).test(value);
-const likeSome = (v: string, gs: string[]) => gs.some((g) => like(v, g));
+// A rule's list of globs as one alternation, compiled once per list (rule specs are built once): the
+// prefilter tests every rule of an op's bucket, and one regular expression beats a lookup per glob.
+const listCache = new WeakMap<string[], RegExp>();
+function likeSome(v: string, gs: string[]): boolean {
+  let re = listCache.get(gs);
+  if (!re) {
+    re = gs.length === 1 ? globToRegExp(gs[0]) : new RegExp(gs.map((g) => `(?:${globToRegExp(g).source})`).join("|"));
+    listCache.set(gs, re);
+  }
+  return re.test(v);
+}
 const hasAny = (set: string[], xs: string[]) => xs.some((x) => set.includes(x));
 
 export function condMatches(c: Cond, x: OpContext): boolean {
+  // The same AND as the Cedar condition, cheapest tests first (equalities and booleans, then sets,
+  // then `like` patterns): this runs for every rule of an op's bucket.
   if (!c.op.includes(x.op)) return false;
+  if (c.inWorkspace !== undefined && x.inWorkspace !== c.inWorkspace) return false;
+  if (c.outside !== undefined && x.outside !== c.outside) return false;
+  if (c.hostPublic !== undefined && x.hostPublic !== c.hostPublic) return false;
+  if (c.upload !== undefined && x.upload !== c.upload) return false;
+  if (c.background !== undefined && x.background !== c.background) return false;
+  if (c.sudo !== undefined && x.sudo !== c.sudo) return false;
+  if (c.dynamic !== undefined && x.dynamic !== c.dynamic) return false;
+  if (c.sandbox !== undefined && x.sandbox !== c.sandbox) return false;
+  if (c.secret !== undefined && x.secret !== c.secret) return false;
+  if (c.maxBytesOver !== undefined && !(x.maxBytes < 0 || x.maxBytes > Math.floor(c.maxBytesOver))) return false;
+  if (c.port && !c.port.includes(x.port)) return false;
   if (c.tool && !c.tool.includes(x.tool)) return false;
   if (c.program && !c.program.includes(x.program)) return false;
   if (c.interp && !c.interp.includes(x.interp)) return false;
+  if (c.mode && !c.mode.includes(x.mode)) return false;
+  if (c.kind && !c.kind.includes(x.kind)) return false;
+  if (c.channel && !c.channel.includes(x.channel)) return false;
+  if (c.actionIn && !c.actionIn.includes(x.action)) return false;
   if (c.argsAny && !hasAny(x.args, c.argsAny)) return false;
   if (c.capsAny && !hasAny(x.caps, c.capsAny)) return false;
   if (c.capsNone && hasAny(x.caps, c.capsNone)) return false;
   if (c.flagsAll && !c.flagsAll.every((g) => hasAny(x.flags, g))) return false;
-  if (c.argvLike && !likeSome(x.argv, c.argvLike)) return false;
-  if (c.lineLike && !likeSome(x.line, c.lineLike)) return false;
-  if (c.codeLike && !likeSome(x.code, c.codeLike)) return false;
   if (c.feedsAny && !hasAny(x.feeds, c.feedsAny)) return false;
   if (c.pathLike && !likeSome(x.path, c.pathLike)) return false;
   if (c.pathNotLike && likeSome(x.path, c.pathNotLike)) return false;
-  if (c.inWorkspace !== undefined && x.inWorkspace !== c.inWorkspace) return false;
   if (c.hostLike && !likeSome(x.host, c.hostLike)) return false;
-  if (c.hostPublic !== undefined && x.hostPublic !== c.hostPublic) return false;
-  if (c.port && !c.port.includes(x.port)) return false;
-  if (c.upload !== undefined && x.upload !== c.upload) return false;
-  if (c.channel && !c.channel.includes(x.channel)) return false;
+  if (c.argvLike && !likeSome(x.argv, c.argvLike)) return false;
+  if (c.lineLike && !likeSome(x.line, c.lineLike)) return false;
+  if (c.codeLike && !likeSome(x.code, c.codeLike)) return false;
   if (c.phoneLike && !likeSome(x.phone, c.phoneLike)) return false;
   if (c.phoneNotLike && !(x.phone === "" || !likeSome(x.phone, c.phoneNotLike))) return false;
   if (c.contentLike && !likeSome(x.content, c.contentLike)) return false;
-  if (c.actionIn && !c.actionIn.includes(x.action)) return false;
-  if (c.maxBytesOver !== undefined && !(x.maxBytes < 0 || x.maxBytes > Math.floor(c.maxBytesOver))) return false;
-  if (c.background !== undefined && x.background !== c.background) return false;
-  if (c.sudo !== undefined && x.sudo !== c.sudo) return false;
-  if (c.dynamic !== undefined && x.dynamic !== c.dynamic) return false;
-  if (c.outside !== undefined && x.outside !== c.outside) return false;
-  if (c.sandbox !== undefined && x.sandbox !== c.sandbox) return false;
-  if (c.secret !== undefined && x.secret !== c.secret) return false;
-  if (c.kind && !c.kind.includes(x.kind)) return false;
   if (c.textLike && !likeSome(x.text, c.textLike)) return false;
-  if (c.mode && !c.mode.includes(x.mode)) return false;
   if (c.scheduleLike && !likeSome(x.schedule, c.scheduleLike)) return false;
   return true;
 }
