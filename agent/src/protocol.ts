@@ -18,6 +18,12 @@ export const COMMAND_KINDS = [
   "status",
   "set_authorized_keys",
   "read_gate_audit",
+  // A user's own machine (`byo`, issue 16; the host agent implements them, server/src/hosts/ sends them):
+  // start_gateway {} / stop_gateway {}: start or stop its gateway service (the agent stays connected);
+  // uninstall {}: ack, then remove services, users and files (what `tropic-host uninstall` does).
+  "start_gateway",
+  "stop_gateway",
+  "uninstall",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 

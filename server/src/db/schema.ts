@@ -70,6 +70,8 @@ export const instances = pgTable("instances", {
   modelKeyHash: text("model_key_hash"),
   /** the same credential, sealed, for the agent's .env (0008); NULL with the hash when revoked */
   modelKeyEnc: jsonb("model_key_enc").$type<SealedJson>(),
+  /** what an enrolled `byo` host said about itself (migration 0010, hosts/); null until it enrolled */
+  host: jsonb("host").$type<HostInfo>(),
 });
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
@@ -260,5 +262,26 @@ export const proxyTickets = pgTable("proxy_tickets", {
   ownerId: uuid("owner_id").notNull(),
   instanceId: uuid("instance_id").notNull(),
   sessionId: uuid("session_id").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+});
+
+/** What a `byo` host reports when it enrols (instances.host, migration 0010). */
+export type HostInfo = {
+  os: string;
+  arch: string;
+  hostname: string;
+  agentVersion: string;
+  openclawVersion: string;
+  /** the host runs on Agent37 (OPENCLAW_STARTER_PROXY_URL or AGENT37_LLM_PROXY_URL): its models and keys are Agent37's */
+  agent37: boolean;
+  enrolledAt: string;
+};
+
+/** One-time enrolment tokens of `byo` hosts (migration 0010, hosts/enrolment.ts): hashed, 15 minutes, one use. */
+export const enrolmentTokens = pgTable("enrolment_tokens", {
+  tokenHash: text("token_hash").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
   expiresAt: ts("expires_at").notNull(),
 });

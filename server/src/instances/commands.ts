@@ -208,7 +208,14 @@ export const MODEL_KEY = "ANTHROPIC_API_KEY";
  * pays the model rate: instances.uses_platform_key), else none. The gateway restarts only when the
  * value changed. An older pending sync is superseded.
  */
-export async function enqueueModelKeySync(db: Db, ownerId: string, instanceIds: string[], platformKey: boolean) {
+export async function enqueueModelKeySync(db: Db, ownerId: string, ids: string[], platformKey: boolean) {
+  if (!ids.length) return;
+  // An Agent37 machine (a `byo` host that said so at enrolment) has its own models and keys: Tropic writes none there.
+  const agent37 = await db
+    .select({ id: instances.id })
+    .from(instances)
+    .where(and(inArray(instances.id, ids), eq(instances.provider, "byo"), sql`(${instances.host}->>'agent37')::boolean IS TRUE`));
+  const instanceIds = ids.filter((id) => !agent37.some((a) => a.id === id));
   if (!instanceIds.length) return;
   const [own] = await db
     .select({ id: credentials.id })
