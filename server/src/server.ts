@@ -4,7 +4,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./db/connect.ts";
 import { migrate } from "./db/migrate.ts";
 import { syncSkillCatalog } from "./routes/skills.ts";
-import { LocalProvider, localSandboxPlan } from "@tropic/providers";
+import { ByoProvider, LocalProvider, localSandboxPlan } from "@tropic/providers";
 import { InstanceManager } from "./instances/manager.ts";
 import { loadRates } from "./credits/rates.ts";
 import { loadKeyring } from "./secrets/keyring.ts";
@@ -59,6 +59,8 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
                 hiddenPaths: config.masterKeyFile ? [config.masterKeyFile] : [],
                 log: (m) => log.info(m),
               }),
+              // A user's own machine (docs/hosts.md): nothing to provision; driven through its agent.
+              byo: new ByoProvider(),
             },
             agentUrl: () => agentUrl,
             log,

@@ -54,6 +54,8 @@ export class AgentHub {
   onGatewayReady: (instanceId: string) => void = () => {};
   /** called when an agent reports its gateway not ready (restarting, crash-looping…): the reconciler looks at once */
   onGatewayTrouble: (instanceId: string) => void = () => {};
+  /** called when an agent connects (a user's own machine coming back: the reconciler looks at once) */
+  onConnected: (instanceId: string) => void = () => {};
 
   constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
     this.db = deps.db;
@@ -114,6 +116,7 @@ export class AgentHub {
       (ws as WebSocket & { alive?: boolean }).alive = true;
     });
     this.log.info({ instanceId }, "instance agent connected");
+    this.onConnected(instanceId);
     ws.on("message", (data, isBinary) => {
       // Binary frames are the tunnel's; text frames the management protocol's.
       if (isBinary) return mux.receive(data as Buffer);
@@ -197,6 +200,13 @@ export class AgentHub {
   }
 
   private async onFrame(c: Conn, f: AgentFrame) {
+    // The token decides the instance; an agent that says it is another one (a host presenting another
+    // instance's token) is refused before anything it reports is believed.
+    if (f.type === "hello" && f.instanceId !== c.instanceId) {
+      this.log.warn({ instanceId: c.instanceId }, "an agent presented this instance's token but said it is another instance: refused");
+      c.ws.close(4003, "this token belongs to another instance");
+      return;
+    }
     if (f.type === "hello" || f.type === "status") {
       await this.db
         .update(instances)

@@ -2,7 +2,8 @@
 // management channel (AgentHub), the reconciler (pg-boss) and the providers that run here.
 import type { Server } from "node:http";
 import type { FastifyBaseLogger } from "fastify";
-import type { InstanceProvider } from "@tropic/providers";
+import { ByoProvider, type InstanceProvider } from "@tropic/providers";
+import { hostChannel } from "../hosts/channel.ts";
 import type { Database } from "../db/connect.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
 import { applyNetworkRulesOf } from "../ssh/network.ts";
@@ -47,6 +48,9 @@ export class InstanceManager {
     });
     this.hub.onGatewayReady = (id) => void this.reconciler.healthNow(id).catch(() => {});
     this.hub.onGatewayTrouble = (id) => void this.reconciler.kick(id);
+    this.hub.onConnected = (id) => void this.reconciler.kick(id);
+    // A user's own machine is driven through its agent: the byo provider queues its commands here.
+    if (o.providers.byo instanceof ByoProvider) o.providers.byo.attach(hostChannel(o.database.db, this.hub));
     this.meter = new MeterService({ database: o.database, log: o.log, rates: o.rates, changed: (id) => this.reconciler.kick(id) });
     this.sshRotation = new SshKeyRotation({
       db: o.database.db,

@@ -162,9 +162,17 @@ export class Reconciler {
           ...(row.agentTokenEnc ? {} : { agentTokenEnc: await sealJson(this.o.kek, agentToken), agentTokenHash: sha256Hex(agentToken) }),
           updatedAt: new Date(),
         })
-        .where(eq(instances.id, id))
+        // Only tokens nobody saved meanwhile (a `byo` host's enrolment saves its own: hosts/enrolment.ts).
+        .where(
+          and(
+            eq(instances.id, id),
+            row.agentTokenEnc ? undefined : isNull(instances.agentTokenEnc),
+            row.gatewayTokenEnc ? undefined : isNull(instances.gatewayTokenEnc),
+          ),
+        )
         .returning();
-      row = r!;
+      if (!r) return this.step(id);
+      row = r;
       this.onStep(id, "reference-saved");
     }
     const ref = row.providerRef!;
@@ -173,7 +181,8 @@ export class Reconciler {
       if (row.state === "stopped") return;
       if (row.state !== "stopping") await this.setState(id, { state: "stopping" });
       await provider.stop(ref);
-      this.o.hub.disconnect(id);
+      // A user's own machine keeps its agent (a command stopped its gateway); elsewhere the agent stopped too.
+      if (row.provider !== "byo") this.o.hub.disconnect(id);
       // A stop by the credit meter (pause_reason set) keeps its reason: it is what the user sees.
       await this.setState(id, { state: "stopped", stoppedAt: new Date(), stateReason: row.pauseReason ? row.stateReason : null });
       return;
@@ -207,6 +216,17 @@ export class Reconciler {
       // The owner's SSH allowlist (Settings); re-applied to running instances whenever it changes.
       await provider.applyNetworkRules(ref, await networkRulesFor(db, row.ownerId));
       this.onStep(id, "created");
+    }
+    // A user's own machine (byo) Tropic cannot boot: until its agent is connected the instance waits,
+    // `provisioning` before the machine enrolled, `stopped` (offline) after; its commands stay queued.
+    if (row.provider === "byo" && obs.state === "provisioning") {
+      const offline = row.host !== null;
+      await this.setState(id, {
+        state: offline ? "stopped" : "provisioning",
+        stateReason: obs.detail ?? null,
+        ...(offline && row.state !== "stopped" ? { stoppedAt: new Date() } : {}),
+      });
+      return;
     }
     let startedAt = row.startedAt;
     if (obs.state !== "running") {

@@ -2,18 +2,17 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { FastifyPluginAsync } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { providerInfo } from "@tropic/providers";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
-import { enqueueCommand, enqueueGateSettingsPush, enqueueModelKeySync } from "../instances/commands.ts";
+import { enqueueCommand, enqueueModelKeySync } from "../instances/commands.ts";
+import { createInstance } from "../instances/create.ts";
+import { hostOut, hostView } from "../hosts/view.ts";
 import { recordEvent } from "../lib/audit.ts";
-import { badRequest, conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
+import { conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
-import { loadSettings } from "./settings.ts";
 import { checkLimits } from "../credits/meter.ts";
 import { loadRates } from "../credits/rates.ts";
-import { ensureKey, pushAuthorizedKeys } from "../ssh/keys.ts";
 import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
 import { beforeCursor, newestFirst } from "./scope.ts";
 
@@ -38,7 +37,14 @@ export const instanceOut = z.object({
   pauseReason: z.string().nullable(),
   /** when a daily_cap pause ends by itself (the next UTC day) */
   pausedUntil: isoNullable,
+  /** a `byo` instance's machine once it enrolled (hosts/): OS, architecture, versions, last seen, connected */
+  host: hostOut.nullable().optional(),
 });
+
+/** A row as the API shows it: the host's details with its agent's last report and connection. */
+export function instanceView<T extends typeof instances.$inferSelect>(row: T, manager: RouteDeps["instances"]) {
+  return { ...row, host: hostView(row, manager) };
+}
 
 const createBody = z.strictObject({
   name: name.describe("unique among the caller's instances (409 when taken)"),
@@ -52,14 +58,6 @@ const createBody = z.strictObject({
   region: z.string().max(40).optional(),
   instanceType: z.string().max(40).optional(),
 });
-
-/**
- * The providers instances can run on here: those of the instance manager, or — with
- * TROPIC_INSTANCES=off, where another process reconciles — the ones `tropic serve` builds (local).
- */
-export function availableProviders(manager: RouteDeps["instances"]): string[] {
-  return manager ? Object.keys(manager.o.providers) : ["local"];
-}
 
 const nameTaken = (n: string) => conflict("name", `an instance named "${n}" already exists`);
 
@@ -88,70 +86,19 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
       .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt), beforeCursor(instances.createdAt, instances.id, cursor)))
       .orderBy(...newestFirst(instances.createdAt, instances.id))
       .limit(req.query.limit + 1);
-    return page(rows, req.query.limit);
+    return page(
+      rows.map((r) => instanceView(r, manager)),
+      req.query.limit,
+    );
   });
 
   app.post("/api/v1/instances", { schema: { tags, body: createBody, response: { 201: instanceOut } } }, async (req, reply) => {
-    const { name, provider } = req.body;
-    const available = availableProviders(manager);
-    const unavailable = () =>
-      badRequest("provider", `provider "${provider}" is not available on this Tropic server (available: ${available.join(", ")})`, { available });
-    const info = providerInfo(provider);
-    if (!info) throw unavailable();
-    const region = req.body.region ?? info.defaultRegion;
-    if (!info.regions.includes(region))
-      throw badRequest("region", `region "${region}" is not available for ${provider}; choose one of ${info.regions.join(", ")}`);
-    const instanceType = req.body.instanceType ?? info.defaultInstanceType;
-    if (!info.instanceTypes.some((t) => t.id === instanceType))
-      throw badRequest(
-        "instanceType",
-        `instance type "${instanceType}" is not available for ${provider}; choose one of ${info.instanceTypes.map((t) => t.id).join(", ")}`,
-      );
-    // Checked after the catalog's region and type (a spec error is named first), before anything is written.
-    if (!available.includes(provider)) throw unavailable();
-    const now = new Date();
-    // The unique index (owner, name) among live instances decides; two creates at once get one row.
-    const [row] = await db
-      .insert(instances)
-      .values({
-        id: crypto.randomUUID(),
-        ownerId: req.caller!.id,
-        name,
-        provider: info.id,
-        region,
-        instanceType,
-        desiredState: "running",
-        state: "provisioning",
-        createdAt: now,
-        updatedAt: now,
-      })
-      // No error for a taken name (an error would cost the embedded database's connection): no row.
-      .onConflictDoNothing({ target: [instances.ownerId, instances.name], where: isNull(instances.deletedAt) })
-      .returning()
-      .catch((err) => {
-        throw isUniqueViolation(err, "instances_owner_name_key") ? nameTaken(name) : err;
-      });
-    if (!row) throw nameTaken(name);
-    await recordEvent(db, {
-      ownerId: req.caller!.id,
-      action: "instance.create",
-      objectType: "instance",
-      objectId: row.id,
-      details: { provider, region, instanceType },
-    });
-    // The gate starts with the user's Settings toggles and phone rules (delivered when the agent first connects).
-    await enqueueGateSettingsPush(db, await loadSettings(db, req.caller!.id), [row.id]);
-    // The user's SSH key (made now if this is the first need) goes into the instance's authorized_keys.
-    await ensureKey(db, kek, req.caller!.id);
-    await pushAuthorizedKeys(db, req.caller!.id, [row.id]);
-    // The Claude API key into the instance's .env at provisioning.
-    await enqueueModelKeySync(db, req.caller!.id, [row.id], config.platformAnthropicKey !== undefined);
-    await manager?.changed(row.id);
-    return reply.code(201).send(row);
+    const row = await createInstance({ db, config, kek, manager }, req.caller!.id, req.body);
+    return reply.code(201).send(instanceView(row, manager));
   });
 
   app.get("/api/v1/instances/:id", { schema: { tags, params: idParam, response: { 200: instanceOut } } }, async (req) =>
-    ownedInstance(db, req.caller!.id, req.params.id),
+    instanceView(await ownedInstance(db, req.caller!.id, req.params.id), manager),
   );
 
   app.patch(
@@ -175,7 +122,7 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
           throw isUniqueViolation(err, "instances_owner_name_key") ? nameTaken(req.body.name) : err;
         });
       if (!row) throw nameTaken(req.body.name);
-      return row;
+      return instanceView(row, manager);
     },
   );
 
@@ -205,7 +152,7 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
       const limits =
         action === "stop" ? { paused: [], resumed: [] } : await checkLimits(database.pool, req.caller!.id, { rates: loadRates(config.ratesFile) });
       for (const id of new Set([inst.id, ...limits.paused, ...limits.resumed])) await manager?.changed(id);
-      return reply.code(202).send(limits.paused.includes(inst.id) ? await ownedInstance(db, req.caller!.id, inst.id) : row!);
+      return reply.code(202).send(instanceView(limits.paused.includes(inst.id) ? await ownedInstance(db, req.caller!.id, inst.id) : row!, manager));
     });
   }
 
