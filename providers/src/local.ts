@@ -780,7 +780,7 @@ export function privateAncestors(paths: string[]): string[] {
  * agent/src bundled (esbuild, with `ws`) into agent/.build/agent-<hash>.mjs, rebuilt when a source
  * changes. A running agent keeps the file it started from; a new version is picked up at its next start.
  */
-async function agentBundle(): Promise<string> {
+export async function agentBundle(): Promise<string> {
   const src = join(REPO, "agent", "src");
   const h = createHash("sha256");
   for (const f of readdirSync(src).sort()) h.update(f).update(readFileSync(join(src, f)));

@@ -1,0 +1,291 @@
+// The host bundles (issue 16, docs/hosts.md "Installer and services"): what runs on a user's own
+// machine, served by the control plane and nothing else. One content-hashed tarball per platform:
+//   bundle.json                 {version, platform, nodeVersion, openclawVersion, agentVersion}
+//   bin/tropic-host             sh launcher → the bundle's Node running lib/tropic-host.mjs
+//   lib/tropic-host.mjs         host/src/main.ts bundled (install, uninstall, status)
+//   lib/agent.mjs               the instance agent bundle (agent/.build/agent-<hash>.mjs, the local provider's)
+//   plugin/tropic-gate/         the gate plugin, prepared (plugin/src/bundle.ts)
+//   runtime/node_modules/       Node (npm node-<os>-<arch>) + the pinned openclaw, lifecycle completed:
+//                               the runtime/ installer's own cache (installRuntime), not a second installer
+// Named tropic-host-<platform>-<sha256 prefix>.tar.gz, listed in a manifest {version, platforms:
+// {<platform>: {file, sha256, bytes}}}. The version is a hash of the inputs (agent, plugin, host CLI,
+// OpenClaw and Node versions), so a control plane serves the bundles of its own code. Built lazily on
+// first request into <data dir>/host-bundles/<version>/ and cached by content: a build is written
+// under a temporary name and renamed, and concurrent requests await the one build in progress.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AGENT_VERSION } from "@tropic/agent";
+import { installRuntime, NODE_MAJOR, nodePackageName, OPENCLAW_VERSION, runtimeDir } from "@tropic/runtime";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const HOST_SRC = join(REPO, "host", "src");
+/** bump when the bundle's layout or build changes */
+const BUNDLE_FORMAT = 1;
+
+/** Platforms a host bundle exists for (when its `node-<os>-<arch>` package and a runtime can be had). */
+export const PLATFORMS = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"] as const;
+
+export interface BundleEntry {
+  file: string;
+  sha256: string;
+  bytes: number;
+}
+export interface HostManifest {
+  version: string;
+  platforms: Record<string, BundleEntry>;
+}
+
+/** What a platform's bundle is made of: a runtime prefix whose node_modules holds node-<platform> and openclaw. */
+export interface PlatformRuntime {
+  platform: string;
+  runtime: () => Promise<{ prefix: string; nodeVersion: string; openclawVersion: string }>;
+}
+
+export interface HostBundlesOptions {
+  dataDir: string;
+  /** default: this machine's platform, from the runtime cache (installed on first use) */
+  platforms?: PlatformRuntime[];
+  /** the agent bundle (default: the local provider's esbuild of agent/src) */
+  agentBundle?: () => Promise<string>;
+  /** the prepared gate plugin directory (default: plugin/src/bundle.ts) */
+  pluginDir?: () => Promise<string>;
+  log?: (msg: string) => void;
+}
+
+/** The runtime of this machine's platform, through runtime/'s installer (its cache, lifecycle completed). */
+export function localPlatform(dir = runtimeDir()): PlatformRuntime {
+  return {
+    platform: nodePackageName().replace(/^node-/, ""),
+    runtime: async () => {
+      const r = await installRuntime({ dir });
+      return { prefix: r.prefix, nodeVersion: r.nodeVersion, openclawVersion: r.openclawVersion };
+    },
+  };
+}
+
+function hashFiles(h: ReturnType<typeof createHash>, dir: string) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) hashFiles(h, p);
+    else if (e.isFile()) h.update(`${p.slice(REPO.length)}\0`).update(readFileSync(p));
+  }
+}
+
+export class HostBundles {
+  private opts: HostBundlesOptions;
+  private building = new Map<string, Promise<HostManifest>>();
+  /** how many builds actually ran (tests: one under concurrency) */
+  builds = 0;
+
+  constructor(opts: HostBundlesOptions) {
+    this.opts = opts;
+  }
+
+  get root() {
+    return join(resolve(this.opts.dataDir), "host-bundles");
+  }
+
+  private async inputs() {
+    const agent = await (this.opts.agentBundle ?? (async () => (await import("@tropic/providers/local.ts")).agentBundle()))();
+    const plugin = await (this.opts.pluginDir ?? (async () => (await import("@tropic/openclaw-plugin/bundle.ts")).preparedPluginDir()))();
+    const h = createHash("sha256").update(`tropic-host-bundle ${BUNDLE_FORMAT} ${AGENT_VERSION} openclaw@${OPENCLAW_VERSION} node@${NODE_MAJOR}\n`);
+    h.update(readFileSync(agent));
+    hashFiles(h, plugin);
+    hashFiles(h, HOST_SRC);
+    for (const p of this.platforms()) h.update(`${p.platform}\n`);
+    return { agent, plugin, version: `${AGENT_VERSION}-${h.digest("hex").slice(0, 12)}` };
+  }
+
+  private platforms(): PlatformRuntime[] {
+    return this.opts.platforms ?? [localPlatform()];
+  }
+
+  /** The manifest of this control plane's bundles, building what is missing (once, however many ask). */
+  async manifest(): Promise<HostManifest> {
+    const inputs = await this.inputs();
+    const cached = this.cached(inputs.version);
+    if (cached) return cached;
+    let p = this.building.get(inputs.version);
+    if (!p) {
+      p = this.build(inputs).finally(() => this.building.delete(inputs.version));
+      this.building.set(inputs.version, p);
+    }
+    return p;
+  }
+
+  /** Starts the build in the background (tropic serve may call it at start); errors are logged. */
+  warm(): void {
+    this.manifest().catch((e) => this.opts.log?.(`host bundles: ${(e as Error).message}`));
+  }
+
+  private cached(version: string): HostManifest | null {
+    try {
+      const m = JSON.parse(readFileSync(join(this.root, version, "manifest.json"), "utf8")) as HostManifest;
+      for (const e of Object.values(m.platforms)) if (statSync(join(this.root, version, e.file)).size !== e.bytes) return null;
+      return m;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The path of a bundle file this control plane serves, or null (only names in the manifest). */
+  async file(name: string): Promise<{ path: string; bytes: number } | null> {
+    if (!/^tropic-host-[a-z0-9]+-[a-z0-9]+-[0-9a-f]{16}\.tar\.gz$/.test(name)) return null;
+    const m = await this.manifest();
+    const e = Object.values(m.platforms).find((x) => x.file === name);
+    return e ? { path: join(this.root, m.version, e.file), bytes: e.bytes } : null;
+  }
+
+  private async build(inputs: { agent: string; plugin: string; version: string }): Promise<HostManifest> {
+    this.builds++;
+    const t0 = Date.now();
+    const dir = join(this.root, inputs.version);
+    mkdirSync(dir, { recursive: true });
+    const platforms: Record<string, BundleEntry> = {};
+    for (const p of this.platforms()) {
+      this.opts.log?.(`host bundles: building ${p.platform} ${inputs.version}`);
+      platforms[p.platform] = await this.buildPlatform(p, inputs, dir);
+    }
+    const manifest: HostManifest = { version: inputs.version, platforms };
+    const tmp = join(dir, `manifest.json.${process.pid}.tmp`);
+    writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    renameSync(tmp, join(dir, "manifest.json"));
+    this.opts.log?.(`host bundles: ${inputs.version} built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Older versions go (an installer mid-download of one gets a 404 and is run again).
+    for (const v of readdirSync(this.root)) if (v !== inputs.version) rmSync(join(this.root, v), { recursive: true, force: true });
+    return manifest;
+  }
+
+  private async buildPlatform(p: PlatformRuntime, inputs: { agent: string; plugin: string; version: string }, dir: string): Promise<BundleEntry> {
+    const rt = await p.runtime();
+    const stage = mkdtempSync(join(dir, `.stage-${p.platform}-`));
+    try {
+      // (mkdtemp makes it 0700: extracted as the version directory, it must be traversable by the services' users)
+      chmodSync(stage, 0o755);
+      mkdirSync(join(stage, "bin"));
+      mkdirSync(join(stage, "lib"));
+      cpSync(inputs.agent, join(stage, "lib", "agent.mjs"));
+      cpSync(inputs.plugin, join(stage, "plugin", "tropic-gate"), { recursive: true });
+      await buildHostCli(join(stage, "lib", "tropic-host.mjs"));
+      writeFileSync(
+        join(stage, "bin", "tropic-host"),
+        `#!/bin/sh\n# tropic-host, on the bundle's own Node\nhere="$(cd "$(dirname "$0")/.." && pwd -P)"\nexec "$here/runtime/node_modules/node-${p.platform}/bin/node" "$here/lib/tropic-host.mjs" "$@"\n`,
+        { mode: 0o755 },
+      );
+      const info = {
+        version: inputs.version,
+        platform: p.platform,
+        nodeVersion: rt.nodeVersion,
+        openclawVersion: rt.openclawVersion,
+        agentVersion: AGENT_VERSION,
+      };
+      writeFileSync(join(stage, "bundle.json"), `${JSON.stringify(info, null, 2)}\n`);
+      const tmp = join(dir, `.${p.platform}.${process.pid}.tar.gz.tmp`);
+      await tarGz(stage, rt.prefix, tmp);
+      const sha256 = await sha256File(tmp);
+      const file = `tropic-host-${p.platform}-${sha256.slice(0, 16)}.tar.gz`;
+      const bytes = statSync(tmp).size;
+      renameSync(tmp, join(dir, file));
+      return { file, sha256, bytes };
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
+  }
+}
+
+/** host/src/main.ts as one ES module for the bundle's Node (24). */
+async function buildHostCli(out: string) {
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [join(HOST_SRC, "main.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node22",
+    outfile: out,
+    logLevel: "silent",
+  });
+}
+
+/** A reproducible tar.gz: the stage, and the runtime's node_modules as runtime/node_modules (no copy). */
+function tarGz(stage: string, runtimePrefix: string, out: string): Promise<void> {
+  const tar = [
+    "tar",
+    "--sort=name",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "--transform=s,^node_modules,runtime/node_modules,S",
+    "-cf",
+    "-",
+    "-C",
+    stage,
+    ".",
+    "-C",
+    runtimePrefix,
+    "node_modules",
+  ];
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn("bash", ["-o", "pipefail", "-c", '"$@" | gzip -n -6 > "$OUT"', "bash", ...tar], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", OUT: out },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    p.stderr.on("data", (d) => {
+      err = (err + d).slice(-2000);
+    });
+    p.on("error", reject);
+    p.on("close", (code) =>
+      code === 0 && existsSync(out) ? resolvePromise() : reject(new Error(`building a host bundle failed (${code}): ${err.trim()}`)),
+    );
+  });
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("error", reject)
+      .on("end", () => resolvePromise(h.digest("hex")));
+  });
+}
+
+// One store per data directory (the routes and `tropic serve` share it).
+const stores = new Map<string, HostBundles>();
+export function hostBundles(dataDir: string, opts: Omit<HostBundlesOptions, "dataDir"> = {}): HostBundles {
+  const key = resolve(dataDir);
+  let s = stores.get(key);
+  if (!s) {
+    s = new HostBundles({ dataDir: key, ...opts });
+    stores.set(key, s);
+  }
+  return s;
+}
+/** Tests: a store with fake platforms for a data directory. */
+export function setHostBundles(dataDir: string, store: HostBundles) {
+  stores.set(resolve(dataDir), store);
+}
+
+/** The installer script with the control plane's public URL filled in. */
+export function installerScript(publicUrl: string): string {
+  const text = readFileSync(join(REPO, "deploy", "host", "install.sh"), "utf8");
+  return text.replaceAll("__TROPIC_URL__", publicUrl);
+}
