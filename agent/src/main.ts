@@ -16,6 +16,7 @@ import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type Comman
 import { gateProblem } from "./gate-watch.ts";
 import { TunnelMux } from "./tunnel.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
+import { type ServiceRef, ServiceSupervisor, serviceManager } from "./service.ts";
 
 const dir = process.argv[2];
 if (!dir) {
@@ -57,12 +58,18 @@ const launch = JSON.parse(readFileSync(join(dir, "launch.json"), "utf8")) as Lau
   networkHelper?: string[] | null;
   /** where the gateway finds the control plane's model proxy: 127.0.0.1:modelPort (in its namespace when it has one) */
   modelPort?: number;
+  /** host mode (a user's own machine, host/): the gateway is this service of the service manager, not a child */
+  service?: ServiceRef;
+  /** host mode: the command that removes everything (tropic-host uninstall), run for the `uninstall` command */
+  host?: { uninstall: string[] };
 };
 const startedAt = Date.now();
 /** set once a signal asked the agent to stop (nothing is restarted after that) */
 let closing = false;
-const sup = new Supervisor(launch);
+const sup = launch.service ? new ServiceSupervisor(launch, serviceManager(launch.service)) : new Supervisor(launch);
 sup.onEvent = log;
+// A gateway the control plane stopped (stop_gateway) stays stopped across the agent's restarts.
+const stoppedMark = join(dir, "agent-state", "gateway-stopped");
 // The gateway starts once the commands the control plane had queued are applied (it says `synced`
 // after sending them), so a first start does not meet its config changing under it (OpenClaw then
 // refuses to start: "the selected config changed during startup"). Without a control plane (it is
@@ -72,6 +79,10 @@ let baseWritten: Promise<unknown> = Promise.resolve();
 function startGateway() {
   if (gatewayStarted) return;
   gatewayStarted = true;
+  if (existsSync(stoppedMark)) {
+    log("the gateway stays stopped (the control plane stopped it)");
+    return;
+  }
   // The security-deciding config is in place before the gateway reads it.
   void baseWritten.finally(() => sup.start());
 }
@@ -382,7 +393,11 @@ function handle(ws: WebSocket, f: CommandFrame) {
     if (!ack) {
       try {
         const result =
-          f.kind === "status" ? await status() : await ask("command", { kind: f.kind, payload: f.payload ?? {}, running: sup.pid() !== null });
+          f.kind === "status"
+            ? await status()
+            : AGENT_COMMANDS.has(f.kind)
+              ? await agentCommand(f.kind)
+              : await ask("command", { kind: f.kind, payload: f.payload ?? {}, running: sup.pid() !== null });
         ack = { type: "ack", id: f.id, ok: true, result };
       } catch (e) {
         ack = { type: "ack", id: f.id, ok: false, error: (e as Error).message };
@@ -400,7 +415,42 @@ function handle(ws: WebSocket, f: CommandFrame) {
     }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(ack));
     else pendingAcks.push(ack);
+    if (f.kind === "uninstall" && ack.ok) runUninstall();
   });
+}
+// Commands the agent runs itself (the gateway's service, the host), not its worker.
+const AGENT_COMMANDS = new Set<string>(["start_gateway", "stop_gateway", "uninstall"]);
+async function agentCommand(kind: string): Promise<unknown> {
+  if (kind === "start_gateway") {
+    rmSync(stoppedMark, { force: true });
+    gatewayStarted = true;
+    sup.start();
+    return { started: true };
+  }
+  if (kind === "stop_gateway") {
+    writeFileSync(stoppedMark, new Date().toISOString(), { mode: 0o600 });
+    await sup.stop();
+    return { stopped: true };
+  }
+  // uninstall: acked first (the control plane deletes the instance), then run (see runUninstall)
+  if (!launch.host?.uninstall?.length) throw new Error("uninstall is for a user's own machine (tropic-host); this instance is not one");
+  return { uninstalling: true };
+}
+/**
+ * tropic-host uninstall, outside this agent: it stops this service (and with it everything the agent
+ * started), so on Linux it runs as a transient unit of its own (systemd-run), on macOS detached.
+ */
+function runUninstall() {
+  const argv = launch.host?.uninstall;
+  if (!argv?.length) return;
+  log("uninstalling this host (the control plane asked)");
+  const cmd =
+    launch.service?.manager === "systemd"
+      ? ["systemd-run", "--unit", `tropic-uninstall-${Date.now()}`, "--collect", "--no-block", "--", ...argv]
+      : argv;
+  const p = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: "ignore", env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  p.on("error", (e) => log(`could not start the uninstaller: ${e.message}`));
+  p.unref();
 }
 // After these the gateway's roster may differ: it is asked again and the control plane told at once.
 const CONFIG_COMMANDS = new Set(["register_agent", "remove_agent", "install_skill", "remove_skill", "set_gate_config", "write_env"]);
@@ -498,7 +548,9 @@ async function shutdown(sig: string) {
   log(`${sig}: stopping the gateway`);
   clearInterval(statusFileTimer);
   socket?.close();
-  await sup.stop();
+  // On a host the gateway is a service of its own and keeps running; here it is this agent's child.
+  if (sup instanceof ServiceSupervisor) sup.detach();
+  else await sup.stop();
   workerProc?.kill("SIGTERM");
   netHelper?.kill("SIGTERM");
   try {
