@@ -686,6 +686,7 @@ export class CommandAnalyzer {
   }
 
   private listen(program: string, prog: Prog, args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
+    if (!prog.listen && !LISTENERS.has(program)) return;
     const flags = flagsOf(args);
     // ssh forwards: -L/-D listen here (loopback unless bound elsewhere or -g); -R exposes a local port on the remote side
     if (program === "ssh" || program === "autossh") {
@@ -1200,6 +1201,8 @@ export class CommandAnalyzer {
   }
 }
 
+/** programs whose listening the analysis reads itself (forward specs, relays) */
+const LISTENERS = new Set(["ssh", "autossh", "socat", "chisel", "httpd"]);
 const LOCAL_SOCKET = /^(?:\/|localhost$|127\.0\.0\.1$)/;
 /** `-o Port=2222`, `-oPort=2222`, `-o "Port 2222"` or the port option: the port given, else -1. */
 function sshPort(args: string[], opt: string): number {
