@@ -22,12 +22,13 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
   const rootfs = await debianRootfs();
   t.diagnostic(rootfs.buildMs ? `root filesystem built in ${(rootfs.buildMs / 1000).toFixed(1)} s` : "root filesystem from the cache");
 
-  let host: BootedHost | null = await bootHost({
-    t,
-    seed: { userData: "#cloud-config\nwrite_files:\n  - path: /etc/tropic-seeded\n    content: seeded by cloud-init\n" },
-  });
-  const h = host;
-  t.diagnostic(`setup ${h.setupMs} ms (rootfs from cache, overlay, network), boot to ${h.state} ${h.bootMs} ms`);
+  // Two hosts at once (the second without a cloud-init seed, so cloud-init stays off there).
+  const [h, other] = await Promise.all([
+    bootHost({ t, seed: { userData: "#cloud-config\nwrite_files:\n  - path: /etc/tropic-seeded\n    content: seeded by cloud-init\n" } }),
+    bootHost({ t, name: "second" }),
+  ]);
+  t.diagnostic(`setup ${h.setupMs} ms (rootfs from the cache, overlay, network); boot to ${h.state} ${h.bootMs} ms with cloud-init`);
+  t.diagnostic(`second host (in parallel, no cloud-init): setup ${other.setupMs} ms, boot to ${other.state} ${other.bootMs} ms`);
 
   await t.test("systemd is PID 1 and the system is running", async () => {
     const comm = await h.exec("cat /proc/1/comm");
@@ -92,6 +93,22 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
     }
   });
 
+  await t.test("two hosts run side by side, each on its own network, and cannot reach each other", async () => {
+    assert.notEqual(h.guestAddress, other.guestAddress);
+    assert.notEqual(h.hostAddress, other.hostAddress);
+    assert.equal((await other.exec("hostname")).stdout.trim(), "second");
+    assert.notEqual((await other.exec("cat /etc/machine-id")).stdout, (await h.exec("cat /etc/machine-id")).stdout);
+    assert.equal((await fetch(`http://${other.guestAddress}/`, { signal: AbortSignal.timeout(5000) })).status, 200);
+    const direct = await h.exec(`curl -sS --max-time 2 http://${other.guestAddress}/`);
+    assert.notEqual(direct.code, 0, "no route to the other host");
+    // a route through this machine does not help: nothing is forwarded to or from a host's veth
+    await h.exec(`ip route add ${other.guestAddress}/32 via ${h.hostAddress}`);
+    const routed = await h.exec(`curl -sS --max-time 2 http://${other.guestAddress}/`);
+    assert.notEqual(routed.code, 0, routed.stdout);
+    await h.exec(`ip route del ${other.guestAddress}/32`);
+    await other.cleanup();
+  });
+
   await t.test("reboot brings it back to running", async () => {
     const before = h.pid1();
     await h.exec("echo kept > /var/tmp/kept");
@@ -112,23 +129,28 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
     assert.equal((await h.exec("cat /var/tmp/kept")).stdout.trim(), "kept");
   });
 
-  await t.test("cleanup leaves no process, namespace, veth or mount behind", async () => {
+  await t.test("cleanup leaves no process, namespace, veth, table or mount behind", async () => {
     const pid1 = h.pid1();
     assert.ok(pid1 > 0);
     await h.cleanup();
-    host = null;
     assert.ok(!existsSync(`/proc/${pid1}`) || readFileSync(`/proc/${pid1}/stat`, "utf8").includes(") Z "), "the container's PID 1 is gone");
-    const ns = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
-    assert.doesNotMatch(ns, new RegExp(`\\b${h.netns}\\b`));
-    const links = spawnSync("ip", ["-br", "link"], { encoding: "utf8" }).stdout;
-    const hostIf = `th${h.netns.split("-").pop()}h`;
-    assert.doesNotMatch(links, new RegExp(`^${hostIf}\\b`, "m"));
-    const tables = spawnSync("nft", ["list", "tables"], { encoding: "utf8" }).stdout;
-    assert.doesNotMatch(tables, new RegExp(`tropic_host_${h.netns.split("-").pop()}\\b`));
-    assert.doesNotMatch(readFileSync("/proc/mounts", "utf8"), new RegExp(h.rootDir.replace(/[.]/g, "\\.")));
-    assert.ok(!existsSync(h.rootDir));
-    const nspawns = spawnSync("pgrep", ["-f", `systemd-nspawn.*${h.rootDir}`], { encoding: "utf8" }).stdout.trim();
-    assert.equal(nspawns, "");
+    for (const x of [h, other]) assert.deepEqual(leftovers(x), []);
     await h.cleanup(); // idempotent
   });
 });
+
+/** What is left of a host on this machine after its cleanup. */
+function leftovers(h: BootedHost): string[] {
+  const n = h.netns.split("-").pop();
+  const out = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { encoding: "utf8" }).stdout;
+  const left: string[] = [];
+  if (new RegExp(`^${h.netns}\\b`, "m").test(out("ip", "netns", "list"))) left.push(`netns ${h.netns}`);
+  if (new RegExp(`^th${n}h\\b`, "m").test(out("ip", "-br", "link"))) left.push(`veth th${n}h`);
+  if (new RegExp(`tropic_host_${n}\\b`).test(out("nft", "list", "tables"))) left.push(`nft table tropic_host_${n}`);
+  const dir = h.rootDir.replace(/\/root$/, "");
+  for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) if (line.includes(dir)) left.push(`mount ${line}`);
+  if (existsSync(dir)) left.push(`dir ${dir}`);
+  const procs = out("pgrep", "-af", `systemd-nspawn.*${h.rootDir}`).trim();
+  if (procs) left.push(`process ${procs}`);
+  return left;
+}

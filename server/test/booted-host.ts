@@ -383,8 +383,24 @@ function readSlot(path: string): SlotRecord | null {
   }
 }
 
+/** Cleans up after processes that died holding slots (once per process). */
+let swept = false;
+function sweepSlots() {
+  if (swept) return;
+  swept = true;
+  for (const f of readdirSync(SLOT_DIR)) {
+    const n = Number(/^(\d+)\.json$/.exec(f)?.[1] ?? -1);
+    if (n < 0) continue;
+    const rec = readSlot(join(SLOT_DIR, f));
+    if (!rec || alive(rec.pid)) continue;
+    clearSlot(n, rec);
+    rmSync(join(SLOT_DIR, f), { force: true });
+  }
+}
+
 function takeSlot(): number {
   mkdirSync(SLOT_DIR, { recursive: true });
+  sweepSlots();
   const start = process.pid % SLOTS;
   for (let i = 0; i < SLOTS; i++) {
     const n = (start + i) % SLOTS;
@@ -486,9 +502,14 @@ export interface BootedHost {
   bootMs: number;
   /** the state `systemctl is-system-running` reported at the last boot (running or degraded) */
   state: string;
-  /** the container's PID 1 (as seen from this machine) */
+  /** the container's PID 1 as seen from this machine (0 while booting or stopped) */
   pid1(): number;
+  /** how many times the guest was launched (1 after bootHost; +1 per reboot or start) */
+  readonly boots: number;
+  /** runs `sh -c cmd` in the guest (as root in /root, or as `user` in its home); waits for a boot in progress */
   exec(cmd: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** waits until boot number n (see `boots`) is running: for reboots the code under test makes itself */
+  waitForBoot(n: number, timeoutMs?: number): Promise<void>;
   /** reboots the guest and waits until it is running again; returns ms taken */
   reboot(): Promise<number>;
   /** powers the guest off (an orderly shutdown; the network and files stay) */
@@ -533,11 +554,11 @@ export async function bootHost(opts: BootOptions = {}): Promise<BootedHost> {
   saveRecord();
 
   let nspawn: ChildProcess | null = null;
-  let nspawnExit: Promise<number> = Promise.resolve(0);
   let lastExit: number | null = null;
   let wanted = false; // whether the guest should be up (a 133 exit then relaunches it)
-  let relaunching: Promise<void> | null = null;
-  let pid1 = 0;
+  let boots = 0;
+  let current: Promise<void> = Promise.resolve();
+  let pid1 = 0; // the running boot's PID 1 (0 while booting or stopped)
   const execs = new Set<ChildProcess>();
   let cleaned = false;
 
@@ -640,6 +661,16 @@ EOF`,
 
     const setupMs = Date.now() - t0;
 
+    const consoleTail = () => {
+      try {
+        return readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n");
+      } catch {
+        return "";
+      }
+    };
+    const up = (p: ChildProcess | null): boolean => !!p && p.exitCode === null && p.signalCode === null;
+
+    /** Launches nspawn (boot number `boots + 1`); `current` settles when that boot is running. */
     const launch = () => {
       const fd = openSync(logFile, "a");
       const p = spawn(
@@ -663,31 +694,16 @@ EOF`,
       closeSync(fd);
       nspawn = p;
       pid1 = 0;
-      lastExit = null;
+      boots++;
       record.nspawn = p.pid;
       saveRecord();
-      nspawnExit = new Promise<number>((resolve) => {
-        p.once("error", () => resolve(255));
-        p.once("exit", (code, sig) => {
-          const c = code ?? 128 + (sig === "SIGKILL" ? 9 : 15);
-          lastExit = c;
-          resolve(c);
-          // A reboot from inside the guest: boot it again.
-          if (c === 133 && wanted && !cleaned) {
-            relaunching = waitRunning(opts.timeoutMs ?? 60_000, launch());
-            relaunching.catch(() => {}); // reported to whoever awaits it (reboot, exec)
-          }
-        });
+      p.once("exit", (code, sig) => {
+        lastExit = code ?? 128 + (sig === "SIGKILL" ? 9 : 15);
+        // A reboot in the guest (whoever asked for it): boot it again.
+        if (lastExit === 133 && wanted && !cleaned) launch();
       });
-      return p;
-    };
-
-    const consoleTail = () => {
-      try {
-        return readFileSync(logFile, "utf8").split("\n").slice(-40).join("\n");
-      } catch {
-        return "";
-      }
+      current = waitRunning(opts.timeoutMs ?? 60_000, p);
+      current.catch(() => {}); // reported to whoever waits for this boot
     };
 
     /** Waits until systemd in the guest says running or degraded. */
@@ -695,28 +711,24 @@ EOF`,
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         if (cleaned) throw new Error("the host was cleaned up");
-        if (p.exitCode !== null || p.signalCode !== null)
-          throw new Error(`systemd-nspawn exited (${p.exitCode ?? p.signalCode}) before the system was running:\n${consoleTail()}`);
+        if (!up(p)) throw new Error(`systemd-nspawn exited (${p.exitCode ?? p.signalCode}) before the system was running:\n${consoleTail()}`);
         if (Date.now() > deadline) throw new Error(`the host did not reach running in ${timeoutMs} ms:\n${consoleTail()}`);
-        pid1 = containerInit(p.pid!);
-        if (pid1) {
-          const r = await exec("systemctl is-system-running --wait", { timeoutMs: Math.max(1000, deadline - Date.now()) }).catch(() => null);
+        const init = containerInit(p.pid!);
+        if (init) {
+          const r = await execIn(init, "systemctl is-system-running --wait", { timeoutMs: Math.max(1000, deadline - Date.now()) }).catch(() => null);
           const st = r?.stdout.trim() ?? "";
           if (st === "running" || st === "degraded") {
+            if (nspawn === p) pid1 = init;
             host.state = st;
             return;
           }
-          if (st && st !== "starting" && st !== "initializing" && !/Failed to connect|offline/i.test(r?.stderr ?? "")) {
-            if (st === "stopping" || st === "maintenance") throw new Error(`the host's systemd is ${st}:\n${consoleTail()}`);
-          }
+          if (st === "stopping" || st === "maintenance") throw new Error(`the host's systemd is ${st}:\n${consoleTail()}`);
         }
         await sleep(100);
       }
     };
 
-    const exec = (cmd: string, o: ExecOptions = {}): Promise<ExecResult> => {
-      const init = pid1 || (nspawn?.pid ? containerInit(nspawn.pid) : 0);
-      if (!init) return Promise.reject(new Error(`the host is not running (nspawn exit ${lastExit ?? "?"})`));
+    const execIn = (init: number, cmd: string, o: ExecOptions = {}): Promise<ExecResult> => {
       const env = { PATH: PATH_IN_GUEST, LANG: "C.UTF-8", HOME: "/root", ...(o.env ?? {}) };
       const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
       const inner = o.user ? ["runuser", "-u", o.user, "--", "sh", "-c", `cd ~ 2>/dev/null; ${cmd}`] : ["sh", "-c", `cd ~ 2>/dev/null; ${cmd}`];
@@ -752,10 +764,31 @@ EOF`,
       });
     };
 
+    const exec = async (cmd: string, o: ExecOptions = {}): Promise<ExecResult> => {
+      // Commands wait for a boot in progress (after a reboot in the guest); a stopped host refuses them.
+      if (wanted && up(nspawn) && !pid1) await current;
+      if (!up(nspawn) || !pid1 || !alive(pid1)) throw new Error(`the host is not running (nspawn exited ${lastExit ?? "?"})`);
+      return execIn(pid1, cmd, o);
+    };
+
+    const waitForBoot = async (n: number, timeoutMs = (opts.timeoutMs ?? 60_000) + 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (boots < n) {
+        if (cleaned) throw new Error("the host was cleaned up");
+        if (!up(nspawn) && lastExit !== null && lastExit !== 133)
+          throw new Error(`systemd-nspawn exited ${lastExit}, not 133 (a reboot):\n${consoleTail()}`);
+        if (Date.now() > deadline) throw new Error(`no boot ${n} in ${timeoutMs} ms (at ${boots}):\n${consoleTail()}`);
+        await sleep(50);
+      }
+      await current;
+    };
+
     const boot = async () => {
+      if (up(nspawn)) throw new Error("the host is already running");
       const b0 = Date.now();
       wanted = true;
-      await waitRunning(opts.timeoutMs ?? 60_000, launch());
+      launch();
+      await current;
       return Date.now() - b0;
     };
 
@@ -769,30 +802,30 @@ EOF`,
       bootMs: 0,
       state: "",
       pid1: () => pid1,
+      get boots() {
+        return boots;
+      },
       exec,
+      waitForBoot,
       async reboot() {
         const b0 = Date.now();
-        const before = nspawn;
-        relaunching = null;
+        const n = boots + 1;
         await exec("systemctl reboot", { timeoutMs: 10_000 }).catch(() => {});
-        const code = await nspawnExit;
-        if (code !== 133) throw new Error(`the guest's reboot ended nspawn with ${code}, not 133:\n${consoleTail()}`);
-        for (let i = 0; i < 50 && (!relaunching || nspawn === before); i++) await sleep(20);
-        if (!relaunching) throw new Error("the guest was not relaunched after its reboot");
-        await relaunching;
+        await waitForBoot(n);
         return Date.now() - b0;
       },
       async stop() {
         wanted = false;
         const p = nspawn;
-        if (!p || p.exitCode !== null || p.signalCode !== null) return;
+        if (!p || !up(p)) return;
+        const exited = new Promise((r) => p.once("exit", r));
         p.kill("SIGTERM"); // nspawn asks the guest's systemd to power off
         const t = setTimeout(() => {
           const init = containerInit(p.pid!);
           if (init) process.kill(init, "SIGKILL");
           p.kill("SIGKILL");
         }, 30_000);
-        await nspawnExit;
+        await exited;
         clearTimeout(t);
         pid1 = 0;
       },
