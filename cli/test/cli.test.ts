@@ -137,17 +137,32 @@ test("the CLI against a real `tropic serve`", async (t) => {
     assert.equal(cli(["instances", "rm", "scratch"]).code, 0);
   });
 
-  await t.test("instances: providers this server does not run (aws, byo) are refused and nothing is created", async () => {
-    const [aws, byo] = await cliAll([
-      ["instances", "create", "cloud", "--provider", "aws"],
-      ["instances", "create", "cloud", "--provider", "byo"],
-    ]);
-    for (const [r, provider] of [
-      [aws!, "aws"],
-      [byo!, "byo"],
-    ] as const)
-      assert.deepEqual([r.code, r.err], [1, `tropic: provider "${provider}" is not available on this Tropic server (available: local)\n`]);
+  await t.test("instances: a provider this server does not run (aws) is refused and nothing is created", async () => {
+    const r = cli(["instances", "create", "cloud", "--provider", "aws"]);
+    assert.deepEqual([r.code, r.err], [1, 'tropic: provider "aws" is not available on this Tropic server (available: local, byo)\n']);
     assert.deepEqual(instanceNames(), ["home"]);
+  });
+
+  await t.test("instances connect: your own machine's one-liner (and --json); enrolment makes a new one", () => {
+    const c = cli(["instances", "connect", "my laptop"]);
+    assert.equal(c.code, 0, c.err);
+    const line = new RegExp(`^  curl -fsSL ${server.url.replace(/[.]/g, "\\.")}/install/host\\.sh \\| sh -s -- --token tet_[A-Za-z0-9_-]{43}$`, "m");
+    assert.match(c.out, line);
+    assert.match(c.out, /^Created instance my laptop \(.+\) for your machine\.$/m);
+    assert.match(c.out, /tropic instances enrolment 'my laptop'$/m);
+    const j = JSON.parse(cli(["instances", "enrolment", "my laptop", "--json"]).out);
+    assert.equal(j.instance.provider, "byo");
+    assert.match(j.enrolment.command, /--token tet_/);
+    assert.ok(Date.parse(j.enrolment.expiresAt) > Date.now());
+    assert.ok(!c.out.includes(j.enrolment.token), "a new token, not the first one");
+    assert.deepEqual(
+      [cli(["instances", "connect", "my laptop"]).err],
+      ['tropic: an instance named "my laptop" already exists (tropic instances ls)\n'],
+    );
+    const local = cli(["instances", "enrolment", "home"]);
+    assert.equal(local.code, 1);
+    assert.match(local.err, /only an instance of your own machine \(byo\) enrols with a one-liner/);
+    assert.equal(cli(["instances", "rm", "my laptop"]).code, 0);
   });
 
   await t.test("flags: an unknown or empty one names the command and its --help, on one line", async () => {

@@ -27,6 +27,21 @@ function instanceAction(verb: "start" | "stop" | "restart", summary: string): Co
   };
 }
 
+/** What `instances connect` and `instances enrolment` get back (routes/hosts.ts). */
+type Enrolment = { instance: Row & { id: string; name: string }; enrolment: { token: string; expiresAt: string; command: string } };
+
+function enrolmentText(r: Enrolment, first: string): string {
+  return [
+    first,
+    "Run this in a terminal on the machine (macOS or Linux with systemd); it works once, until " +
+      `${new Date(r.enrolment.expiresAt).toISOString().replace(/\.\d+Z$/, "Z")}:`,
+    "",
+    `  ${r.enrolment.command}`,
+    "",
+    `Then tropic instances ls shows it running. A new one-liner: tropic instances enrolment ${shellArg(r.instance.name)}`,
+  ].join("\n");
+}
+
 /** What `agents deploy` sends, in its own words. */
 const DEPLOY_FIELDS: Record<string, FieldWords> = {
   templateId: { as: "TEMPLATE", next: "tropic templates ls" },
@@ -70,6 +85,29 @@ export const resourceCommands: Record<string, Command> = {
           if (c.flags.type) body.instanceType = c.flags.type;
           const row = await authed(c).post<Row>("/api/v1/instances", body);
           print(c, row, () => `Created instance ${row.name} (${row.id}), ${row.provider}/${row.region}/${row.instanceType}: ${row.state}.`);
+          return 0;
+        },
+      },
+      connect: {
+        usage: "NAME",
+        args: ["NAME"],
+        summary: "connect your own Mac or Linux machine as instance NAME: prints the one-liner to run on it",
+        fields: { name: { as: "NAME", next: "tropic instances ls" } },
+        async run(c) {
+          const r = await authed(c).post<Enrolment>("/api/v1/instances/connect", { name: c.args[0] });
+          print(c, r, () => enrolmentText(r, `Created instance ${r.instance.name} (${r.instance.id}) for your machine.`));
+          return 0;
+        },
+      },
+      enrolment: {
+        usage: "INSTANCE",
+        args: ["INSTANCE"],
+        summary: "a new one-liner for your machine's instance (the last one expired, or to install it again)",
+        async run(c) {
+          const api = authed(c);
+          const inst = await resolveInstance(api, c.args[0]!);
+          const r = await api.post<Enrolment>(`/api/v1/instances/${inst.id}/enrolment`);
+          print(c, r, () => enrolmentText(r, `A new one-liner for ${r.instance.name} (${r.instance.id}); earlier ones no longer work.`));
           return 0;
         },
       },
