@@ -22,13 +22,18 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
   const rootfs = await debianRootfs();
   t.diagnostic(rootfs.buildMs ? `root filesystem built in ${(rootfs.buildMs / 1000).toFixed(1)} s` : "root filesystem from the cache");
 
-  // Two hosts at once (the second without a cloud-init seed, so cloud-init stays off there).
+  // Two hosts at once: the second with a cloud-init seed (cloud-init adds ~5 s to each of its boots, so
+  // the first, without one, is the one rebooted).
   const [h, other] = await Promise.all([
-    bootHost({ t, seed: { userData: "#cloud-config\nwrite_files:\n  - path: /etc/tropic-seeded\n    content: seeded by cloud-init\n" } }),
-    bootHost({ t, name: "second" }),
+    bootHost({ t }),
+    bootHost({
+      t,
+      name: "second",
+      seed: { userData: "#cloud-config\nwrite_files:\n  - path: /etc/tropic-seeded\n    content: seeded by cloud-init\n" },
+    }),
   ]);
-  t.diagnostic(`setup ${h.setupMs} ms (rootfs from the cache, overlay, network); boot to ${h.state} ${h.bootMs} ms with cloud-init`);
-  t.diagnostic(`second host (in parallel, no cloud-init): setup ${other.setupMs} ms, boot to ${other.state} ${other.bootMs} ms`);
+  t.diagnostic(`setup ${h.setupMs} ms (rootfs from the cache, overlay, network); boot to ${h.state} ${h.bootMs} ms`);
+  t.diagnostic(`second host, in parallel, with cloud-init: setup ${other.setupMs} ms, boot to ${other.state} ${other.bootMs} ms`);
 
   await t.test("systemd is PID 1 and the system is running", async () => {
     const comm = await h.exec("cat /proc/1/comm");
@@ -38,9 +43,12 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
       const failed = await h.exec("systemctl --failed --no-legend --plain");
       assert.fail(`system is ${st.stdout.trim()}; failed units:\n${failed.stdout}`);
     }
-    // cloud-init ran the NoCloud seed
-    const ci = await h.exec("cloud-init status --wait >/dev/null; cat /etc/tropic-seeded", { timeoutMs: 60_000 });
-    assert.equal(ci.stdout.trim(), "seeded by cloud-init", ci.stderr);
+    // cloud-init ran the second host's NoCloud seed (and is off on the first)
+    const ci = await other.exec("cloud-init status --long; cat /etc/tropic-seeded");
+    assert.match(ci.stdout, /status: done/);
+    assert.match(ci.stdout, /seeded by cloud-init/, ci.stderr);
+    assert.equal((await other.exec("systemctl is-system-running")).stdout.trim(), "running");
+    assert.notEqual((await h.exec("test -e /etc/tropic-seeded")).code, 0);
     // exec as a user of the guest
     await h.exec("useradd -m alice");
     const who = await h.exec("id -un; pwd; echo $HOME", { user: "alice" });
