@@ -76,6 +76,11 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
     ops.push({ ctx: c, primary: true, ...(hasGlob(pattern) ? { glob: { pattern: resolvePattern(pattern, env), shown: path } } : {}) });
   };
   const browse = (url: string) => {
+    // a file:// page is a read of that file
+    if (/^file:\/\//i.test(url.trim())) {
+      fileOp("read", decodeURIComponent(url.trim().replace(/^file:\/\/(?:localhost)?/i, "")));
+      return;
+    }
     const t = url ? parseTarget(url) : null;
     const b = mk("browse");
     // Browser actions without a URL (click, type, snapshot) continue the page already approved.

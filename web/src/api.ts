@@ -72,6 +72,25 @@ export interface Instance {
   pauseReason?: string | null;
   pausedUntil?: string | null;
   usesPlatformKey?: boolean;
+  /** a `byo` instance's machine once it enrolled (null: waiting for the machine) */
+  host?: InstanceHost | null;
+}
+export interface InstanceHost {
+  os: string;
+  arch: string;
+  hostname: string;
+  agentVersion: string;
+  openclawVersion: string;
+  /** an Agent37 machine: models and API keys are Agent37's (the dashboard hides those controls) */
+  agent37: boolean;
+  enrolledAt: string;
+  lastSeenAt?: string | null;
+  connected?: boolean;
+}
+/** POST /api/v1/instances/connect and /api/v1/instances/:id/enrolment */
+export interface Enrolment {
+  instance: Instance;
+  enrolment: { token: string; expiresAt: string; command: string };
 }
 export interface Agent {
   id: string;

@@ -377,7 +377,7 @@ export const PROGRAMS: Record<string, Prog> = {
     net: { def: 22 },
   },
   ...g("hg svn bzr fossil", { can: c("read write exec shell net"), net: { url: "https" } }),
-  rclone: { can: c("net upload download read write delete"), val: v("--config -c") },
+  rclone: { can: c("net upload download read write delete"), pos: "cp", val: v("--config -c --include --exclude --filter") },
   ...g("aws gcloud gsutil az s3cmd doctl oci", {
     can: c("net upload download read write delete"),
     val: v("--profile --region --endpoint-url --project --output -o"),
@@ -453,7 +453,8 @@ export const PROGRAMS: Record<string, Prog> = {
   ...g("locate plocate mlocate updatedb", { can: c("read") }),
   ...g("tsx ts-node esno", { can: c("code shell read write delete net listen"), code: v("-e --eval -p --print") }),
   powershell: { can: c("shell exec code read net"), code: v("-c -Command -command -EncodedCommand -e") },
-  ...g("lynx w3m links elinks browsh", { can: c("net read download"), val: v("-dump -source -cmd_script -cfg -o"), net: { url: "https" } }),
+  ...g("lynx w3m links elinks browsh", { can: c("net read download"), net: { url: "https" } }),
+  ...g("websocat wscat", { can: c("net upload download"), val: v("-H --header --protocol"), net: { url: "ws" } }),
   ...g("chrome chromium chromium-browser google-chrome google-chrome-stable firefox microsoft-edge brave-browser", {
     can: c("net read download exec"),
     val: v("--user-data-dir --remote-debugging-port --profile-directory"),
@@ -461,7 +462,12 @@ export const PROGRAMS: Record<string, Prog> = {
     listen: { when: ["--remote-debugging-port"], port: v("--remote-debugging-port"), local: true, def: 9222 },
   }),
   ...g("playwright puppeteer", { can: c("code net read write exec") }),
-  ...g("xdg-open open gio gnome-open kde-open sensible-browser", { can: c("exec net read"), pos: "a" }),
+  ...g("xdg-open open gnome-open kde-open sensible-browser", { can: c("exec net read"), pos: "a" }),
+  gio: {
+    can: c("exec net read delete write"),
+    pos: "a",
+    on: { trash: "delete", remove: "delete", rm: "delete", move: "write delete", copy: "read write" },
+  },
   "docker-compose": { can: c("container exec listen"), val: v("-f --file -p --project-name --env-file") },
   // ---- services, daemons and scheduled jobs ----
   systemctl: {
@@ -684,7 +690,6 @@ export const PROGRAMS: Record<string, Prog> = {
       modify: "firewall",
       replace: "firewall",
       flush: "firewall",
-      qdisc: "firewall",
       apply: "firewall",
       connect: "firewall",
       disconnect: "firewall",

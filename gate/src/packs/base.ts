@@ -347,10 +347,13 @@ export const BASE: PackRule[] = [
   ),
   r(
     "deny-private-key-files",
-    "Blocks access to private key and keystore files (*.key, *.p12, *.pfx, GnuPG private keys).",
-    [{ op: FILES, pathLike: C.keys }],
-    [rd("certs/server.key"), "cat ~/.gnupg/private-keys-v1.d/abc.key", "openssl pkcs12 -in store.p12"],
-    [rd("certs/server.crt"), "cat certs/ca.pem", rd("docs/keys.md")],
+    "Blocks reading private key and keystore files (*.key, *.p12, *.pfx, GnuPG private keys), and changing them outside the workspace; generating a new key in the workspace is fine.",
+    [
+      { op: ["read", "access"], pathLike: C.keys },
+      { op: ["write", "delete"], pathLike: C.keys, inWorkspace: false },
+    ],
+    [rd("certs/server.key"), "cat ~/.gnupg/private-keys-v1.d/abc.key", "openssl pkcs12 -in store.p12", "cp new.key ~/.gnupg/private-keys-v1.d/x.key"],
+    [rd("certs/server.crt"), "cat certs/ca.pem", rd("docs/keys.md"), "openssl genrsa -out certs/dev.key 2048"],
   ),
   r(
     "deny-history-environ",
@@ -504,6 +507,8 @@ export const BASE: PackRule[] = [
     "Blocks changing the sandbox's network: firewall rules, routes, interfaces, DNS and VPNs (iptables, nft, ufw, ip route/link/addr, tc, wg-quick, …).",
     [
       { op: ["exec"], capsAny: ["firewall"] },
+      // the sandbox's user-mode network helper
+      { op: ["exec"], program: ["kill", "pkill", "killall"], lineLike: ["*slirp4netns*"] },
       {
         op: ["write", "delete"],
         pathLike: [

@@ -20,7 +20,7 @@ interface Inherit {
 }
 
 const KEYWORDS_DROP = new Set(["if", "then", "else", "elif", "do", "while", "until", "!", "time", "{", "}", "fi", "done", "esac", "[[", "coproc"]);
-const KEYWORDS_SKIP = new Set(["for", "case", "select", "function", "in", "]]"]);
+const KEYWORDS_SKIP = new Set(["for", "case", "select", "in", "]]"]);
 // What programs do comes from the capability table (gate/src/capabilities): the sets below are views of it.
 /** Programs that run another command given as their remaining arguments (`run`), with the options of theirs that take a value. */
 const WRAPPERS: Record<string, string[]> = Object.fromEntries(
@@ -188,6 +188,8 @@ export class CommandAnalyzer {
     }
     this.redirs(c, inh, feeds);
     let words = c.words;
+    // `function f { body; }` as one word list: the body's commands run when f is called
+    if (words[0]?.text === "function" && !words[0].quoted) words = words.slice(2).filter((w, i) => !(i === 0 && (w.text === "()" || w.text === "{")));
     while (words.length && KEYWORDS_DROP.has(words[0].text) && !words[0].quoted) words = words.slice(1);
     if (!words.length || (KEYWORDS_SKIP.has(words[0].text) && !words[0].quoted)) return;
     this.command(words, c, { ...inh, feeds, background: inh.background || c.background });
@@ -353,6 +355,23 @@ export class CommandAnalyzer {
         if (m && !l.trim().startsWith("#")) this.runString(m[1], inh);
       }
 
+    // Variables whose value is a command the program runs (`LESSOPEN='|cmd %s' less f`, `GIT_SSH_COMMAND=… git`).
+    for (const a of c.assigns)
+      if (
+        /^(?:LESSOPEN|LESSCLOSE|PAGER|GIT_PAGER|MANPAGER|EDITOR|VISUAL|GIT_EDITOR|GIT_SSH_COMMAND|GIT_SSH|GIT_EXTERNAL_DIFF|BROWSER|SUDO_ASKPASS|SSH_ASKPASS|PROMPT_COMMAND)$/.test(
+          a.name,
+        )
+      )
+        this.runString(a.value.text.replace(/^\|+\s*/, "").replace(/%s/g, "x"), inh);
+    // make --eval: recipe lines run by the shell
+    if (program === "make" || program === "gmake")
+      for (const v of optValues(args, ["--eval", "-E"]))
+        for (const l of v.split("\n")) if (/^\t/.test(l)) this.runString(l.trim().replace(/^[-@+]+/, ""), inh);
+    // GNU sed's `e COMMAND` runs a command
+    if ((program === "sed" || program === "gsed") && pos[0])
+      for (const m of [pos[0].value, ...optValues(args, ["-e", "--expression"])].join("\n").matchAll(/(?:^|[\d$/;}\n])\s*e\s+([^;\n}]+)/g))
+        this.runString(m[1], inh);
+
     // 0. Strings that are run as commands later or elsewhere on this machine.
     if (program === "alias") {
       for (const a of args) {
@@ -404,6 +423,7 @@ export class CommandAnalyzer {
 
     // 1. Wrappers run the rest of their arguments as a command.
     if (program in WRAPPERS || ELEVATOR_SET.has(program)) {
+      for (const v of optValues(args, prog.in ?? [])) this.pathOp("read", v, false, program, inh); // xargs -a FILE
       const takes = new Set(WRAPPERS[program] ?? []);
       let i = 1;
       let skipPos = POSITIONAL_BEFORE_CMD[program] ?? 0;
@@ -531,11 +551,13 @@ export class CommandAnalyzer {
         if (["-exec", "-execdir", "-ok", "-okdir"].includes(args[j])) {
           let k = j + 1;
           while (k < args.length && args[k] !== ";" && args[k] !== "+") k++;
+          // `{}` is each file found under the root (the root's own files are read whole above)
+          const found = `${roots[0].replace(/\/+$/, "")}/{}`;
           const inner = words.slice(j + 2, k + 1).map((w) => ({
             ...w,
-            text: w.text.replace(/\{\}/g, roots[0]),
-            sh: w.sh.replace(/\{\}/g, roots[0]),
-            pat: w.pat.replace(/\{\}/g, roots[0]),
+            text: w.text.replace(/\{\}/g, found),
+            sh: w.sh.replace(/\{\}/g, found),
+            pat: w.pat.replace(/\{\}/g, found),
           }));
           if (inner.length) child(inner);
           j = k;
@@ -578,35 +600,37 @@ export class CommandAnalyzer {
       for (const m of code.matchAll(/printf?\s*\(?\s*"([^"]*)"\s*\)?\s*\|&?\s*"([^"]+)"/g))
         if (SHELL_SET.has(basename(m[2].split(/\s+/)[0]))) run(m[1]);
     }
-    if (/^(perl|ruby|php)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
+    if (/^(perl|ruby|php|julia)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
     // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
     const rec =
-      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all)\s*\(\s*(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
+      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove)\s*\(\s*(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
     for (const m of code.matchAll(rec)) {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
     }
     // Paths in string literals: open('/root/.aws/credentials'), fs.readFileSync('~/.ssh/id_rsa'), Perl's
     // open(F, "</etc/shadow"), and paths built on the home directory (Path.home() / '.zshrc', homedir() + '/.x').
-    const literals: { path: string; at: number }[] = [];
-    for (const m of code.matchAll(/(["'`])[<>+]*\s*((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g)) literals.push({ path: m[2], at: m.index ?? 0 });
+    const literals: { path: string; at: number; end: number }[] = [];
+    for (const m of code.matchAll(/(["'`])[<>+]*\s*((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g))
+      literals.push({ path: m[2], at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
     for (const m of code.matchAll(
       /(?:Path\.home\(\)|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\()\s*(["'`])\/?([^"'`]+)\1/g,
     ))
-      literals.push({ path: `~/${m[2]}`, at: m.index ?? 0 });
-    for (const { path, at } of literals) {
-      const before = code.slice(Math.max(0, at - 48), at);
-      const after = code.slice(at, at + path.length + 24);
-      const op = /(?:remove|unlink|rmdir|removeSync|unlinkSync|rmSync|delete|rm)\w*\s*\(\s*(?:[\w.]+\(\s*)?$/i.test(before)
-        ? "delete"
-        : /(?:write\w*|append\w*|put_contents|Bun\.write|copy\w*|move|rename\w*|symlink\w*|chmod\w*|truncate)\s*\(\s*(?:[\w.]+\(\s*)?$/i.test(
-              before,
-            ) ||
-            /^["'`][>+]/.test(code.slice(at)) ||
-            /["'`]\s*,\s*["'`][wax]/.test(after) ||
-            /\.\s*(?:write_text|write_bytes|open\(\s*["'`][wax])/.test(after)
-          ? "write"
-          : "access";
+      literals.push({ path: `~/${m[2]}`, at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
+    for (const { path, at, end } of literals) {
+      const before = code.slice(Math.max(0, at - 64), at);
+      const after = code.slice(at, end + 24);
+      // inside the arguments of the call (one level of nested calls allowed: `writeFileSync(require('os').homedir() + …`)
+      const inCall = (names: string) => new RegExp(`(?:${names})\\w*\\s*\\((?:[^;()]|\\([^()]*\\))*$`, "i").test(before);
+      const op =
+        inCall("remove|unlink|rmdir|delete|rm\\b") || /\bunlink\s+glob\s*\(\s*$/.test(before)
+          ? "delete"
+          : inCall("write|append|put_contents|Bun\\.write|copy|move|rename|symlink|chmod|truncate") ||
+              /^["'`][>+]/.test(code.slice(at)) ||
+              /["'`]\s*,\s*["'`][wax]/.test(after) ||
+              /\.\s*(?:write_text|write_bytes|open\(\s*["'`][wax])/.test(after)
+            ? "write"
+            : "access";
       this.pathOp(op, path, false, program, inh);
     }
     // URLs in string literals are connections the code makes (urlopen, fetch, http.get, Net::HTTP)
@@ -642,6 +666,13 @@ export class CommandAnalyzer {
    * `:py3 …`/`python …`/`:lua …` run code. */
   private escape(line: string, program: string, e: OpContext, inh: Inherit) {
     const l = line.trim().replace(/^:+\s*/, "");
+    // file-transfer clients: `put LOCAL` uploads a local file
+    const put = /^(?:put|mput|reput|append|send)\s+(\S+)/.exec(l);
+    if (put && /^(?:ftp|lftp|ncftp|tftp|sftp|psftp|smbclient)$/.test(program)) {
+      this.pathOp("read", put[1], false, program, inh);
+      e.caps.push("upload");
+      return;
+    }
     const m = /^(?:!|\\!|\.shell\s|\.system\s|system\s|shell\s|call\s+system\()\s*([\s\S]*)$/.exec(l);
     if (m) {
       const src = l.startsWith("call") ? m[1].replace(/^["']|["']\)\s*$/g, "") : m[1];
@@ -675,7 +706,7 @@ export class CommandAnalyzer {
   private readTree(o: OpContext, raw: string) {
     if (this.globs.has(o) || o.dynamic || !raw) return o;
     const dir = raw.replace(/[*?[\]\\]/g, "\\$&").replace(/\/+$/, "") || "/";
-    this.globs.set(o, { pattern: `${resolvePattern(dir, this.env).replace(/\/$/, "")}/**/*`, shown: `${raw.replace(/\/+$/, "")}/…` });
+    this.globs.set(o, { pattern: `${resolvePattern(dir, this.env).replace(/\/$/, "")}/**`, shown: `${raw.replace(/\/+$/, "")}/…` });
     return o;
   }
 
@@ -907,7 +938,7 @@ export class CommandAnalyzer {
       const toRemote = !target && pos.length > 1 && isRemoteSpec(pos[pos.length - 1].value);
       const srcs = target || toRemote ? local : local.slice(0, -1);
       const dst = toRemote ? undefined : target ? { value: target, idx: -1 } : local[local.length - 1];
-      const tree = program !== "mv" && e.flags.some((f) => ["r", "R", "a", "recursive", "archive"].includes(f));
+      const tree = program === "rclone" || (program !== "mv" && e.flags.some((f) => ["r", "R", "a", "recursive", "archive"].includes(f)));
       for (const p of srcs) {
         const o = add(program === "mv" ? "delete" : "read", p);
         if (tree) this.readTree(o, p.value);
@@ -974,6 +1005,10 @@ export class CommandAnalyzer {
       for (const v of optValues(args, ["--post-file", "-i", "--input-file", "--body-file"])) this.pathOp("read", v, false, program, inh);
       return;
     }
+    if (program === "gio" && ["trash", "remove", "rm"].includes(pos[0]?.value ?? "")) {
+      for (const p of pos.slice(1)) add("delete", p).mode = "recursive";
+      return;
+    }
     // Programs whose arguments' effect is not known: any argument that looks like a path is "accessed".
     for (const p of pos) if (looksLikePath(p.value)) add("access", p);
     for (const a of args) {
@@ -1004,7 +1039,7 @@ export class CommandAnalyzer {
       // --resolve host:port:addr and --connect-to h:p:addr:port send the request to another address
       if (isCurl)
         for (const v of optValues(args, ["--resolve", "--connect-to"])) {
-          const parts = splitHostPort(v.replace(/^\+/, ""));
+          const parts = v.includes("[") ? splitHostPort(v.replace(/^\+/, "")) : v.replace(/^\+/, "").split(":");
           const addr = (parts.length >= 3 ? parts[2] : "").replace(/^\[|\]$/g, "");
           if (addr) this.net(program, { url: `http://${addr}`, host: addr.toLowerCase(), port: Number(parts[3] ?? parts[1]) || 80 }, inh);
         }
@@ -1013,7 +1048,8 @@ export class CommandAnalyzer {
           this.pathOp("read", decodeURIComponent(p.replace(/^file:\/\/(?:localhost)?/i, "")), false, program, inh);
           continue;
         }
-        const t = parseTarget(p, "http");
+        // httpie's `:18789/path` is localhost
+        const t = parseTarget(/^:\d+/.test(p) && /^(?:http|https|httpie|xh|xhs)$/.test(program) ? `localhost${p}` : p, "http");
         if (!t) continue;
         const n = this.net(program, t, inh, upload);
         if (saves) this.download(n, maxBytes);
@@ -1035,7 +1071,19 @@ export class CommandAnalyzer {
         const m = /^(ProxyCommand|LocalCommand|KnownHostsCommand|RemoteCommand)\s*[= ]\s*([\s\S]+)$/i.exec(o[1]);
         if (m && m[1].toLowerCase() !== "remotecommand") this.runString(m[2], inh);
       }
-      if (host) this.sshTarget(program, host, sshPort(args, "-p"), inh);
+      if (host) {
+        const n = this.sshTarget(program, host, sshPort(args, "-p"), inh);
+        // root on this machine over ssh is privilege elevation
+        const e = [...this.ops].reverse().find((o) => o.op === "exec" && o.program === program);
+        if (
+          n &&
+          e &&
+          (/^root@/.test(host) || optValues(args, ["-l"])[0] === "root") &&
+          isPrivateHost(n.host) &&
+          /^(?:localhost|127\.|::1|0\.0\.0\.0)/.test(n.host)
+        )
+          e.caps.push("priv");
+      }
       return;
     }
     if (program === "scp" || program === "rsync" || program === "sftp" || program === "psftp" || program === "pscp") {

@@ -1,7 +1,8 @@
 // Agents (the home page): one card per instance with its state, cost and controls, the agents on
-// it (policy shield, stop, remove) and its Skills drawer; "Add instance" creates a local one.
+// it (policy shield, stop, remove) and its Skills drawer; "Add instance" creates a local one or connects
+// the user's own machine (the one-liner; the card then waits for the machine and shows its details).
 import { type FormEvent, useCallback, useState } from "react";
-import { type Agent, ApiError, del, get, type Instance, type Page, patch, post } from "../api.ts";
+import { type Agent, ApiError, del, type Enrolment, get, type Instance, type Page, patch, post } from "../api.ts";
 import {
   listInstances,
   listPolicies,
@@ -131,21 +132,37 @@ export function AgentsPage() {
 
 function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
   const [name, setName] = useState("");
+  const [where, setWhere] = useState<"local" | "byo">("local");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [connected, setConnected] = useState<Enrolment | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await post<Instance>("/api/v1/instances", { name: name.trim(), provider: "local" });
-      onCreated();
+      if (where === "byo") setConnected(await post<Enrolment>("/api/v1/instances/connect", { name: name.trim() }));
+      else {
+        await post<Instance>("/api/v1/instances", { name: name.trim(), provider: "local" });
+        onCreated();
+      }
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
     }
   };
+  if (connected)
+    return (
+      <Dialog title={`Connect ${connected.instance.name}`} onClose={onCreated}>
+        <OneLiner enrolment={connected} />
+        <div className="row end">
+          <button type="button" className="primary" onClick={onCreated}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
   const general = error instanceof ApiError && error.field !== "name" ? error.message : null;
   return (
     <Dialog title="Add instance" onClose={onClose}>
@@ -155,13 +172,22 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
             <input id={id} aria-describedby={d} data-autofocus maxLength={80} required value={name} onChange={(e) => setName(e.target.value)} />
           )}
         </Field>
-        <div className="field">
-          <div className="label-like">Where it runs</div>
-          <p className="provider-choice">
-            <strong>This machine</strong>: a sandboxed OpenClaw gateway on the host that runs Tropic.
-          </p>
-          <p className="hint-line">Cloud instances and connecting your own computer come in a later release.</p>
-        </div>
+        <fieldset className="field where">
+          <legend className="label-like">Where it runs</legend>
+          <label className={`provider-choice${where === "local" ? " chosen" : ""}`}>
+            <input type="radio" name="where" value="local" checked={where === "local"} onChange={() => setWhere("local")} />
+            <span>
+              <strong>This machine</strong>: a sandboxed OpenClaw gateway on the host that runs Tropic.
+            </span>
+          </label>
+          <label className={`provider-choice${where === "byo" ? " chosen" : ""}`}>
+            <input type="radio" name="where" value="byo" checked={where === "byo"} onChange={() => setWhere("byo")} />
+            <span>
+              <strong>Connect local machine</strong>: your own Mac or Linux computer. You run a one-liner in its terminal; Tropic then manages its
+              OpenClaw like any other instance.
+            </span>
+          </label>
+        </fieldset>
         {general ? (
           <div className="banner error" role="alert">
             {general}
@@ -172,11 +198,64 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
             Cancel
           </button>
           <button type="submit" className="primary" disabled={busy || !name.trim()}>
-            {busy ? "Creating…" : "Create instance"}
+            {busy ? "Creating…" : where === "byo" ? "Get the one-liner" : "Create instance"}
           </button>
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** The one-liner to run on the user's machine: a copyable code block, and until when it works. */
+function OneLiner({ enrolment }: { enrolment: Enrolment }) {
+  const [copied, setCopied] = useState<"yes" | "no" | null>(null);
+  const { command, expiresAt } = enrolment.enrolment;
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(command);
+      setCopied("yes");
+    } catch {
+      setCopied("no");
+    }
+  };
+  return (
+    <div className="one-liner">
+      <p>Open a terminal on your Mac or Linux machine (with systemd) and run:</p>
+      <div className="code-copy">
+        <code data-testid="one-liner">{command}</code>
+        <button type="button" className="small" onClick={() => void copy()} aria-label="Copy the command">
+          {copied === "yes" ? "Copied" : "Copy"}
+        </button>
+      </div>
+      {copied === "no" ? <p className="hint-line">Your browser did not allow copying: select the command and copy it yourself.</p> : null}
+      <p className="hint-line">
+        It works once, until {new Date(expiresAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} (15 minutes). It installs the
+        management agent and starts OpenClaw as a service; your existing OpenClaw config is kept. The instance shows “Waiting for your machine…” until
+        then.
+      </p>
+    </div>
+  );
+}
+
+/** A user's own machine: what it said about itself, and whether its agent is connected. */
+function HostFacts({ instance }: { instance: Instance }) {
+  const h = instance.host;
+  if (!h) return null;
+  return (
+    <>
+      <dt>Machine</dt>
+      <dd>
+        {h.hostname} ({h.os} {h.arch})
+      </dd>
+      <dt>Connection</dt>
+      <dd data-testid="host-connection">{h.connected ? "connected" : "offline"}</dd>
+      <dt>Last seen</dt>
+      <dd>{h.lastSeenAt ? `${timeAgo(h.lastSeenAt)} ago` : "never"}</dd>
+      <dt>Versions</dt>
+      <dd>
+        agent {h.agentVersion}, OpenClaw {h.openclawVersion}
+      </dd>
+    </>
   );
 }
 
@@ -211,6 +290,9 @@ function InstanceCard(props: {
   const canStop = ["running", "initializing", "restarting", "provisioning", "failed"].includes(i.state) && i.desiredState !== "stopped";
   const reason = paused ? (i.stateReason ?? PAUSE_TEXT[i.pauseReason ?? ""] ?? `Paused: ${i.pauseReason}`) : i.stateReason;
   const headingId = `inst-${i.id}`;
+  const byo = i.provider === "byo";
+  const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
+  const newOneLiner = () => run("enrolment", async () => setEnrolment(await post<Enrolment>(`/api/v1/instances/${i.id}/enrolment`)));
 
   return (
     <section className="card instance" aria-labelledby={headingId} data-instance={i.id}>
@@ -218,26 +300,48 @@ function InstanceCard(props: {
         <h2 id={headingId}>{i.name}</h2>
         <StateBadge state={paused ? "paused" : i.state} />
       </div>
-      {reason && (paused || i.state === "failed" || i.state === "stopped") ? (
+      {byo && !i.host ? (
+        <div className="banner info reason" data-testid="host-waiting">
+          Waiting for your machine… Run the one-liner in its terminal.{" "}
+          <button type="button" className="link" onClick={() => void newOneLiner()}>
+            Show a new one-liner
+          </button>
+        </div>
+      ) : byo && !i.host?.connected && i.desiredState !== "stopped" ? (
+        <div className="banner warn reason" data-testid="host-offline">
+          Your machine is offline: its commands wait until it is back.
+        </div>
+      ) : reason && (paused || i.state === "failed" || i.state === "stopped") ? (
         <div className={`banner ${i.state === "failed" ? "error" : "warn"} reason`}>{reason}</div>
       ) : null}
+      {i.host?.agent37 ? <p className="hint-line">Agent37 machine: its models and API keys are managed on Agent37.</p> : null}
       <dl className="facts">
         <dt>Provider</dt>
         <dd>{PROVIDER_LABEL[i.provider] ?? i.provider}</dd>
-        <dt>{i.provider === "local" ? "Machine" : "Region"}</dt>
-        <dd>{i.provider === "local" ? "Sandboxed on the Tropic host" : i.region}</dd>
-        <dt>Type</dt>
-        <dd>{i.instanceType}</dd>
+        {byo ? (
+          <HostFacts instance={i} />
+        ) : (
+          <>
+            <dt>{i.provider === "local" ? "Machine" : "Region"}</dt>
+            <dd>{i.provider === "local" ? "Sandboxed on the Tropic host" : i.region}</dd>
+            <dt>Type</dt>
+            <dd>{i.instanceType}</dd>
+          </>
+        )}
         <dt>Uptime</dt>
         <dd>{running && i.startedAt ? timeAgo(i.startedAt) : "not running"}</dd>
         <dt>Credits</dt>
         <dd>{rateText(i, props.rate)}</dd>
-        <dt>SSH</dt>
-        <dd>
-          <a href="/api/v1/ssh-key/private" download="tropic-vm-key.pem">
-            Download SSH key
-          </a>
-        </dd>
+        {byo ? null : (
+          <>
+            <dt>SSH</dt>
+            <dd>
+              <a href="/api/v1/ssh-key/private" download="tropic-vm-key.pem">
+                Download SSH key
+              </a>
+            </dd>
+          </>
+        )}
       </dl>
       <div className="row actions">
         {running ? (
@@ -291,6 +395,16 @@ function InstanceCard(props: {
         </ConfirmDialog>
       ) : null}
       {skills ? <SkillsDrawer instance={i} onClose={closeSkills} /> : null}
+      {enrolment ? (
+        <Dialog title={`Connect ${i.name}`} onClose={() => setEnrolment(null)}>
+          <OneLiner enrolment={enrolment} />
+          <div className="row end">
+            <button type="button" className="primary" onClick={() => setEnrolment(null)}>
+              Done
+            </button>
+          </div>
+        </Dialog>
+      ) : null}
     </section>
   );
 }

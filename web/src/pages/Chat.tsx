@@ -21,7 +21,8 @@ export function ChatPage({ instanceId }: { instanceId?: string }) {
   const running = (all ?? []).filter((i) => i.state === "running");
   const selected: Instance | undefined = instanceId ? all?.find((i) => i.id === instanceId) : running[0];
   const a = access.data;
-  const noModel = a !== undefined && !a.ready;
+  // An Agent37 machine answers with Agent37's models and keys: no model key of Tropic's to ask for.
+  const noModel = a !== undefined && !a.ready && selected?.host?.agent37 !== true;
 
   return (
     <div className="page chat-page">

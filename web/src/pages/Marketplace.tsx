@@ -126,6 +126,8 @@ function DeployForm(props: { template: Template; data: DeployData; preferredInst
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const chosen = data.instances.find((i) => i.id === instanceId);
+  // An Agent37 machine chooses its models and holds its keys itself: no model to pick here.
+  const agent37 = chosen?.host?.agent37 === true;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -136,7 +138,7 @@ function DeployForm(props: { template: Template; data: DeployData; preferredInst
         instanceId,
         templateId: template.id,
         name: name.trim(),
-        ...(model ? { model } : {}),
+        ...(model && !agent37 ? { model } : {}),
         policyId: policyId || null,
       });
       props.onClose();
@@ -177,29 +179,35 @@ function DeployForm(props: { template: Template; data: DeployData; preferredInst
       <Field label="Name" error={fieldError(error, "name") ?? slugError}>
         {(id, d) => <input id={id} aria-describedby={d} maxLength={80} required value={name} onChange={(e) => setName(e.target.value)} />}
       </Field>
-      <Field
-        label="Model"
-        error={fieldError(error, "model")}
-        hint={
-          custom ? undefined : (
-            <>
-              Want another provider? Set a custom model in <Link to="/settings">Settings</Link>.
-            </>
-          )
-        }
-      >
-        {(id, d) => (
-          <select id={id} aria-describedby={d} value={model} onChange={(e) => setModel(e.target.value)}>
-            {custom ? <option value={custom}>Your custom model ({custom})</option> : null}
-            {data.models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-                {m.creditsPerHour !== undefined ? ` (${m.creditsPerHour} credits/h on Tropic's key)` : ""}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      {agent37 ? (
+        <p className="hint-line" data-testid="agent37-model">
+          Model: chosen on Agent37 (this instance is an Agent37 machine; its models and API keys are managed there).
+        </p>
+      ) : (
+        <Field
+          label="Model"
+          error={fieldError(error, "model")}
+          hint={
+            custom ? undefined : (
+              <>
+                Want another provider? Set a custom model in <Link to="/settings">Settings</Link>.
+              </>
+            )
+          }
+        >
+          {(id, d) => (
+            <select id={id} aria-describedby={d} value={model} onChange={(e) => setModel(e.target.value)}>
+              {custom ? <option value={custom}>Your custom model ({custom})</option> : null}
+              {data.models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                  {m.creditsPerHour !== undefined ? ` (${m.creditsPerHour} credits/h on Tropic's key)` : ""}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      )}
       <Field
         label="Policy"
         error={fieldError(error, "policyId")}
