@@ -28,7 +28,7 @@ export function publicBase(config: Config, req: { protocol: string; headers: { h
 export const oneLiner = (base: string, token: string) => `curl -fsSL ${base}/install/host.sh | sh -s -- --token ${token}`;
 
 /** The agent endpoint as a host dials it (ws:// or wss:// of the same base). */
-export const agentUrlOf = (base: string) => `${base.replace(/^http/, "ws")}${AGENT_PATH}`;
+export const hostAgentUrl = (base: string) => `${base.replace(/^http/, "ws")}${AGENT_PATH}`;
 
 async function enrolment(d: HostDeps, ownerId: string, instanceId: string, base: string) {
   const { token, expiresAt } = await issueEnrolment(d.db, ownerId, instanceId);
@@ -73,5 +73,5 @@ export async function enrol(d: HostDeps, token: string, host: HostReport, base: 
   // A previous installation's agent (its token no longer works) is dropped; the reconciler looks now.
   d.manager?.hub.disconnect(who.instanceId);
   await d.manager?.changed(who.instanceId);
-  return { instanceId: who.instanceId, agentToken: creds.agentToken, agentUrl: agentUrlOf(base), gatewayToken: creds.gatewayToken };
+  return { instanceId: who.instanceId, agentToken: creds.agentToken, agentUrl: hostAgentUrl(base), gatewayToken: creds.gatewayToken };
 }
