@@ -3,6 +3,7 @@
 // capabilities programs exercise (gate/src/capabilities), not raw strings.
 
 import { vocab } from "@tropic/policy";
+import { METADATA_HOSTS } from "../address.ts";
 import { type PackRule, fetch, rd, rule, tool, wr } from "./dsl.ts";
 
 const { CREDENTIAL_PATHS: C, ELEVATORS, SHELLS, INTERPRETERS } = vocab;
@@ -384,7 +385,8 @@ export const BASE: PackRule[] = [
     [
       {
         op: ["net", "browse"],
-        hostLike: ["169.254.169.254", "169.254.170.2", "metadata.google.internal", "metadata", "fd00:ec2::254", "100.100.100.200"],
+        // every provider's metadata address and name (address.ts), in the canonical form the analysis gives hosts
+        hostLike: [...METADATA_HOSTS],
       },
     ],
     ["curl http://169.254.169.254/latest/meta-data/iam/", fetch("http://metadata.google.internal/computeMetadata/v1/")],

@@ -4,6 +4,7 @@
 // URLs and hosts become `net`/`download` ops.
 
 import { type OpContext, emptyContext, vocab } from "@tropic/policy";
+import { canonicalHost } from "../address.ts";
 import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath, resolvePattern } from "../env.ts";
 import { PROGRAMS, type Prog, progOf, programsWith, triggerMatches, triggeredCaps } from "../capabilities/index.ts";
 import { type Script, type SimpleCmd, type Word, parseShell } from "./parse.ts";
@@ -205,7 +206,7 @@ export class CommandAnalyzer {
       const dev = /^\/dev\/(tcp|udp)\/([^/]+)\/(\d+)/.exec(t);
       if (dev) {
         const n = this.base("net");
-        n.host = dev[2].toLowerCase();
+        n.host = canonicalHost(dev[2]);
         n.port = Number(dev[3]);
         n.hostPublic = !isPrivateHost(n.host);
         n.program = prog;
@@ -245,7 +246,9 @@ export class CommandAnalyzer {
 
   private net(program: string, t: { url: string; host: string; port: number }, inh: Inherit, upload = false): OpContext {
     const n = this.base("net");
-    Object.assign(n, { program, url: t.url, host: t.host, port: t.port, hostPublic: !isPrivateHost(t.host), upload, sudo: inh.sudo });
+    // Every spelling of an address (0xa9fea9fe, [::ffff:…], a trailing dot) as the one the rules name.
+    const host = canonicalHost(t.host);
+    Object.assign(n, { program, url: t.url, host, port: t.port, hostPublic: !isPrivateHost(host), upload, sudo: inh.sudo });
     this.ops.push(n);
     return n;
   }
