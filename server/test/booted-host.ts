@@ -144,7 +144,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A lock file holding its owner's pid; taken over when that process is gone. */
+/** SIGKILLs every process of a process group (ones reparented to init too). */
+function killGroup(pgid: number) {
+  if (!pgid) return;
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid) process.kill(Number(d), "SIGKILL");
+    } catch {}
+  }
+}
+
+/** A lock file holding its owner's pid (and the process group of the work it runs); taken over, that
+ *  group killed, when the owner is gone. */
 async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 20 * 60_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
@@ -153,8 +166,9 @@ async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 20 * 
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const holder = Number(readFileSync(path, "utf8").trim() || 0);
+      const [holder = 0, group = 0] = readFileSync(path, "utf8").trim().split(/\s+/).map(Number);
       if (!alive(holder) || holder === process.pid) {
+        if (holder !== process.pid) killGroup(group);
         rmSync(path, { force: true });
         continue;
       }
@@ -169,21 +183,37 @@ async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 20 * 
   }
 }
 
-function run(cmd: string, args: string[], opts: { logFile?: string; timeoutMs?: number } = {}): Promise<{ code: number; out: string }> {
+/** Runs a command in a process group of its own, killed (all of it) on timeout and when this process
+ *  exits; `lock` gets "<our pid> <its group>" so whoever takes the lock over can kill the group. */
+function run(
+  cmd: string,
+  args: string[],
+  opts: { logFile?: string; timeoutMs?: number; lock?: string } = {},
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
+    installExitHandlers();
     const fd = opts.logFile ? openSync(opts.logFile, "a") : null;
     const p = spawn(cmd, args, {
       stdio: ["ignore", fd ?? "pipe", fd ?? "pipe"],
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C" },
+      detached: true,
     });
     if (fd !== null) closeSync(fd);
+    const kill = () => killGroup(p.pid ?? 0);
+    live.add(kill);
+    if (opts.lock && p.pid) writeFileSync(opts.lock, `${process.pid} ${p.pid}`);
     let out = "";
     p.stdout?.on("data", (d) => (out += d));
     p.stderr?.on("data", (d) => (out += d));
-    const timer = opts.timeoutMs ? setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs) : null;
-    p.on("error", reject);
+    const timer = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : null;
+    p.on("error", (e) => {
+      live.delete(kill);
+      reject(e);
+    });
     p.on("close", (code, sig) => {
       if (timer) clearTimeout(timer);
+      live.delete(kill);
+      kill(); // whatever it left running in its group
       resolve({ code: code ?? 128 + (sig === "SIGKILL" ? 9 : 15), out });
     });
   });
@@ -237,7 +267,8 @@ async function buildRootfs(): Promise<Rootfs> {
   const tarball = join(dir, `${name}.tar`);
   // Checked once per process (the sha256 of ~0.5 GB takes a second), then trusted.
   if (await tarballOk(tarball)) return { tarball, buildMs: 0 };
-  return withLock(join(dir, `${name}.lock`), async () => {
+  const lock = join(dir, `${name}.lock`);
+  return withLock(lock, async () => {
     if (await tarballOk(tarball)) return { tarball, buildMs: 0 }; // another process built it meanwhile
     const t0 = Date.now();
     // Leftovers of builds that died (only ever touched under the lock).
@@ -253,7 +284,11 @@ async function buildRootfs(): Promise<Rootfs> {
     mkdirSync(tmp, { recursive: true });
     const log = join(tmp, "debootstrap.log");
     const mirror = debianMirror();
-    const r = await run("debootstrap", [`--variant=${HOST_VARIANT}`, `--include=${HOST_PACKAGES.join(",")}`, HOST_SUITE, root, mirror], {
+    // (in a process group of its own, recorded in the lock: a build whose test process was killed is
+    // killed by whoever takes the lock over, before it removes that build's directory)
+    const args = [`--variant=${HOST_VARIANT}`, `--include=${HOST_PACKAGES.join(",")}`, HOST_SUITE, root, mirror];
+    const r = await run("debootstrap", args, {
+      lock,
       logFile: log,
       timeoutMs: 20 * 60_000,
     });
