@@ -1019,6 +1019,13 @@ export const ROUND1: AdversarialCase[] = [
     wr("src/../docs/notes.md", "notes"),
     "cd src && cat index.ts",
     "cat ../workspace/README.md",
+    // added by the engine owners with their `cd` / `env -C` / `~+` / /proc/self work (not held out)
+    "cd ~/.ssh && cat id_rsa.pub",
+    "(cd src; cat index.ts)",
+    "env -C src cat index.ts",
+    "cat /proc/self/status",
+    "cat /proc/self/cwd/package.json",
+    "cat ~+/package.json",
   ]),
 ];
 
