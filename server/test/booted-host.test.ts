@@ -127,6 +127,12 @@ test("a booted Debian host: systemd, nginx, its network, reboot, cleanup", { ski
     assert.equal((await h.exec("cat /proc/1/comm")).stdout.trim(), "systemd");
     const r = await fetch(`http://${h.guestAddress}/`, { signal: AbortSignal.timeout(5000) });
     assert.equal(r.status, 200);
+    // a reboot the guest makes itself (as code under test would): relaunched, and waitForBoot sees it
+    const n = h.boots;
+    await h.exec("systemctl reboot");
+    await h.waitForBoot(n + 1);
+    assert.equal(h.boots, n + 1);
+    assert.equal((await h.exec("systemctl is-system-running")).stdout.trim(), "running");
   });
 
   await t.test("stop and start", async () => {

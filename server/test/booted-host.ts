@@ -2,34 +2,47 @@
 // Linux host (the host installer, the cloud image). systemd runs as PID 1 in a `systemd-nspawn --boot`
 // container on a private network; the test reaches into it with `exec` (nsenter) and over that network.
 //
+//   const h = await bootHost({ t, seed: { userData: "#cloud-config\n..." } });   // skip: bootedHostSkip()
+//   await listen(server, 0, h.hostAddress);          // the control plane, as the guest sees it
+//   await h.exec("curl -fsS http://" + h.hostAddress + ":" + port + "/install/host.sh | sh", { timeoutMs: 120_000 });
+//   await fetch(`http://${h.guestAddress}/`);        // the guest, from here
+//   await h.reboot(); await h.stop(); await h.start();   // cleanup runs by itself (t.after, exit, signals)
+//
 // How it works
 // - `debianRootfs()` makes the root filesystem once per machine: `debootstrap --variant=minbase` from the
 //   Debian mirror this machine's apt uses (TROPIC_DEBIAN_MIRROR overrides it), with HOST_PACKAGES, then a
-//   few container settings (cloud-init: NoCloud only, `locale: false`, no network config of its own). It is
-//   cached as a tarball in ~/.cache/tropic/hosts/ (TROPIC_HOST_CACHE), keyed by suite, variant and package
-//   list, with a .sha256 beside it. The cache is only for speed: a missing, partial or corrupt tarball is
-//   rebuilt. Builds go to a temp dir and are renamed into place; a lock file (holder's pid inside, taken
-//   over when that process is gone) keeps two test processes from building at once.
-// - The tarball is extracted once more, next to it, as the read-only lower layer of an overlayfs; each
-//   host gets an upper layer of its own in a temp dir (falls back to extracting a full copy per host where
-//   overlayfs cannot be mounted). `rootDir` is the merged tree: write files there before or while booting.
+//   few container settings (cloud-init: NoCloud only, `locale: false`, no network config of its own; no
+//   DNS). It is cached as a tarball (~270 MB) in ~/.cache/tropic/hosts/ (TROPIC_HOST_CACHE), keyed by
+//   suite, variant, package list and BUILD_VERSION, with a .sha256 beside it that each process checks
+//   once (1.5 s). The cache is only for speed: a missing, partial or corrupt tarball is rebuilt (3-5 min
+//   here, mostly downloads). Builds go to a temp dir and are renamed into place; a lock file keeps two
+//   test processes from building at once (it holds the builder's pid and debootstrap's process group:
+//   whoever finds the builder dead kills that group, removes its temp dir and builds again).
+// - The tarball is extracted once more (3 s), next to it, as the read-only lower layer of an overlayfs;
+//   each host gets an upper layer of its own in a temp dir (or, where overlayfs cannot be mounted, a full
+//   copy). `rootDir` is the merged tree: write files there before (`prepare`) or while it runs.
 // - Each host takes a numbered slot (a lock file in /run/tropic-hosts/): slot n is the /30 n of
 //   198.19.0.0/16 (the benchmarking range), a network namespace `tropic-host-<n>` and a veth pair whose
 //   host side `th<n>h` stays in this machine's namespace with `hostAddress` (a test server listens there)
-//   and whose other side is the guest's `eth0` with `guestAddress`. The guest has no default route, and an
-//   nftables table `inet tropic_host_<n>` (the stand-in for a security group) lets the guest reach this
-//   machine only at `hostAddress` and forwards nothing from or to it: nothing leaves the machine.
+//   and whose other side is the guest's `eth0` with `guestAddress`, configured from outside (IPv6 off; a
+//   networkd file with the same address and `IPv6AcceptRA=no`, should networkd ever manage it). The guest
+//   has no default route, and an nftables table `inet tropic_host_<n>` (the stand-in for a security
+//   group) lets the guest reach this machine only at `hostAddress` and forwards nothing to or from it:
+//   nothing leaves the machine, and two hosts cannot reach each other. Each host has its own machine-id.
 // - `bootHost()` boots it with `systemd-nspawn --boot --register=no --keep-unit --network-namespace-path
 //   --capability=CAP_NET_ADMIN --link-journal=no --resolv-conf=off` and waits for `systemctl
-//   is-system-running --wait`. `exec` runs a command inside with `nsenter` into the container's PID 1 (no
-//   machined here, so no `machinectl`/`systemctl -M`); use `systemd-run` inside for anything long-running.
-//   A reboot in the guest makes nspawn exit 133: the fixture relaunches it (whoever asked for the reboot).
-//   The console output of every boot is in `logFile`.
+//   is-system-running --wait` (running or degraded; `state`). ~2-3 s to running without a seed; with a
+//   NoCloud seed cloud-init runs at every boot and adds ~5 s (without one it is disabled). `exec` runs
+//   `sh -c` inside with `nsenter` into the container's PID 1 (no machined here, so no `machinectl` or
+//   `systemctl -M`); use `systemd-run` inside for anything long-running. A reboot in the guest makes
+//   nspawn exit 133: the fixture relaunches it whoever asked (`reboot()`, or the code under test: then
+//   `waitForBoot(boots + 1)`). `stop()` powers off (network and files stay), `start()` boots again. The
+//   console output of every boot is in `logFile`.
 // - Cleanup: `cleanup()` kills the container (its PID 1, so everything in it) and nspawn, unmounts the
 //   overlay, deletes the veth, the namespace and the nftables table, removes the directories and frees the
 //   slot. Pass `t` (a test context) to have it registered with `t.after`, so it runs when a test fails;
-//   it also runs on process exit, SIGINT and SIGTERM. A slot whose owning process died (kill -9) is
-//   cleaned up by the next process that takes slots.
+//   it also runs on process exit, SIGINT and SIGTERM. The slots of a process that died (kill -9) are
+//   cleaned up by the next process that boots a host.
 // Needs root and the packages `debootstrap systemd-container iproute2 nftables` (.ci/run installs them):
 // `bootedHostSkip()` gives a reason to skip where they are missing, except in CI, where the tests must run.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -521,6 +534,8 @@ export interface BootOptions {
 }
 
 export interface BootedHost {
+  /** the guest's hostname */
+  name: string;
   /** the control plane's side of the veth (in this machine's namespace): listen here for the guest */
   hostAddress: string;
   /** the guest's eth0 address, reachable from this machine */
@@ -828,6 +843,7 @@ EOF`,
     };
 
     const host: BootedHost = {
+      name,
       hostAddress: s.hostAddress,
       guestAddress: s.guestAddress,
       rootDir,
