@@ -17,10 +17,23 @@ export interface CallEnv {
 export function resolvePath(p: string, env: CallEnv): string {
   let s = p;
   if (s === "~" || s.startsWith("~/")) s = env.home + s.slice(1);
+  else if (s === "~+" || s.startsWith("~+/")) s = env.cwd + s.slice(2);
   else if (s.startsWith("$HOME/")) s = env.home + s.slice(5);
   if (!s.startsWith("/")) s = posix.join(env.cwd, s);
-  const n = posix.normalize(s);
+  const n = posix.normalize(procAlias(s, env));
   return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
+}
+
+/** The kernel's aliases of the file system under /proc: `/proc/self/root/X` (any process's root, `self`,
+ * `thread-self` or a pid) is `/X`, and `/proc/self/cwd/X` is X under the working directory. */
+function procAlias(path: string, env: CallEnv): string {
+  let n = path.replace(/\/{2,}/g, "/");
+  for (let i = 0; i < 8; i++) {
+    const m = /^\/proc\/(?:self|thread-self|\d+)(?:\/task\/\d+)?\/(root|cwd)(?=\/|$)/.exec(n);
+    if (!m) break;
+    n = (m[1] === "root" ? "/" : `${env.cwd}/`) + n.slice(m[0].length);
+  }
+  return n;
 }
 
 /** `resolvePath` for a file-name pattern in the parser's `pat` form (quoted characters escaped with `\`):
@@ -29,9 +42,10 @@ export function resolvePattern(pat: string, env: CallEnv): string {
   const esc = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
   let s = pat;
   if (s === "~" || s.startsWith("~/")) s = esc(env.home) + s.slice(1);
+  else if (s === "~+" || s.startsWith("~+/")) s = esc(env.cwd) + s.slice(2);
   else if (s.startsWith("$HOME/")) s = esc(env.home) + s.slice(5);
   if (!s.startsWith("/")) s = `${esc(env.cwd)}/${s}`;
-  const n = posix.normalize(s);
+  const n = posix.normalize(procAlias(s, { ...env, cwd: esc(env.cwd) }));
   return n.length > 1 && n.endsWith("/") && !n.endsWith("\\/") ? n.slice(0, -1) : n;
 }
 

@@ -129,7 +129,8 @@ export class CommandAnalyzer {
   private readonly heredocs: string[] = [];
   private line: string;
   constructor(
-    readonly env: CallEnv,
+    /** where the call runs; `cd` and `pushd` move its working directory for the commands after them */
+    public env: CallEnv,
     line: string,
   ) {
     this.line = line.toLowerCase();
@@ -314,6 +315,13 @@ export class CommandAnalyzer {
     if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
+    // `cd DIR`, `pushd DIR`: relative paths of the commands after it on the line are under DIR
+    // (`cd ~/.ssh && cat id_rsa`, `(cd ~/.aws; cat credentials)`: kept after a subshell too, which only over-reads).
+    if ((program === "cd" || program === "pushd" || program === "chdir") && !w0.dynamic) {
+      const i = args.findIndex((a) => !a.startsWith("-") || a === "-");
+      const dir = i < 0 ? "~" : args[i];
+      if (dir !== "-" && !(i >= 0 && argDynamic[i])) this.env = { ...this.env, cwd: resolvePath(dir, this.env) };
+    }
     // A program word that is computed (`$(echo rm)`, `$X`, `${CMD}`, backticks, arithmetic) or a file-name
     // pattern (`/bin/r?`) names no program the rules can check: the engine denies it (fail closed).
     if (w0.dynamic) this.unknown.set(e, `the program name is computed when the command runs (\`${w0.src}\`), so it cannot be checked`);
@@ -454,7 +462,15 @@ export class CommandAnalyzer {
       }
       if (i < words.length) {
         const elevated = ELEVATOR_SET.has(program) || inh.sudo;
-        child(words.slice(i), { sudo: elevated, unknownArgs: inh.unknownArgs || program === "xargs" });
+        // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs in DIR
+        const dir = optValues(args, program === "env" ? ["-C", "--chdir"] : ELEVATOR_SET.has(program) ? ["-D", "--chdir"] : [])[0];
+        const saved = this.env;
+        if (dir !== undefined) this.env = { ...this.env, cwd: resolvePath(dir, this.env) };
+        try {
+          child(words.slice(i), { sudo: elevated, unknownArgs: inh.unknownArgs || program === "xargs" });
+        } finally {
+          this.env = saved.cwd === this.env.cwd || dir === undefined ? this.env : saved;
+        }
       }
       return;
     }
