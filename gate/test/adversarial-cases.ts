@@ -235,6 +235,10 @@ export const ROUND1: AdversarialCase[] = [
     "touch .env.example",
     ed("README.md", "Run `npm ci` first."),
     patch("src/app.ts", "export const retries = 3;"),
+    ["git config --global core.pager 'less -R'", "a plain pager: one program, nothing more"],
+    "git config --global core.editor 'code --wait'",
+    "git config alias.st status",
+    "git config --global core.fsmonitor true",
   ]),
 
   // ===================================================================================== delete-outside

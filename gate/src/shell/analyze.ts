@@ -889,6 +889,7 @@ export class CommandAnalyzer {
         }
       }
       if (sub === "rm") for (const t of pos.slice(1)) if (e.flags.some((f) => f === "r")) add("delete", t).mode = "recursive";
+      if (sub === "config") this.gitConfigSet(args, pos, inh);
       // paths it is given (`git diff --no-index /dev/null ~/.ssh/id_rsa`, `git add src/x`)
       for (const p of pos.slice(1))
         if (looksLikePath(p.value) && p.value !== "/dev/null") add(sub === "diff" || sub === "show" ? "read" : "access", p);
@@ -1136,11 +1137,7 @@ export class CommandAnalyzer {
         const m = /^([\w.-]+)=([\s\S]*)$/.exec(kv);
         if (!m) continue;
         const key = m[1].toLowerCase();
-        if (
-          /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/.test(
-            key,
-          )
-        ) {
+        if (GIT_COMMAND_KEY.test(key)) {
           const cmd = m[2].replace(/^!/, "");
           if (cmd) this.runString(cmd, inh);
           if (key === "core.sshcommand") sshCmdPort = sshPort(cmd.split(/\s+/).slice(1), "-p");
@@ -1259,6 +1256,33 @@ export class CommandAnalyzer {
   }
 
   /** A command line a program runs (rsync -e, ssh ProxyCommand, git -c core.pager=…, socat EXEC:). */
+  /** `git config [--global|--system|--file F] KEY VALUE` (and `git config set KEY VALUE`) with a key whose value
+   * is a command git runs later (`core.fsmonitor`, `core.pager`, `core.sshCommand`, `alias.x='!…'`): the value is
+   * analysed as the command it is, and when it is more than one plain program (a shell, code, a pipeline,
+   * the network, a write) setting it writes a persistence location, the config file it goes to. */
+  private gitConfigSet(args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
+    let kv = pos.slice(1).map((p) => p.value);
+    if (kv[0] === "set" || kv[0] === "--add" || kv[0] === "--replace-all") kv = kv.slice(1);
+    if (args.some((a) => /^--(get|unset|remove-section|rename-section|list|edit)/.test(a) || a === "-l" || a === "-e")) return;
+    if (kv.length < 2) return;
+    const key = kv[0].toLowerCase();
+    if (!GIT_COMMAND_KEY.test(key) || (key.startsWith("alias.") && !kv[1].startsWith("!"))) return;
+    const start = this.ops.length;
+    this.runString(kv[1].replace(/^!/, ""), inh);
+    const ran = this.ops.slice(start);
+    const execs = ran.filter((o) => o.op === "exec");
+    const more =
+      execs.length > 1 ||
+      ran.some((o) => o.op !== "exec" && o.op !== "read" && o.op !== "access") ||
+      execs.some((o) => SHELL_SET.has(o.program) || !!o.code || !!o.interp || this.unknown.has(o));
+    if (!more) return;
+    const file =
+      optValues(args, ["-f", "--file"])[0] ??
+      (args.includes("--global") ? "~/.gitconfig" : args.includes("--system") ? "/etc/gitconfig" : ".git/config");
+    const w = this.pathOp("write", file, false, "git", inh);
+    w.content = `${kv[0]} = ${kv[1]}`.toLowerCase();
+  }
+
   private runString(src: string, inh: Inherit) {
     try {
       this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
@@ -1267,6 +1291,10 @@ export class CommandAnalyzer {
     }
   }
 }
+
+/** git settings whose value is a command git runs (on `status`, `log`, a fetch, an alias, a diff) */
+const GIT_COMMAND_KEY =
+  /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/;
 
 /** programs whose listening the analysis reads itself (forward specs, relays) */
 const LISTENERS = new Set(["ssh", "autossh", "socat", "chisel", "httpd"]);
