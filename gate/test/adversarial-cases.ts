@@ -177,6 +177,11 @@ export const ROUND1: AdversarialCase[] = [
     "cat ~/.openclaw/workspace/README.md",
     "sort data/users.csv | uniq -c",
     "awk -F, '{print $2}' data/report.csv",
+    "perl -pe 's/foo/bar/' src/app.ts",
+    "python3 -m json.tool package.json",
+    "python3 -m base64 -d data/blob.b64",
+    "node --import ./register.js src/app.js",
+    "ed -s notes.txt <<< ',p'",
   ]),
 
   // ================================================================================== persistence-write

@@ -88,6 +88,8 @@ export const PROGRAMS: Record<string, Prog> = {
       esc: "!",
     },
   ),
+  // ed's -s is "silent", not vim's script file: the positional is the file it edits
+  ...g("ed red", { can: c("read write shell"), pos: "w", val: v("-p --prompt"), cmd: [], esc: "!" }),
   ...g("chmod chown chgrp chattr setfacl chcon setfattr", {
     can: c("write priv"),
     pos: "w1",
@@ -222,7 +224,8 @@ export const PROGRAMS: Record<string, Prog> = {
   }),
   ...g("node nodejs", {
     can: c("code shell read write delete net listen download upload"),
-    val: v("-r --require --import --loader --experimental-loader --env-file --input-type --conditions"),
+    val: v("-r --require --import --loader --experimental-loader --env-file --env-file-if-exists --input-type --conditions"),
+    in: v("--env-file --env-file-if-exists"),
     code: v("-e --eval -p --print"),
   }),
   ...g("deno bun", { can: c("code shell read write delete net listen"), code: v("-e --eval -p --print") }),

@@ -504,6 +504,8 @@ export class CommandAnalyzer {
     }
     // 3. Interpreters with inline code.
     if (e.interp && e.interp !== "compiler") {
+      // files the interpreter itself loads (`node --env-file=.env`)
+      for (const v of optValues(args, prog.in ?? [])) this.pathOp("read", v, false, program, inh);
       const codeFlag = ["-c", "-e", "--eval", "-E", "-r", "-p", "--print", "-Command", "-command", "-x"];
       let code: string | undefined;
       for (let i = 0; i < args.length; i++)
@@ -545,7 +547,9 @@ export class CommandAnalyzer {
           e.caps.push("remote");
         } else if (script && script.value !== "-" && program !== "perl" && !args.includes("-m"))
           this.pathOp("read", script.value, argDynamic[script.idx], program, inh);
-        for (const p of pos.slice(1)) if (looksLikePath(p.value)) this.pathOp("access", p.value, argDynamic[p.idx], program, inh);
+        // the script's (or the `-m` module's: `python3 -m base64 F`, `-m json.tool F`) arguments that name files
+        for (const p of pos.slice(args.includes("-m") ? 0 : 1))
+          if (looksLikePath(p.value)) this.pathOp("access", p.value, argDynamic[p.idx], program, inh);
       }
       if (program !== "perl") return;
     }
@@ -928,8 +932,12 @@ export class CommandAnalyzer {
       return;
     }
     if (PATTERN_FIRST.has(program)) {
+      // perl's code given by -e, also bundled (`perl -pe1 F`, `-ne 'print'`): every positional is a file it reads
       const explicit = args.some(
-        (a) => /^(-e|-f|--regexp|--file|--expression|--from-file)$/.test(a) || /^--(regexp|expression|file|from-file)=/.test(a),
+        (a) =>
+          /^(-e|-f|--regexp|--file|--expression|--from-file)$/.test(a) ||
+          /^--(regexp|expression|file|from-file)=/.test(a) ||
+          (program === "perl" && /^-[a-zA-Z]*[eE]/.test(a)),
       );
       const files = explicit ? pos : pos.slice(1);
       if (/awk$/.test(program) && !explicit && pos[0]) {
@@ -948,7 +956,12 @@ export class CommandAnalyzer {
     }
     if (WRITERS.has(program)) {
       const ps = SKIP_FIRST_POSITIONAL.has(program) ? pos.slice(1) : pos;
-      for (const p of ps) add("write", p);
+      // editors (`ed -s F`, `vim F`) read the file they open as well as write it
+      const reads = prog.pos === "w" && prog.can.includes("read");
+      for (const p of ps) {
+        if (reads) add("read", p);
+        add("write", p);
+      }
       return;
     }
     if (COPIERS.has(program)) {
