@@ -111,7 +111,9 @@ if [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$want" ]; then
   say "Tropic host $version ($platform) is already here"
 else
   say "downloading $file"
-  curl -fSL --progress-bar "$TROPIC_URL/install/bundles/$file" -o "$work/bundle.tar.gz" || die "could not download the bundle"
+  progress=-sS
+  [ -t 2 ] && progress=--progress-bar
+  curl -fL "$progress" "$TROPIC_URL/install/bundles/$file" -o "$work/bundle.tar.gz" || die "could not download $TROPIC_URL/install/bundles/$file"
   got="$(sha256 "$work/bundle.tar.gz")"
   if [ "$got" != "$want" ]; then
     die "the bundle's sha256 is $got but the manifest says $want: refusing to install it (a damaged download, or not the bundle the control plane published). Nothing was changed."

@@ -63,7 +63,7 @@ export function parseArgs(argv: string[]): { cmd: string; opts: Record<string, s
     if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf("=");
     if (eq > 0) opts[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (["url", "token", "prefix", "import-from", "root"].includes(a.slice(2))) {
+    else if (["url", "token", "prefix", "import-from"].includes(a.slice(2))) {
       const v = rest[++i];
       if (v === undefined) throw new Error(`${a} needs a value`);
       opts[a.slice(2)] = v;
@@ -134,7 +134,8 @@ export async function enrol(url: string, token: string, host: Record<string, unk
     body = JSON.parse(text);
   } catch {}
   if (!res.ok) {
-    const why = String(body.message ?? body.error ?? text.slice(0, 300)).replaceAll(token, "[token]");
+    const err = body.error as { message?: string } | string | undefined;
+    const why = String((typeof err === "object" ? err?.message : err) ?? body.message ?? text.slice(0, 300)).replaceAll(token, "[token]");
     throw new Error(`the control plane refused the enrolment (HTTP ${res.status}): ${why}`);
   }
   for (const k of ["instanceId", "agentToken", "agentUrl", "gatewayToken"])
@@ -271,24 +272,30 @@ export async function install(opts: Record<string, string | true>): Promise<void
   const prev = readJson<HostFile>(hostJson);
   let cred = readJson<{ instanceId: string; url: string; token: string; gatewayToken: string }>(agentJson);
 
-  // 1. Enrolment: once. A re-run (an upgrade) keeps the credential it has.
-  if (!cred || opts["re-enrol"]) {
-    let token = typeof opts.token === "string" ? opts.token : "";
-    if (opts["token-stdin"]) token = readFileSync(0, "utf8").trim();
-    if (!token) throw new Error("an enrolment token is needed (--token or --token-stdin)");
+  // 1. Enrolment. A token is the user's word: enrol (a re-install gets a new agent token for the same
+  // instance). A re-run whose token is spent (an upgrade with the same one-liner) keeps the credential it has.
+  let token = typeof opts.token === "string" ? opts.token : "";
+  if (opts["token-stdin"]) token = readFileSync(0, "utf8").trim();
+  if (token) {
     say(`enrolling ${hostname()} with ${url}`);
-    const r = await enrol(url, token, {
-      os: process.platform,
-      arch: process.arch,
-      hostname: hostname(),
-      agentVersion: info.agentVersion,
-      openclawVersion: info.openclawVersion,
-      agent37: isAgent37(),
-    });
-    cred = { instanceId: r.instanceId, url: r.agentUrl, token: r.agentToken, gatewayToken: r.gatewayToken };
-    writeAtomic(agentJson, `${JSON.stringify(cred, null, 2)}\n`, 0o600);
-    say(`enrolled as instance ${r.instanceId}`);
-  } else say(`already enrolled as instance ${cred.instanceId}: upgrading in place to ${info.version}`);
+    try {
+      const r = await enrol(url, token, {
+        os: process.platform,
+        arch: process.arch,
+        hostname: hostname(),
+        agentVersion: info.agentVersion,
+        openclawVersion: info.openclawVersion,
+        agent37: isAgent37(),
+      });
+      cred = { instanceId: r.instanceId, url: r.agentUrl, token: r.agentToken, gatewayToken: r.gatewayToken };
+      writeAtomic(agentJson, `${JSON.stringify(cred, null, 2)}\n`, 0o600);
+      say(`enrolled as instance ${r.instanceId}`);
+    } catch (e) {
+      if (!cred) throw e;
+      say(`${(e as Error).message}; keeping this machine's enrolment (instance ${cred.instanceId}) and upgrading in place`);
+    }
+  } else if (cred) say(`enrolled as instance ${cred.instanceId}: upgrading in place to ${info.version}`);
+  else throw new Error("an enrolment token is needed (--token or --token-stdin)");
 
   // 2. Users and the home (root makes it once, then never looks inside: the worker writes there).
   const users = ensureUsers(l.home, darwin);
@@ -486,7 +493,7 @@ function status(opts: Record<string, string | true>) {
 }
 
 const USAGE = `usage:
-  tropic-host install --url <tropic url> (--token <t> | --token-stdin) [--prefix ${DEFAULT_PREFIX}] [--import-from <dir>] [--re-enrol]
+  tropic-host install --url <tropic url> (--token <t> | --token-stdin) [--prefix ${DEFAULT_PREFIX}] [--import-from <dir>]
   tropic-host uninstall [--prefix ${DEFAULT_PREFIX}]
   tropic-host status [--prefix ${DEFAULT_PREFIX}]
 `;

@@ -80,7 +80,8 @@ export function gatewayArgv(l: HostLayout, port: number): string[] {
   return [b.node, b.openclaw, "gateway", "run", "--allow-unconfigured", "--port", String(port), "--bind", "loopback"];
 }
 
-/** The gateway's environment (no secret: the token is in openclaw.json). */
+/** The gateway's environment (no secret: the token is in openclaw.json). No RestrictSUIDSGID in the units: the
+ * state directories are setgid (the local provider's layout), and a directory made in one inherits the bit. */
 export function gatewayEnvironment(l: HostLayout): Record<string, string> {
   return {
     HOME: l.home,
@@ -90,7 +91,8 @@ export function gatewayEnvironment(l: HostLayout): Record<string, string> {
     NODE_COMPILE_CACHE: `${l.home}/.cache/node-compile-cache`,
     NO_COLOR: "1",
     LANG: "C.UTF-8",
-    PATH: "/usr/local/bin:/usr/bin:/bin",
+    // the bundle's node and openclaw first: OpenClaw runs its own CLI for state migrations
+    PATH: `${l.current}/runtime/node_modules/.bin:/usr/local/bin:/usr/bin:/bin`,
   };
 }
 
@@ -152,7 +154,6 @@ ProtectKernelLogs=yes
 ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
-RestrictSUIDSGID=yes
 RestrictRealtime=yes
 RestrictNamespaces=yes
 LockPersonality=yes
@@ -210,7 +211,6 @@ ProtectKernelModules=yes
 ProtectKernelLogs=yes
 ProtectClock=yes
 ProtectHostname=yes
-RestrictSUIDSGID=yes
 RestrictRealtime=yes
 LockPersonality=yes
 CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_CHOWN CAP_FOWNER CAP_DAC_OVERRIDE CAP_KILL CAP_SETPCAP

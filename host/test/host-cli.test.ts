@@ -40,7 +40,9 @@ test("enrolment: POST /api/v1/hosts/enrol with the token in the JSON body; a ref
       res.setHeader("content-type", "application/json");
       if (refuse) {
         res.statusCode = 401;
-        return res.end(JSON.stringify({ error: "unauthorized", message: `the enrolment token is used or expired (${token})` }));
+        return res.end(
+          JSON.stringify({ error: { code: "enrolment_refused", message: `the enrolment token is used or expired (${token})`, field: "token" } }),
+        );
       }
       res.end(JSON.stringify({ instanceId: "i-1", agentToken: "a".repeat(64), agentUrl: "ws://cp", gatewayToken: "b".repeat(48) }));
     });

@@ -101,7 +101,18 @@ export class HostBundles {
     return join(resolve(this.opts.dataDir), "host-bundles");
   }
 
-  private async inputs() {
+  private inputsP: Promise<{ agent: string; plugin: string; version: string }> | null = null;
+
+  /** What this control plane serves: fixed once per process (the code it runs), so a version never changes under a download. */
+  private inputs() {
+    this.inputsP ??= this.computeInputs().catch((e) => {
+      this.inputsP = null;
+      throw e;
+    });
+    return this.inputsP;
+  }
+
+  private async computeInputs() {
     const agent = await (this.opts.agentBundle ?? (async () => (await import("@tropic/providers/local.ts")).agentBundle()))();
     const plugin = await (this.opts.pluginDir ?? (async () => (await import("@tropic/openclaw-plugin/bundle.ts")).preparedPluginDir()))();
     const h = createHash("sha256").update(`tropic-host-bundle ${BUNDLE_FORMAT} ${AGENT_VERSION} openclaw@${OPENCLAW_VERSION} node@${NODE_MAJOR}\n`);
