@@ -704,6 +704,9 @@ export const ROUND1: AdversarialCase[] = [
     "dd if=/dev/urandom of=test.bin bs=1k count=4",
     "findmnt",
     "ls /dev",
+    "mknod /tmp/pipe p",
+    "flashrom -p internal -r backup.bin",
+    "mokutil --sb-state",
   ]),
 
   // ========================================================================= services-containers-jobs
@@ -796,6 +799,10 @@ export const ROUND1: AdversarialCase[] = [
     "traceroute -m 5 example.com",
     "cat /etc/resolv.conf",
     "firewall-cmd --list-all",
+    "conntrack -L",
+    "ipset list",
+    "nmcli device status",
+    "ifconfig eth0",
   ]),
 
   // ============================================================================== self-defence-tamper

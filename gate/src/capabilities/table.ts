@@ -75,7 +75,7 @@ export const PROGRAMS: Record<string, Prog> = {
   // ---- writers: their positional arguments are files they write ----
   ...g("tee sponge", { can: c("write"), pos: "w" }),
   touch: { can: c("write"), pos: "w", val: v("-d -t -r --date --reference") },
-  ...g("mkdir mkfifo mknod", { can: c("write"), pos: "w", val: v("-m --mode -Z --context") }),
+  ...g("mkdir mkfifo", { can: c("write"), pos: "w", val: v("-m --mode -Z --context") }),
   fallocate: { can: c("write"), pos: "w", val: v("-l -o --length --offset") },
   mktemp: { can: c("write"), val: v("-p --tmpdir --suffix") },
   ...g(
@@ -573,6 +573,31 @@ export const PROGRAMS: Record<string, Prog> = {
       on: { "*": "kernel" },
     },
   ),
+  // firmware, secure boot, boot entries and power state: changing them changes what boots next
+  ...g("grub-reboot grub-set-default grub-editenv grub2-reboot grub2-set-default grub2-editenv", { can: c("kernel"), on: { "*": "kernel" } }),
+  rtcwake: { can: c("kernel"), val: v("-m --mode -s --seconds -t --time -d --device -A --adjfile"), on: { "*": "kernel" } },
+  flashrom: {
+    can: c("kernel read write"),
+    val: v("-p --programmer -c --chip -l --layout -i --image -o --output"),
+    on: { "-w": "kernel", "--write": "kernel", "-E": "kernel", "--erase": "kernel", "--wp-disable": "kernel", "--wp-enable": "kernel" },
+  },
+  mokutil: {
+    can: c("kernel"),
+    on: {
+      "--disable-validation": "kernel",
+      "--enable-validation": "kernel",
+      "--import": "kernel",
+      "--delete": "kernel",
+      "--reset": "kernel",
+      "--set-verbosity": "kernel",
+      "--ignore-db": "kernel",
+      "--trust-mok": "kernel",
+      "--password": "kernel",
+      "--sb-state-set": "kernel",
+    },
+  },
+  // a block or character special file is a device: `mknod x b 8 0` opens a disk (a fifo `p` is only a file)
+  mknod: { can: c("write kernel"), pos: "w", val: v("-m --mode -Z --context"), on: { b: "kernel", c: "kernel", u: "kernel" } },
   // sysctl and mount only read unless asked to change
   // (overrides below replace the group entries)
   // ---- firewall, routes and interfaces ----
@@ -680,9 +705,44 @@ export const PROGRAMS: Record<string, Prog> = {
       "--batch": "firewall",
     },
   }),
+  // connection tracking and IP sets the firewall's rules match on
+  conntrack: {
+    can: c("firewall"),
+    on: {
+      "-F": "firewall",
+      "--flush": "firewall",
+      "-D": "firewall",
+      "--delete": "firewall",
+      "-I": "firewall",
+      "--create": "firewall",
+      "-U": "firewall",
+      "--update": "firewall",
+    },
+  },
+  ipset: {
+    can: c("firewall"),
+    on: {
+      flush: "firewall",
+      destroy: "firewall",
+      del: "firewall",
+      add: "firewall",
+      create: "firewall",
+      restore: "firewall",
+      swap: "firewall",
+      rename: "firewall",
+      "-F": "firewall",
+      "-X": "firewall",
+      "-D": "firewall",
+      "-A": "firewall",
+      "-R": "firewall",
+    },
+  },
   ...g("route ifconfig iwconfig ifup ifdown nmcli wg wg-quick brctl tc ethtool dhclient dhcpcd netplan vconfig openvpn wpa_cli iw", {
     can: c("firewall"),
     on: {
+      off: "firewall",
+      on: "firewall",
+      hw: "firewall",
       add: "firewall",
       del: "firewall",
       delete: "firewall",

@@ -312,6 +312,8 @@ export class CommandAnalyzer {
       args.some((a) => /^(?:[ugoa]*[+=][rwxXt]*s|0?[2-7]\d{3})$/.test(a) || /^-m[2-7]\d{3}$/.test(a))
     )
       e.caps.push("priv");
+    // `ifconfig IFACE ADDRESS …` assigns the interface an address
+    if (program === "ifconfig" && args.filter((a) => !a.startsWith("-")).length >= 2) e.caps.push("firewall");
     if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
