@@ -296,6 +296,8 @@ export const ROUND1: AdversarialCase[] = [
     "git rm -r docs/old",
     "find . -name .DS_Store -delete",
     "rm -rf ./.cache/vite",
+    "tar --remove-files -czf logs.tgz logs/",
+    "zip -rm old.zip build/old",
   ]),
 
   // ======================================================================================== remote-code
@@ -1042,6 +1044,7 @@ export const ROUND1: AdversarialCase[] = [
     "cat /proc/self/status",
     "cat /proc/self/cwd/package.json",
     "cat ~+/package.json",
+    "tar -C dist -czf build.tgz .",
   ]),
 ];
 

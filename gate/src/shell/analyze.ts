@@ -990,13 +990,30 @@ export class CommandAnalyzer {
     }
     if (program === "tar") {
       const a0 = args[0] ?? "";
-      const create = /^-?[a-zA-Z]*c/.test(a0) || args.includes("--create");
+      // the mode, bundled first (`tar czf`, `-czf`) or after other options (`tar -C DIR -czf - .`)
+      const bundle = args.findIndex((a, i) => (i === 0 ? /^-?[a-zA-Z]+$/ : /^-[a-zA-Z]{2,}$/).test(a) && /[cxtru]/.test(a));
+      const mode = bundle >= 0 ? args[bundle] : "";
+      const create = /c/.test(mode) || args.includes("--create");
       // `tar cf x.tar …`: the first word is the bundled mode, not a file
       const tpos = a0 && !a0.startsWith("-") && pos[0]?.idx === 0 ? pos.slice(1) : pos;
-      const file = optValues(args, ["-f", "--file"])[0] ?? (/^-?[a-zA-Z]*f/.test(a0) ? tpos[0]?.value : undefined);
+      const file =
+        optValues(args, ["-f", "--file"])[0] ??
+        (bundle === 0 && !a0.startsWith("-") && /f/.test(a0) ? tpos[0]?.value : /f$/.test(mode) ? args[bundle + 1] : undefined);
       if (file) this.pathOp(create ? "write" : "read", file, false, program, inh);
-      if (create) for (const p of tpos.filter((p) => p.value !== file)) this.readTree(add("read", p), p.value);
-      else for (const d of optValues(args, ["-C", "--directory"])) this.pathOp("write", d, false, program, inh);
+      if (create) {
+        // `tar -C DIR -c …`: the files it archives are under DIR; `--remove-files` deletes them once archived
+        const dir = optValues(args, ["-C", "--directory"])[0];
+        const saved = this.env;
+        if (dir !== undefined) this.env = { ...this.env, cwd: resolvePath(dir, this.env) };
+        try {
+          for (const p of tpos.filter((p) => p.value !== file)) {
+            this.readTree(add("read", p), p.value);
+            if (args.includes("--remove-files")) add("delete", p).mode = "recursive";
+          }
+        } finally {
+          this.env = saved;
+        }
+      } else for (const d of optValues(args, ["-C", "--directory"])) this.pathOp("write", d, false, program, inh);
       return;
     }
     if (prog.pos === "wr") {
@@ -1004,6 +1021,8 @@ export class CommandAnalyzer {
       for (const [i, p] of pos.entries()) {
         const o = add(i === 0 ? "write" : "read", p);
         if (i > 0 && tree) this.readTree(o, p.value);
+        // `zip -m`: the files are moved into the archive (deleted where they were)
+        if (i > 0 && program === "zip" && e.flags.some((f) => f === "m" || f === "move")) add("delete", p).mode = tree ? "recursive" : "";
       }
       return;
     }
