@@ -72,12 +72,16 @@ export class InstanceOrigins {
     return b ? `${b.scheme}://*.${this.domain}${portPart(b.scheme, b.port)}` : undefined;
   }
 
-  /** The dashboard's origins: the public URL's, or every loopback spelling on this port. */
+  /**
+   * The dashboard's origins: the public URL's, or the loopback names on this port. Not `[::1]`: CSP
+   * source expressions cannot name an IPv6 address (Chromium rejects the whole directive's source),
+   * so a dashboard opened on `http://[::1]:8080` cannot frame its instances; use localhost.
+   */
   dashboardOrigins(site: RequestSite): string[] {
     if (this.publicUrl) return [this.publicUrl.origin];
     const b = this.base(site);
     if (!b) return [];
-    return [...LOOPBACK].map((h) => `${b.scheme}://${h}${portPart(b.scheme, b.port)}`);
+    return ["localhost", "127.0.0.1"].map((h) => `${b.scheme}://${h}${portPart(b.scheme, b.port)}`);
   }
 
   /** The instance a request was sent to on its own origin (`Host: <id>.<domain>[:port]`), or undefined. */
