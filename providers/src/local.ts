@@ -538,7 +538,10 @@ export class LocalProvider implements InstanceProvider {
     await this.stop(ref);
     const inst = readJson<InstanceFile>(p.instance);
     // The sandboxes die with the agent, a moment after it; userdel refuses while a process of the user lives.
+    // Whatever of the instance's own users still runs is killed: a gateway left behind by an agent that
+    // died oddly would otherwise keep a deleted instance running (seen once in CI, spinning a core).
     for (const user of [inst?.agentUser, inst?.user]) {
+      if (user) spawnSync("pkill", ["-KILL", "-u", user], { stdio: "ignore" });
       for (let i = 0; user && i < 50; i++) {
         const r = spawnSync("userdel", [user], { stdio: "ignore" });
         if (r.status === 0 || r.status === 6 /* no such user */) break;
