@@ -4,6 +4,7 @@ import { SEED_POLICY_RULES } from "@tropic/marketplace";
 import { Gate, PACKS, redactSecrets } from "../gate/src/index.ts";
 import { MUST_ALLOW, MUST_DENY } from "../gate/test/lists.ts";
 import { like } from "../policy/src/index.ts";
+import { GLOB_ANCHOR } from "../gate/test/adversarial-cases.ts";
 
 // The seed's eight example rules plus two more: the 10-rule policy of the issue.
 const POLICY = [...SEED_POLICY_RULES, "REQUIRE CONFIRM: git push", "DENY: run background processes"].join("\n");
@@ -58,23 +59,9 @@ for (let i = 0; i < reps; i++) redactSecrets(text);
 const s = Number(process.hrtime.bigint() - a) / 1e9;
 console.log(`redaction throughput on ${(text.length / 1048576).toFixed(2)} MB: ${((text.length * reps) / 1048576 / s).toFixed(0)} MB/s`);
 
-// Glob-only rule set (what a raw-string `like` gate can express for the same intents).
-const GLOBS = [
-  "*rm -rf*",
-  "*rm -fr*",
-  "*rm -r -f*",
-  "*sudo *",
-  "*curl*|*sh*",
-  "*wget*|*sh*",
-  "*.aws/credentials*",
-  "*shutil.rmtree*",
-  "*terraform apply*",
-  "*chmod 6*",
-  "*chmod 7*",
-  "*kill -9*",
-  "*.env*",
-  "*secret*",
-];
+// Glob-only rule set (what a raw-string `like` gate can express for the same intents): one list,
+// shared with the adversarial suite.
+const GLOBS = GLOB_ANCHOR;
 const globDeny = (c: string) => GLOBS.some((g) => like(c, g));
 const base = await Gate.create({ packs: ["base"] });
 const rows = [

@@ -1508,7 +1508,7 @@ export const CASES: AdversarialCase[] = [...ROUND1, ...ROUND2];
 // ---- the glob-only anchor ----
 /** The glob-only rule set of bench/gate.bench.ts (what a raw-string `like` gate, Sondera-style, writes
  * for the same intents), applied to the call's raw string: the command for exec, the path for file
- * tools, the URL for web tools, the text for messages. Kept identical to that list. */
+ * tools, the URL for web tools, the text for messages. bench/gate.bench.ts uses this list. */
 export const GLOB_ANCHOR = [
   "*rm -rf*",
   "*rm -fr*",
