@@ -29,6 +29,7 @@ import {
   appendWord,
   decodeAnsiC,
   dyn,
+  expandParam,
   emptyWord,
   expandWord,
   flatten,
@@ -427,20 +428,7 @@ class Conv {
     const prefix = p.Length || p.Excl || p.Width;
     const op = exp ? (EXP_OPS[exp.Op] ?? "other") : isNode(p.Index) || isNode(p.Slice) || isNode(p.Repl) || p.Names ? "other" : "";
     const v = prefix ? undefined : this.vars.get(name);
-    if (!prefix && op === "" && v !== undefined) return this.value(w, v, quoted);
-    if (!prefix && (op === ":-" || op === "-" || op === ":=" || op === "=")) {
-      if (v !== undefined && (v !== "" || !op.startsWith(":"))) return this.value(w, v, quoted);
-      if (v === undefined) {
-        // unset on this line, but the environment may set it: the default is what it likely is, not what it is
-        w.text += operand.text;
-        w.pat += operand.pat;
-        dyn(w, source);
-        return;
-      }
-      appendWord(w, operand);
-      return;
-    }
-    dyn(w, source);
+    expandParam(w, { value: v, op, prefix: !!prefix, operand, source }, (x) => this.value(w, x, quoted));
   }
 
   /** A known variable's value: unquoted, it is split into words (IFS) and its `* ? [` are patterns. */

@@ -472,20 +472,7 @@ class Parser {
     w.subs.push(...operand.subs);
     const source = s.slice(from, this.i);
     const v = prefix ? undefined : this.env.vars.get(name);
-    if (!prefix && op === "" && v !== undefined) return this.value(w, v, quoted);
-    if (!prefix && (op === ":-" || op === "-" || op === ":=" || op === "=")) {
-      if (v !== undefined && (v !== "" || !op.startsWith(":"))) return this.value(w, v, quoted);
-      if (v === undefined) {
-        // unset on this line, but the environment may set it: the default is what it likely is, not what it is
-        w.text += operand.text;
-        w.pat += operand.pat;
-        dyn(w, source);
-        return;
-      }
-      appendWord(w, operand);
-      return;
-    }
-    dyn(w, source);
+    expandParam(w, { value: v, op, prefix: !!prefix, operand, source }, (x) => this.value(w, x, quoted));
   }
 
   /** The body of `$(( … ))` / `(( … ))` after the opening parentheses, through the closing `))`. */
@@ -631,6 +618,33 @@ export function mark(w: Word, m: string, sep = "") {
   w.sh += m + sep;
   w.pat += m + sep;
 }
+/**
+ * `${NAME}`, `${NAME:-default}` and the like once the parts are known (both parsers): a known value is
+ * used; an unset one with a default takes the default's text but stays dynamic (the environment may set
+ * it); anything else is dynamic.
+ */
+export function expandParam(
+  w: Word,
+  p: { value: string | undefined; op: string; prefix: boolean; operand: Word; source: string },
+  value: (v: string) => void,
+): void {
+  const { value: v, op, prefix, operand, source } = p;
+  if (!prefix && op === "" && v !== undefined) return value(v);
+  if (!prefix && (op === ":-" || op === "-" || op === ":=" || op === "=")) {
+    if (v !== undefined && (v !== "" || !op.startsWith(":"))) return value(v);
+    if (v === undefined) {
+      // unset on this line, but the environment may set it: the default is what it likely is, not what it is
+      w.text += operand.text;
+      w.pat += operand.pat;
+      dyn(w, source);
+      return;
+    }
+    appendWord(w, operand);
+    return;
+  }
+  dyn(w, source);
+}
+
 export function appendWord(w: Word, x: Word) {
   w.text += x.text;
   w.sh += x.sh;
