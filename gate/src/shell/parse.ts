@@ -629,9 +629,15 @@ export function expandParam(
   value: (v: string) => void,
 ): void {
   const { value: v, op, prefix, operand, source } = p;
-  if (!prefix && op === "" && v !== undefined) return value(v);
+  if (!prefix && op === "" && v !== undefined) {
+    value(v);
+    return;
+  }
   if (!prefix && (op === ":-" || op === "-" || op === ":=" || op === "=")) {
-    if (v !== undefined && (v !== "" || !op.startsWith(":"))) return value(v);
+    if (v !== undefined && (v !== "" || !op.startsWith(":"))) {
+      value(v);
+      return;
+    }
     if (v === undefined) {
       // unset on this line, but the environment may set it: the default is what it likely is, not what it is
       w.text += operand.text;
