@@ -4,7 +4,7 @@
 // exchange hands the host the instance's own credentials (the agent token it presents to the hub,
 // the gateway token); a new enrolment of the same instance (a re-install) makes a new agent token,
 // so the previous installation's stops working.
-import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/connect.ts";
 import { enrolmentTokens, type HostInfo, instances } from "../db/schema.ts";
 import { supersedePending } from "../instances/commands.ts";
@@ -46,7 +46,8 @@ export type HostReport = Omit<HostInfo, "agent37" | "enrolledAt"> & { agent37?: 
 /**
  * Binds the host to its instance: a fresh agent token (sealed and hashed, like every instance's),
  * the gateway token (kept when the instance has one), the host's details. Returns both tokens in
- * clear, once, for the host; null when the instance is gone or is not a `byo` instance of `ownerId`.
+ * clear, once, for the host; null when the instance is gone or is not a `byo` or `aws` instance of `ownerId`
+ * (a cloud VM enrols like a user's machine, with the token its provider put in SSM: providers/src/aws/user-data.ts).
  */
 export async function enrolHost(
   db: Db,
@@ -77,7 +78,14 @@ export async function enrolHost(
       metrics: {},
       updatedAt: new Date(),
     })
-    .where(and(eq(instances.id, who.instanceId), eq(instances.ownerId, who.ownerId), eq(instances.provider, "byo"), isNull(instances.deletedAt)))
+    .where(
+      and(
+        eq(instances.id, who.instanceId),
+        eq(instances.ownerId, who.ownerId),
+        inArray(instances.provider, ["byo", "aws"]),
+        isNull(instances.deletedAt),
+      ),
+    )
     .returning({ gatewayTokenEnc: instances.gatewayTokenEnc });
   if (!row?.gatewayTokenEnc) return null;
   // Agent37 manages its models and keys itself: a model key queued before the host said so is not sent.
