@@ -15,3 +15,4 @@ export {
 } from "./local.ts";
 export { BLOCKED_V4, ensureNetns, hostAddresses, netnsPath, netnsRules, networkHelperArgv, networkHelpers, removeNetns } from "./netns.ts";
 export { BYO_OFFLINE, BYO_WAITING, ByoProvider, HOST_COMMANDS, type HostChannel, type HostCommand } from "./byo.ts";
+export * from "./aws/index.ts";

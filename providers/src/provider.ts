@@ -18,6 +18,8 @@ export interface InstanceSpec {
   agentToken: string;
   /** where the instance agent dials out to (ws:// or wss://, the agent endpoint) */
   controlPlaneUrl: string;
+  /** the reference the control plane saved for this instance (its provider may have moved it on: a new attempt, the machine's id) */
+  providerRef?: string;
 }
 
 export type ObservedState = "provisioning" | "running" | "stopped" | "failed" | "gone";
@@ -41,7 +43,7 @@ export interface NetworkRules {
 
 export interface InstanceProvider {
   readonly id: "local" | "aws" | "byo";
-  reference(spec: Pick<InstanceSpec, "instanceId">): string;
+  reference(spec: Pick<InstanceSpec, "instanceId"> & Partial<Pick<InstanceSpec, "region">>): string;
   /** `progress` hears what long steps are doing (installing the runtime…), for the instance's state reason. */
   create(spec: InstanceSpec, progress?: (message: string) => void): Promise<ObservedInstance>;
   start(providerRef: string): Promise<void>;
