@@ -96,6 +96,8 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("--reference -m -M -x -X --modify --set --set-file -n -v"),
   }),
   ...g("shred wipe srm", { can: c("write delete"), pos: "d", val: v("-n -s --iterations --size --random-source") }),
+  // resolvconf -a/-d/-u changes which DNS servers the machine uses
+  resolvconf: { can: c("firewall read"), on: { "-a": "firewall", "-d": "firewall", "-u": "firewall", "--enable-updates": "firewall" } },
   ...g("rm unlink rmdir trash trash-put gio-trash", { can: c("delete"), pos: "d" }),
   // ---- copiers: sources read, the last one written ----
   ...g("cp install ln link rsync scp pscp gcp ditto", {
@@ -330,7 +332,27 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("-o -O --out -d --dir -i --input-file -H --header -a --auth"),
     net: { url: "http" },
   }),
-  ...g("ssh autossh mosh slogin", { can: c("net shell upload download listen exec"), val: v(SSH_VAL), net: { def: 22 } }),
+  ...g("ssh mosh slogin", { can: c("net shell upload download listen exec"), val: v(SSH_VAL), net: { def: 22 } }),
+  // autossh takes ssh's options plus -M (its monitoring port)
+  autossh: { can: c("net shell upload download listen exec"), val: v(`${SSH_VAL} -M`), net: { def: 22 } },
+  // a second ssh server: a listener that hands out shells
+  sshd: { can: c("listen service exec shell"), val: v("-p -f -o -h -E -c -g -k -u -C"), listen: { when: ["*"], port: v("-p"), def: 22 } },
+  // web terminals and websocket bridges serve the command they are given (a shell: a bind shell)
+  ...g("ttyd gotty websocketd wetty", {
+    can: c("listen exec shell"),
+    run: 0,
+    val: v(
+      "-p --port -i --interface -a --address -c --credential -u --uid -g --gid -t --client-option -T --term -b --base-path -I --index -P --ping-interval -s --signal --staticdir --cgidir --dir",
+    ),
+    listen: { when: ["*"], port: v("-p --port"), bind: v("-i --interface -a --address"), def: 8080 },
+  }),
+  // telnetd -l PROGRAM: every connection gets PROGRAM (a shell: a bind shell)
+  ...g("telnetd utelnetd in.telnetd", {
+    can: c("listen exec shell"),
+    val: v("-l -p -b -f"),
+    cmd: v("-l"),
+    listen: { when: ["*"], port: v("-p"), bind: v("-b"), def: 23 },
+  }),
   ...g("sftp psftp", { can: c("net shell upload download"), val: v("-P -i -o -F -J -l -S -b -B -c -D -R"), net: { def: 22 }, esc: "!" }),
   "ssh-copy-id": { can: c("net read write"), val: v("-i -p -o -F"), net: { def: 22 } },
   "ssh-keyscan": { can: c("net read"), val: v("-p -t -T -f"), net: { def: 22 } },
@@ -399,11 +421,17 @@ export const PROGRAMS: Record<string, Prog> = {
   }),
   tailscale: {
     can: c("net listen firewall"),
-    val: v("--bg --set-path --https --tcp --authkey --hostname"),
+    val: v("--set-path --https --tcp --authkey --hostname"),
     listen: { when: ["funnel", "serve"], posPort: true, tunnel: true, def: -1 },
     on: { up: "firewall", down: "firewall", set: "firewall", file: "upload" },
   },
-  ...g("http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve caddy darkhttpd busybox-httpd", {
+  // caddy file-server --root DIR --listen :PORT
+  caddy: {
+    can: c("listen read service"),
+    val: v("--root -r --listen -l --domain --config -c --adapter --from --to --access-log"),
+    listen: { when: ["file-server", "reverse-proxy", "run", "start"], port: v("--listen -l --from"), def: 80 },
+  },
+  ...g("http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve darkhttpd busybox-httpd", {
     can: c("listen read"),
     val: v("-p --port -a --address -l --listen --host --bind -d --dir -c"),
     listen: { when: ["*"], port: v("-p --port -l --listen"), bind: v("-a --address --host --bind"), posPort: false, def: 8080 },

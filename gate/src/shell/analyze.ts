@@ -269,6 +269,10 @@ export class CommandAnalyzer {
       if (o.op === "net" && o.upload) caps.add("upload");
     }
     if (e.code) caps.add("code");
+    // A shell wired to a network connection (GTFOBins reverse-shell / bind-shell): the code itself opens a
+    // socket and spawns a shell (`socket.connect(…); pty.spawn('sh')`), or the program listens and serves a shell.
+    if (caps.has("shell") && ((e.code && this.ops.slice(start + 1).some((o) => o.op === "net" && o.program === e.program)) || caps.has("listen")))
+      caps.add("revshell");
     e.caps = [...caps];
   }
 
@@ -462,6 +466,27 @@ export class CommandAnalyzer {
         }
         break;
       }
+      // xargs: the items it appends are what the line feeds it (a here-string, `echo`/`printf`, or the paths
+      // `find`/`fd`/`ls`/`realpath` are given upstream: every file under a root `find` walks)
+      const items = program === "xargs" && i < words.length ? this.xargsItems(c, stdin) : undefined;
+      if (items?.length) {
+        const repl =
+          optValues(args, ["-I", "-i", "--replace"])[0] ??
+          (args.some((a) => /^-I./.test(a)) ? args.find((a) => /^-I./.test(a))?.slice(2) : undefined);
+        const cmd = words.slice(i).map(reread);
+        const before = this.ops.length;
+        for (const it of items) {
+          const q = it.glob ? it.value : shellQuote(it.value);
+          parseInner(repl ? cmd.map((w) => w.split(repl).join(q)).join(" ") : [...cmd, q].join(" "));
+        }
+        for (const o of this.ops.slice(before))
+          for (const it of items)
+            if (it.tree && (o.op === "read" || o.op === "delete" || o.op === "access") && o.path === resolvePath(it.value, this.env)) {
+              this.readTree(o, it.value);
+              if (o.op === "delete") o.mode = "recursive";
+            }
+        return;
+      }
       if (i < words.length) {
         const elevated = ELEVATOR_SET.has(program) || inh.sudo;
         // `env -C DIR cmd`, `sudo -D DIR cmd`: the command runs in DIR
@@ -534,7 +559,11 @@ export class CommandAnalyzer {
         e.caps.push("script");
       if (code !== undefined) {
         e.code = code.toLowerCase();
-        this.code(code, program, inh);
+        this.code(code, program, inh, e);
+        // the code's own arguments (`python3 -c CODE FILE`: sys.argv, process.argv, ARGV): files it may open
+        const ci = args.indexOf(code);
+        if (ci >= 0)
+          for (let k = ci + 1; k < args.length; k++) if (looksLikePath(args[k])) this.pathOp("access", args[k], argDynamic[k], program, inh);
         // code that fetches code and evaluates it (`fetch(u).then(eval)`, `eval get("https://…")`, `exec(urlopen(…).read())`)
         if (
           /\b(?:eval|exec|instance_eval|module_eval|Function)\b/.test(code) &&
@@ -584,9 +613,40 @@ export class CommandAnalyzer {
             sh: w.sh.replace(/\{\}/g, found),
             pat: w.pat.replace(/\{\}/g, found),
           }));
-          if (inner.length) child(inner);
+          if (inner.length) {
+            const before = this.ops.length;
+            child(inner);
+            // a command run on every file found deletes the whole tree under the root (`-exec rm {} \;`, `-exec shred -u {} +`)
+            for (const o of this.ops.slice(before)) if (o.op === "delete" && o.path.endsWith("/{}")) o.mode = "recursive";
+          }
           j = k;
         }
+      }
+      e.outside = roots.some((r) => !inWorkspace(resolvePath(r, this.env), this.env));
+      return;
+    }
+    // fd PATTERN [ROOT…] -x/-X CMD…: like find -exec, on every file found under the roots
+    if (program === "fd" || program === "fdfind") {
+      const xi = args.findIndex((a) => /^(?:-x|-X|--exec|--exec-batch)$/.test(a));
+      const fpos = pos.filter((p) => xi < 0 || p.idx < xi);
+      const roots = fpos.slice(1).map((p) => p.value);
+      if (!roots.length) roots.push(".");
+      for (const r of roots) this.readTree(this.pathOp("access", r, false, program, inh), r);
+      if (xi >= 0 && xi + 1 < args.length) {
+        const found = `${roots[0].replace(/\/+$/, "")}/{}`;
+        const cmdWords = words.slice(xi + 2);
+        const withPh = cmdWords.some((w) => w.text.includes("{}"))
+          ? cmdWords
+          : [...cmdWords, { ...cmdWords[0], text: "{}", sh: "{}", pat: "{}", src: "{}", quoted: false, dynamic: false, glob: false, subs: [] }];
+        const inner = withPh.map((w) => ({
+          ...w,
+          text: w.text.replace(/\{\}/g, found),
+          sh: w.sh.replace(/\{\}/g, found),
+          pat: w.pat.replace(/\{\}/g, found),
+        }));
+        const before = this.ops.length;
+        child(inner);
+        for (const o of this.ops.slice(before)) if (o.op === "delete" && o.path.endsWith("/{}")) o.mode = "recursive";
       }
       e.outside = roots.some((r) => !inWorkspace(resolvePath(r, this.env), this.env));
       return;
@@ -602,10 +662,12 @@ export class CommandAnalyzer {
     if (words.length) this.command(words, c, inh);
   }
 
-  private code(code: string, program: string, inh: Inherit) {
-    // Shell commands embedded in code: os.system("…"), subprocess.run([...]), execSync("…"), system("…").
+  private code(code: string, program: string, inh: Inherit, e?: OpContext) {
+    code = normaliseCode(code);
+    // Shell commands embedded in code: os.system("…"), subprocess.run([...]), execSync("…"), system("…"),
+    // and argv given as several strings (`exec("sh", "-c", "…")`, `execFileSync("cat", ["/etc/shadow"])`).
     const call =
-      /(?:os\.system|os\.popen|os\.exec\w*|pty\.spawn|subprocess\.\w+|execSync|execFileSync|spawnSync|exec|spawn|system|popen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+|syscmd|esyscmd)\s*\(\s*(\[[^\]]*\]|(["'`])((?:\\.|(?!\2)[^\\])*)\2)/g;
+      /(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|pty\.spawn|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|exec|spawn|system|popen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+|syscmd|esyscmd|Process\.spawn|Kernel\.exec|Kernel\.system)\s*\(\s*(\[[^\]]*\]|(["'`])((?:\\.|(?!\2)[^\\])*)\2(?:\s*,\s*(?:\[[^\]]*\]|(["'`])(?:\\.|(?!\4)[^\\])*\4))*)/g;
     const run = (src: string) => {
       try {
         this.script(parseShell(src, { vars: inh.vars, depth: inh.depth + 1 }), { ...inh, depth: inh.depth + 1 });
@@ -615,8 +677,44 @@ export class CommandAnalyzer {
     };
     for (const m of code.matchAll(call)) {
       let src = m[3];
-      if (m[1].startsWith("[")) src = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => shellQuote(x[2])).join(" ");
+      // argv as a list or as several strings: each string one word (a lone string is a shell command line)
+      const strs = [...m[1].matchAll(/(["'`])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
+      if (m[1].startsWith("[") || strs.length > 1) src = strs.map(shellQuote).join(" ");
       if (src) run(src);
+    }
+    // Perl/Ruby calls without parentheses: `exec "/bin/sh -i"`, `system "cat", "/etc/shadow"`
+    if (/^(perl|ruby|php|lua)/.test(program))
+      for (const m of code.matchAll(/\b(?:exec|system|spawn)\s+((["'])(?:\\.|(?!\2)[^\\])*\2(?:\s*,\s*(["'])(?:\\.|(?!\3)[^\\])*\3)*)/g)) {
+        const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
+        run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
+      }
+    // Tcl `exec prog args`, Groovy `"cmd".execute()`, Python/Ruby `os.execv(path, [...])` run programs too
+    for (const m of code.matchAll(/(?:^|[[;{\n])\s*exec\s+([^\]\n;}]+)/g)) if (/tcl|wish|expect/.test(program)) run(m[1]);
+    for (const m of code.matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1\s*\.\s*execute\s*\(/g)) run(m[2]);
+    // Changing to root (`os.setuid(0)`, `POSIX::setuid(0)`, `Process::Sys.setuid(0)`, `posix_setuid(0)`), or a
+    // setuid/setgid mode by library call (`os.chmod(p, 0o4755)`, `fs.chmodSync(p, 0o2755)`): privileges.
+    if (
+      e &&
+      (/\bset(?:res|re|e)?[ug]id\s*[(\s]\s*0\b|\b(?:uid|euid|gid|egid)\s*=\s*0\b/.test(code) || /chmod\w*\s*\([^)]*?\b0o?[2-7][0-7]{3}\b/.test(code))
+    )
+      e.caps.push("priv");
+    // Sockets opened by library call: the host and port are the call's string and number arguments
+    // (`socket.create_connection(('h', 22))`, `net.connect(22, 'h')`, `TCPSocket.new("h", 22)`, `fsockopen("h", 22)`,
+    // `HTTPConnection('h', 18789)`, `http.get({host: 'h', port: 18789})`, `sockaddr_in(22, inet_aton("h"))`).
+    for (const m of code.matchAll(SOCKET_CALL)) {
+      if (m[1] === ".connect" && !/socket|\bnet\b|tls|Socket/.test(code)) continue;
+      const argsText = ` ${m[2]}`;
+      const hostM = /(["'`])([\w.:-]*[\w:][\w.:-]*)\1/.exec(argsText);
+      if (!hostM) continue;
+      let host = hostM[2];
+      let port = Number(/(?:port\s*[:=]>?\s*|[(,\s])(\d{1,5})\b/i.exec(argsText)?.[1] ?? Number.NaN);
+      const hp = /^(.*):(\d{1,5})$/.exec(host);
+      if (hp && !host.includes("::")) {
+        host = hp[1];
+        port = Number(hp[2]);
+      }
+      if (!Number.isFinite(port)) port = /^HTTPS/i.test(m[1]) ? 443 : /HTTP/i.test(m[1]) ? 80 : -1;
+      this.net(program, { url: `tcp://${host}:${port}`, host, port }, inh);
     }
     // awk: `print | "sh"`, `"cmd" | getline`; Perl/Ruby backticks and qx{}
     if (/awk$/.test(program)) {
@@ -628,7 +726,7 @@ export class CommandAnalyzer {
     if (/^(perl|ruby|php|julia)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
     // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
     const rec =
-      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove)\s*\(\s*(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
+      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove)\s*\(\s*(?:(?:pathlib\.)?(?:Pure)?Path\(\s*|path\.(?:join|resolve)\(\s*|File\.join\(\s*)?(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
     for (const m of code.matchAll(rec)) {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
@@ -639,18 +737,49 @@ export class CommandAnalyzer {
     for (const m of code.matchAll(/(["'`])[<>+]*\s*((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g))
       literals.push({ path: m[2], at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
     for (const m of code.matchAll(
-      /(?:Path\.home\(\)|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\()\s*(["'`])\/?([^"'`]+)\1/g,
+      /(?:Path\.home\(\)|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|ENV\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\(|\.(?=\s*["'`]))\s*(["'`])\/?([^"'`]+)\1/g,
     ))
       literals.push({ path: `~/${m[2]}`, at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
-    for (const { path, at, end } of literals) {
+    const deletes = /\b(?:remove|unlink\w*|rmtree|rm_r?f?|rmSync|rmdir\w*|delete|shred)\b/.test(code);
+    const reads = /\b(?:open|read\w*|File\.read|readlines|file_get_contents|slurp|cat)\b/.test(code);
+    for (const { path: raw, at, end } of literals) {
       const before = code.slice(Math.max(0, at - 64), at);
       const after = code.slice(at, end + 24);
+      // a template's placeholders (`f"/x/{name}"`, `` `/x/${n}` ``, `"/x/#{n}"`) stand for any name there
+      const path = raw.replace(/[$#]?\{[^}]*\}/g, "*");
+      // a directory the code lists (glob, walk, listdir, readdir, Dir.glob): what it does to the entries it does under it
+      const enumerates = /(?:glob|walk|listdir|scandir|readdir\w*|iterdir|rglob|opendir|Dir\.\w+|Dir\s*\[)\s*[([]?\s*$/.test(before);
+      // a directory joined with a computed name (`'/home/u/.ssh/' + f`, `"$dir/" . $f`): any file under it
+      const joined = /\/$/.test(path) && /^\s*(?:\+|\.(?!\w)|,)\s*[\w$@]/.test(code.slice(end));
+      if (enumerates || joined) {
+        const op = deletes ? "delete" : reads || joined ? "read" : "access";
+        const o = this.pathOp(op, path.replace(/\/\*+$/, "") || "/", false, program, inh);
+        if (op === "delete") o.mode = "recursive";
+        this.readTree(o, path.replace(/\/\*+$/, "") || "/");
+        continue;
+      }
+      const sourceOf = /(?:copy\w*|cp\w*|move|rename\w*|copyFile\w*|copytree|copy_file|mv)\s*\(\s*$/i.test(before);
+      if (sourceOf) {
+        // the first argument of a copy or a move is read (a tree for copytree / cpSync); a move also deletes it
+        const o = this.pathOp("read", path, false, program, inh);
+        if (/copytree|cpSync|cp_r|copy_tree/i.test(before)) this.readTree(o, path);
+        if (/(?:move|rename|mv)\w*\s*\(\s*$/i.test(before)) this.pathOp("delete", path, false, program, inh).mode = "recursive";
+        continue;
+      }
+      if (/[*?[]/.test(path)) {
+        const op = deletes ? "delete" : "access";
+        const o = this.pathOp(op, path, false, program, inh);
+        this.globs.set(o, { pattern: resolvePattern(path, this.env), shown: path });
+        continue;
+      }
       // inside the arguments of the call (one level of nested calls allowed: `writeFileSync(require('os').homedir() + …`)
       const inCall = (names: string) => new RegExp(`(?:${names})\\w*\\s*\\((?:[^;()]|\\([^()]*\\))*$`, "i").test(before);
       const op =
-        inCall("remove|unlink|rmdir|delete|rm\\b") || /\bunlink\s+glob\s*\(\s*$/.test(before)
+        inCall("remove|unlink|rmdir|delete|rm\\b") || /\b(?:unlink|rmtree)\s+(?:glob\s*\(?\s*)?$/.test(before)
           ? "delete"
-          : inCall("write|append|put_contents|Bun\\.write|copy|move|rename|symlink|chmod|truncate") ||
+          : inCall("write|append|put_contents|Bun\\.write|copy|move|rename|symlink|link|chmod|truncate|utime") ||
+              /\btruncate\s+$/.test(before) ||
+              /["'`][>+][^"'`]*["'`]\s*,\s*$/.test(before) ||
               /^["'`][>+]/.test(code.slice(at)) ||
               /["'`]\s*,\s*["'`][wax]/.test(after) ||
               /\.\s*(?:write_text|write_bytes|open\(\s*["'`][wax])/.test(after)
@@ -667,6 +796,38 @@ export class CommandAnalyzer {
       const t = parseTarget(m[2]);
       if (t) this.net(program, t, inh);
     }
+  }
+
+  /** What xargs is fed: the words of its standard input when the line gives it, or the paths the upstream
+   * `find`/`fd`/`ls`/`realpath`/`readlink` names (`tree`: every file under it is an item). */
+  private xargsItems(c: SimpleCmd, stdin: string | undefined): { value: string; tree: boolean; glob: boolean }[] | undefined {
+    if (stdin !== undefined) {
+      const ws = stdin.split(/[\s\0]+/).filter(Boolean);
+      return ws.length && ws.length <= 16 ? ws.map((value) => ({ value, tree: false, glob: false })) : undefined;
+    }
+    const up = c.pipeFrom[c.pipeFrom.length - 1];
+    const w = up?.words;
+    if (!w?.length || w.some((x) => x.dynamic)) return undefined;
+    const prog = basename(w[0].text);
+    const a = w.slice(1);
+    const item = (x: Word, tree: boolean) => ({ value: x.glob ? x.pat : x.text, tree, glob: x.glob });
+    if (prog === "find") {
+      const roots = [];
+      for (const x of a) {
+        if (/^[-(!]/.test(x.text)) break;
+        roots.push(item(x, true));
+      }
+      return roots.length ? roots : [{ value: ".", tree: true, glob: false }];
+    }
+    if (prog === "fd" || prog === "fdfind") {
+      const p = a.filter((x) => !x.text.startsWith("-")).slice(1);
+      return p.length ? p.map((x) => item(x, true)) : undefined;
+    }
+    if (prog === "ls" || prog === "realpath" || prog === "readlink" || prog === "echo" || prog === "printf") {
+      const p = a.filter((x) => !x.text.startsWith("-") && (prog !== "printf" || x !== a[0]));
+      return p.length ? p.map((x) => item(x, false)) : undefined;
+    }
+    return undefined;
   }
 
   /** The standard input a command is given on the line: a here-document, a here-string, or the output of
@@ -914,16 +1075,31 @@ export class CommandAnalyzer {
       return;
     }
     if (DELETERS.has(program)) {
-      const recursive = program === "rmdir" ? false : e.flags.some((f) => f === "r" || f === "R" || f === "recursive");
+      // trash-cli and gio trash take a directory whole; the others need -r
+      const recursive =
+        program === "rmdir"
+          ? false
+          : /^(?:trash|trash-put|gio-trash)$/.test(program) || e.flags.some((f) => f === "r" || f === "R" || f === "recursive");
       // `rm -rf` is base-deny-rm-rf's (decided on the command): its deletes are marked apart so one rule reports it
       const forced = program === "rm" && e.flags.some((f) => f === "f" || f === "force");
       // xargs supplies the targets: unknown ones
       for (const p of pos.length || !inh.unknownArgs ? pos : [{ value: "", idx: -1 }]) {
         const o = add("delete", p);
         if (recursive) o.mode = forced ? "recursive-force" : "recursive";
+        // `rm -f DIR/*`: every entry of a directory, which empties it like a recursive delete does
+        else if (this.globWords.get(p.value) && /(?:^|\/)\.?\*$/.test(this.globWords.get(p.value)?.pat ?? "") && !o.inWorkspace) o.mode = "recursive";
       }
       return;
     }
+    // gzip/bzip2/xz/lzma FILE replace FILE with FILE.gz: the original is deleted (unless -c/-k/-t/-l/--stdout/--keep)
+    if (
+      /^(?:gzip|bzip2|xz|lzma|compress|pigz|pbzip2)$/.test(program) &&
+      !e.flags.some((f) => /^(?:c|k|t|l|stdout|to-stdout|keep|test|list)$/.test(f))
+    )
+      for (const p of pos) {
+        add("read", p);
+        add("delete", p);
+      }
     if (READERS.has(program) && prog.pos === "r") {
       // archivers add directories whole (`7z a x.7z ~/.aws`)
       const tree = /^(?:7z|7za|7zr|rar|arj|lha|cpio|pax)$/.test(program);
@@ -979,6 +1155,8 @@ export class CommandAnalyzer {
         if (tree) this.readTree(o, p.value);
       }
       if (program === "mv") for (const p of srcs) add("read", p);
+      if (program === "mv" && dst && !inWorkspace(resolvePath(dst.value, this.env), this.env))
+        for (const o of this.ops.slice(-2 * srcs.length)) if (o.op === "delete" && !o.inWorkspace) o.mode = "recursive";
       if (dst && (target || local.length > 1 || pos.length > local.length)) add("write", dst);
       return;
     }
@@ -1327,6 +1505,27 @@ export class CommandAnalyzer {
 }
 
 /** git settings whose value is a command git runs (on `status`, `log`, a fetch, an alias, a diff) */
+/** Library calls that open a socket; group 2 is the text of their arguments (host string, port number). */
+const SOCKET_CALL =
+  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|https?\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
+/** Inline code as its effects read plainly: adjacent string literals joined (`'ca' + 't'`, `"a" . "b"`), and the
+ * home directory spelt inside a string (`"$ENV{HOME}/.bashrc"`, `f"{Path.home()}/x"`, `` `${os.homedir()}/x` ``) as `~`. */
+export function normaliseCode(code: string): string {
+  let out = code.replace(
+    /\$ENV\{\s*["']?HOME["']?\s*\}|#\{\s*(?:Dir\.home|ENV\[\s*["']HOME["']\s*\])\s*\}|\$\{\s*(?:process\.env\.HOME|(?:require\(["']os["']\)\.|os\.)?homedir\(\))\s*\}|\{\s*(?:Path\.home\(\)|os\.path\.expanduser\(["']~["']\))\s*\}/g,
+    "~",
+  );
+  for (let i = 0; i < 6; i++) {
+    const next = out.replace(
+      /(["'])([^"'\\\n]*)\1\s*[+.]\s*(["'])([^"'\\\n]*)\3/g,
+      (_m, q: string, a: string, _q2: string, b: string) => `${q}${a}${b}${q}`,
+    );
+    if (next === out) break;
+    out = next;
+  }
+  return out;
+}
+
 const GIT_COMMAND_KEY =
   /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/;
 
