@@ -137,10 +137,25 @@ test("the CLI against a real `tropic serve`", async (t) => {
     assert.equal(cli(["instances", "rm", "scratch"]).code, 0);
   });
 
-  await t.test("instances: a provider this server does not run (aws) is refused and nothing is created", async () => {
-    const r = cli(["instances", "create", "cloud", "--provider", "aws"]);
-    assert.deepEqual([r.code, r.err], [1, 'tropic: provider "aws" is not available on this Tropic server (available: local, byo)\n']);
+  await t.test("instances: aws without AWS configured says what to set, and nothing is created", async () => {
+    const r = cli(["instances", "create", "cloud", "--provider", "aws", "--region", "eu-west-2", "--type", "t3.small"]);
+    assert.deepEqual(
+      [r.code, r.err],
+      [
+        1,
+        "tropic: Cloud (AWS) instances are not configured on this Tropic server: set TROPIC_AWS_INSTANCE_PROFILE, TROPIC_AWS_PROXY_CIDRS, TROPIC_PUBLIC_URL (see docs/aws.md)\n",
+      ],
+    );
     assert.deepEqual(instanceNames(), ["home"]);
+    const p = cli(["instances", "providers"]);
+    assert.equal(p.code, 0, p.err);
+    assert.match(
+      p.out,
+      /^aws \(AWS EC2\): not available\. Cloud \(AWS\) instances are not configured on this Tropic server: set TROPIC_AWS_INSTANCE_PROFILE/m,
+    );
+    assert.match(p.out, /^ {2}t3\.micro \(default\): 2 vCPU, 1 GB, 5 credits\/h$/m);
+    assert.match(p.out, /^ {2}t3\.medium: 2 vCPU, 4 GB, 30 credits\/h$/m);
+    assert.match(p.out, /^local \(.*\): available$/m);
   });
 
   await t.test("instances connect: your own machine's one-liner (and --json); enrolment makes a new one", () => {

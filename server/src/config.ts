@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { AWS_ENV, type AwsSettings, awsMentioned, loadAwsSettings, missingAwsSettings } from "@tropic/providers";
 
 /** Every environment variable Tropic reads, in one place (the README's table mirrors this). */
 export interface Config {
@@ -38,6 +39,8 @@ export interface Config {
   runInstances: boolean;
   /** JSON file overriding entries of the credit rates table (credits/rates.ts, docs/credits.md) */
   ratesFile: string | undefined;
+  /** the aws provider (TROPIC_AWS_*, TROPIC_AWS_CONFIG_FILE; docs/aws.md); undefined when none is set */
+  aws: AwsSettings | undefined;
 }
 
 export interface CreditPackage {
@@ -93,6 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sandbox: sandboxEnv(env.TROPIC_SANDBOX),
     runInstances: !["off", "0", "false"].includes((env.TROPIC_INSTANCES ?? "on").toLowerCase()),
     ratesFile: env.TROPIC_RATES_FILE || undefined,
+    // A wrong value stops the start naming its variable; a missing one is reported when a cloud instance is asked for.
+    aws: awsMentioned(env) ? loadAwsSettings(env) : undefined,
   };
   return { ...cfg, ...overrides };
 }
@@ -145,4 +150,14 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
   if (!v) throw new Error(`${name} is required when TROPIC_OIDC_ISSUER is set`);
   return v;
+}
+
+/**
+ * What must still be set before cloud (aws) instances can be created here, by variable name; empty
+ * when ready. The VMs enrol at the control plane's public URL, so that is needed too.
+ */
+export function awsMissing(config: Pick<Config, "aws" | "publicUrl">): string[] {
+  const missing = config.aws ? missingAwsSettings(config.aws) : [AWS_ENV.instanceProfile, AWS_ENV.proxyCidrs];
+  if (!config.publicUrl) missing.push("TROPIC_PUBLIC_URL");
+  return missing;
 }

@@ -40,7 +40,12 @@ for (const kind of await backends()) {
         const res = await call("POST", "/api/v1/instances", { name: `on-${provider}`, provider });
         assert.equal(res.statusCode, 400, res.body);
         assert.equal(res.json().error.field, "provider");
-        assert.equal(res.json().error.message, `provider "${provider}" is not available on this Tropic server (available: local, byo)`);
+        assert.equal(
+          res.json().error.message,
+          provider === "aws"
+            ? "Cloud (AWS) instances are not configured on this Tropic server: set TROPIC_AWS_INSTANCE_PROFILE, TROPIC_AWS_PROXY_CIDRS, TROPIC_PUBLIC_URL (see docs/aws.md)"
+            : `provider "${provider}" is not available on this Tropic server (available: local, byo)`,
+        );
       }
       const valid = await call("POST", "/api/v1/instances", { name: "typed", provider: "aws", region: "eu-west-2", instanceType: "t3.small" });
       assert.equal(valid.json().error.field, "provider", "a valid cloud spec is still refused here");

@@ -9,6 +9,17 @@ import { authed, print } from "./session.ts";
 
 const INSTANCE_COLS = ["id", "name", "provider", "region", "instanceType", "state", "desiredState"];
 
+interface ProviderRow {
+  id: string;
+  label: string;
+  available: boolean;
+  message: string | null;
+  regions: string[];
+  defaultRegion: string;
+  instanceTypes: { id: string; vcpu: number; memoryGb: number; creditsPerHour: number | null }[];
+  defaultInstanceType: string;
+}
+
 const instanceOpt: Option = { type: "string", value: "INSTANCE", help: "the instance: its name or id (tropic instances ls)" };
 
 /** start, stop and restart: one instance, by name or id. */
@@ -64,13 +75,18 @@ export const resourceCommands: Record<string, Command> = {
         },
       },
       create: {
-        usage: "NAME [--provider local] [--region R] [--type T]",
+        usage: "NAME [--provider local|aws] [--region R] [--type T]",
         args: ["NAME"],
-        summary: "a new instance (local: a sandboxed OpenClaw gateway on the Tropic host); NAME must be new",
+        summary:
+          "a new instance (local: a sandboxed OpenClaw gateway on the Tropic host; aws: an EC2 VM of its own); NAME must be new. tropic instances providers lists what this server offers",
         options: {
-          provider: { type: "string", value: "PROVIDER", help: "where it runs: local (default); aws or byo only where the server offers them" },
-          region: { type: "string", value: "REGION", help: "the provider's region (default: its first)" },
-          type: { type: "string", value: "TYPE", help: "the instance type (default: the provider's smallest)" },
+          provider: {
+            type: "string",
+            value: "PROVIDER",
+            help: "where it runs: local (default), or aws where the server has AWS configured (it says what to set otherwise)",
+          },
+          region: { type: "string", value: "REGION", help: "aws: us-east-1, ap-southeast-1, eu-west-1 or eu-west-2 (default: the first configured)" },
+          type: { type: "string", value: "TYPE", help: "aws: t3.micro (default), t3.small or t3.medium (2 vCPU, 4 GB)" },
         },
         fields: {
           name: { as: "NAME", next: "tropic instances ls" },
@@ -85,6 +101,32 @@ export const resourceCommands: Record<string, Command> = {
           if (c.flags.type) body.instanceType = c.flags.type;
           const row = await authed(c).post<Row>("/api/v1/instances", body);
           print(c, row, () => `Created instance ${row.name} (${row.id}), ${row.provider}/${row.region}/${row.instanceType}: ${row.state}.`);
+          return 0;
+        },
+      },
+      providers: {
+        summary:
+          "where instances can run on this server: regions, instance types with their credits per hour, and what to configure for those not available",
+        async run(c) {
+          const { items } = await authed(c).get<{ items: ProviderRow[] }>("/api/v1/providers");
+          print(c, items, () =>
+            items
+              .map((p) =>
+                [
+                  `${p.id} (${p.label}): ${p.available ? "available" : `not available. ${p.message ?? ""}`}`,
+                  ...(p.id === "aws"
+                    ? [
+                        `  regions: ${p.regions.join(", ")} (default ${p.defaultRegion})`,
+                        ...p.instanceTypes.map(
+                          (t) =>
+                            `  ${t.id}${t.id === p.defaultInstanceType ? " (default)" : ""}: ${t.vcpu} vCPU, ${t.memoryGb} GB, ${t.creditsPerHour ?? "?"} credits/h`,
+                        ),
+                      ]
+                    : []),
+                ].join("\n"),
+              )
+              .join("\n"),
+          );
           return 0;
         },
       },

@@ -157,7 +157,7 @@ export class Reconciler {
       const [r] = await db
         .update(instances)
         .set({
-          providerRef: row.providerRef ?? provider.reference({ instanceId: row.id }),
+          providerRef: row.providerRef ?? provider.reference({ instanceId: row.id, region: row.region }),
           gatewayTokenEnc: row.gatewayTokenEnc ?? (await sealJson(this.o.kek, newGatewayToken())),
           ...(row.agentTokenEnc ? {} : { agentTokenEnc: await sealJson(this.o.kek, agentToken), agentTokenHash: sha256Hex(agentToken) }),
           updatedAt: new Date(),
@@ -175,7 +175,7 @@ export class Reconciler {
       row = r;
       this.onStep(id, "reference-saved");
     }
-    const ref = row.providerRef!;
+    let ref = row.providerRef!;
 
     if (row.desiredState === "stopped") {
       if (row.state === "stopped") return;
@@ -208,9 +208,12 @@ export class Reconciler {
           gatewayToken: await openJson(this.o.kek, row.gatewayTokenEnc!),
           agentToken: await openJson(this.o.kek, row.agentTokenEnc!),
           controlPlaneUrl: this.o.agentUrl(),
+          providerRef: ref,
         },
         progress,
       );
+      // A provider may move its reference on (aws: a new attempt, the VM's id; saved by the provider before it waited).
+      ref = obs.providerRef || ref;
       this.adopted.add(id);
       await this.setState(id, { addresses: obs.addresses });
       // The owner's SSH allowlist (Settings); re-applied to running instances whenever it changes.

@@ -5,14 +5,16 @@ import { z } from "zod";
 import type { Db } from "../db/connect.ts";
 import { instances } from "../db/schema.ts";
 import { enqueueCommand, enqueueModelKeySync } from "../instances/commands.ts";
-import { createInstance } from "../instances/create.ts";
+import { PROVIDERS } from "@tropic/providers";
+import { awsMissing } from "../config.ts";
+import { availableProviders, awsNotConfigured, createInstance, offeredInfo } from "../instances/create.ts";
 import { hostOut, hostView } from "../hosts/view.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
 import { checkLimits } from "../credits/meter.ts";
-import { loadRates } from "../credits/rates.ts";
+import { computeRate, loadRates } from "../credits/rates.ts";
 import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
 import { beforeCursor, newestFirst } from "./scope.ts";
 
@@ -53,10 +55,38 @@ const createBody = z.strictObject({
     .max(40)
     .default("local")
     .describe(
-      'where it runs: "local" (a sandboxed process on the Tropic host) or a provider this server offers; others are refused naming `provider`',
+      'where it runs: "local" (a sandboxed process on the Tropic host), "aws" (an EC2 VM: docs/aws.md) or another provider this server offers (GET /api/v1/providers); others are refused naming `provider`, and "aws" without AWS configured names the settings to set',
     ),
-  region: z.string().max(40).optional(),
-  instanceType: z.string().max(40).optional(),
+  region: z
+    .string()
+    .max(40)
+    .optional()
+    .describe("aws: us-east-1, ap-southeast-1, eu-west-1 or eu-west-2 (those configured here); default the first offered"),
+  instanceType: z
+    .string()
+    .max(40)
+    .optional()
+    .describe("aws: t3.micro (default), t3.small or t3.medium (those configured here); without it, the owner's Settings default"),
+});
+
+const providerOut = z.object({
+  id: z.string(),
+  label: z.string(),
+  available: z.boolean().describe("whether instances of this provider can be created on this server now"),
+  missing: z.array(z.string()).describe("what to configure first (environment variables, docs/aws.md) when not available"),
+  message: z.string().nullable().describe("why it is not available, in words"),
+  regions: z.array(z.string()),
+  defaultRegion: z.string(),
+  instanceTypes: z.array(
+    z.object({
+      id: z.string(),
+      label: z.string(),
+      vcpu: z.number(),
+      memoryGb: z.number(),
+      creditsPerHour: z.number().nullable().describe("compute credits per hour while it runs (docs/credits.md)"),
+    }),
+  ),
+  defaultInstanceType: z.string(),
 });
 
 const nameTaken = (n: string) => conflict("name", `an instance named "${n}" already exists`);
@@ -92,8 +122,38 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
     );
   });
 
+  // Where instances can run here: what Add Instance offers, with each type's credits per hour, and for
+  // a provider that is not configured, what to set.
+  app.get(
+    "/api/v1/providers",
+    {
+      schema: {
+        tags,
+        summary: "The providers, regions and instance types this server offers (with compute credits per hour); unconfigured ones say what to set",
+        response: { 200: z.object({ items: z.array(providerOut) }) },
+      },
+    },
+    async () => {
+      const available = availableProviders(manager, config);
+      const rates = loadRates(config.ratesFile);
+      const items = Object.values(PROVIDERS).map((catalog) => {
+        const info = offeredInfo(catalog, config);
+        const missing = info.id === "aws" ? awsMissing(config) : [];
+        const on = available.includes(info.id) && !missing.length;
+        return {
+          ...info,
+          available: on,
+          missing,
+          message: missing.length ? awsNotConfigured(missing).message : on ? null : `${info.label} instances do not run on this server`,
+          instanceTypes: info.instanceTypes.map((t) => ({ ...t, creditsPerHour: computeRate(rates, t.id) ?? null })),
+        };
+      });
+      return { items };
+    },
+  );
+
   app.post("/api/v1/instances", { schema: { tags, body: createBody, response: { 201: instanceOut } } }, async (req, reply) => {
-    const row = await createInstance({ db, config, kek, manager }, req.caller!.id, req.body);
+    const row = await createInstance({ db, config, kek, manager }, req.caller!.id, req.body, req.ip);
     return reply.code(201).send(instanceView(row, manager));
   });
 
