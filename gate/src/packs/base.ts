@@ -262,9 +262,11 @@ export const BASE: PackRule[] = [
       { op: ["exec"], program: ["kill"], argsAny: ["-1", "1"] },
       { op: ["exec"], program: ["killall5"] },
       { op: ["exec"], program: ["pkill", "killall"], argsAny: ["-u", "--user"] },
+      // every process of the user's sessions (the gateway and the agent among them)
+      { op: ["exec"], program: ["loginctl"], argsAny: ["kill-user", "terminate-user", "kill-session", "terminate-session"] },
     ],
-    ["kill -9 -1", "kill 1", "killall5 -9", "pkill -u root"],
-    ["kill -9 12345", "kill %1", "pkill -f myscript.py"],
+    ["kill -9 -1", "kill 1", "killall5 -9", "pkill -u root", "loginctl terminate-user u"],
+    ["kill -9 12345", "kill %1", "pkill -f myscript.py", "loginctl list-sessions"],
   ),
   r(
     "deny-firewall-flush",
@@ -497,7 +499,7 @@ export const BASE: PackRule[] = [
       },
       // stopping or killing the gateway or the agent (the gate runs inside them)
       { op: ["exec"], capsAny: ["service"], argvLike: ["*openclaw*", "*tropic*"] },
-      { op: ["exec"], program: ["kill", "pkill", "killall"], lineLike: ["*openclaw*", "*tropic-*"] },
+      { op: ["exec"], program: ["kill", "pkill", "killall"], lineLike: ["*openclaw*", "*tropic*"] },
     ],
     [
       "truncate -s 0 ~/.openclaw/.sondera/audit.log",
@@ -525,7 +527,8 @@ export const BASE: PackRule[] = [
     [
       { op: ["exec"], capsAny: ["firewall"] },
       // the sandbox's user-mode network helper
-      { op: ["exec"], program: ["kill", "pkill", "killall"], lineLike: ["*slirp4netns*"] },
+      // the sandbox's user-mode network helpers (rootless podman/docker: slirp4netns, pasta/passt, vpnkit, rootlesskit)
+      { op: ["exec"], program: ["kill", "pkill", "killall"], lineLike: ["*slirp4netns*", "*pasta*", "*passt*", "*vpnkit*", "*rootlesskit*"] },
       {
         op: ["write", "delete"],
         pathLike: [
@@ -683,6 +686,17 @@ export const BASE: PackRule[] = [
           "*/.zprofile",
           "*/.zshenv",
           "*/.zlogin",
+          "*/.zlogout",
+          // csh/tcsh and ksh/mksh start-up files, and the drop-in directories bash and zsh source (Fedora's ~/.bashrc.d)
+          "*/.cshrc",
+          "*/.tcshrc",
+          "*/.login",
+          "*/.kshrc",
+          "*/.mkshrc",
+          "*/.bashrc.d",
+          "*/.bashrc.d/*",
+          "*/.zshrc.d",
+          "*/.zshrc.d/*",
           "*/.config/fish/*",
           "*/.xprofile",
           "*/.xinitrc",

@@ -6,7 +6,7 @@
 import { type OpContext, emptyContext, vocab } from "@tropic/policy";
 import { canonicalHost } from "../address.ts";
 import { type CallEnv, inWorkspace, isPrivateHost, parseTarget, resolvePath, resolvePattern } from "../env.ts";
-import { PROGRAMS, type Prog, progOf, programsWith, triggerMatches, triggeredCaps } from "../capabilities/index.ts";
+import { PROGRAMS, type Prog, knownProgram, progOf, programsWith, triggerMatches, triggeredCaps } from "../capabilities/index.ts";
 import { type Script, type SimpleCmd, type Word, parseShell } from "./parse.ts";
 
 const { SHELLS, ELEVATORS, INTERPRETERS, COMPILERS_DEVTOOLS, DOWNLOADERS } = vocab;
@@ -125,6 +125,10 @@ export class CommandAnalyzer {
   private readonly globWords = new Map<string, Word>();
   private readonly aliases = new Map<string, string>();
   private readonly expanding = new Set<string>();
+  /** files (and directories, ending in `/`) the line saved from the network: running them is running fetched code */
+  private readonly fetched: string[] = [];
+  /** proxies set for the next command by `*_proxy=URL` assignments (`HTTP_PROXY=http://169.254.169.254 curl …`) */
+  private proxyVars: string[] = [];
   /** here-document bodies of the line, in order (the parser drops them: they are data, unless a shell or an interpreter reads them) */
   private readonly heredocs: string[] = [];
   private line: string;
@@ -180,6 +184,8 @@ export class CommandAnalyzer {
     const upstream = (cs: SimpleCmd[], depth: number) => {
       for (const p of cs) {
         if (p.words[0]) feeds.add(basename(p.words[0].text));
+        // `busybox wget …`: the applet is the program
+        if (p.words[0] && basename(p.words[0].text) === "busybox" && p.words[1]) feeds.add(basename(p.words[1].text));
         if (depth < 8) upstream(p.pipeFrom, depth + 1);
       }
     };
@@ -249,7 +255,12 @@ export class CommandAnalyzer {
     const n = this.base("net");
     // Every spelling of an address (0xa9fea9fe, [::ffff:…], a trailing dot) as the one the rules name.
     const host = canonicalHost(t.host);
-    Object.assign(n, { program, url: t.url, host, port: t.port, hostPublic: !isPrivateHost(host), upload, sudo: inh.sudo });
+    // schemes whose clients reach ssh's port when none is given (`scp://`, `sftp://`, `svn+ssh://`, `git+ssh://`)
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(t.url)?.[1].toLowerCase() ?? "";
+    // (ssh-family clients decide their port themselves: an alias's is unknown)
+    const port =
+      t.port === -1 && /^(?:scp|sftp|ssh|svn\+ssh|git\+ssh|ssh\+git|bzr\+ssh|hg\+ssh)$/.test(scheme) && !SSH_FAMILY.has(program) ? 22 : t.port;
+    Object.assign(n, { program, url: t.url, host, port, hostPublic: !isPrivateHost(host), upload, sudo: inh.sudo });
     this.ops.push(n);
     return n;
   }
@@ -295,6 +306,7 @@ export class CommandAnalyzer {
     }
     const programPath = w0.text;
     const program = basename(programPath);
+    this.proxyVars = c.assigns.filter((a) => /^(?:https?|all|ftp)_proxy$/i.test(a.name) && a.value.text).map((a) => a.value.text);
     const args = words.slice(1).map((w) => w.text);
     const argDynamic = words.slice(1).map((w) => w.dynamic);
     const e = this.base("exec");
@@ -313,14 +325,50 @@ export class CommandAnalyzer {
     // setuid/setgid modes (`chmod u+s`, `chmod 4755`) change privileges; a crontab installed from a file or stdin schedules
     if (
       (program === "chmod" || program === "install") &&
-      args.some((a) => /^(?:[ugoa]*[+=][rwxXt]*s|0?[2-7]\d{3})$/.test(a) || /^-m[2-7]\d{3}$/.test(a))
+      args.some(
+        (a) =>
+          a
+            .replace(/^-m/, "")
+            .split(",")
+            .some((cl) => /^(?:[ugoa]*[+=][rwxXt]*s[rwxXt]*|=?0?[2-7][0-7]{3})$/.test(cl)) || /^-m[2-7]\d{3}$/.test(a),
+      )
     )
       e.caps.push("priv");
+    // granting access by ACL (`setfacl -m u:u:rw F`), immutable/append-only attributes (`chattr -i F`), a unit run as
+    // another user (`systemd-run -p User=root`), a command in another network namespace (`ip netns exec NS cmd`),
+    // bubblewrap's new namespaces and mappings: privileges
+    if (program === "setfacl" && args.some((a) => /^(?:-[a-zA-Z]*[mMxXbk]|--modify|--set|--set-file|--remove|--remove-all|--remove-default)/.test(a)))
+      e.caps.push("priv");
+    if (program === "chattr" && args.some((a) => /^[-+=][a-zA-Z]*[iaA]/.test(a) && !/^-[RVf]+$/.test(a))) e.caps.push("priv");
+    if (program === "systemd-run" && optValues(args, ["-p", "--property"]).some((v) => /^(?:User|Group|DynamicUser)=/i.test(v))) e.caps.push("priv");
+    if (program === "bwrap") e.caps.push("priv");
+    if (program === "ip" && args.includes("netns") && args.some((a) => /^(?:exec|add|del|delete|attach|set)$/.test(a))) e.caps.push("firewall");
     // `ifconfig IFACE ADDRESS …` assigns the interface an address
     if (program === "ifconfig" && args.filter((a) => !a.startsWith("-")).length >= 2) e.caps.push("firewall");
     if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
+    // a program (or the script a shell or an interpreter runs) that the line downloaded: fetched code
+    if (this.fetched.length) {
+      const cand = [
+        programPath.includes("/") ? programPath : "",
+        ...(SHELL_SET.has(program) || interpFamily(program) ? args.filter((a) => !a.startsWith("-")).slice(0, 1) : []),
+      ];
+      if (
+        cand.some(
+          (x) => x && this.fetched.some((f) => (f.endsWith("/") ? `${resolvePath(x, this.env)}/`.startsWith(f) : resolvePath(x, this.env) === f)),
+        )
+      )
+        e.caps.push("fetched");
+    }
+    // `curl … | tar x [-C DIR]`: what it extracts is fetched
+    if (
+      program === "tar" &&
+      inh.feeds.size &&
+      [...inh.feeds].some((f) => DOWNLOADERS.includes(f)) &&
+      args.some((a) => /^-?[a-zA-Z]*x/.test(a) || a === "--extract")
+    )
+      this.fetched.push(`${resolvePath(optValues(args, ["-C", "--directory"])[0] ?? ".", this.env).replace(/\/+$/, "")}/`);
     // `cd DIR`, `pushd DIR`: relative paths of the commands after it on the line are under DIR
     // (`cd ~/.ssh && cat id_rsa`, `(cd ~/.aws; cat credentials)`: kept after a subshell too, which only over-reads).
     if ((program === "cd" || program === "pushd" || program === "chdir") && !w0.dynamic) {
@@ -364,6 +412,20 @@ export class CommandAnalyzer {
       for (const l of lines) this.escape(l, program, e, inh);
     }
 
+    // `kill -SIG $(pgrep -f X)` is `pkill -SIG -f X`, `kill $(pidof X)` is `killall X`: the processes it names
+    if (program === "kill")
+      for (const w of words.slice(1))
+        for (const sc of w.subs.flatMap((s) => s.cmds)) {
+          const sw = sc.words.map((x) => x.text);
+          const sp = basename(sw[0] ?? "");
+          if ((sp === "pidof" || sp === "pgrep") && sw.length > 1 && !sc.words.some((x) => x.dynamic)) {
+            const sig = args.filter((a) => /^-(?:\d+|[A-Z]+|s)$/.test(a) && a !== "-s");
+            this.runString(
+              [sp === "pidof" ? "killall" : "pkill", ...sig, ...sw.slice(1).filter((a) => a !== "-x" || sp === "pgrep")].map(shellQuote).join(" "),
+              inh,
+            );
+          }
+        }
     // Jobs scheduled from standard input run later on this machine: `at now <<< 'cmd'`, `echo '* * * * * cmd' | crontab -`.
     if ((program === "at" || program === "batch") && stdin !== undefined) this.runString(stdin, inh);
     if (program === "crontab" && stdin !== undefined)
@@ -549,7 +611,9 @@ export class CommandAnalyzer {
       const sub = (program === "deno" || program === "bun") && ["run", "eval", "x", "exec"].includes(pos[0]?.value ?? "") ? pos[0].value : "";
       const spos = sub ? pos.slice(1) : pos;
       if (sub === "eval" && code === undefined && spos[0]) code = spos[0].value;
-      const script = sub === "eval" ? undefined : spos.find((p) => !p.value.startsWith("-") || p.value === "-");
+      const script0 = sub === "eval" ? undefined : spos.find((p) => !p.value.startsWith("-") || p.value === "-");
+      // `python3 /dev/stdin`, `node /dev/fd/0`, `perl /proc/self/fd/0`: the program is its standard input
+      const script = script0 && /^\/(?:dev\/stdin|dev\/fd\/0|proc\/self\/fd\/0)$/.test(script0.value) ? { ...script0, value: "-" } : script0;
       if (code === undefined && stdin !== undefined && (!script || script.value === "-") && !args.includes("-m")) code = stdin;
       // it runs a file or module from disk: what it reads on stdin is data
       if (
@@ -566,8 +630,11 @@ export class CommandAnalyzer {
           for (let k = ci + 1; k < args.length; k++) if (looksLikePath(args[k])) this.pathOp("access", args[k], argDynamic[k], program, inh);
         // code that fetches code and evaluates it (`fetch(u).then(eval)`, `eval get("https://…")`, `exec(urlopen(…).read())`)
         if (
-          /\b(?:eval|exec|instance_eval|module_eval|Function)\b/.test(code) &&
-          /(?:https?:\/\/|urlopen|fetch\(|Net::HTTP|URI\.open|LWP|get\(|requests\.)/i.test(code)
+          (/\b(?:eval|exec|instance_eval|module_eval|Function)\b/.test(code) &&
+            /(?:https?:\/\/|urlopen|fetch\(|Net::HTTP|URI\.open|LWP|get\(|requests\.)/i.test(code)) ||
+          // PowerShell's `iex (iwr URL)`, Lua's `load(io.popen("curl …"):read())`, `eval(\`curl …\`)`
+          (/\b(?:iex|invoke-expression|load|loadstring|dofile|eval|instance_eval)\b/i.test(code) &&
+            /\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|downloadstring|curl|wget|fetch)\b/i.test(code))
         )
           e.caps.push("remote");
       } else {
@@ -726,7 +793,7 @@ export class CommandAnalyzer {
     if (/^(perl|ruby|php|julia)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
     // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
     const rec =
-      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove)\s*\(\s*(?:(?:pathlib\.)?(?:Pure)?Path\(\s*|path\.(?:join|resolve)\(\s*|File\.join\(\s*)?(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
+      /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove|\)\.rm|promises\.rm)\s*\(\s*(?:(?:pathlib\.)?(?:Pure)?Path\(\s*|path\.(?:join|resolve)\(\s*|File\.join\(\s*)?(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
     for (const m of code.matchAll(rec)) {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
@@ -907,7 +974,19 @@ export class CommandAnalyzer {
     const flags = flagsOf(args);
     // ssh forwards: -L/-D listen here (loopback unless bound elsewhere or -g); -R exposes a local port on the remote side
     if (program === "ssh" || program === "autossh") {
-      for (const [opt, v] of optPairs(args, ["-L", "-D", "-R"])) {
+      // -o RemoteForward='8080 localhost:18789' is -R 8080:localhost:18789 (LocalForward / DynamicForward likewise)
+      const fwd: [string, string][] = optPairs(args, ["-o"]).flatMap(([, o]) => {
+        const m = /^(RemoteForward|LocalForward|DynamicForward)\s*[= ]\s*(\S+)(?:\s+(\S+))?$/i.exec(o.trim());
+        return m
+          ? [
+              [{ remoteforward: "-R", localforward: "-L", dynamicforward: "-D" }[m[1].toLowerCase()] ?? "-L", m[3] ? `${m[2]}:${m[3]}` : m[2]] as [
+                string,
+                string,
+              ],
+            ]
+          : [];
+      });
+      for (const [opt, v] of [...optPairs(args, ["-L", "-D", "-R"]), ...fwd]) {
         const parts = splitHostPort(v);
         if (opt === "-R") {
           const local = parts.length >= 3 ? Number(parts[parts.length - 1]) : -1;
@@ -1007,9 +1086,11 @@ export class CommandAnalyzer {
             ? optValues(args, ["-t", "--docroot"])[0]
             : family === "ruby"
               ? pos.find((p) => p.value !== "httpd" && !/^\d+$/.test(p.value))?.value
-              : prog.can.includes("read") && !prog.listen?.tunnel
-                ? pos.find((p) => !/^\d+$/.test(p.value))?.value
-                : undefined;
+              : program === "caddy"
+                ? (optValues(args, ["--root", "-r"])[0] ?? ".")
+                : prog.can.includes("read") && !prog.listen?.tunnel
+                  ? pos.find((p) => !/^\d+$/.test(p.value))?.value
+                  : undefined;
       if (dir || family === "python" || family === "php" || family === "ruby") this.serve(dir ?? ".", program, inh);
     }
   }
@@ -1268,6 +1349,15 @@ export class CommandAnalyzer {
             !args.includes("--spider") &&
             !args.some((a) => /^-[a-zA-Z]*O-$/.test(a)));
       const maxBytes = isCurl ? parseSize(optValues(args, ["--max-filesize"])[0] ?? "") : -1;
+      // the proxy it connects to (`curl -x http://169.254.169.254:80 …`, `HTTP_PROXY=… curl …`, wget's -e https_proxy=…)
+      for (const v of [
+        ...(isCurl ? optValues(args, ["-x", "--proxy", "--preproxy", "--socks5", "--socks5-hostname", "--socks4"]) : []),
+        ...optValues(args, ["-e", "--execute"]).flatMap((x) => /^\w*_?proxy\s*=\s*(\S+)/i.exec(x)?.[1] ?? []),
+        ...this.proxyVars,
+      ]) {
+        const t = parseTarget(v, "http");
+        if (t) this.net(program, t, inh);
+      }
       // --resolve host:port:addr and --connect-to h:p:addr:port send the request to another address
       if (isCurl)
         for (const v of optValues(args, ["--resolve", "--connect-to"])) {
@@ -1275,6 +1365,14 @@ export class CommandAnalyzer {
           const addr = (parts.length >= 3 ? parts[2] : "").replace(/^\[|\]$/g, "");
           if (addr) this.net(program, { url: `http://${addr}`, host: addr.toLowerCase(), port: Number(parts[3] ?? parts[1]) || 80 }, inh);
         }
+      // the file it saves: a program run from it later on the line is code fetched from the network
+      const urls = pos.map((p) => p.value).filter((p) => /^[a-z]+:\/\//i.test(p) || /^[\w.-]+\.[a-z]{2,}\//i.test(p));
+      const named = optValues(args, isCurl ? ["-o", "--output"] : ["-O", "--output-document", "-o"]).filter((v) => v !== "-" && v !== "/dev/null");
+      if (saves) {
+        for (const v of named) this.fetched.push(resolvePath(v, this.env));
+        if (!named.length)
+          for (const u of urls) this.fetched.push(resolvePath(basename(u.replace(/[?#].*$/, "").replace(/\/+$/, "")) || "index.html", this.env));
+      }
       for (const p of [...pos.map((p) => p.value), ...optValues(args, ["--url"])]) {
         if (/^file:\/\//i.test(p)) {
           this.pathOp("read", decodeURIComponent(p.replace(/^file:\/\/(?:localhost)?/i, "")), false, program, inh);
@@ -1294,9 +1392,10 @@ export class CommandAnalyzer {
       program === "autossh" ||
       program === "slogin" ||
       program === "ssh-copy-id" ||
-      program === "ssh-keyscan"
+      program === "ssh-keyscan" ||
+      program === "sshfs"
     ) {
-      const host = pos[0]?.value;
+      const host = program === "sshfs" ? pos.find((p) => isRemoteSpec(p.value))?.value.replace(/:.*$/, "") : pos[0]?.value;
       for (const j of optValues(args, ["-J"])) for (const hop of j.split(",")) this.sshTarget(program, hop, -1, inh);
       // -o ProxyCommand / LocalCommand run a local command line
       for (const o of optPairs(args, ["-o"])) {
@@ -1416,7 +1515,14 @@ export class CommandAnalyzer {
         if (u) this.net(program, u, inh);
         else {
           const [hh, hp] = portOf(h, -2);
-          const port = hp !== -2 ? hp : p !== undefined && /^\d+$/.test(p) ? Number(p) : p !== undefined ? -1 : (spec.def ?? -1);
+          const port =
+            hp !== -2
+              ? hp
+              : p !== undefined && /^\d+$/.test(p)
+                ? Number(p)
+                : p !== undefined
+                  ? (SERVICE_PORTS[p.toLowerCase()] ?? -1)
+                  : (spec.def ?? -1);
           this.net(program, { url: `tcp://${hh}:${port}`, host: hh.toLowerCase(), port }, inh);
         }
       }
@@ -1486,7 +1592,9 @@ export class CommandAnalyzer {
     const more =
       execs.length > 1 ||
       ran.some((o) => o.op !== "exec" && o.op !== "read" && o.op !== "access") ||
-      execs.some((o) => SHELL_SET.has(o.program) || !!o.code || !!o.interp || this.unknown.has(o));
+      execs.some(
+        (o) => SHELL_SET.has(o.program) || !!o.code || !!o.interp || this.unknown.has(o) || (o.programPath.includes("/") && !knownProgram(o.program)),
+      );
     if (!more) return;
     const file =
       optValues(args, ["-f", "--file"])[0] ??
@@ -1525,6 +1633,40 @@ export function normaliseCode(code: string): string {
   }
   return out;
 }
+
+const SSH_FAMILY = new Set([
+  "ssh",
+  "scp",
+  "sftp",
+  "psftp",
+  "pscp",
+  "rsync",
+  "git",
+  "mosh",
+  "autossh",
+  "slogin",
+  "sshfs",
+  "ssh-copy-id",
+  "ssh-keyscan",
+]);
+/** Service names clients accept for a port (`nc host ssh`, `telnet host smtp`), as /etc/services has them. */
+const SERVICE_PORTS: Record<string, number> = {
+  ssh: 22,
+  telnet: 23,
+  ftp: 21,
+  smtp: 25,
+  domain: 53,
+  http: 80,
+  https: 443,
+  pop3: 110,
+  imap: 143,
+  imaps: 993,
+  submission: 587,
+  mysql: 3306,
+  postgresql: 5432,
+  "ms-wbt-server": 3389,
+  redis: 6379,
+};
 
 const GIT_COMMAND_KEY =
   /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/;
