@@ -77,6 +77,21 @@ export interface Usage {
 
 export const PROVIDER_LABEL: Record<string, string> = { local: "This machine", aws: "Cloud (AWS)", byo: "Your machine" };
 
+/** GET /api/v1/providers: where instances can run on this server (unavailable ones say what to configure). */
+export interface ProviderOffer {
+  id: string;
+  label: string;
+  available: boolean;
+  missing: string[];
+  message: string | null;
+  regions: string[];
+  defaultRegion: string;
+  instanceTypes: { id: string; label: string; vcpu: number; memoryGb: number; creditsPerHour: number | null }[];
+  defaultInstanceType: string;
+}
+
+export const listProviders = () => get<{ items: ProviderOffer[] }>("/api/v1/providers").then((r) => r.items);
+
 /** States an instance stays in until the user acts; anything else is on its way somewhere. */
 export const SETTLED_INSTANCE = new Set(["running", "stopped", "failed"]);
 export const SETTLED_AGENT = new Set(["ready", "stopped", "failed"]);

@@ -6,7 +6,9 @@ import { type Agent, ApiError, del, type Enrolment, get, type Instance, type Pag
 import {
   listInstances,
   listPolicies,
+  listProviders,
   PROVIDER_LABEL,
+  type ProviderOffer,
   type Policy,
   SETTLED_AGENT,
   SETTLED_INSTANCE,
@@ -132,17 +134,30 @@ export function AgentsPage() {
 
 function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
   const [name, setName] = useState("");
-  const [where, setWhere] = useState<"local" | "byo">("local");
+  const [where, setWhere] = useState<"local" | "byo" | "aws">("local");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [connected, setConnected] = useState<Enrolment | null>(null);
+  const providers = useLoad(listProviders, []);
+  const cloud = providers.data?.find((p) => p.id === "aws");
+  const [region, setRegion] = useState("");
+  const [type, setType] = useState("");
+  const cloudBlocked = where === "aws" && (!cloud || !cloud.available);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
       if (where === "byo") setConnected(await post<Enrolment>("/api/v1/instances/connect", { name: name.trim() }));
-      else {
+      else if (where === "aws") {
+        await post<Instance>("/api/v1/instances", {
+          name: name.trim(),
+          provider: "aws",
+          region: region || cloud?.defaultRegion,
+          instanceType: type || cloud?.defaultInstanceType,
+        });
+        onCreated();
+      } else {
         await post<Instance>("/api/v1/instances", { name: name.trim(), provider: "local" });
         onCreated();
       }
@@ -187,7 +202,25 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
               OpenClaw like any other instance.
             </span>
           </label>
+          <label className={`provider-choice${where === "aws" ? " chosen" : ""}`}>
+            <input type="radio" name="where" value="aws" checked={where === "aws"} onChange={() => setWhere("aws")} />
+            <span>
+              <strong>Cloud</strong>: a VM of its own on AWS, ready in under 2 minutes. No public ports; SSH only from your IP. Charged in credits per
+              hour while it runs.
+            </span>
+          </label>
         </fieldset>
+        {where === "aws" ? (
+          <CloudOptions
+            cloud={cloud}
+            loading={!providers.data && !providers.error}
+            region={region}
+            type={type}
+            onRegion={setRegion}
+            onType={setType}
+            error={error}
+          />
+        ) : null}
         {general ? (
           <div className="banner error" role="alert">
             {general}
@@ -197,7 +230,7 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={busy || !name.trim()}>
+          <button type="submit" className="primary" disabled={busy || !name.trim() || cloudBlocked}>
             {busy ? "Creating…" : where === "byo" ? "Get the one-liner" : "Create instance"}
           </button>
         </div>
@@ -205,6 +238,65 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
     </Dialog>
   );
 }
+
+/** Add Instance → Cloud: region and type (with its credits per hour), or what the server must configure first. */
+function CloudOptions(props: {
+  cloud: ProviderOffer | undefined;
+  loading: boolean;
+  region: string;
+  type: string;
+  onRegion: (r: string) => void;
+  onType: (t: string) => void;
+  error: unknown;
+}) {
+  const { cloud } = props;
+  if (props.loading) return <Loading what="the cloud options" />;
+  if (!cloud || !cloud.available)
+    return (
+      <div className="banner warn" role="status" data-testid="cloud-unavailable">
+        {cloud?.message ?? "Cloud instances are not offered by this Tropic server."}
+      </div>
+    );
+  const region = props.region || cloud.defaultRegion;
+  const type = props.type || cloud.defaultInstanceType;
+  return (
+    <div className="cloud-options">
+      <Field label="Region" error={fieldError(props.error, "region")}>
+        {(id, d) => (
+          <select id={id} aria-describedby={d} value={region} onChange={(e) => props.onRegion(e.target.value)}>
+            {cloud.regions.map((r) => (
+              <option key={r} value={r}>
+                {REGION_LABEL[r] ? `${REGION_LABEL[r]} (${r})` : r}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        label="Type"
+        error={fieldError(props.error, "instanceType")}
+        hint="Credits are charged every 5 minutes while it runs; nothing while stopped."
+      >
+        {(id, d) => (
+          <select id={id} aria-describedby={d} value={type} onChange={(e) => props.onType(e.target.value)}>
+            {cloud.instanceTypes.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.id}: {t.vcpu} vCPU, {t.memoryGb} GB{t.creditsPerHour !== null ? `, ${formatCredits(t.creditsPerHour)} credits/h` : ""}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+    </div>
+  );
+}
+
+const REGION_LABEL: Record<string, string> = {
+  "us-east-1": "US East (N. Virginia)",
+  "ap-southeast-1": "Asia Pacific (Singapore)",
+  "eu-west-1": "Europe (Ireland)",
+  "eu-west-2": "Europe (London)",
+};
 
 /** The one-liner to run on the user's machine: a copyable code block, and until when it works. */
 function OneLiner({ enrolment }: { enrolment: Enrolment }) {
@@ -263,7 +355,11 @@ function rateText(instance: Instance, rate: Usage["instances"][number] | undefin
   if (!rate) return "—";
   if (instance.state === "running") return rate.burnRate === 0 ? "free" : `${formatCredits(rate.burnRate)} credits/h`;
   const when = (rate.computeRate ?? 0) + rate.modelRate;
-  return when === 0 ? "free" : `nothing while stopped (${formatCredits(when)} credits/h running)`;
+  if (when === 0) return "free";
+  // On its way up (provisioning, initializing): the rate it will be charged, from when it runs.
+  if (!["stopped", "failed", "stopping"].includes(instance.state) && instance.desiredState === "running")
+    return `${formatCredits(when)} credits/h once running`;
+  return `nothing while stopped (${formatCredits(when)} credits/h running)`;
 }
 
 function InstanceCard(props: {
@@ -339,6 +435,11 @@ function InstanceCard(props: {
               <a href="/api/v1/ssh-key/private" download="tropic-vm-key.pem">
                 Download SSH key
               </a>
+              {i.provider === "aws" && i.addresses.publicIp ? (
+                <code className="ssh-line" data-testid="ssh-command">
+                  ssh -i tropic-vm-key.pem ubuntu@{i.addresses.publicIp}
+                </code>
+              ) : null}
             </dd>
           </>
         )}
