@@ -493,12 +493,22 @@ test("without configuration a create says what to set; an enrolled instance's pa
   assert.deepEqual(world.names(["PutParameterCommand", "AddTagsToResourceCommand"]), []);
 });
 
-test("SSH: the key is re-imported on a push (what later launches get)", async () => {
+test("SSH: the key is re-imported on a push and at every launch (what a launch gets is the current key)", async () => {
   const p = provider();
   await p.create({ ...spec(), providerRef: p.reference(spec()) });
   world.log.length = 0;
   const next = PUBKEY.replace("Lucky", "Other").replace("EGtleSBm", "EGtleSBn");
   await p.pushSshKeys(saved!, [next]);
-  assert.deepEqual(world.names(["DeleteKeyPairCommand", "ImportKeyPairCommand"]), ["DeleteKeyPairCommand", "ImportKeyPairCommand"]);
+  assert.deepEqual(world.names(["DeleteKeyPairCommand", "ImportKeyPairCommand"]), [
+    "ImportKeyPairCommand",
+    "DeleteKeyPairCommand",
+    "ImportKeyPairCommand",
+  ]);
   assert.equal(world.keys.get(`tropic-${INSTANCE}`), next);
+  // A VM launched again later (a new attempt) gets the key that is current then.
+  const rotated = next.replace("Other", "Third");
+  world.vms.get(parseRef(saved!).ec2Id!)!.state = "terminated";
+  await provider({ sshPublicKeyOf: async () => rotated }).create({ ...spec(), providerRef: saved });
+  assert.equal(world.keys.get(`tropic-${INSTANCE}`), rotated);
+  assert.equal(world.calls("RunInstancesCommand").at(-1)!.KeyName, `tropic-${INSTANCE}`);
 });

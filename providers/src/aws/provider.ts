@@ -288,19 +288,28 @@ export class AwsProvider implements InstanceProvider {
     }
   }
 
-  /** The owner's SSH key as the instance's EC2 key pair (cloud-init puts it in ubuntu's authorized_keys). */
+  /**
+   * The owner's current SSH key as the instance's EC2 key pair (cloud-init puts it in ubuntu's
+   * authorized_keys at a launch). One there already (an earlier attempt, a key since rotated) is replaced.
+   */
   private async importKey(region: string, spec: Pick<InstanceSpec, "instanceId" | "ownerId">, publicKey: string): Promise<void> {
-    await this.call("import the SSH key", () =>
-      this.ec2(region).send(
-        new ImportKeyPairCommand({
-          KeyName: keyName(spec.instanceId),
-          PublicKeyMaterial: new TextEncoder().encode(publicKey.trim()),
-          TagSpecifications: [{ ResourceType: "key-pair", Tags: this.tags(spec) }],
-        }),
-      ),
-    ).catch((err) => {
+    const importIt = () =>
+      this.call("import the SSH key", () =>
+        this.ec2(region).send(
+          new ImportKeyPairCommand({
+            KeyName: keyName(spec.instanceId),
+            PublicKeyMaterial: new TextEncoder().encode(publicKey.trim()),
+            TagSpecifications: [{ ResourceType: "key-pair", Tags: this.tags(spec) }],
+          }),
+        ),
+      );
+    try {
+      await importIt();
+    } catch (err) {
       if (errorCode(err) !== "InvalidKeyPair.Duplicate") throw err;
-    });
+      await this.call("replace the imported SSH key", () => this.ec2(region).send(new DeleteKeyPairCommand({ KeyName: keyName(spec.instanceId) })));
+      await importIt();
+    }
   }
 
   private async saveRef(r: AwsRef): Promise<string> {
@@ -539,7 +548,6 @@ export class AwsProvider implements InstanceProvider {
     if (!key) return;
     const vm = await this.vm(r);
     const ownerId = vm?.Tags?.find((t) => t.Key === TAG_OWNER)?.Value;
-    await this.call("replace the imported SSH key", () => this.ec2(r.region).send(new DeleteKeyPairCommand({ KeyName: keyName(r.instanceId) })));
     await this.importKey(r.region, { instanceId: r.instanceId, ownerId: ownerId ?? "unknown" }, key);
   }
 
