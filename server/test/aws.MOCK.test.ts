@@ -170,7 +170,7 @@ test("[pglite] the reconciler drives a VM: create (SG with the seed's table, tok
   ]);
   const call = (method: string, url: string, payload?: object) =>
     app.inject({ method: method as "GET", url, headers: u.auth, ...(payload ? { payload } : {}) });
-  const until = async (id: string, pred: (j: Record<string, any>) => boolean, what: string, ms = 20_000) => {
+  const until = async (id: string, pred: (j: { state: string; addresses: Record<string, string> }) => boolean, what: string, ms = 20_000) => {
     const t0 = Date.now();
     for (;;) {
       const j = (await call("GET", `/api/v1/instances/${id}`)).json();

@@ -142,7 +142,7 @@ function AddInstanceDialog({ onClose, onCreated }: { onClose: () => void; onCrea
   const cloud = providers.data?.find((p) => p.id === "aws");
   const [region, setRegion] = useState("");
   const [type, setType] = useState("");
-  const cloudBlocked = where === "aws" && (!cloud || !cloud.available);
+  const cloudBlocked = where === "aws" && !cloud?.available;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
