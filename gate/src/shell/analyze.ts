@@ -127,6 +127,8 @@ export class CommandAnalyzer {
   private readonly expanding = new Set<string>();
   /** files (and directories, ending in `/`) the line saved from the network: running them is running fetched code */
   private readonly fetched: string[] = [];
+  /** what each command of the line was given on its standard input (for `cat <<EOF | python3`) */
+  private readonly stdinSeen = new Map<SimpleCmd, string | undefined>();
   /** proxies set for the next command by `*_proxy=URL` assignments (`HTTP_PROXY=http://169.254.169.254 curl …`) */
   private proxyVars: string[] = [];
   /** here-document bodies of the line, in order (the parser drops them: they are data, unless a shell or an interpreter reads them) */
@@ -270,6 +272,22 @@ export class CommandAnalyzer {
   private command(words: Word[], c: SimpleCmd, inh: Inherit) {
     const start = this.ops.length;
     this.commandBody(words, c, inh);
+    // Command substitutions that only compute text (`cat /etc/$(echo shadow)`, `cat $(echo L2V0… | base64 -d)`):
+    // the command as it will run, with their output in place, is analysed too. The command as written keeps its
+    // own ops first (a computed program name stays unknown: it fails closed whatever it computes to).
+    if (inh.depth < 10 && words.some((w) => w.dynamic && w.subs.length)) {
+      let changed = false;
+      const rebuilt: string[] = [];
+      for (const w of words) {
+        const out = w.dynamic && w.subs.length ? substitutePure(w, inh.vars) : undefined;
+        if (out === undefined) rebuilt.push(reread(w));
+        else {
+          changed = true;
+          rebuilt.push(w.quoted ? shellQuote(out) : out.split(/\s+/).filter(Boolean).map(shellQuote).join(" "));
+        }
+      }
+      if (changed) this.runString(rebuilt.join(" "), { ...inh, depth: inh.depth + 1 });
+    }
     const e = this.ops[start];
     if (e?.op !== "exec") return;
     const caps = new Set(e.caps);
@@ -387,6 +405,7 @@ export class CommandAnalyzer {
       for (let i = 1; i < words.length; i++) {
         const a = words[i].text;
         if (names.includes(a) && i + 1 < words.length) return words[i + 1].sh;
+        if (/^-[a-zA-Z]{2,}$/.test(a) && names.some((n) => /^-[a-zA-Z]$/.test(n) && a.endsWith(n[1])) && i + 1 < words.length) return words[i + 1].sh;
         for (const n of names) if (n.startsWith("--") && a.startsWith(`${n}=`)) return words[i].sh.slice(words[i].sh.indexOf("=") + 1);
       }
       return optValues(args, names)[0];
@@ -500,6 +519,29 @@ export class CommandAnalyzer {
       return;
     }
 
+    // `env -S 'cmd args'` / `--split-string=…`: the string is split into the command it runs
+    if (program === "env") {
+      const si = words.findIndex(
+        (w) => w.text === "-S" || w.text === "--split-string" || w.text.startsWith("--split-string=") || /^-S./.test(w.text),
+      );
+      if (si > 0) {
+        const w = words[si];
+        const val = w.text === "-S" || w.text === "--split-string" ? (words[si + 1]?.sh ?? "") : w.sh.replace(/^--split-string=|^-S/, "");
+        const rest = words.slice(w.text === "-S" || w.text === "--split-string" ? si + 2 : si + 1).map(reread);
+        parseInner([val, ...rest].join(" "));
+        return;
+      }
+    }
+    // make -f - / -f /dev/stdin: the makefile is its standard input; its recipe lines run in the shell
+    if (
+      (program === "make" || program === "gmake") &&
+      stdin !== undefined &&
+      optValues(args, ["-f", "--file", "--makefile"]).some((v) => v === "-" || v === "/dev/stdin")
+    )
+      for (const l of stdin.split("\n")) if (/^\t/.test(l)) this.runString(l.trim().replace(/^[-@+]+/, ""), inh);
+    // tmux new[-session] / new-window / split-window … 'cmd': the trailing command runs in a shell
+    if (program === "tmux" && pos.length >= 2 && /^(?:new|new-session|new-window|neww|split-window|splitw|respawn-pane)$/.test(pos[0].value))
+      this.runString(pos[pos.length - 1].value, inh);
     // 1. Wrappers run the rest of their arguments as a command.
     if (program in WRAPPERS || ELEVATOR_SET.has(program)) {
       for (const v of optValues(args, prog.in ?? [])) this.pathOp("read", v, false, program, inh); // xargs -a FILE
@@ -569,9 +611,15 @@ export class CommandAnalyzer {
       const a = args.slice(off);
       const ci = a.findIndex((x) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x));
       // the command string as the shell re-reads it: what is computed stays computed (`sh -c "$X"`)
+      // `bash <(echo 'cmd')`: a process substitution that only computes text is the script
+      const procSub = words.slice(1 + off).find((w) => w.sh.startsWith("<(") && w.sh.endsWith(")"));
+      const procOut = procSub ? pureScriptOf(procSub.sh.slice(2, -1), inh.vars) : undefined;
       if (ci >= 0 && a[ci + 1] !== undefined) parseInner(words[1 + off + ci + 1].sh);
+      else if (procOut !== undefined) parseInner(procOut);
       else {
-        const script = a.find((x) => !x.startsWith("-"));
+        const s0 = a.find((x) => !x.startsWith("-"));
+        // `sh /dev/stdin <<< 'cmd'`: the script is its standard input
+        const script = s0 && /^\/(?:dev\/stdin|dev\/fd\/0|proc\/self\/fd\/0)$/.test(s0) && stdin !== undefined ? undefined : s0;
         if (script) this.pathOp("read", script, false, program, inh);
         // `bash <<EOF … EOF`, `sh <<< 'cmd'`, `echo 'cmd' | sh`, `bash -s`: the script is its standard input
         else if (stdin !== undefined) parseInner(stdin);
@@ -588,7 +636,9 @@ export class CommandAnalyzer {
       return;
     }
     if (program === "source" || program === ".") {
-      if (args[0]) this.pathOp("read", args[0], argDynamic[0], program, inh);
+      const ps = words[1]?.sh.startsWith("<(") && words[1].sh.endsWith(")") ? pureScriptOf(words[1].sh.slice(2, -1), inh.vars) : undefined;
+      if (ps !== undefined) parseInner(ps);
+      else if (args[0]) this.pathOp("read", args[0], argDynamic[0], program, inh);
       return;
     }
     // 3. Interpreters with inline code.
@@ -755,6 +805,28 @@ export class CommandAnalyzer {
         const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
         run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
       }
+    // expect's `spawn prog args` runs the program
+    if (program === "expect") for (const m of code.matchAll(/\bspawn\s+([^;\n}\]]+)/g)) run(m[1]);
+    // awk's `print … > "file"` / `>> "file"` writes the file
+    if (/awk$/.test(program)) for (const m of code.matchAll(/\bprintf?\b[^;{}|]*?>>?\s*"([^"]+)"/g)) this.pathOp("write", m[1], false, program, inh);
+    // Encoded strings decoded by the code (`b64decode('…')`, `decode_base64("…")`, `bytes.fromhex('…')`,
+    // `Buffer.from('…', 'base64')`, `atob('…')`): the decoded text is analysed as code, and run as a command
+    // when it is what a system/exec call is given.
+    for (const m of code.matchAll(
+      /(b64decode|decode_base64|base64_decode|decode64|atob|fromhex|unhexlify|Buffer\.from)\s*\(\s*b?(["'])([A-Za-z0-9+/=_-]{8,})\2\s*(?:,\s*["'](base64|hex)["'])?/g,
+    )) {
+      const hex = /fromhex|unhexlify/.test(m[1]) || m[4] === "hex";
+      if (m[1] === "Buffer.from" && !m[4]) continue;
+      const text = Buffer.from(m[3], hex ? "hex" : "base64").toString("latin1");
+      if (!/^[\x09\x0a\x0d\x20-\x7e]+$/.test(text) || inh.depth > 8) continue;
+      const before = code.slice(Math.max(0, (m.index ?? 0) - 48), m.index ?? 0);
+      if (
+        /(?:system|popen|exec[a-z]*|spawn\w*|shell_exec|passthru|call|run|check_output|Popen)\s*\(\s*[\w.()]*$/.test(before) &&
+        !/\bexec\s*\(\s*$/.test(before)
+      )
+        run(text);
+      else this.code(text, program, { ...inh, depth: inh.depth + 1 }, e);
+    }
     // Tcl `exec prog args`, Groovy `"cmd".execute()`, Python/Ruby `os.execv(path, [...])` run programs too
     for (const m of code.matchAll(/(?:^|[[;{\n])\s*exec\s+([^\]\n;}]+)/g)) if (/tcl|wish|expect/.test(program)) run(m[1]);
     for (const m of code.matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1\s*\.\s*execute\s*\(/g)) run(m[2]);
@@ -900,11 +972,24 @@ export class CommandAnalyzer {
   /** The standard input a command is given on the line: a here-document, a here-string, or the output of
    * `echo`/`printf` piped into it (static words only). */
   private stdinOf(c: SimpleCmd): string | undefined {
+    const v = this.stdinOf1(c);
+    this.stdinSeen.set(c, v);
+    return v;
+  }
+
+  private stdinOf1(c: SimpleCmd): string | undefined {
     for (const r of c.redirs) {
       if (r.op === "<<<") return r.target.text;
       if (r.op === "<<" || r.op === "<<-") return this.heredocs.shift() ?? "";
     }
     const from = c.pipeFrom[c.pipeFrom.length - 1];
+    // `cat <<EOF | python3`: what cat was given passes through
+    if (from && from.words.length === 1 && basename(from.words[0].text) === "cat" && this.stdinSeen.has(from)) return this.stdinSeen.get(from);
+    // text computed by a pipeline of pure text commands (`tr a-z n-za-m <<< '…' | sh`, `echo … | base64 -d | sh`)
+    if (from && !(from.words[0] && /^(?:echo|printf)$/.test(from.words[0].text) && from.pipeFrom.length === 0)) {
+      const out = pureScript({ cmds: [from] });
+      if (out !== undefined) return out;
+    }
     const w = from?.words;
     if (w?.length && (w[0].text === "echo" || w[0].text === "printf") && !w.some((x) => x.dynamic)) {
       const rest = w.slice(1).filter((x, i) => !(w[0].text === "echo" && i === 0 && /^-[neE]+$/.test(x.text)));
@@ -1202,6 +1287,11 @@ export class CommandAnalyzer {
       if (/awk$/.test(program) && !explicit && pos[0]) {
         e.code = pos[0].value.toLowerCase();
         this.code(pos[0].value, program, inh);
+        // `awk -v f=/etc/shadow '… getline < f'`: a variable holding a path is a file the program may open
+        for (const v of optValues(args, ["-v", "--assign"])) {
+          const m = /^\w+=(.+)$/.exec(v);
+          if (m && looksLikePath(m[1])) this.pathOp("access", m[1], false, program, inh);
+        }
       }
       const inPlace = triggeredCaps(prog, args, e.flags).includes("write") || (program === "perl" && args.some((a) => /^-[a-zA-Z]*i/.test(a)));
       // grep -r / rg / ag / ack read directories whole
@@ -1742,3 +1832,162 @@ function basename(p: string): string {
 const shellQuote = (s: string) => (/^[\w@%+=:,./~-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 /** A word written back for the shell to read again: its value quoted, or, when computed, as written. */
 const reread = (w: Word) => (w.dynamic ? w.sh : w.glob && /^[^\s;&|<>()'"$`]+$/.test(w.pat) ? w.pat : shellQuote(w.text));
+
+// ---- pure text commands, evaluated: what a substitution or a pipe computes when only text goes in and out ----
+
+const decodeEscapes = (s: string) =>
+  s
+    .replace(/\\x([0-9a-fA-F]{1,2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+    .replace(/\\0?([0-7]{1,3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)))
+    .replace(/\\n/g, "\n")
+    .replace(/\\t/g, "\t")
+    .replace(/\\\\/g, "\\");
+/** tr's SET with ranges (`a-z`) expanded */
+const trSet = (set: string) =>
+  decodeEscapes(set).replace(/(.)-(.)/g, (_m, a: string, b: string) => {
+    let out = "";
+    for (let c = a.charCodeAt(0); c <= b.charCodeAt(0) && out.length < 256; c++) out += String.fromCharCode(c);
+    return out;
+  });
+const MAX_PURE = 4096;
+
+/** The output of one command that only transforms text (echo, printf, cat, rev, base64/base32 -d, xxd -r -p,
+ * tr, cut, openssl base64 -d), given its input; undefined when it does anything else or is not static. */
+function pureOutput(c: SimpleCmd, input: string | undefined): string | undefined {
+  if (!c.words.length || c.words.some((w) => w.dynamic || w.glob) || c.assigns.length) return undefined;
+  for (const r of c.redirs) {
+    if (r.target.dynamic) return undefined;
+    if (r.op === "<<<") input = `${r.target.text}\n`;
+  }
+  if (c.redirs.some((r) => r.op !== "<<<")) return undefined;
+  const [p0, ...a] = c.words.map((w) => w.text);
+  const prog = basename(p0);
+  const flags = a.filter((x) => x.startsWith("-"));
+  const pos = a.filter((x) => !x.startsWith("-"));
+  const decode = flags.some((f) => /^-[a-zA-Z]*d|^--decode$/.test(f));
+  switch (prog) {
+    case "echo": {
+      const e = flags.some((f) => /e/.test(f));
+      const text = a.filter((x, i) => !(i < flags.length && /^-[neE]+$/.test(x))).join(" ");
+      return (e ? decodeEscapes(text) : text) + (flags.some((f) => /^-[eE]*n/.test(f)) ? "" : "\n");
+    }
+    case "printf": {
+      if (!a.length || a[0] === "-v") return undefined;
+      const fmt = decodeEscapes(a[0]);
+      const args = a.slice(1);
+      let i = 0;
+      let out = "";
+      do {
+        out += fmt.replace(/%[sbdq]/g, () => args[i++] ?? "");
+      } while (i < args.length && /%[sbdq]/.test(fmt) && out.length < MAX_PURE);
+      return out;
+    }
+    case "cat":
+      return pos.length ? undefined : input;
+    case "rev":
+      return input
+        ?.split("\n")
+        .map((l) => [...l].reverse().join(""))
+        .join("\n");
+    case "base64":
+    case "base32":
+      if (!decode || pos.length || input === undefined) return undefined;
+      if (prog === "base32") return undefined;
+      return Buffer.from(input.replace(/\s+/g, ""), "base64").toString("latin1");
+    case "openssl":
+      if (!(a[0] === "base64" || (a[0] === "enc" && a.includes("-base64"))) || !a.includes("-d") || input === undefined) return undefined;
+      return Buffer.from(input.replace(/\s+/g, ""), "base64").toString("latin1");
+    case "xxd":
+      if (!flags.some((f) => /r/.test(f)) || !flags.some((f) => /p/.test(f)) || input === undefined) return undefined;
+      return Buffer.from(input.replace(/[^0-9a-fA-F]/g, ""), "hex").toString("latin1");
+    case "tr": {
+      if (input === undefined) return undefined;
+      if (flags.includes("-d") && pos.length === 1) {
+        const del = new Set(trSet(pos[0]));
+        return [...input].filter((ch) => !del.has(ch)).join("");
+      }
+      if (flags.length || pos.length !== 2) return undefined;
+      const [from, to] = [trSet(pos[0]), trSet(pos[1])];
+      return [...input].map((ch) => (from.includes(ch) ? (to[Math.min(from.indexOf(ch), to.length - 1)] ?? ch) : ch)).join("");
+    }
+    case "cut": {
+      const d = optValues(a, ["-d"])[0] ?? (a.find((x) => x.startsWith("-d") && x.length > 2)?.slice(2) || "\t");
+      const f = optValues(a, ["-f"])[0] ?? a.find((x) => x.startsWith("-f") && x.length > 2)?.slice(2);
+      if (input === undefined || !f || !/^\d+$/.test(f)) return undefined;
+      return input
+        .split("\n")
+        .map((l) => l.split(d)[Number(f) - 1] ?? "")
+        .join("\n");
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A word's value with each command substitution (`$(…)`, backticks) replaced by its output, when every one of
+ * them only computes text and nothing else in the word is computed; undefined otherwise. */
+function pureScriptOf(src: string, vars: Map<string, string>): string | undefined {
+  try {
+    return pureScript(parseShell(src, { vars: new Map(vars) }));
+  } catch {
+    return undefined;
+  }
+}
+
+export function substitutePure(w: Word, vars: Map<string, string> = new Map()): string | undefined {
+  const src = w.sh;
+  let out = "";
+  let i = 0;
+  while (i < src.length) {
+    if (src.startsWith("$(", i) && !src.startsWith("$((", i)) {
+      let depth = 1;
+      let j = i + 2;
+      for (; j < src.length && depth; j++) depth += src[j] === "(" ? 1 : src[j] === ")" ? -1 : 0;
+      if (depth) return undefined;
+      const inner = src.slice(i + 2, j - 1);
+      let v: string | undefined;
+      try {
+        v = pureScript(parseShell(inner, { vars: new Map(vars) }));
+      } catch {
+        return undefined;
+      }
+      if (v === undefined) return undefined;
+      out += v.replace(/\n+$/, "");
+      i = j;
+      continue;
+    }
+    if (src[i] === "`") {
+      const j = src.indexOf("`", i + 1);
+      if (j < 0) return undefined;
+      let v: string | undefined;
+      try {
+        v = pureScript(parseShell(src.slice(i + 1, j), { vars: new Map(vars) }));
+      } catch {
+        return undefined;
+      }
+      if (v === undefined) return undefined;
+      out += v.replace(/\n+$/, "");
+      i = j + 1;
+      continue;
+    }
+    if (src[i] === "$" || src.startsWith("<(", i) || src.startsWith(">(", i)) return undefined;
+    out += src[i++];
+  }
+  return out;
+}
+
+/** The output of a script whose commands only transform text (one pipeline, assignments allowed before it). */
+export function pureScript(s: Script, depth = 0): string | undefined {
+  const cmds = s.cmds.filter((c) => c.words.length);
+  if (!cmds.length || depth > 6) return undefined;
+  const last = cmds[cmds.length - 1];
+  const chain: SimpleCmd[] = [];
+  for (let c: SimpleCmd | undefined = last; c; c = c.pipeFrom[c.pipeFrom.length - 1]) chain.unshift(c);
+  if (cmds.some((c) => !chain.includes(c))) return undefined;
+  let out: string | undefined;
+  for (const c of chain) {
+    out = pureOutput(c, out);
+    if (out === undefined || out.length > MAX_PURE) return undefined;
+  }
+  return out;
+}
