@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate.ts";
 import { syncSkillCatalog } from "./routes/skills.ts";
 import { ByoProvider, LocalProvider, localSandboxPlan } from "@tropic/providers";
 import { InstanceManager } from "./instances/manager.ts";
+import { awsProviderFor } from "./instances/aws.ts";
 import { loadRates } from "./credits/rates.ts";
 import { loadKeyring } from "./secrets/keyring.ts";
 import { rewrapAll } from "./secrets/rewrap.ts";
@@ -24,6 +25,12 @@ export interface StartOptions {
   logger?: object | boolean;
   /** the 15-second health interval (tests shorten it) */
   healthIntervalMs?: number;
+}
+
+/** `{aws}` when cloud instances are configured here, else nothing. */
+function awsProvidersOf(config: Config, database: Database, log: import("fastify").FastifyBaseLogger) {
+  const aws = awsProviderFor(config, database.db, { log: (m) => log.info(m) });
+  return aws ? { aws } : {};
 }
 
 /** ws://host:port of a listening address; a wildcard host is reached on loopback. */
@@ -61,6 +68,8 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
               }),
               // A user's own machine (docs/hosts.md): nothing to provision; driven through its agent.
               byo: new ByoProvider(),
+              // Cloud VMs (docs/aws.md), when AWS is configured; otherwise the API says what to set.
+              ...awsProvidersOf(config, database, log),
             },
             agentUrl: () => agentUrl,
             log,

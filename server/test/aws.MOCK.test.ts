@@ -5,6 +5,8 @@
 // VM through create (one security group with the seed's table, the enrolment token in SSM), stop,
 // start and a two-phase delete that leaves nothing behind.
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import type { AwsSettings } from "@tropic/providers";
 import { AwsWorld } from "../../providers/test/aws-world.MOCK.ts";
@@ -12,8 +14,11 @@ import { buildApp, LOG_REDACT } from "../src/app.ts";
 import { type Config, loadConfig } from "../src/config.ts";
 import { awsProviderFor } from "../src/instances/aws.ts";
 import { InstanceManager } from "../src/instances/manager.ts";
+import { selectUpstream } from "../src/proxy/upstream.ts";
+import { startServer } from "../src/server.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
 import { backends, freshDatabase, signUp, TEST_KEY, testApp } from "./harness.ts";
+import { freshDataDir } from "./instances-harness.ts";
 
 const AWS: AwsSettings = {
   regions: ["us-east-1", "ap-southeast-1", "eu-west-1", "eu-west-2"],
@@ -234,4 +239,62 @@ test("[pglite] the reconciler drives a VM: create (SG with the seed's table, tok
   assert.equal(world.keys.size, 0);
   const order = world.names(["TerminateInstancesCommand", "DeleteSecurityGroupCommand", "DeleteParameterCommand", "DeleteKeyPairCommand"]);
   assert.deepEqual(order, ["TerminateInstancesCommand", "DeleteSecurityGroupCommand", "DeleteParameterCommand", "DeleteKeyPairCommand"]);
+});
+
+test("the proxy reaches a cloud VM by the configured path: the agent's tunnel, or nginx on its private address with the Referer", () => {
+  const tunnel = () => new PassThrough();
+  const opts = { referer: "https://tropic.example.com/", tunnel };
+  // TROPIC_AWS_REACH=tunnel: what the provider records (no private nginx address): the tunnel, no Referer.
+  const viaTunnel = selectUpstream(
+    {
+      provider: "aws",
+      addresses: { region: "eu-west-2", ec2InstanceId: "i-0123456789abcdef0", privateIp: "10.0.3.7", gateway: "http://127.0.0.1:18789" },
+    },
+    opts,
+  );
+  assert.deepEqual(viaTunnel, { host: "127.0.0.1", port: 18789, headers: {}, connect: tunnel });
+  assert.equal(
+    selectUpstream({ provider: "aws", addresses: { gateway: "http://127.0.0.1:18789" } }, { referer: opts.referer }),
+    null,
+    "no tunnel, no way in",
+  );
+  assert.equal(selectUpstream({ provider: "aws", addresses: { gateway: "http://203.0.113.5:18789" } }, opts), null, "never a non-loopback gateway");
+  // TROPIC_AWS_REACH=nginx: the private address, with the Referer the VM's nginx requires (proxy.test.ts runs it through a real nginx).
+  assert.deepEqual(selectUpstream({ provider: "aws", addresses: { privateIp: "10.0.3.7", private: "http://10.0.3.7:80" } }, opts), {
+    host: "10.0.3.7",
+    port: 80,
+    headers: { referer: "https://tropic.example.com/" },
+  });
+  assert.equal(selectUpstream({ provider: "aws", addresses: { private: "http://198.51.100.20:80" } }, opts), null, "never a public address");
+});
+
+test("[pglite] tropic serve with AWS configured runs the aws provider (AWS MOCKED): a cloud instance gets its VM", async (t) => {
+  const world = new AwsWorld();
+  const dataDir = freshDataDir();
+  const server = await startServer(
+    { dataDir, port: 0, host: "127.0.0.1", masterKey: "07".repeat(32), databaseUrl: undefined, authRateLimit: 1000, ...CONFIGURED },
+    { logger: false, healthIntervalMs: 300 },
+  );
+  t.after(async () => {
+    await server.close();
+    world.restore();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  assert.ok(server.app.instances?.o.providers.aws, "the aws provider is registered");
+  const u = await signUp(server.app);
+  const res = await server.app.inject({
+    method: "POST",
+    url: "/api/v1/instances",
+    headers: u.auth,
+    payload: { name: "vm", provider: "aws", instanceType: "t3.small" },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  const t0 = Date.now();
+  while (!world.vms.size) {
+    assert.ok(Date.now() - t0 < 20_000, "a VM is launched");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const run = world.calls("RunInstancesCommand")[0]!;
+  assert.equal(run.InstanceType, "t3.small");
+  assert.equal(run.ClientToken, `tropic-${res.json().id}-1`);
 });

@@ -43,6 +43,13 @@ export function selectUpstream(row: InstanceAddressInfo, opts: UpstreamOptions):
   }
   // Cloud VMs (and connected machines reached over the private network): their nginx on the
   // private address the provider recorded, never a public one (the gateway port is not public).
+  // A cloud VM reached through its agent's tunnel (TROPIC_AWS_REACH=tunnel, docs/aws.md): its gateway binds
+  // loopback on the VM, and the provider records no private nginx address.
+  if (row.provider === "aws" && row.addresses.private === undefined) {
+    const gw = parse(row.addresses.gateway);
+    if (gw?.hostname !== "127.0.0.1" || !gw.port || !opts.tunnel) return null;
+    return { host: "127.0.0.1", port: Number(gw.port), headers: {}, connect: opts.tunnel };
+  }
   const priv = parse(row.addresses.private);
   if (!priv || !isPrivateAddress(priv.hostname)) return null;
   return { host: priv.hostname, port: Number(priv.port || 80), headers: { referer: opts.referer } };
