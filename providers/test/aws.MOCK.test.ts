@@ -450,7 +450,7 @@ test("throttling: retried with back-off; a throttle that does not end is reporte
 
   for (let i = 0; i < 5; i++) world.fail("StopInstancesCommand", awsError("RequestLimitExceeded", "Request limit exceeded."));
   await assert.rejects(p.stop(saved!), (err: Error) => {
-    assert.match(err.message, /AWS is throttling Tropic's requests \(RequestLimitExceeded\) while it stop the VM i-/);
+    assert.match(err.message, /AWS is throttling Tropic's requests \(RequestLimitExceeded\) while trying to stop the VM i-/);
     assert.match(err.message, /tried 5 times/);
     return true;
   });

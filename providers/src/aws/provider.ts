@@ -58,7 +58,7 @@ export interface AwsProviderOptions {
   /** tries of a throttled or capacity-limited call (default 5) and the first back-off (default 1 s, doubling) */
   retries?: number;
   backoffMs?: number;
-  /** how often a wait looks again (default 5 s) and for how long (default 10 min) */
+  /** how often a wait looks again (default 5 s) and for how long (default 4 min: within a reconcile job's 5-minute expiry; the next pass resumes) */
   pollMs?: number;
   waitTimeoutMs?: number;
   log?(message: string): void;
@@ -184,11 +184,11 @@ export class AwsProvider implements InstanceProvider {
     const after = tries > 1 ? ` (tried ${tries} times with back-off; Tropic tries again on the next pass)` : "";
     if (code === "InsufficientInstanceCapacity")
       return new AwsError(
-        `AWS has no capacity for this instance type in this region right now, while it ${what}${after}: ${said}. Another instance type or region may have capacity.`,
+        `AWS has no capacity for this instance type in this region right now, while trying to ${what}${after}: ${said}. Another instance type or region may have capacity.`,
         code,
       );
     if (code === "RequestLimitExceeded" || code === "ThrottlingException" || code === "Throttling")
-      return new AwsError(`AWS is throttling Tropic's requests (${code}) while it ${what}${after}`, code);
+      return new AwsError(`AWS is throttling Tropic's requests (${code}) while trying to ${what}${after}`, code);
     if (err instanceof ProviderError) return err;
     return new AwsError(`AWS refused to let Tropic ${what}: ${code}: ${said}`, code);
   }
@@ -456,7 +456,7 @@ export class AwsProvider implements InstanceProvider {
 
   /** Polls until the VM is in one of `states` (or gone), up to the wait timeout. */
   private async waitFor(r: AwsRef, states: string[], what: string): Promise<Instance | undefined> {
-    const deadline = Date.now() + (this.o.waitTimeoutMs ?? 10 * 60_000);
+    const deadline = Date.now() + (this.o.waitTimeoutMs ?? 4 * 60_000);
     for (;;) {
       const vm = await this.vm(r);
       if (!vm || states.includes(vm.State?.Name ?? "")) return vm;
