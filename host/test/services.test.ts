@@ -64,7 +64,7 @@ test("tropic-agent.service: root (it drives the gateway's unit), confined writes
   assert.equal(one("Service.ProtectSystem"), "strict");
   assert.equal(one("Service.ReadWritePaths"), "/var/lib/tropic");
   assert.equal(one("Service.NoNewPrivileges"), "yes");
-  assert.match(one("Service.ExecStart") ?? "", /node --max-old-space-size=16 .* \/opt\/tropic\/current\/lib\/agent\.mjs \/var\/lib\/tropic$/);
+  assert.match(one("Service.ExecStart") ?? "", /node --max-old-space-size=16 .* \/opt\/tropic\/current\/lib\/agent\.cjs \/var\/lib\/tropic$/);
   assert.equal(one("Service.MemoryMax"), "1024M");
 });
 

@@ -65,7 +65,7 @@ test("manifest, content hash, contents; built once under concurrency; the cache 
   for (const n of [
     "./bundle.json",
     "./bin/tropic-host",
-    "./lib/agent.mjs",
+    "./lib/agent.cjs",
     "./lib/tropic-host.mjs",
     "./plugin/tropic-gate/index.mjs",
     "runtime/node_modules/node-test-x64/bin/node",
@@ -225,7 +225,7 @@ test("the real linux-x64 bundle, from the cached runtime: Node 24, OpenClaw with
   const names = list(path);
   for (const n of [
     "./bin/tropic-host",
-    "./lib/agent.mjs",
+    "./lib/agent.cjs",
     "./lib/tropic-host.mjs",
     "./plugin/tropic-gate/index.mjs",
     "./plugin/tropic-gate/openclaw.plugin.json",

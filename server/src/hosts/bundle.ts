@@ -3,7 +3,8 @@
 //   bundle.json                 {version, platform, nodeVersion, openclawVersion, agentVersion}
 //   bin/tropic-host             sh launcher → the bundle's Node running lib/tropic-host.mjs
 //   lib/tropic-host.mjs         host/src/main.ts bundled (install, uninstall, status)
-//   lib/agent.mjs               the instance agent bundle (agent/.build/agent-<hash>.mjs, the local provider's)
+//   lib/agent.cjs               the instance agent (agent/src/entry.ts) bundled as CommonJS: ~4 MB less
+//                               resident than the local provider's ESM bundle (docs/hosts.md "Memory")
 //   plugin/tropic-gate/         the gate plugin, prepared (plugin/src/bundle.ts)
 //   runtime/node_modules/       Node (npm node-<os>-<arch>) + the pinned openclaw, lifecycle completed:
 //                               the runtime/ installer's own cache (installRuntime), not a second installer
@@ -61,7 +62,7 @@ export interface HostBundlesOptions {
   dataDir: string;
   /** default: this machine's platform, from the runtime cache (installed on first use) */
   platforms?: PlatformRuntime[];
-  /** the agent bundle (default: the local provider's esbuild of agent/src) */
+  /** the agent bundle (default: hostAgentBundle(), agent/src as one CommonJS file) */
   agentBundle?: () => Promise<string>;
   /** the prepared gate plugin directory (default: plugin/src/bundle.ts) */
   pluginDir?: () => Promise<string>;
@@ -113,7 +114,7 @@ export class HostBundles {
   }
 
   private async computeInputs() {
-    const agent = await (this.opts.agentBundle ?? (async () => (await import("@tropic/providers/local.ts")).agentBundle()))();
+    const agent = await (this.opts.agentBundle ?? hostAgentBundle)();
     const plugin = await (this.opts.pluginDir ?? (async () => (await import("@tropic/openclaw-plugin/bundle.ts")).preparedPluginDir()))();
     const h = createHash("sha256").update(`tropic-host-bundle ${BUNDLE_FORMAT} ${AGENT_VERSION} openclaw@${OPENCLAW_VERSION} node@${NODE_MAJOR}\n`);
     h.update(readFileSync(agent));
@@ -140,9 +141,9 @@ export class HostBundles {
     return p;
   }
 
-  /** Starts the build in the background (tropic serve may call it at start); errors are logged. */
-  warm(): void {
-    this.manifest().catch((e) => this.opts.log?.(`host bundles: ${(e as Error).message}`));
+  /** Starts the build in the background (`tropic serve` calls it at start); errors go to onError (default: the log). */
+  warm(onError: (e: Error) => void = (e) => this.opts.log?.(`host bundles: ${e.message}`)): void {
+    this.manifest().catch(onError);
   }
 
   private cached(version: string): HostManifest | null {
@@ -191,7 +192,7 @@ export class HostBundles {
       chmodSync(stage, 0o755);
       mkdirSync(join(stage, "bin"));
       mkdirSync(join(stage, "lib"));
-      cpSync(inputs.agent, join(stage, "lib", "agent.mjs"));
+      cpSync(inputs.agent, join(stage, "lib", "agent.cjs"));
       cpSync(inputs.plugin, join(stage, "plugin", "tropic-gate"), { recursive: true });
       await buildHostCli(join(stage, "lib", "tropic-host.mjs"));
       writeFileSync(
@@ -218,6 +219,39 @@ export class HostBundles {
       rmSync(stage, { recursive: true, force: true });
     }
   }
+}
+
+const AGENT_SRC = join(REPO, "agent", "src");
+const AGENT_BUILD = join(REPO, "agent", ".build");
+
+/**
+ * The instance agent for hosts: agent/src/entry.ts (main and worker) as ONE CommonJS file, cached by
+ * the hash of its sources in agent/.build/host-agent-<hash>.cjs. CommonJS, not the local provider's ESM:
+ * an ES module's `import … from "node:fs"` (crypto, stream, readline…) makes Node build an ESM facade
+ * that evaluates every lazy export of the module (fs.promises, crypto.webcrypto, and with them undici,
+ * http2, worker_threads, perf_hooks): measured 59.1 → 55.3 MB resident for the agent (docs/hosts.md).
+ */
+export async function hostAgentBundle(): Promise<string> {
+  const h = createHash("sha256").update("host-agent cjs 1\n");
+  for (const f of readdirSync(AGENT_SRC).sort()) h.update(f).update(readFileSync(join(AGENT_SRC, f)));
+  const out = join(AGENT_BUILD, `host-agent-${h.digest("hex").slice(0, 12)}.cjs`);
+  if (existsSync(out)) return out;
+  const { build } = await import("esbuild");
+  mkdirSync(AGENT_BUILD, { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  await build({
+    entryPoints: [join(AGENT_SRC, "entry.ts")],
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    outfile: tmp,
+    logLevel: "silent",
+  });
+  renameSync(tmp, out);
+  for (const f of readdirSync(AGENT_BUILD))
+    if (f.startsWith("host-agent-") && f.endsWith(".cjs") && join(AGENT_BUILD, f) !== out) rmSync(join(AGENT_BUILD, f), { force: true });
+  return out;
 }
 
 /** host/src/main.ts as one ES module for the bundle's Node (24). */
