@@ -10,6 +10,7 @@ import { awsProviderFor } from "./instances/aws.ts";
 import { loadRates } from "./credits/rates.ts";
 import { loadKeyring } from "./secrets/keyring.ts";
 import { rewrapAll } from "./secrets/rewrap.ts";
+import { hostBundles } from "./hosts/bundle.ts";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -25,6 +26,19 @@ export interface StartOptions {
   logger?: object | boolean;
   /** the 15-second health interval (tests shorten it) */
   healthIntervalMs?: number;
+  /**
+   * Build the host bundles (docs/hosts.md) in the background once listening, so the first one-liner
+   * does not wait 40–85 s for them; errors are logged, never fatal. Off unless asked (tests, embedders):
+   * `tropic serve` passes warmHostBundlesEnv(process.env).
+   */
+  warmHostBundles?: boolean;
+}
+
+/** TROPIC_HOST_BUNDLES: `warm` (the default: built at start) or `lazy` (built by the first request for them). */
+export function warmHostBundlesEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.TROPIC_HOST_BUNDLES ?? "warm").toLowerCase();
+  if (v !== "warm" && v !== "lazy") throw new Error(`TROPIC_HOST_BUNDLES must be warm or lazy, got "${env.TROPIC_HOST_BUNDLES}"`);
+  return v === "warm";
 }
 
 /** `{aws}` when cloud instances are configured here, else nothing. */
@@ -87,6 +101,11 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
     const address = await app.listen({ port: config.port, host: config.host });
     agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
     await app.instances?.start();
+    // (a server that runs instances is the one hosts connect to; the build never delays the start)
+    if (opts.warmHostBundles && config.runInstances)
+      hostBundles(config.dataDir, { log: (m) => app.log.info(m) }).warm((err) =>
+        app.log.warn({ err }, "host bundles: the background build failed; the first one-liner builds them"),
+      );
     // A new key-encryption key with the old ones still configured: move every secret over in the
     // background (online; rows are updated one by one, conditionally), then say the old key can go.
     if (kek.previous.length)

@@ -1,9 +1,13 @@
 // A user's own machine as an instance (issue 16): the one-liner's enrolment token (once, 15 minutes,
 // hashed, bound to its owner and instance), the host's details in the API, Agent37 (no model key),
 // and — with the instance manager and the byo provider — a host's agent reaching running through its
-// tunnel, refused with another instance's token, stopped by a command, offline, and uninstalled.
+// tunnel, refused with another instance's token, stopped by a command, offline, and uninstalled; and
+// `tropic serve` building the host bundles in the background at start (TROPIC_HOST_BUNDLES).
 import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { ByoProvider, BYO_OFFLINE, BYO_WAITING } from "@tropic/providers";
@@ -11,11 +15,15 @@ import { WebSocket } from "ws";
 import { AGENT_PATH } from "@tropic/agent";
 import { buildApp, LOG_REDACT } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import { HostBundles, type PlatformRuntime, setHostBundles } from "../src/hosts/bundle.ts";
 import { ENROLMENT_REFUSED } from "../src/hosts/enrolment.ts";
+import { selectUpstream } from "../src/proxy/upstream.ts";
+import { startServer, warmHostBundlesEnv } from "../src/server.ts";
 import { InstanceManager } from "../src/instances/manager.ts";
 import { sha256Hex } from "../src/lib/tokens.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
 import { backends, freshDatabase, signUp, TEST_KEY, testApp } from "./harness.ts";
+import { freshDataDir, MASTER_KEY } from "./instances-harness.ts";
 import { connectStandInAgent } from "./stand-in-agent.ts";
 
 const HOST = { os: "linux", arch: "x64", hostname: "laptop", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
@@ -141,7 +149,7 @@ for (const kind of await backends()) {
   });
 }
 
-test("[pglite] a host's agent: waiting, running through its tunnel, another instance's token refused, stop by command, offline, uninstall", async (t) => {
+test("[pglite] a host's agent: waiting, running through its tunnel (health and proxy), another instance's token refused, stop by command, offline, uninstall", async (t) => {
   const database = await freshDatabase("pglite");
   const kek = new LocalKek(TEST_KEY);
   const gateway = createServer((req, res) => res.writeHead(req.url === "/readyz" ? 200 : 404).end()).listen(0, "127.0.0.1");
@@ -209,6 +217,14 @@ test("[pglite] a host's agent: waiting, running through its tunnel, another inst
   const running = await until(one.id, (j) => j.state === "running", "running");
   assert.equal(running.host.connected, true);
   assert.ok(running.host.lastSeenAt);
+  // The proxy reaches the host's gateway through the same tunnel (it binds loopback there; no address of the machine is ever used).
+  const proxied = await call("GET", `/i/${one.id}/readyz`);
+  assert.equal(proxied.statusCode, 200, proxied.body);
+  const row = { provider: "byo", addresses: { private: "http://10.0.0.5", gateway: "http://127.0.0.1:18789" } };
+  assert.equal(selectUpstream(row, { referer: "x" }), null, "no tunnel, no way in");
+  const viaTunnel = selectUpstream(row, { referer: "x", tunnel: () => null as never });
+  assert.ok(viaTunnel?.connect, "only through the agent's tunnel");
+  assert.equal(viaTunnel.host, "127.0.0.1");
 
   // Another instance's token: the agent that says it is `one` with `two`'s token is refused.
   const wrong = await connectStandInAgent({ base: address, token: two.creds.agentToken, instanceId: one.id, port });
@@ -242,4 +258,88 @@ test("[pglite] a host's agent: waiting, running through its tunnel, another inst
   await until(two.id, (j) => j.state === "running", "two running");
   back.close();
   await until(two.id, (j) => j.state === "stopped" && j.stateReason === BYO_OFFLINE && j.host.connected === false, "offline after it left");
+});
+
+test("tropic serve builds the host bundles in the background at start: the manifest is ready before anyone asked; a failed build is not fatal", async (t) => {
+  // A small platform (the real linux-x64 bundle is built by host-bundle.test.ts and the booted-host e2e).
+  const tmp = mkdtempSync(join(tmpdir(), "tropic-warm-"));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const prefix = join(tmp, "rt");
+  mkdirSync(join(prefix, "node_modules", "node-test-x64", "bin"), { recursive: true });
+  mkdirSync(join(prefix, "node_modules", "openclaw"), { recursive: true });
+  writeFileSync(join(prefix, "node_modules", "node-test-x64", "bin", "node"), "#!/bin/sh\n");
+  chmodSync(join(prefix, "node_modules", "node-test-x64", "bin", "node"), 0o755);
+  writeFileSync(join(prefix, "node_modules", "openclaw", "package.json"), '{"name":"openclaw","version":"2026.9.6"}\n');
+  writeFileSync(join(tmp, "agent.mjs"), "// agent\n");
+  mkdirSync(join(tmp, "plugin"));
+  writeFileSync(join(tmp, "plugin", "index.mjs"), "// plugin\n");
+  const store = (dataDir: string, runtime: PlatformRuntime["runtime"]) => {
+    const s = new HostBundles({
+      dataDir,
+      platforms: [{ platform: "test-x64", runtime }],
+      agentBundle: async () => join(tmp, "agent.mjs"),
+      pluginDir: async () => join(tmp, "plugin"),
+    });
+    setHostBundles(dataDir, s);
+    return s;
+  };
+  const serve = async (dataDir: string, warm: boolean) => {
+    const s = await startServer(
+      { port: 0, host: "127.0.0.1", masterKey: MASTER_KEY, logLevel: "warn", databaseUrl: undefined, authRateLimit: 1000, dataDir },
+      { logger: false, warmHostBundles: warm },
+    );
+    t.after(async () => {
+      await s.close().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    return s;
+  };
+  const ok = async () => ({ prefix, nodeVersion: "24.0.0-test", openclawVersion: "2026.9.6" });
+
+  // Warm: built with no request made; the first one-liner's manifest request finds it.
+  const warmDir = freshDataDir();
+  const warm = store(warmDir, ok);
+  const server = await serve(warmDir, true);
+  const onDisk = () => {
+    const dir = join(warmDir, "host-bundles");
+    if (!existsSync(dir)) return null;
+    for (const v of readdirSync(dir))
+      if (existsSync(join(dir, v, "manifest.json"))) return JSON.parse(readFileSync(join(dir, v, "manifest.json"), "utf8"));
+    return null;
+  };
+  for (let i = 0; !onDisk(); i++) {
+    assert.ok(i < 1200, "the background build finished");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(warm.builds, 1, "built once, by the server's start (no request was made)");
+  const res = await fetch(`${server.url}/install/manifest.json`);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), onDisk());
+  assert.equal(warm.builds, 1, "the request found it built");
+
+  // Lazy (tests, embedders, TROPIC_HOST_BUNDLES=lazy): nothing is built until asked.
+  const lazyDir = freshDataDir();
+  const lazy = store(lazyDir, ok);
+  const lazyServer = await serve(lazyDir, false);
+  await fetch(`${lazyServer.url}/readyz`);
+  assert.equal(lazy.builds, 0);
+  assert.equal(existsSync(join(lazyDir, "host-bundles")), false);
+
+  // A build that fails in the background: the server runs on; the request is where the error shows.
+  const badDir = freshDataDir();
+  const bad = store(badDir, async () => {
+    throw new Error("no runtime for test-x64 here");
+  });
+  const badServer = await serve(badDir, true);
+  for (let i = 0; bad.builds === 0; i++) {
+    assert.ok(i < 1200, "the background build was tried");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await fetch(`${badServer.url}/readyz`)).status, 200, "still serving");
+
+  // The environment `tropic serve` reads.
+  assert.equal(warmHostBundlesEnv({}), true, "warm by default");
+  assert.equal(warmHostBundlesEnv({ TROPIC_HOST_BUNDLES: "lazy" }), false);
+  assert.equal(warmHostBundlesEnv({ TROPIC_HOST_BUNDLES: "WARM" }), true);
+  assert.throws(() => warmHostBundlesEnv({ TROPIC_HOST_BUNDLES: "sometimes" }), /TROPIC_HOST_BUNDLES must be warm or lazy/);
 });

@@ -71,6 +71,8 @@ export async function serveProcess(dataDir: string, port: number, opts: { runtim
       TROPIC_RUNTIME_DIR: opts.runtimeDir ?? testRuntimeDir(),
       TROPIC_LOG_LEVEL: "warn",
       TROPIC_AUTH_RATE_LIMIT: "1000",
+      // (no host bundle build in the background of every test server: host-install tests ask for it)
+      TROPIC_HOST_BUNDLES: "lazy",
       ...(opts.instances === false ? { TROPIC_INSTANCES: "off" } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -20,12 +20,16 @@ export const localCommands: Record<string, Command> = {
       const port = ctx.flags.port !== undefined ? Number(ctx.flags.port) : undefined;
       if (port !== undefined && (!/^\d+$/.test(String(ctx.flags.port)) || port < 0 || port > 65535))
         throw new CliError(`--port ${ctx.flags.port}: must be a number from 0 to 65535`, 2);
-      const { startServer } = await import("@tropic/server");
-      const server = await startServer({
-        ...(port !== undefined ? { port } : {}),
-        ...(ctx.flags.host ? { host: String(ctx.flags.host) } : {}),
-        ...(ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {}),
-      });
+      const { startServer, warmHostBundlesEnv } = await import("@tropic/server");
+      const server = await startServer(
+        {
+          ...(port !== undefined ? { port } : {}),
+          ...(ctx.flags.host ? { host: String(ctx.flags.host) } : {}),
+          ...(ctx.flags["data-dir"] ? { dataDir: String(ctx.flags["data-dir"]) } : {}),
+        },
+        // the host bundles are built in the background at start (TROPIC_HOST_BUNDLES=lazy: on first request)
+        { warmHostBundles: warmHostBundlesEnv(process.env) },
+      );
       const db = server.database.kind === "pglite" ? "embedded database" : "PostgreSQL";
       for (const n of server.notices) process.stderr.write(`${n}\n`);
       const stopInstances = ctx.flags["stop-instances"] === true;

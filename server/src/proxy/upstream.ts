@@ -41,8 +41,15 @@ export function selectUpstream(row: InstanceAddressInfo, opts: UpstreamOptions):
     if (gw?.hostname !== "127.0.0.1" || !gw.port || !opts.tunnel) return null;
     return { host: "127.0.0.1", port: Number(gw.port), headers: {}, connect: opts.tunnel };
   }
-  // Cloud VMs (and connected machines reached over the private network): their nginx on the
-  // private address the provider recorded, never a public one (the gateway port is not public).
+  if (row.provider === "byo") {
+    // A user's own machine: its gateway binds loopback there and the agent dialled out, so the agent's
+    // tunnel is the only way in. A stream names no destination (the agent joins it to its gateway's port,
+    // whatever the installer chose), so the Host the gateway sees is its loopback name on OpenClaw's default port.
+    if (!opts.tunnel) return null;
+    return { host: "127.0.0.1", port: 18789, headers: {}, connect: opts.tunnel };
+  }
+  // Cloud VMs: their nginx on the private address the provider recorded, never a public one (the
+  // gateway port is not public).
   // A cloud VM reached through its agent's tunnel (TROPIC_AWS_REACH=tunnel, docs/aws.md): its gateway binds
   // loopback on the VM, and the provider records no private nginx address.
   if (row.provider === "aws" && row.addresses.private === undefined) {
