@@ -897,7 +897,10 @@ export class CommandAnalyzer {
         this.readTree(o, path.replace(/\/\*+$/, "") || "/");
         continue;
       }
-      const sourceOf = /(?:copy\w*|cp\w*|move|rename\w*|copyFile\w*|copytree|copy_file|mv)\s*\(\s*$/i.test(before);
+      const sourceOf =
+        /(?<![A-Za-z])(?:copy\w*|cp\w*|move|rename\w*|copyFile\w*|copytree|copy_file|mv)\s*\(\s*(?:[\w.]+(?:\([^()]*\))?\.)*(?:[\w.]+\(\s*)?$/i.test(
+          before,
+        );
       if (sourceOf) {
         // the first argument of a copy or a move is read (a tree for copytree / cpSync); a move also deletes it
         const o = this.pathOp("read", path, false, program, inh);
@@ -912,7 +915,7 @@ export class CommandAnalyzer {
         continue;
       }
       // inside the arguments of the call (one level of nested calls allowed: `writeFileSync(require('os').homedir() + …`)
-      const inCall = (names: string) => new RegExp(`(?:${names})\\w*\\s*\\((?:[^;()]|\\([^()]*\\))*$`, "i").test(before);
+      const inCall = (names: string) => new RegExp(`(?:${names})\\w*\\s*\\((?:[^;()]|\\([^()]*\\))*(?:[\\w.]+\\(\\s*)?$`, "i").test(before);
       const op =
         inCall("remove|unlink|rmdir|delete|rm\\b") || /\b(?:unlink|rmtree)\s+(?:glob\s*\(?\s*)?$/.test(before)
           ? "delete"
@@ -1044,7 +1047,18 @@ export class CommandAnalyzer {
   private readTree(o: OpContext, raw: string) {
     if (this.globs.has(o) || o.dynamic || !raw) return o;
     const dir = raw.replace(/[*?[\]\\]/g, "\\$&").replace(/\/+$/, "") || "/";
-    this.globs.set(o, { pattern: `${resolvePattern(dir, this.env).replace(/\/$/, "")}/**`, shown: `${raw.replace(/\/+$/, "")}/…` });
+    const base = resolvePattern(dir, this.env).replace(/\/$/, "");
+    const shown = `${raw.replace(/\/+$/, "")}/…`;
+    this.globs.set(o, { pattern: `${base}/**`, shown });
+    // files deeper under it, one pattern per depth (`grep -r x ~` reads ~/.ssh/id_rsa, `tar c ~/.config` reads gcloud's credentials)
+    // (a bracket first, so that hidden names match too: the tree holds them all)
+    // (the home directory and its ancestors only: the credential directories sit at fixed depths under home)
+    if (!o.dynamic && (`${this.env.home}/`.startsWith(`${o.path.replace(/\/+$/, "")}/`) || o.path === "/root"))
+      for (const depth of [1, 2, 3, 4]) {
+        const c = { ...o };
+        this.ops.push(c);
+        this.globs.set(c, { pattern: `${base}${"/[!/]*".repeat(depth)}`, shown });
+      }
     return o;
   }
 
@@ -1215,7 +1229,9 @@ export class CommandAnalyzer {
       const sub = pos[0]?.value;
       // git clean -f[d][x] [paths]: deletes untracked files (directories too with -d)
       if (sub === "clean" && e.flags.some((f) => f === "f" || f === "force") && !e.flags.includes("n") && !args.includes("--dry-run")) {
-        const targets = pos.slice(1).length ? pos.slice(1) : [{ value: optValues(args, ["-C"])[0] ?? ".", idx: -1 }];
+        const excluded = new Set(args.flatMap((a, i) => (a === "-e" || a === "--exclude" ? [i + 1] : [])));
+        const cpos = pos.slice(1).filter((p) => !excluded.has(p.idx));
+        const targets = cpos.length ? cpos : [{ value: optValues(args, ["-C"])[0] ?? ".", idx: -1 }];
         for (const t of targets) {
           const o = add("delete", t);
           if (e.flags.includes("d")) o.mode = "recursive";
@@ -1224,8 +1240,9 @@ export class CommandAnalyzer {
       if (sub === "rm") for (const t of pos.slice(1)) if (e.flags.some((f) => f === "r")) add("delete", t).mode = "recursive";
       if (sub === "config") this.gitConfigSet(args, pos, inh);
       // paths it is given (`git diff --no-index /dev/null ~/.ssh/id_rsa`, `git add src/x`)
+      const skip = new Set(sub === "clean" ? args.flatMap((a, i) => (a === "-e" || a === "--exclude" ? [i + 1] : [])) : []);
       for (const p of pos.slice(1))
-        if (looksLikePath(p.value) && p.value !== "/dev/null") add(sub === "diff" || sub === "show" ? "read" : "access", p);
+        if (looksLikePath(p.value) && p.value !== "/dev/null" && !skip.has(p.idx)) add(sub === "diff" || sub === "show" ? "read" : "access", p);
       return;
     }
     if (program === "rsync") {
@@ -1253,7 +1270,7 @@ export class CommandAnalyzer {
         const o = add("delete", p);
         if (recursive) o.mode = forced ? "recursive-force" : "recursive";
         // `rm -f DIR/*`: every entry of a directory, which empties it like a recursive delete does
-        else if (this.globWords.get(p.value) && /(?:^|\/)\.?\*$/.test(this.globWords.get(p.value)?.pat ?? "") && !o.inWorkspace) o.mode = "recursive";
+        else if (this.globWords.get(p.value) && !o.inWorkspace && !o.path.startsWith("/tmp/")) o.mode = "recursive";
       }
       return;
     }
@@ -1705,7 +1722,7 @@ export class CommandAnalyzer {
 /** git settings whose value is a command git runs (on `status`, `log`, a fetch, an alias, a diff) */
 /** Library calls that open a socket; group 2 is the text of their arguments (host string, port number). */
 const SOCKET_CALL =
-  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|https?\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
+  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|https?\.(?:get|request)|\(\s*["'](?:node:)?https?["']\s*\)\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
 /** Inline code as its effects read plainly: adjacent string literals joined (`'ca' + 't'`, `"a" . "b"`), and the
  * home directory spelt inside a string (`"$ENV{HOME}/.bashrc"`, `f"{Path.home()}/x"`, `` `${os.homedir()}/x` ``) as `~`. */
 export function normaliseCode(code: string): string {

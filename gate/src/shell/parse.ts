@@ -42,6 +42,8 @@ export interface Script {
 }
 
 export const MAX_DEPTH = 12;
+/** reserved words a subshell may follow (`for …; do ( cd "$d" && make ); done`) */
+const SUBSHELL_AFTER = new Set(["do", "then", "else"]);
 const OPS = ["&&", "||", ";;", "|&", "|", ";", "&", "\n"];
 
 export interface ParseEnv {
@@ -255,6 +257,15 @@ class Parser {
         const w = emptyWord();
         this.arithmetic(w);
         cmd.subs = [...(cmd.subs ?? []), ...w.subs];
+        continue;
+      }
+      // `do ( … )`, `then ( … )`: a subshell right after a reserved word is a command of its own
+      if (ch === "(" && cmd.words.length && cmd.words.every((w) => !w.quoted && SUBSHELL_AFTER.has(w.text))) {
+        this.i++;
+        const inner = this.parseList(")");
+        this.expect(")");
+        cmd.words = [];
+        cmd.group = inner;
         continue;
       }
       if (ch === "(") throw new ShellParseError(`unexpected "(" at ${this.i}`);
