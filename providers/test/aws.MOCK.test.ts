@@ -157,13 +157,20 @@ test("create: the exact requests, the credential in SSM (never in user-data), th
   });
   assert.equal(obs.healthUrl, undefined, "tunnel mode: the health check goes through the agent");
 
-  // Created again (the next pass, a restart): adopted, nothing new launched, nothing rewritten.
+  // Created again (the next pass, a restart) before the VM enrolled: adopted, nothing new launched; a
+  // fresh token replaces the one that may have expired.
   world.log.length = 0;
-  const again = await p.create({ ...spec(), providerRef: saved });
-  assert.deepEqual(world.names(), ["DescribeInstancesCommand"]);
+  const again = await provider({ enrolmentToken: async () => `tet_${"B".repeat(43)}` }).create({ ...spec(), providerRef: saved });
+  assert.deepEqual(world.names(), ["DescribeInstancesCommand", "PutParameterCommand"]);
   assert.deepEqual(world.calls("DescribeInstancesCommand")[0], { InstanceIds: [ec2Id] });
+  assert.equal(world.params.get(param)!.value, `tet_${"B".repeat(43)}`);
+  assert.equal(world.params.get(param)!.tags.length, 3, "its tags stay");
   assert.equal(again.providerRef, saved);
   assert.equal(world.vms.size, 1);
+  // …and once it has enrolled: nothing but the look.
+  world.log.length = 0;
+  await provider({ enrolmentToken: async () => null }).create({ ...spec(), providerRef: saved });
+  assert.deepEqual(world.names(), ["DescribeInstancesCommand"]);
 });
 
 test("create with a configured AMI, a subnet, an instance profile ARN and nginx reach", async () => {

@@ -332,6 +332,10 @@ export class AwsProvider implements InstanceProvider {
     let vm = await this.vm(r);
     if (vm && !DEAD.has(vm.State?.Name ?? "")) {
       if (!r.ec2Id && vm.InstanceId) await this.saveRef({ ...r, ec2Id: vm.InstanceId });
+      // Not enrolled yet (its token may have expired, or a crash came between): a fresh token; the VM
+      // reads the parameter again when the control plane refuses the one it has.
+      const fresh = await this.o.enrolmentToken(spec.instanceId, spec.ownerId);
+      if (fresh) await this.putToken(region, spec.instanceId, fresh);
       return this.observe({ ...r, ec2Id: vm.InstanceId }, vm);
     }
     if (vm) {
@@ -350,19 +354,7 @@ export class AwsProvider implements InstanceProvider {
     // The credential, before the VM boots: a one-time enrolment token as a SecureString. Never in user-data.
     const parameter = ssmParameterNameFor(spec.instanceId, s.ssmPrefix);
     const token = await this.o.enrolmentToken(spec.instanceId, spec.ownerId);
-    if (token)
-      await this.call("store the enrolment token in SSM Parameter Store", () =>
-        this.ssm(region).send(
-          new PutParameterCommand({
-            Name: parameter,
-            Type: "SecureString",
-            Value: token,
-            Overwrite: true,
-            Description: `Tropic instance ${spec.instanceId}: one-time enrolment token`,
-            ...(s.ssmKmsKeyId ? { KeyId: s.ssmKmsKeyId } : {}),
-          }),
-        ),
-      );
+    if (token) await this.putToken(region, spec.instanceId, token);
     const userData = renderUserData({
       controlPlaneUrl: spec.controlPlaneUrl,
       instanceId: spec.instanceId,
@@ -419,6 +411,23 @@ export class AwsProvider implements InstanceProvider {
         );
       return this.observe(r, vm);
     }
+  }
+
+  /** The one-time enrolment token as the instance's SecureString (overwritten: the newest one counts). */
+  private async putToken(region: string, instanceId: string, token: string): Promise<void> {
+    const s = this.o.settings;
+    await this.call("store the enrolment token in SSM Parameter Store", () =>
+      this.ssm(region).send(
+        new PutParameterCommand({
+          Name: ssmParameterNameFor(instanceId, s.ssmPrefix),
+          Type: "SecureString",
+          Value: token,
+          Overwrite: true,
+          Description: `Tropic instance ${instanceId}: one-time enrolment token`,
+          ...(s.ssmKmsKeyId ? { KeyId: s.ssmKmsKeyId } : {}),
+        }),
+      ),
+    );
   }
 
   /** The EC2 view as the control plane's: a booting VM is "running" (its gateway's health decides the rest). */
