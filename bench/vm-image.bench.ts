@@ -70,6 +70,11 @@ try {
   out.rssGatewayMb = f.gatewayMb;
   out.rssTotalMb = f.totalMb;
   out.leftForGatewayMb = T3_MICRO_MB - f.imageMb - f.agentMb;
+  out.pssImageMb = f.pss.imageMb;
+  out.pssAgentMb = f.pss.agentMb;
+  out.pssGatewayMb = f.pss.gatewayMb;
+  out.pssTotalMb = f.pss.totalMb;
+  out.leftForGatewayPssMb = T3_MICRO_MB - f.pss.imageMb - f.pss.agentMb;
   out.diskMb = f.diskMb;
   out.diskBundleMb = f.bundleMb;
   const top = Object.entries(f.byUnit)
@@ -91,13 +96,21 @@ try {
   row("  boot to multi-user, with cloud-init and the enrolment", `${out.bootWithCloudInitAndEnrolmentS.toFixed(1)} s`);
   row("  launch → enrolled", `${out.launchToEnrolledS.toFixed(1)} s`);
   row("  booted → running (the gateway's first start, then the 200 from nginx)", `${out.bootedToRunningS.toFixed(1)} s`);
-  row("RSS of the image's own services (everything but the gateway and the agent)", `${out.rssImageMb.toFixed(0)} MB`);
-  row("RSS of the instance agent", `${out.rssAgentMb.toFixed(0)} MB`);
-  row("RSS of the gateway's service (OpenClaw, settled, no turn yet)", `${out.rssGatewayMb.toFixed(0)} MB`);
   row(
-    "left for the gateway on a t3.micro (914 MB − image − agent)",
-    `${out.leftForGatewayMb.toFixed(0)} MB`,
-    out.leftForGatewayMb >= GATEWAY_HEAP_MB ? "≥ 600 MB heap: met" : "≥ 600 MB heap: **NOT MET**",
+    "the image's own services (everything but the gateway and the agent), RSS / PSS",
+    `${out.rssImageMb.toFixed(0)} / ${out.pssImageMb.toFixed(0)} MB`,
+  );
+  row("the instance agent (agent + its file worker), RSS / PSS", `${out.rssAgentMb.toFixed(0)} / ${out.pssAgentMb.toFixed(0)} MB`);
+  row("the gateway's service (OpenClaw, settled, no turn yet), RSS / PSS", `${out.rssGatewayMb.toFixed(0)} / ${out.pssGatewayMb.toFixed(0)} MB`);
+  row(
+    "left for the gateway on a t3.micro (914 MB − image − agent, by PSS)",
+    `${out.leftForGatewayPssMb.toFixed(0)} MB`,
+    out.leftForGatewayPssMb >= GATEWAY_HEAP_MB ? "≥ 600 MB heap: met" : "≥ 600 MB heap: **NOT MET**",
+  );
+  row(
+    "everything on the VM by PSS, against a t3.micro's 914 MB",
+    `${out.pssTotalMb.toFixed(0)} MB`,
+    out.pssTotalMb <= T3_MICRO_MB ? "fits without swap" : "**over: needs the seed's 2 GB swap**",
   );
   row("disk: the root filesystem in use (Debian minbase + the baked bundle; no desktop)", `${out.diskMb} MB`, "20 GB volume");
   row("  of which the host bundle", `${out.diskBundleMb} MB`);

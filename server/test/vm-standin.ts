@@ -451,6 +451,8 @@ export interface Footprint {
   agentMb: number;
   /** everything else: what the image itself costs before any instance runs */
   imageMb: number;
+  /** the same by PSS (shared pages, e.g. one Node binary in several processes, counted once) */
+  pss: { totalMb: number; gatewayMb: number; agentMb: number; imageMb: number };
   /** the root filesystem in use, and the baked bundle's part of it, MB */
   diskMb: number;
   bundleMb: number;
@@ -458,8 +460,16 @@ export interface Footprint {
 
 /** Memory (RSS by unit) and disk of the VM as it runs now. */
 export async function footprint(h: BootedHost): Promise<Footprint> {
-  const ps = await h.exec("ps -eo rss=,unit= ; echo ---; du -sxm / | cut -f1; du -sxm /opt/tropic | cut -f1");
-  const [procs = "", du = ""] = ps.stdout.split("---\n");
+  const ps = await h.exec(
+    "ps -eo rss=,unit= ; echo ---; du -sxm / | cut -f1; du -sxm /opt/tropic | cut -f1; echo ---; " +
+      'for p in $(ps -eo pid=); do s=$(awk \'/^Pss:/{print $2}\' /proc/$p/smaps_rollup 2>/dev/null); [ -n "$s" ] && echo "$s $(ps -o unit= -p $p)"; done',
+  );
+  const [procs = "", du = "", pss = ""] = ps.stdout.split("---\n");
+  const pssByUnit: Record<string, number> = {};
+  for (const line of pss.trim().split("\n")) {
+    const m = /^\s*(\d+)\s+(\S+)/.exec(line);
+    if (m) pssByUnit[m[2]!] = (pssByUnit[m[2]!] ?? 0) + Number(m[1]) / 1024;
+  }
   const byUnit: Record<string, number> = {};
   for (const line of procs.trim().split("\n")) {
     const m = /^\s*(\d+)\s+(\S+)/.exec(line);
@@ -470,5 +480,17 @@ export async function footprint(h: BootedHost): Promise<Footprint> {
   const gatewayMb = byUnit["openclaw-gateway.service"] ?? 0;
   const agentMb = byUnit["tropic-agent.service"] ?? 0;
   const [diskMb = 0, bundleMb = 0] = du.trim().split("\n").map(Number);
-  return { totalMb, byUnit, gatewayMb, agentMb, imageMb: totalMb - gatewayMb - agentMb, diskMb, bundleMb };
+  const pssTotal = Object.values(pssByUnit).reduce((a, b) => a + b, 0);
+  const pssGateway = pssByUnit["openclaw-gateway.service"] ?? 0;
+  const pssAgent = pssByUnit["tropic-agent.service"] ?? 0;
+  return {
+    totalMb,
+    byUnit,
+    gatewayMb,
+    agentMb,
+    imageMb: totalMb - gatewayMb - agentMb,
+    pss: { totalMb: pssTotal, gatewayMb: pssGateway, agentMb: pssAgent, imageMb: pssTotal - pssGateway - pssAgent },
+    diskMb,
+    bundleMb,
+  };
 }
