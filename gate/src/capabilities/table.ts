@@ -96,6 +96,13 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("--reference -m -M -x -X --modify --set --set-file -n -v"),
   }),
   ...g("shred wipe srm", { can: c("write delete"), pos: "d", val: v("-n -s --iterations --size --random-source") }),
+  // fd PATTERN [PATH…] [-x|-X CMD…] (find's modern twin; -x/-X handled in analyze.ts)
+  ...g("fd fdfind", {
+    can: c("read exec delete"),
+    val: v(
+      "-t --type -e --extension -d --max-depth --min-depth --exact-depth -E --exclude -S --size --changed-within --changed-before -o --owner -j --threads --max-results -c --color --base-directory --search-path --ignore-file",
+    ),
+  }),
   // resolvconf -a/-d/-u changes which DNS servers the machine uses
   resolvconf: { can: c("firewall read"), on: { "-a": "firewall", "-d": "firewall", "-u": "firewall", "--enable-updates": "firewall" } },
   ...g("rm unlink rmdir trash trash-put gio-trash", { can: c("delete"), pos: "d" }),

@@ -21,6 +21,7 @@ export type Cap =
   | "package" // installs or removes software
   | "remote" // runs code it fetches from the network (`deno run https://…`, `eval(fetch(…))`)
   | "script" // runs a program file or module from disk: what it reads on standard input is data
+  | "dynexec" // inline code runs a command it computes (`os.system(cmd)`): the gate cannot read it
   | "fetched" // runs a file the same command line downloaded (`curl -o x … && ./x`)
   | "revshell"; // a shell wired to a network connection, outbound or listening (GTFOBins reverse-shell / bind-shell)
 

@@ -354,10 +354,20 @@ export const OWASP: PackRule[] = [
   ),
   r(
     "asi05-child-process",
-    "ASI05: asks before inline code spawns shell commands (os.system, subprocess, child_process).",
-    [{ op: ["exec"], codeLike: ["*os.system(*", "*subprocess.*", "*child_process*", "*os.popen(*", "*pty.spawn*", "*system(*"] }],
-    ["python3 -c \"import os; os.system('ls')\"", "node -e \"require('child_process').execSync('ls')\""],
-    ['python3 -c "print(1+1)"'],
+    "ASI05: asks before inline code spawns a command the gate cannot read (os.system(cmd), subprocess with a computed argv, child_process.exec(x)); a literal command is analysed as any other.",
+    // by capability: the analysis reads literal commands (`os.system('ls')` is decided as `ls`), so asking is kept for
+    // the commands it cannot read
+    [{ op: ["exec"], capsAny: ["dynexec"] }],
+    [
+      'python3 -c "import os, sys; os.system(sys.argv[1])" ls',
+      "node -e \"require('child_process').execSync(process.argv[1])\" ls",
+      "perl -e 'system($ARGV[0])' ls",
+    ],
+    [
+      'python3 -c "print(1+1)"',
+      "python3 -c \"import subprocess; subprocess.run(['git', 'status'])\"",
+      "node -e \"require('child_process').execSync('npm -v')\"",
+    ],
     "confirm",
   ),
   // ASI06 Memory and context poisoning

@@ -519,6 +519,27 @@ export class CommandAnalyzer {
       return;
     }
 
+    // emacs --eval '(…)': Lisp with the same library calls on files and processes
+    if (program === "emacs" || program === "emacsclient")
+      for (const v of optValues(args, ["--eval", "-eval", "--execute"])) {
+        e.code = `${e.code}${v}`.toLowerCase();
+        this.code(v, program, inh, e);
+        for (const m of v.matchAll(/\((?:shell-command|call-process|start-process|async-shell-command)(?:-to-string)?\s+"([^"]+)"/g))
+          this.runString(m[1], inh);
+      }
+    // project runners run the rest as a command: `uv run CMD`, `poetry run CMD`, `pipenv run`, `pdm run`, `hatch run`, `conda run`, `bundle exec`
+    if (
+      (/^(?:uv|poetry|pipenv|pdm|hatch|rye|pixi|conda|mamba|micromamba)$/.test(program) && pos[0]?.value === "run") ||
+      (/^(?:bundle|bundler)$/.test(program) && pos[0]?.value === "exec")
+    ) {
+      let k = pos[0].idx + 2;
+      const takes = /^(?:--with|--python|-p|--env-file|-n|--name|--from|--directory|--project|--group|--extra|-e|--env)$/;
+      while (k < words.length && words[k].text.startsWith("-")) k += takes.test(words[k].text) ? 2 : 1;
+      if (k < words.length) {
+        child(words.slice(k));
+        return;
+      }
+    }
     // `env -S 'cmd args'` / `--split-string=…`: the string is split into the command it runs
     if (program === "env") {
       const si = words.findIndex(
@@ -799,6 +820,14 @@ export class CommandAnalyzer {
       if (m[1].startsWith("[") || strs.length > 1) src = strs.map(shellQuote).join(" ");
       if (src) run(src);
     }
+    // a command the code computes (`os.system(cmd)`, `subprocess.run(argv)`, `execSync(x)`, `system($ARGV[0])`): unreadable here
+    if (
+      e &&
+      /(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|\bexec|\bspawn|\bsystem|\bpopen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+)\s*\(\s*(?![\s"'`[)]|\w+\s*\()/.test(
+        code,
+      )
+    )
+      e.caps.push("dynexec");
     // Perl/Ruby calls without parentheses: `exec "/bin/sh -i"`, `system "cat", "/etc/shadow"`
     if (/^(perl|ruby|php|lua)/.test(program))
       for (const m of code.matchAll(/\b(?:exec|system|spawn)\s+((["'])(?:\\.|(?!\2)[^\\])*\2(?:\s*,\s*(["'])(?:\\.|(?!\3)[^\\])*\3)*)/g)) {
@@ -808,7 +837,8 @@ export class CommandAnalyzer {
     // expect's `spawn prog args` runs the program
     if (program === "expect") for (const m of code.matchAll(/\bspawn\s+([^;\n}\]]+)/g)) run(m[1]);
     // awk's `print … > "file"` / `>> "file"` writes the file
-    if (/awk$/.test(program)) for (const m of code.matchAll(/\bprintf?\b[^;{}|]*?>>?\s*"([^"]+)"/g)) this.pathOp("write", m[1], false, program, inh);
+    if (/awk$/.test(program))
+      for (const m of code.matchAll(/\bprintf?\b(?:"[^"]*"|[^;{}|"])*?>>?\s*"([^"]+)"/g)) this.pathOp("write", m[1], false, program, inh);
     // Encoded strings decoded by the code (`b64decode('…')`, `decode_base64("…")`, `bytes.fromhex('…')`,
     // `Buffer.from('…', 'base64')`, `atob('…')`): the decoded text is analysed as code, and run as a command
     // when it is what a system/exec call is given.
@@ -1417,6 +1447,9 @@ export class CommandAnalyzer {
       for (const v of optValues(args, ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "--json"])) {
         const m = /@([^;,\s]+)/.exec(v);
         if (m && m[1] !== "-") this.pathOp("read", m[1], false, program, inh);
+        // -F 'name=<FILE': the field's value is the file's content
+        const lt = /^[^=]*=<([^;,\s]+)/.exec(v);
+        if (lt && lt[1] !== "-") this.pathOp("read", lt[1], false, program, inh);
       }
       return;
     }

@@ -644,6 +644,28 @@ export function expandParam(
     value(v);
     return;
   }
+  // a known value trimmed by a static pattern (`${PWD%/*}`, `${f##*/}`) or cut (`${x:0:6}`): computed here as the shell would
+  if (!prefix && v !== undefined && !operand.dynamic && (op === "%" || op === "%%" || op === "#" || op === "##" || op === ":")) {
+    if (op === ":") {
+      const m = /^\s*(\d+)\s*(?::\s*(\d+)\s*)?$/.exec(operand.text);
+      if (m) {
+        value(v.substr(Number(m[1]), m[2] === undefined ? undefined : Number(m[2])));
+        return;
+      }
+    } else {
+      const re = operand.text
+        .replace(/[.+^${}()|\\[\]]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".");
+      const lazy = op.length === 1 ? re.replace(/\.\*/g, ".*?") : re;
+      const rx = op.startsWith("%")
+        ? new RegExp(`^(.*${op === "%" ? "" : "?"})(?:${op === "%" ? lazy : re})$`, "s")
+        : new RegExp(`^(?:${lazy})(.*)$`, "s");
+      const m = rx.exec(v);
+      value(m ? m[1] : v);
+      return;
+    }
+  }
   if (!prefix && (op === ":-" || op === "-" || op === ":=" || op === "=")) {
     if (v !== undefined && (v !== "" || !op.startsWith(":"))) {
       value(v);
