@@ -298,3 +298,66 @@ test("[pglite] tropic serve with AWS configured runs the aws provider (AWS MOCKE
   assert.equal(run.InstanceType, "t3.small");
   assert.equal(run.ClientToken, `tropic-${res.json().id}-1`);
 });
+
+test("[pglite] the control plane killed mid-provision (after RunInstances, before the EC2 id was saved): the next one finds the one VM", async (t) => {
+  const world = new AwsWorld();
+  const database = await freshDatabase("pglite");
+  const kek = new LocalKek(TEST_KEY);
+  const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000, ...CONFIGURED });
+  t.after(async () => {
+    await database.close();
+    world.restore();
+  });
+  const boot = async (extra: Parameters<typeof awsProviderFor>[2]) => {
+    const aws = awsProviderFor(config, database.db, { pollMs: 5, backoffMs: 5, ...extra })!;
+    const app = await buildApp({
+      config,
+      database,
+      kek,
+      logger: { level: "fatal", redact: LOG_REDACT },
+      instances: (log) =>
+        new InstanceManager({
+          database,
+          kek,
+          providers: { aws },
+          agentUrl: () => "wss://tropic.example.com/api/v1/agent/connect",
+          log,
+          healthIntervalMs: 300,
+        }),
+    });
+    await app.ready();
+    await app.instances!.start();
+    return app;
+  };
+  // The first process launches the VM, then "dies" before it can save the id (it never returns from that write).
+  let launched: () => void = () => {};
+  const wasLaunched = new Promise<void>((r) => (launched = r));
+  const first = await boot({
+    saveRef: () => {
+      launched();
+      return new Promise(() => {});
+    },
+  });
+  const u = await signUp(first);
+  const inst = (await first.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "vm", provider: "aws" } })).json();
+  await wasLaunched;
+  assert.equal(world.vms.size, 1);
+  const { rows: before } = await database.pool.query("SELECT provider_ref FROM instances WHERE id = $1", [inst.id]);
+  assert.equal(before[0].provider_ref, `aws:us-east-1:${inst.id}:1`, "only the reference saved before the launch");
+  await first.close();
+
+  // The next process: same database, the same client token, the same VM.
+  world.log.length = 0;
+  const second = await boot({});
+  t.after(() => second.close());
+  const t0 = Date.now();
+  for (;;) {
+    const { rows } = await database.pool.query("SELECT provider_ref, state FROM instances WHERE id = $1", [inst.id]);
+    if (rows[0].provider_ref.endsWith([...world.vms.keys()][0]) && rows[0].state === "initializing") break;
+    assert.ok(Date.now() - t0 < 20_000, `adopted; last ${JSON.stringify(rows[0])}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(world.vms.size, 1, "exactly one VM");
+  assert.deepEqual(world.calls("RunInstancesCommand"), [], "nothing launched again");
+  assert.deepEqual(world.calls("DescribeInstancesCommand")[0], { Filters: [{ Name: "client-token", Values: [`tropic-${inst.id}-1`] }] });
+});
