@@ -49,7 +49,20 @@ type N = any;
 let parser: ReturnType<typeof syntax.NewParser> | null = null;
 
 // ParamExp.Exp.Op (mvdan.cc/sh/v3 ParExpOperator) → its spelling, for the operators whose default we follow
-const EXP_OPS: Record<number, string> = { 68: "+", 69: ":+", 70: "-", 71: ":-", 72: "?", 73: ":?", 74: "=", 75: ":=" };
+const EXP_OPS: Record<number, string> = {
+  68: "+",
+  69: ":+",
+  70: "-",
+  71: ":-",
+  72: "?",
+  73: ":?",
+  74: "=",
+  75: ":=",
+  76: "%",
+  77: "%%",
+  78: "#",
+  79: "##",
+};
 const REDIR_OP = /^(?:&>>|&>|>>|>\||>&|<<<|<<-|<<|<&|<>|>|<)/;
 const ASCII = /^[\x00-\x7f]*$/;
 
@@ -426,7 +439,16 @@ class Conv {
     for (const n of [p.Index, p.Slice, p.Repl]) this.collectSubs(n, operand.subs);
     w.subs.push(...operand.subs);
     const prefix = p.Length || p.Excl || p.Width;
-    const op = exp ? (EXP_OPS[exp.Op] ?? "other") : isNode(p.Index) || isNode(p.Slice) || isNode(p.Repl) || p.Names ? "other" : "";
+    let op = exp ? (EXP_OPS[exp.Op] ?? "other") : isNode(p.Index) || isNode(p.Slice) || isNode(p.Repl) || p.Names ? "other" : "";
+    // `${x:off:len}` with literal numbers: the operand is `off:len`, as our parser reads it
+    if (!exp && isNode(p.Slice) && !isNode(p.Index) && !isNode(p.Repl) && !p.Names) {
+      const off = isNode(p.Slice.Offset) ? this.text(p.Slice.Offset) : "";
+      const len = isNode(p.Slice.Length) ? this.text(p.Slice.Length) : undefined;
+      if (/^\d+$/.test(off) && (len === undefined || /^\d+$/.test(len))) {
+        operand.text = len === undefined ? off : `${off}:${len}`;
+        op = ":";
+      }
+    }
     const v = prefix ? undefined : this.vars.get(name);
     expandParam(w, { value: v, op, prefix: !!prefix, operand, source }, (x) => this.value(w, x, quoted));
   }
