@@ -28,9 +28,16 @@ export const SYSTEM: PackRule[] = [
   r(
     "protect-memory-delete",
     "Blocks deleting MEMORY.md or the memory directory (edits stay allowed).",
-    [{ op: ["delete"], pathLike: ["*/MEMORY.md", "*/memory", "*/memory/*"] }],
-    ["rm MEMORY.md", "rm -r memory"],
-    [ed("MEMORY.md", "- user likes tea"), rd("MEMORY.md")],
+    // the agent's memory directory is the workspace's own `memory/` (a `memory` directory elsewhere, such as
+    // `dist/memory` or `packages/x/memory`, is a project's)
+    [
+      {
+        op: ["delete"],
+        pathLike: ["*/MEMORY.md", "*/.openclaw/workspace/memory", "*/.openclaw/workspace/memory/*", "*/.openclaw/memory", "*/.openclaw/memory/*"],
+      },
+    ],
+    ["rm MEMORY.md", "rm -r memory", "find memory -delete"],
+    [ed("MEMORY.md", "- user likes tea"), rd("MEMORY.md"), "rm -rf packages/*/dist", "rm -r src/memory"],
   ),
   r(
     "protect-openclaw-config-write",
