@@ -46,13 +46,22 @@ export interface GateConfig {
 }
 
 const DEFAULT_PERMIT = "tropic-default-allow";
+const PACK_RULES = new Set<RuleSpec>(Object.values(PACKS).flat());
 let setCounter = 0;
 
 interface AgentSet {
   mode: "default" | "lockdown";
   specs: RuleSpec[];
   byId: Map<string, RuleSpec>;
+  /** op kind (exec: and program) → the rules that can apply to it (Cedar-prepared only when the prefilter is off) */
   buckets: Map<string, Bucket>;
+  /** candidate rules of one op, or of every op of a call (one slot per op) → the id of their prepared Cedar set.
+   * Least recently used first; past PREPARED_MAX the oldest is released (its id re-prepared empty). */
+  prepared: Map<string, string>;
+  /** op kind and candidate ids → the context fields Cedar reads of them */
+  fields: Map<string, Picker>;
+  /** unique per set (and load): part of every decision-cache key */
+  serial: number;
   /** every path condition of the set's rules: what a file-name pattern is compared with */
   pathConds: PathCond[];
   /** pattern → the protected paths it could expand to (per op kind) */
@@ -76,9 +85,102 @@ function pathCondsOf(specs: RuleSpec[]): PathCond[] {
   return [...out.values()];
 }
 interface Bucket {
-  id: string;
+  /** the prepared Cedar set of all the bucket's rules, made only when the prefilter is off */
+  id?: string;
   specs: RuleSpec[];
   fields: string[];
+}
+/** An op the prefilter kept: the rules that match it (its candidates), which Cedar then decides. */
+interface Pending {
+  op: Op;
+  /** order among the call's ops (the first op missing an ALLOW rule in lockdown is the one reported) */
+  index: number;
+  cand: RuleSpec[];
+  /** the candidates' ids, comma-joined */
+  key: string;
+  fields: Picker;
+}
+/** The part of an op's context a set of rules reads. A list field is only ever tested with
+ * `containsAny(S)`, so it is sent as its elements that appear in some S of those rules: same answer,
+ * fewer values for Cedar to parse (a long `args` list shrinks to the one or two that matter). */
+interface Picker {
+  fields: string[];
+  keep: Map<string, Set<string>>;
+}
+function pickerOf(specs: RuleSpec[]): Picker {
+  const keep = new Map<string, Set<string>>();
+  const add = (f: string, xs: string[] | undefined) => {
+    if (!xs) return;
+    const k = keep.get(f) ?? new Set<string>();
+    keep.set(f, k);
+    for (const x of xs) k.add(x);
+  };
+  for (const s of specs)
+    for (const c of s.any) {
+      add("args", c.argsAny);
+      add("caps", c.capsAny);
+      add("caps", c.capsNone);
+      for (const g of c.flagsAll ?? []) add("flags", g);
+      add("feeds", c.feedsAny);
+    }
+  return { fields: fieldsOf(specs), keep };
+}
+/** What Cedar decided for one op: the forbid policies that applied (then the op is denied) or, if none,
+ * the permit policies that applied (the default permit left out). */
+interface Verdict {
+  forbid: string[];
+  permit: string[];
+  /** the op's permits are unknown (another op of the same request was denied) */
+  partial?: boolean;
+}
+interface OpResult {
+  deny: string[];
+  confirm: string[];
+  allow: string[];
+  lockdownMiss: boolean;
+}
+const NONE: string[] = [];
+/** Prepares a Cedar policy set (with the default permit unless the set is in lockdown) and returns its id. */
+function prepareSet(set: AgentSet, policies: Record<string, string>): string {
+  const id = `tropic-${++setCounter}`;
+  if (set.mode === "default") policies[DEFAULT_PERMIT] = `@id("${DEFAULT_PERMIT}")\npermit(principal, action, resource);`;
+  const r = cedar.preparsePolicySet(id, { staticPolicies: policies });
+  if (r.type !== "success") throw new Error(`gate: Cedar rejected the rule set: ${r.errors.map((e) => e.message).join("; ")}`);
+  return id;
+}
+/** Rule ids in the order of the rules (Cedar reports the policies that applied in no particular order). */
+function inOrder(ids: string[], rules: RuleSpec[]): string[] {
+  if (ids.length < 2) return ids;
+  const at = new Map(rules.map((r, i) => [r.id, i]));
+  return ids.sort((a, b) => (at.get(a) ?? 0) - (at.get(b) ?? 0));
+}
+/** Cedar keeps every prepared set until its id is prepared again: an empty set frees the memory of one no longer used. */
+function release(id: string) {
+  cedar.preparsePolicySet(id, { staticPolicies: {} });
+}
+const PREPARED_MAX = 512;
+// Rule ids never contain "#": a call's combined set names its policies `#<slot>#<rule id>`.
+const slotId = (slot: number, id: string) => `#${slot}#${id}`;
+/** The Cedar text of a policy with every `context.` read moved to `context.s<slot>.` (string literals untouched). */
+function toSlot(text: string, slot: number): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (text.startsWith("context.", i) && !/[A-Za-z0-9_]/.test(text[i - 1] ?? " ")) {
+      out += `context.s${slot}.`;
+      i += 8;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
 }
 
 // Cond key → the context field it reads. A bucket sends Cedar only the fields its rules read:
@@ -124,8 +226,9 @@ const fieldsOf = (specs: RuleSpec[]) => [...new Set(["op", ...specs.flatMap((s) 
 
 export class Gate {
   private sets = new Map<string, AgentSet>();
-  // Keyed by the prepared set's id (unique per load, so a reload never hits a stale answer) and the request.
-  private readonly answers = new Map<string, ReturnType<typeof cedar.statefulIsAuthorized>>();
+  // Cedar's verdict per op, keyed by the agent set's serial (unique per load, so a reload never hits a
+  // stale answer), the op's candidate rules and the request.
+  private readonly answers = new Map<string, Verdict>();
   private redactRule = new Map<string, string>();
   private constructor(
     readonly cfg: GateConfig,
@@ -175,27 +278,54 @@ export class Gate {
         specs,
         byId: new Map(specs.map((s) => [s.id, s])),
         buckets: new Map(),
+        prepared: new Map(),
+        fields: new Map(),
+        serial: ++setCounter,
         pathConds: pathCondsOf(specs),
         globPaths: new Map(),
       };
-      // Validate the whole set with Cedar now, so a bad rule fails here and not at decision time.
-      this.prepare(set, specs);
+      // Validate the rules that come from configuration (policies, settings) with Cedar now, so a bad rule
+      // fails here and not at decision time. The packs are constants, compiled by their tests: parsing
+      // their ~100 rules again at every load cost the gateway RSS (see docs/gate.md#performance). The
+      // parsed set is not used (decisions evaluate only the rules that can apply), so it is released.
+      const configured = specs.filter((s) => !PACK_RULES.has(s));
+      if (configured.length) release(this.prepare(set, configured).id as string);
       next.set(key, set);
     }
+    const old = this.sets;
     this.sets = next;
+    // The previous sets' prepared Cedar sets are never evaluated again (ids are unique per load).
+    for (const o of old.values()) {
+      for (const id of o.prepared.values()) release(id);
+      for (const b of o.buckets.values()) if (b.id) release(b.id);
+    }
     this.redactRule.clear();
     for (const s of next.get("*")?.specs ?? [])
       for (const c of s.any) for (const k of c.kind ?? []) if (s.effect === "deny") this.redactRule.set(k, s.id);
   }
 
   private prepare(set: AgentSet, specs: RuleSpec[]): Bucket {
-    const id = `tropic-${++setCounter}`;
     const policies: Record<string, string> = {};
     for (const s of specs) policies[s.id] = specToCedar(s);
-    if (set.mode === "default") policies[DEFAULT_PERMIT] = `@id("${DEFAULT_PERMIT}")\npermit(principal, action, resource);`;
-    const r = cedar.preparsePolicySet(id, { staticPolicies: policies });
-    if (r.type !== "success") throw new Error(`gate: Cedar rejected the rule set: ${r.errors.map((e) => e.message).join("; ")}`);
-    return { id, specs, fields: fieldsOf(specs) };
+    return { id: prepareSet(set, policies), specs, fields: fieldsOf(specs) };
+  }
+
+  /** The prepared set of `key` (made by `make` on first use), most recently used last. */
+  private preparedId(set: AgentSet, key: string, make: () => Record<string, string>): string {
+    let id = set.prepared.get(key);
+    if (id !== undefined) {
+      set.prepared.delete(key);
+      set.prepared.set(key, id);
+      return id;
+    }
+    id = prepareSet(set, make());
+    set.prepared.set(key, id);
+    if (set.prepared.size > PREPARED_MAX) {
+      const [oldKey, oldId] = set.prepared.entries().next().value as [string, string];
+      set.prepared.delete(oldKey);
+      release(oldId);
+    }
+    return id;
   }
 
   private bucket(set: AgentSet, ctx: OpContext) {
@@ -205,7 +335,7 @@ export class Gate {
       const specs = set.specs.filter((s) =>
         s.any.some((c) => c.op.includes(ctx.op) && (ctx.op !== "exec" || !c.program || c.program.includes(ctx.program))),
       );
-      b = this.prepare(set, specs);
+      b = { specs, fields: fieldsOf(specs) };
       set.buckets.set(key, b);
     }
     return b;
@@ -240,16 +370,34 @@ export class Gate {
     const allow = new Set<string>();
     const unknown = new Set<string>();
     const via = new Map<string, string>(); // rule id → the pattern expansion that made it apply
-    let lockdownMiss: Op | null = null;
-    for (const op of ops.flatMap((o) => (o.glob ? [o, ...this.globOps(set, o, ws)] : [o]))) {
-      if (op.unknown) unknown.add(op.unknown);
-      const r = this.evalOp(set, op);
+    let lockdownMiss = null as Op | null;
+    let missAt = Number.POSITIVE_INFINITY;
+    const apply = (op: Op, index: number, r: OpResult) => {
       for (const id of r.deny) deny.add(id);
       for (const id of r.confirm) confirm.add(id);
       for (const id of r.allow) allow.add(id);
       if (op.via) for (const id of [...r.deny, ...r.confirm]) if (!via.has(id)) via.set(id, op.via);
-      if (r.lockdownMiss && !lockdownMiss) lockdownMiss = op;
+      if (r.lockdownMiss && index < missAt) {
+        missAt = index;
+        lockdownMiss = op;
+      }
+    };
+    const all = ops.flatMap((o) => (o.glob ? [o, ...this.globOps(set, o, ws)] : [o]));
+    // The prefilter keeps the ops some rule can match, each with its candidate rules; Cedar then decides
+    // them all in one request (see decidePending). Without the prefilter every op is decided alone.
+    const pending: Pending[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const op = all[i];
+      if (op.unknown) unknown.add(op.unknown);
+      if (this.cfg.prefilter === false) apply(op, i, this.evalOp(set, op));
+      else {
+        const p = this.candidates(set, op, i);
+        if (p) pending.push(p);
+        else apply(op, i, { deny: NONE, confirm: NONE, allow: NONE, lockdownMiss: set.mode === "lockdown" && op.primary });
+      }
     }
+    const verdicts = this.decidePending(set, pending);
+    for (let k = 0; k < pending.length; k++) apply(pending[k].op, pending[k].index, this.result(set, pending[k].op, verdicts[k]));
     const why = (ids: Set<string>) =>
       [...ids]
         .map((id) => {
@@ -333,53 +481,154 @@ export class Gate {
     }));
   }
 
-  private evalOp(set: AgentSet, op: Op): { deny: string[]; confirm: string[]; allow: string[]; lockdownMiss: boolean } {
-    const ctx = op.ctx;
-    let b = this.bucket(set, ctx);
-    if (this.cfg.prefilter !== false) {
-      const cand = b.specs.filter((s) => specMatches(s, ctx));
-      if (!cand.length) return { deny: [], confirm: [], allow: [], lockdownMiss: set.mode === "lockdown" && op.primary };
-      // Cedar then evaluates only the candidate rules (a small set parsed once and cached).
-      const key = `c|${cand.map((s) => s.id).join(",")}`;
-      let cb = set.buckets.get(key);
-      if (!cb) {
-        cb = this.prepare(set, cand);
-        set.buckets.set(key, cb);
-      }
-      b = cb;
+  /** One op alone: the redaction pass, and every op when the prefilter is off (then against its whole bucket). */
+  private evalOp(set: AgentSet, op: Op): OpResult {
+    if (this.cfg.prefilter === false) {
+      const b = this.bucket(set, op.ctx);
+      b.id ??= this.prepare(set, b.specs).id as string;
+      return this.result(set, op, this.ask(b.id, [op.ctx], [{ fields: b.fields, keep: new Map() }], [b.specs], false)[0]);
     }
+    const p = this.candidates(set, op, 0);
+    if (!p) return { deny: NONE, confirm: NONE, allow: NONE, lockdownMiss: set.mode === "lockdown" && op.primary };
+    return this.result(set, op, this.decidePending(set, [p])[0]);
+  }
+
+  /** The rules of the op's bucket whose TS mirror matches it (null: none can apply, Cedar is not asked). */
+  private candidates(set: AgentSet, op: Op, index: number): Pending | null {
+    const b = this.bucket(set, op.ctx);
+    const cand = b.specs.filter((s) => specMatches(s, op.ctx));
+    if (!cand.length) return null;
+    const key = cand.map((s) => s.id).join(",");
+    // Cedar reads a condition's fields only if its op test (always its first conjunct, and `&&` stops at
+    // the first false one) passes: the fields of conditions for other op kinds are not sent.
+    const fkey = `${op.ctx.op}|${key}`;
+    let fields = set.fields.get(fkey);
+    if (!fields) {
+      fields = pickerOf(cand.map((s) => ({ ...s, any: s.any.filter((c) => c.op.includes(op.ctx.op)) })));
+      set.fields.set(fkey, fields);
+    }
+    return { op, index, cand, key, fields };
+  }
+
+  /** Cedar's verdict for each pending op. The ops of one call share principal, action and resource, so
+   * they are decided in ONE request: a set holding each op's candidate rules once per op (slot s reads
+   * `context.s<s>`), and a context with each op's fields as record `s<s>`. Cedar evaluates exactly the
+   * policies it would in one request per op; forbid still overrides permit within each op, and the
+   * policy ids say which op each applied policy belongs to. When some op is denied Cedar reports only
+   * the forbid policies: the other ops' permits are then unknown (and irrelevant: the call is denied),
+   * so their verdicts are marked partial and never cached. */
+  private decidePending(set: AgentSet, pending: Pending[]): Verdict[] {
+    const out: Verdict[] = new Array(pending.length);
+    if (!pending.length) return out;
+    const limit = this.cfg.decisionCache ?? 4096;
+    const ctxKey = (p: Pending) => `${set.serial}|${p.key}|${p.op.ctx.agent}|${p.op.ctx.tool}|${JSON.stringify(pick(p.op.ctx, p.fields))}`;
+    let miss: number[] = [];
+    const keys: string[] = [];
+    if (limit > 0) {
+      for (let k = 0; k < pending.length; k++) {
+        keys[k] = ctxKey(pending[k]);
+        const hit = this.answers.get(keys[k]);
+        if (hit) out[k] = hit;
+        else miss.push(k);
+      }
+    } else miss = pending.map((_, k) => k);
+    const first = pending[0].op.ctx;
+    // Only a whole call is combined: with the cache on, combining whichever ops missed would prepare a
+    // new Cedar set for every subset that happens to miss (parse time and memory for little gain).
+    const together =
+      miss.length > 1 &&
+      miss.length === pending.length &&
+      miss.every((k) => {
+        const c = pending[k].op.ctx;
+        return c.op !== "redact" && c.agent === first.agent && c.tool === first.tool;
+      });
+    if (together) {
+      const ps = miss.map((k) => pending[k]);
+      const id = this.preparedId(set, `m|${ps.map((p) => p.key).join(";")}`, () => {
+        const policies: Record<string, string> = {};
+        ps.forEach((p, slot) => {
+          for (const s of p.cand) policies[slotId(slot, s.id)] = toSlot(specToCedar(s), slot);
+        });
+        return policies;
+      });
+      const vs = this.ask(
+        id,
+        ps.map((p) => p.op.ctx),
+        ps.map((p) => p.fields),
+        ps.map((p) => p.cand),
+        true,
+      );
+      miss.forEach((k, slot) => {
+        out[k] = vs[slot];
+      });
+    } else
+      for (const k of miss) {
+        const p = pending[k];
+        const id = this.preparedId(set, `c|${p.key}`, () => Object.fromEntries(p.cand.map((s) => [s.id, specToCedar(s)])));
+        out[k] = this.ask(id, [p.op.ctx], [p.fields], [p.cand], false)[0];
+      }
+    if (limit > 0)
+      for (const k of miss) {
+        if (out[k].partial) continue;
+        if (this.answers.size >= limit) this.answers.clear(); // full: start over, cheaper than LRU bookkeeping
+        this.answers.set(keys[k], out[k]);
+      }
+    return out;
+  }
+
+  /** One Cedar request over the prepared set `id`: a single op (slots false: plain context and policy
+   * ids) or one slot per op. Any failure or evaluation error throws (the call is then denied). */
+  private ask(id: string, ctxs: OpContext[], fields: Picker[], rules: RuleSpec[][], slots: boolean): Verdict[] {
+    const c0 = ctxs[0];
+    let context: Record<string, cedar.CedarValueJson>;
+    if (slots) {
+      context = {};
+      for (let s = 0; s < ctxs.length; s++) context[`s${s}`] = pick(ctxs[s], fields[s]);
+    } else context = pick(c0, fields[0]);
     const ans = this.authorize({
-      principal: { type: "Agent", id: ctx.agent },
-      action: { type: "Action", id: ctx.op === "redact" ? "tool_result" : "tool_call" },
-      resource: { type: "Tool", id: ctx.tool },
-      context: pick(ctx, b.fields),
-      preparsedPolicySetId: b.id,
+      principal: { type: "Agent", id: c0.agent },
+      action: { type: "Action", id: c0.op === "redact" ? "tool_result" : "tool_call" },
+      resource: { type: "Tool", id: c0.tool },
+      context,
+      preparsedPolicySetId: id,
       entities: [],
     });
     if (ans.type !== "success") throw new Error(`Cedar: ${ans.errors.map((e) => e.message).join("; ")}`);
     const { decision, diagnostics } = ans.response;
-    if (diagnostics.errors.length) throw new Error(`rule ${diagnostics.errors[0].policyId} failed: ${diagnostics.errors[0].error.message}`);
-    const ids = diagnostics.reason.filter((id) => id !== DEFAULT_PERMIT);
-    if (decision === "deny") {
-      if (ids.length) return { deny: ids, confirm: [], allow: [], lockdownMiss: false };
-      return { deny: [], confirm: [], allow: [], lockdownMiss: op.primary };
+    if (diagnostics.errors.length) {
+      const e = diagnostics.errors[0];
+      throw new Error(`rule ${slots ? e.policyId.replace(/^#\d+#/, "") : e.policyId} failed: ${e.error.message}`);
     }
-    const confirm = ids.filter((id) => set.byId.get(id)?.effect === "confirm");
-    const allow = ids.filter((id) => set.byId.get(id)?.effect === "allow");
-    return { deny: [], confirm, allow, lockdownMiss: false };
+    if (!slots) {
+      const ids = inOrder(
+        diagnostics.reason.filter((x) => x !== DEFAULT_PERMIT),
+        rules[0],
+      );
+      return [decision === "deny" ? { forbid: ids, permit: NONE } : { forbid: NONE, permit: ids }];
+    }
+    const per: string[][] = ctxs.map(() => []);
+    for (const x of diagnostics.reason) {
+      const m = /^#(\d+)#(.*)$/s.exec(x);
+      if (m) per[Number(m[1])].push(m[2]);
+    }
+    return per.map((found, s) => {
+      const ids = inOrder(found, rules[s]);
+      if (decision === "allow") return { forbid: NONE, permit: ids };
+      return ids.length ? { forbid: ids, permit: NONE } : { forbid: NONE, permit: NONE, partial: true };
+    });
+  }
+
+  /** What a verdict means for the op: denied, confirmed, allowed, or (lockdown) not allowed by any rule. */
+  private result(set: AgentSet, op: Op, v: Verdict): OpResult {
+    if (v.forbid.length) return { deny: v.forbid, confirm: NONE, allow: NONE, lockdownMiss: false };
+    if (!v.permit.length) return { deny: NONE, confirm: NONE, allow: NONE, lockdownMiss: set.mode === "lockdown" && op.primary };
+    const confirm = v.permit.filter((id) => set.byId.get(id)?.effect === "confirm");
+    const allow = v.permit.filter((id) => set.byId.get(id)?.effect === "allow");
+    return { deny: NONE, confirm, allow, lockdownMiss: false };
   }
 
   private authorize(request: Parameters<typeof cedar.statefulIsAuthorized>[0]) {
-    const limit = this.cfg.decisionCache ?? 4096;
-    if (limit <= 0) return cedar.statefulIsAuthorized(request);
-    const key = JSON.stringify(request);
-    const hit = this.answers.get(key);
-    if (hit) return hit;
-    const ans = cedar.statefulIsAuthorized(request);
-    if (ans.type !== "success") return ans; // never remember a failure
-    if (this.answers.size >= limit) this.answers.clear(); // full: start over, cheaper than LRU bookkeeping
-    this.answers.set(key, ans);
-    return ans;
+    return cedar.statefulIsAuthorized(request);
   }
 
   /** Pattern redaction of every known secret, then a Cedar pass (defence in depth) over lines that
@@ -417,10 +666,14 @@ export class Gate {
 }
 
 import { emptyContext } from "@tropic/policy";
-function pick(ctx: OpContext, fields: string[]): Record<string, cedar.CedarValueJson> {
+function pick(ctx: OpContext, p: Picker): Record<string, cedar.CedarValueJson> {
   const out: Record<string, cedar.CedarValueJson> = {};
   const src = ctx as unknown as Record<string, cedar.CedarValueJson>;
-  for (const f of fields) out[f] = src[f];
+  for (const f of p.fields) {
+    const v = src[f];
+    const k = Array.isArray(v) ? p.keep.get(f) : undefined;
+    out[f] = k ? (v as string[]).filter((x) => k.has(x)) : v;
+  }
   return out;
 }
 function emptyRedactCtx(tool: string): OpContext {
