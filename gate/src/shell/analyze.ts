@@ -127,6 +127,8 @@ export class CommandAnalyzer {
   private readonly expanding = new Set<string>();
   /** files (and directories, ending in `/`) the line saved from the network: running them is running fetched code */
   private readonly fetched: string[] = [];
+  /** files the line writes with a known content (`echo 'cmd' > x.sh`) */
+  private readonly written = new Map<string, string>();
   /** what each command of the line was given on its standard input (for `cat <<EOF | python3`) */
   private readonly stdinSeen = new Map<SimpleCmd, string | undefined>();
   /** proxies set for the next command by `*_proxy=URL` assignments (`HTTP_PROXY=http://169.254.169.254 curl …`) */
@@ -225,6 +227,12 @@ export class CommandAnalyzer {
       if (["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"].includes(t)) continue;
       const kind = r.op.startsWith("<") && r.op !== "<>" ? "read" : "write";
       this.pathOp(kind, t, r.target.dynamic, prog, inh, feeds);
+      // `echo 'cmd' > x.sh`: what the line writes, for a shell or interpreter that runs the file later on the line
+      if (kind === "write" && !r.target.dynamic && (prog === "echo" || prog === "printf")) {
+        const out = pureOutput({ ...c, redirs: [] }, undefined);
+        if (out !== undefined)
+          this.written.set(resolvePath(t, this.env), (r.op === ">>" ? (this.written.get(resolvePath(t, this.env)) ?? "") : "") + out);
+      }
       if (kind === "write" && DOWNLOADERS.includes(prog)) {
         const last = [...this.ops].reverse().find((o) => o.op === "net" && o.program === prog);
         if (last) this.download(last, -1);
@@ -366,6 +374,11 @@ export class CommandAnalyzer {
     if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
+    // `./x.sh` after `echo 'cmd' > x.sh`: the commands the line wrote into it run
+    if (programPath.includes("/") && inh.depth < 10) {
+      const body = this.written.get(resolvePath(programPath, this.env));
+      if (body !== undefined) this.runString(body, inh);
+    }
     // a program (or the script a shell or an interpreter runs) that the line downloaded: fetched code
     if (this.fetched.length) {
       const cand = [
@@ -519,6 +532,12 @@ export class CommandAnalyzer {
       return;
     }
 
+    // code options of programs that are not interpreters (`expect -c 'spawn …'`)
+    if (!e.interp && program !== "emacs" && prog.code?.length)
+      for (const v of optValues(args, prog.code)) {
+        e.code = `${e.code}${v}`.toLowerCase();
+        this.code(v, program, inh, e);
+      }
     // emacs --eval '(…)': Lisp with the same library calls on files and processes
     if (program === "emacs" || program === "emacsclient")
       for (const v of optValues(args, ["--eval", "-eval", "--execute"])) {
@@ -641,6 +660,8 @@ export class CommandAnalyzer {
         const s0 = a.find((x) => !x.startsWith("-"));
         // `sh /dev/stdin <<< 'cmd'`: the script is its standard input
         const script = s0 && /^\/(?:dev\/stdin|dev\/fd\/0|proc\/self\/fd\/0)$/.test(s0) && stdin !== undefined ? undefined : s0;
+        const body = script ? this.written.get(resolvePath(script, this.env)) : undefined;
+        if (body !== undefined && inh.depth < 10) parseInner(body);
         if (script) this.pathOp("read", script, false, program, inh);
         // `bash <<EOF … EOF`, `sh <<< 'cmd'`, `echo 'cmd' | sh`, `bash -s`: the script is its standard input
         else if (stdin !== undefined) parseInner(stdin);
