@@ -1101,15 +1101,19 @@ export class CommandAnalyzer {
     const base = resolvePattern(dir, this.env).replace(/\/$/, "");
     const shown = `${raw.replace(/\/+$/, "")}/…`;
     this.globs.set(o, { pattern: `${base}/**`, shown });
-    // files deeper under it, one pattern per depth (`grep -r x ~` reads ~/.ssh/id_rsa, `tar c ~/.config` reads gcloud's credentials)
-    // (a bracket first, so that hidden names match too: the tree holds them all)
-    // (the home directory and its ancestors only: the credential directories sit at fixed depths under home)
-    if (!o.dynamic && (`${this.env.home}/`.startsWith(`${o.path.replace(/\/+$/, "")}/`) || o.path === "/root"))
-      for (const depth of [1, 2, 3, 4]) {
-        const c = { ...o };
-        this.ops.push(c);
-        this.globs.set(c, { pattern: `${base}${"/[!/]*".repeat(depth)}`, shown });
-      }
+    // A tree holding the home directory (`grep -r x ~`, `tar c /home`, `find / | xargs cat`) holds the credential
+    // files at fixed depths under home: one pattern per depth, anchored at home (cheap to compare), a bracket first
+    // so that hidden names match too (`*` alone skips them, as the shell's does).
+    if (!o.dynamic && `${this.env.home}/`.startsWith(`${o.path.replace(/\/+$/, "")}/`)) {
+      const anchors = [this.env.home.replace(/[*?[\]\\]/g, "\\$&")];
+      if (o.path === "/") anchors.push("/root");
+      for (const a of anchors)
+        for (const depth of [1, 2, 3]) {
+          const c = { ...o };
+          this.ops.push(c);
+          this.globs.set(c, { pattern: `${a}${"/[!/]*".repeat(depth)}`, shown });
+        }
+    }
     return o;
   }
 
