@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const parts = ["server", "providers", "agent", "policy", "gate", "cli", "marketplace", "runtime", "host", "plugin", "web"];
+const parts = ["server", "providers", "agent", "policy", "gate", "cli", "marketplace", "runtime", "host", "plugin", "web", "hardening"];
 const only = process.argv.slice(2);
 const files = only.length
   ? only
