@@ -10,6 +10,7 @@
 // systemd-container, iproute2 or nftables missing. The Debian root filesystem is built once and cached
 // (~/.cache/tropic/hosts, 3–5 min the first time).
 import { createServer } from "node:net";
+import { loadavg } from "node:os";
 import { hostBundles } from "../server/src/hosts/bundle.ts";
 import { bootedHostSkip, bootHost, type BootedHost } from "../server/test/booted-host.ts";
 import { Api, destroyAll, freshDataDir, inProcessServer, removeDir, sleep } from "../server/test/instances-harness.ts";
@@ -50,6 +51,8 @@ const AGENT_PID = "$(systemctl show -p MainPID --value tropic-agent.service)";
 const WORKER_PID = `$(ps -o pid= --ppid ${AGENT_PID} | head -n1 | tr -d ' ')`;
 
 const out: Record<string, number> = {};
+// The machine is shared: its load around the runs, so a slow figure can be read for what it is.
+const loads: number[] = [loadavg()[0]!];
 const h = await bootHost({ name: "laptop" });
 const dataDir = freshDataDir();
 let server: Awaited<ReturnType<typeof inProcessServer>> | null = null;
@@ -110,6 +113,7 @@ try {
     process.stderr.write(
       `run ${i + 1}/${RUNS}: one-liner ${oneLiner[i]!.toFixed(1)} s, running after ${toRunning[i]!.toFixed(1)} s; agent RSS ${median(a).toFixed(1)} MB (PSS ${median(p).toFixed(1)}), worker RSS ${w.length ? median(w).toFixed(1) : "?"} MB\n`,
     );
+    loads.push(loadavg()[0]!);
     // Delete: the agent uninstalls the host (services, users, files, bundle) before the next run.
     await api.call("DELETE", `/api/v1/instances/${id}`);
     const t1 = Date.now();
@@ -122,6 +126,8 @@ try {
       await sleep(1000);
     }
   }
+  loads.push(loadavg()[0]!);
+  out.loadAvgMax = Math.max(...loads);
   out.runs = RUNS;
   out.oneLinerMedianS = median(oneLiner);
   out.oneLinerMaxS = Math.max(...oneLiner);
@@ -166,6 +172,7 @@ try {
   );
   if (out.workerRssMedianMb !== undefined)
     console.log(row("The agent's file worker RSS (agent user), median", `${out.workerRssMedianMb.toFixed(1)} MB`, "—", null));
+  console.log(row("Machine load (1-minute average, highest seen around the runs; 2 cores)", out.loadAvgMax.toFixed(1), "—", null));
   console.log(JSON.stringify({ bench: "host-install", ...out }));
 } finally {
   await server?.close().catch(() => {});
