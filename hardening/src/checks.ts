@@ -2,7 +2,7 @@
 // (gateway.bind modes, gateway.auth.*, discovery.mdns.mode, tools.exec.mode, agents.defaults.sandbox.mode,
 // channels.*.dmPolicy, plugins.*), not the retired keys the public SecureClaw reads. A check returns
 // null when its facts were not gathered (not applicable), never a pass.
-import { redactSecrets } from "@tropic/gate/redact.ts";
+import { hasSecret, redactSecrets } from "@tropic/gate/redact.ts";
 import type { Check, FileFact, FileRole, Outcome, Snapshot } from "./types.ts";
 
 // ---- frameworks (the seven SecureClaw maps to) ----
@@ -142,11 +142,16 @@ function secretHits(files: Record<string, string> | undefined): Outcome | null {
   if (!files) return null;
   const hits: string[] = [];
   for (const [name, text] of Object.entries(files)) {
+    // one scan of the whole file first; line by line only where there is something to place
+    if (!hasSecret(text)) continue;
+    const before = hits.length;
     const lines = text.split("\n");
     for (let i = 0; i < lines.length; i++) {
       const r = redactSecrets(lines[i]!);
       for (const k of new Set(r.redactions.map((x) => x.kind))) hits.push(`${name}:${i + 1} (${k})`);
     }
+    // a secret spread over several lines (a key block, a name/value pair) is placed by file
+    if (hits.length === before) for (const k of new Set(redactSecrets(text).redactions.map((x) => x.kind))) hits.push(`${name} (${k})`);
   }
   const n = Object.keys(files).length;
   return hits.length

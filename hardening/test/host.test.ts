@@ -261,3 +261,40 @@ describe("fact parsers", () => {
     assert.deepEqual(parseJson5('{"url": "http://x//y"}'), { url: "http://x//y" });
   });
 });
+
+describe("the offline CLI", () => {
+  it("prints the same findings as text and as JSON, and reports integrity incidents", async () => {
+    const { main } = await import("../src/cli.ts");
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-cli-"));
+    try {
+      const st = join(dir, ".openclaw");
+      mkdirSync(join(st, "workspace"), { recursive: true });
+      writeFileSync(join(st, "openclaw.json"), '{gateway: {bind: "lan", auth: {mode: "token", token: "short"}}}');
+      writeFileSync(join(st, "workspace", "SOUL.md"), "key AKIAIOSFODNN7EXAMPLX\n");
+      let text = "";
+      let json = "";
+      const common = ["--home", dir, "--state-dir", st, "--accept", "net.listen_beyond_loopback=the test machine's own services"];
+      assert.equal(await main(["audit", ...common], (s) => (text += s)), 0);
+      assert.equal(await main(["audit", "--json", ...common], (s) => (json += s)), 0);
+      const r = JSON.parse(json) as { findings: { id: string; severity: string }[]; score: number };
+      for (const id of ["gateway.bind.beyond_loopback", "gateway.auth.token_short", "secrets.identity_files"])
+        assert.ok(
+          r.findings.some((f) => f.id === id),
+          id,
+        );
+      for (const f of r.findings) assert.ok(text.includes(`[${f.severity}] ${f.id}:`), `${f.id} in the text report`);
+      assert.match(text, new RegExp(`Posture score: ${r.score}/100`));
+      let out = "";
+      assert.equal(await main(["baseline", "--home", dir, "--state-dir", st], (s) => (out += s)), 0);
+      writeFileSync(join(st, "workspace", "SOUL.md"), "changed\n");
+      out = "";
+      assert.equal(await main(["integrity", "--home", dir, "--state-dir", st], (s) => (out += s)), 1);
+      assert.match(out, /changed workspace\/SOUL\.md/);
+      assert.equal(await main(["accept", "--home", dir, "--state-dir", st, "--reason", "mine"], () => {}), 0);
+      assert.equal(await main(["integrity", "--home", dir, "--state-dir", st], () => {}), 0);
+      assert.equal(await main(["nope"], () => {}), 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
