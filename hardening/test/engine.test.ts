@@ -128,3 +128,39 @@ describe("accepted findings and OpenClaw's own audit", () => {
     assert.match(t, /\[CRIT\] gateway\.auth\.none[\s\S]*evidence: +gateway\.auth\.mode is "none"[\s\S]*remediation:/);
   });
 });
+
+describe("OpenClaw 2026.9.6's real `security audit --json` output", () => {
+  it("folds in what Tropic's checks do not decide, drops what they do", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parseOpenclawAudit } = await import("../src/collect.ts");
+    // captured from the runtime's openclaw on a state dir with bind lan, a 5-character token, open
+    // WhatsApp DMs, a 0644 openclaw.json and a 0755 state directory
+    const raw = readFileSync(new URL("./data/openclaw-security-audit-2026.9.6.json", import.meta.url), "utf8");
+    const oc = parseOpenclawAudit(raw);
+    assert.ok(oc && oc.findings.length >= 10);
+    const s = withConfig({ gateway: { bind: "lan", auth: { token: "short" } }, channels: { whatsapp: { dmPolicy: "open", allowFrom: ["*"] } } });
+    s.files!.config = { path: "/c", mode: 0o644, uid: 1000, gid: 1000 };
+    s.files!.stateDir = { path: "/s", mode: 0o755, uid: 1000, gid: 1000, dir: true };
+    s.openclawAudit = oc;
+    const r = runAudit(s);
+    const ids = r.findings.map((f) => f.id);
+    // theirs that ours decide are not counted twice
+    for (const dup of [
+      "openclaw:gateway.token_too_short",
+      "openclaw:gateway.auth_no_rate_limit",
+      "openclaw:fs.config.perms_world_readable",
+      "openclaw:fs.state_dir.perms_readable",
+    ])
+      assert.ok(!ids.includes(dup), dup);
+    for (const ours of ["gateway.auth.token_short", "gateway.auth.rate_limit", "fs.config.readable", "fs.state_dir.readable", "channels.dm_open"])
+      assert.ok(ids.includes(ours), ours);
+    // theirs that we have no check for are findings of their own
+    assert.ok(
+      r.findings.some(
+        (f) => f.id === "openclaw:gateway.control_ui.allowed_origins_required" && f.severity === "CRIT" && f.remediation.includes("allowedOrigins"),
+      ),
+    );
+    assert.ok(r.findings.some((f) => f.id === "openclaw:security.exposure.open_channels_with_exec" && f.severity === "MED"));
+    assert.ok(!ids.includes("openclaw:summary.attack_surface"));
+  });
+});
