@@ -542,6 +542,8 @@ test("round 3: the analyses added for the held-out misses, each with its near-mi
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout certs/dev.key -out certs/dev.crt -days 1 -subj /CN=localhost",
       "deny",
     ],
+    ["toybox rm -rf ~/Documents", "toybox ls", "deny"],
+    ["openclaw gateway --bind lan", "openclaw gateway --bind loopback", "deny"],
     // persistence
     ["echo 'sh /tmp/.x &' >> ~/.kshrc", "echo 'export A=1' >> scripts/kshrc.example", "deny"],
     ["git config --global diff.external /tmp/x.sh", "git config --global diff.tool vimdiff", "deny"],

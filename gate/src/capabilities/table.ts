@@ -103,6 +103,8 @@ export const PROGRAMS: Record<string, Prog> = {
       "-t --type -e --extension -d --max-depth --min-depth --exact-depth -E --exclude -S --size --changed-within --changed-before -o --owner -j --threads --max-results -c --color --base-directory --search-path --ignore-file",
     ),
   }),
+  // `openclaw gateway [run] --bind lan|tailnet|custom --port N` starts a gateway listening beyond loopback (analyze.ts)
+  openclaw: { can: c("listen service"), val: v("--bind --port --profile --token --password --auth") },
   // resolvconf -a/-d/-u changes which DNS servers the machine uses
   resolvconf: { can: c("firewall read"), on: { "-a": "firewall", "-d": "firewall", "-u": "firewall", "--enable-updates": "firewall" } },
   ...g("rm unlink rmdir trash trash-put gio-trash", { can: c("delete"), pos: "d" }),
@@ -134,7 +136,7 @@ export const PROGRAMS: Record<string, Prog> = {
   }),
   // ---- run another command given as their arguments (GTFOBins shell: `nice /bin/sh`) ----
   ...g(
-    "nohup setsid command builtin unbuffer caffeinate torsocks torify catchsegv daemonize disown unshare busybox " +
+    "nohup setsid command builtin unbuffer caffeinate torsocks torify catchsegv daemonize disown unshare busybox toybox " +
       "aa-exec multitime pexec softlimit valgrind choom grc sshpass firejail bwrap proot fakeroot fakechroot nsenter " +
       "setarch linux32 linux64 i386 x86_64 numactl cgexec systemd-inhibit dbus-launch dbus-run-session xvfb-run " +
       "flatpak-spawn chronic ifne parallel rlwrap sem cpulimit prlimit trickle nocache eatmydata",

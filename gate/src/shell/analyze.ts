@@ -563,6 +563,12 @@ export class CommandAnalyzer {
         e.code = `${e.code}${v}`.toLowerCase();
         this.code(v, program, inh, e);
       }
+    // `openclaw gateway [run] --bind lan|tailnet|custom|0.0.0.0`: a gateway listening beyond loopback
+    if (program === "openclaw" && pos[0]?.value === "gateway") {
+      const bind = optValues(args, ["--bind"])[0];
+      if (bind !== undefined && !/^(?:loopback|auto|localhost|127\.0\.0\.1|::1)$/i.test(bind))
+        this.listenOp(program, Number(optValues(args, ["--port"])[0] ?? 18789) || 18789, true, inh, bind);
+    }
     // emacs --eval '(…)': Lisp with the same library calls on files and processes
     if (program === "emacs" || program === "emacsclient")
       for (const v of optValues(args, ["--eval", "-eval", "--execute"])) {
