@@ -14,6 +14,16 @@ export function score(counts: Partial<Record<Severity, number>>): number {
   return Math.max(0, s);
 }
 
+/** Non-PASS findings that are deliberate on a Tropic host, given the facts: OpenClaw's Docker tool
+ * sandbox is off because the whole gateway is isolated (bubblewrap sandbox, its own VM or service). */
+export function tropicAccepted(s: Snapshot): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (s.isolation && s.isolation.kind !== "none")
+    out["sandbox.agent_mode_off"] =
+      `Tropic isolates the whole gateway (${s.isolation.kind}); OpenClaw's Docker tool sandbox is not available inside it`;
+  return out;
+}
+
 export interface AuditOptions {
   /** check id → why the non-PASS finding is deliberate */
   accepted?: Record<string, string>;

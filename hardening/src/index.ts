@@ -1,7 +1,7 @@
 // @tropic/hardening: the host audit (checks over a snapshot of facts), the posture score, safe
 // hardening and integrity baselines (the seed's SecureClaw role).
 export { CHECKS, CHECK_IDS, COVERED_OPENCLAW } from "./checks.ts";
-export { runAudit, score, formatReport, WEIGHTS, type AuditOptions } from "./engine.ts";
+export { runAudit, score, formatReport, tropicAccepted, WEIGHTS, type AuditOptions } from "./engine.ts";
 export { collect, parseProcNet, parseSshd, parseOpenclawAudit, stopWordsBlocked, VM_MASKED_UNITS, type CollectOptions } from "./collect.ts";
 export { harden, type Change, type HardenResult } from "./harden.ts";
 export {

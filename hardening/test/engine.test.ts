@@ -2,7 +2,7 @@
 // misconfigurations: each found with the right severity, the score dropping by the formula.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatReport, runAudit, score } from "../src/engine.ts";
+import { formatReport, runAudit, score, tropicAccepted } from "../src/engine.ts";
 import type { Snapshot } from "../src/types.ts";
 import { clean, withConfig, withSnap } from "./fixtures.ts";
 
@@ -98,6 +98,19 @@ describe("accepted findings and OpenClaw's own audit", () => {
     assert.equal(r.accepted[0]!.status, "ACCEPTED");
     assert.match(r.accepted[0]!.reason!, /nginx/);
     assert.match(formatReport(r), /ACCEPTED \(1, not counted in the score\)[\s\S]*accepted: The VM's nginx/);
+  });
+  it("Tropic's own deliberate setting (no Docker sandbox inside an isolated gateway) is accepted only with isolation in force", () => {
+    const s = withConfig({ agents: { defaults: { sandbox: { mode: "off" } } } });
+    s.isolation = { kind: "bubblewrap" };
+    const r = runAudit(s, { accepted: tropicAccepted(s) });
+    assert.deepEqual(r.findings, []);
+    assert.deepEqual(
+      r.accepted.map((f) => f.id),
+      ["sandbox.agent_mode_off"],
+    );
+    s.isolation = { kind: "none" };
+    const r2 = runAudit(s, { accepted: tropicAccepted(s) });
+    assert.deepEqual(r2.findings.map((f) => f.id).sort(), ["sandbox.agent_mode_off", "sandbox.host_isolation"]);
   });
   it("folds OpenClaw findings in: critical → CRIT, warn → MED, info ignored, duplicates of ours dropped", () => {
     const s = withConfig({ gateway: { auth: { token: "abc123def456" } } });
