@@ -139,7 +139,8 @@ const PLACEHOLDERS = new Set(["", "undefined", "null", "changeme", "change-me", 
 const LOOPBACK = (a: string) => a.startsWith("127.") || a === "::1" || a.startsWith("::ffff:127.");
 
 function secretHits(files: Record<string, string> | undefined): Outcome | null {
-  if (!files) return null;
+  // no such file on the host: nothing was scanned, so nothing is claimed
+  if (!files || !Object.keys(files).length) return null;
   const hits: string[] = [];
   for (const [name, text] of Object.entries(files)) {
     // one scan of the whole file first; line by line only where there is something to place

@@ -326,20 +326,20 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
   if (o.marketplaceSkills) for (const n of listDir(o.marketplaceSkills)) knownSkills[n] = [treeHash(join(o.marketplaceSkills, n))];
   if (o.marketplaceSkills || o.knownPlugins) s.known = { skills: knownSkills, plugins: { [GATE_PLUGIN_ID]: [], ...(o.knownPlugins ?? {}) } };
 
-  // the gate
+  // the gate (only where OpenClaw is set up: without a config there is no gateway to check)
   const sondera = join(stateDir, ".sondera", "audit.log");
-  s.gate = { installed: !!gateDir && existsSync(join(gateDir, "openclaw.plugin.json")), auditLog: fileFact(sondera) ?? null };
-  if (o.expectedPacks) s.gate.expectedPacks = o.expectedPacks;
+  if (s.config) s.gate = { installed: !!gateDir && existsSync(join(gateDir, "openclaw.plugin.json")), auditLog: fileFact(sondera) ?? null };
+  if (s.gate && o.expectedPacks) s.gate.expectedPacks = o.expectedPacks;
   const policies = get(s.config, `plugins.entries.${GATE_PLUGIN_ID}.config.policies`);
-  if (policies && typeof policies === "object") s.gate.stopWordsBlocked = stopWordsBlocked(Object.values(policies).map(String).join("\n"));
-  else if (s.config) s.gate.stopWordsBlocked = [];
+  if (s.gate)
+    s.gate.stopWordsBlocked = policies && typeof policies === "object" ? stopWordsBlocked(Object.values(policies).map(String).join("\n")) : [];
 
   // OpenClaw's own audit
   if (o.openclawAuditJson !== undefined)
     s.openclawAudit = parseOpenclawAudit(o.openclawAuditJson) ?? { findings: [], error: "unreadable openclaw audit output" };
   else if (o.openclawBin) s.openclawAudit = await runOpenclawAudit(o.openclawBin, o.openclawArgs ?? [], stateDir, o.openclawTimeoutMs ?? 60_000);
 
-  if (o.integrity !== false) s.integrity = checkIntegrity(layout);
+  if (o.integrity !== false && s.files.stateDir) s.integrity = checkIntegrity(layout);
   return s;
 }
 

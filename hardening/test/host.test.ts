@@ -298,3 +298,19 @@ describe("the offline CLI", () => {
     }
   });
 });
+
+describe("a host without OpenClaw", () => {
+  it("says not applicable for the gateway's checks instead of failing them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-empty-"));
+    try {
+      const s = await collect({ stateDir: join(dir, ".openclaw"), home: dir, etc: join(dir, "etc"), procNet: join(dir, "nonet") });
+      assert.equal(s.gate, undefined);
+      assert.equal(s.integrity, undefined);
+      const r = runAudit(s);
+      assert.deepEqual(r.findings, []);
+      assert.ok(r.notApplicable > 50);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
