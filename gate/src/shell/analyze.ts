@@ -875,9 +875,13 @@ export class CommandAnalyzer {
     // a command the code computes (`os.system(cmd)`, `subprocess.run(argv)`, `execSync(x)`, `system($ARGV[0])`): unreadable here
     if (
       e &&
-      /(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|\bexec|\bspawn|\bsystem|\bpopen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+)\s*\(\s*(?![\s"'`[)]|\w+\s*\()/.test(
+      (/(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|\bexec|\bspawn|\bsystem|\bpopen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+)\s*\(\s*(?![\s"'`[)]|\w+\s*\()/.test(
         code,
-      )
+      ) ||
+        // a literal command with a computed tail (`os.system('rm -rf ' + path)`, `"cat " . $f`, `'%s' % x`)
+        /(?:os\.system|os\.popen|subprocess\.\w+|execSync|\bexec|\bsystem|\bpopen|shell_exec|passthru)\s*\(\s*(["'`])(?:\\.|(?!\1)[^\\])*\1\s*(?:[+.%]|\.format\()/.test(
+          code,
+        ))
     )
       e.caps.push("dynexec");
     // Perl's word lists: `system qw(rm -rf /x)`, `exec qw{cat /etc/shadow}`
@@ -1504,6 +1508,7 @@ export class CommandAnalyzer {
       return;
     }
     if (program === "curl") {
+      args = unbundleCurl(args);
       for (const v of optValues(args, ["-o", "--output"])) if (v !== "-" && v !== "/dev/null") this.pathOp("write", v, false, program, inh);
       for (const v of optValues(args, ["-T", "--upload-file", "-K", "--config"])) this.pathOp("read", v, false, program, inh);
       for (const v of optValues(args, ["-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "--json"])) {
@@ -1534,6 +1539,7 @@ export class CommandAnalyzer {
 
   private network(program: string, args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
     if (DOWNLOADERS.includes(program) || program === "curlie" || program === "wget2") {
+      if (program === "curl") args = unbundleCurl(args);
       const isCurl = program === "curl";
       const upload =
         args.some(
@@ -1821,6 +1827,10 @@ const SOCKET_CALL =
 /** Inline code as its effects read plainly: adjacent string literals joined (`'ca' + 't'`, `"a" . "b"`), and the
  * home directory spelt inside a string (`"$ENV{HOME}/.bashrc"`, `f"{Path.home()}/x"`, `` `${os.homedir()}/x` ``) as `~`. */
 export function normaliseCode(code: string): string {
+  // Python module aliases (`import subprocess as s` → `s.run(` is `subprocess.run(`), and home expansions of a literal
+  for (const m of code.matchAll(/\bimport\s+([\w.]+)\s+as\s+(\w+)/g))
+    if (m[2] !== m[1]) code = code.replace(new RegExp(`\\b${m[2]}\\.`, "g"), `${m[1]}.`);
+  code = code.replace(/(?:os\.path\.)?(?:expanduser|File\.expand_path)\(\s*(["'])(~[^"'\n]*)\1\s*\)/g, "$1$2$1");
   let out = code.replace(
     /\$ENV\{\s*["']?HOME["']?\s*\}|#\{\s*(?:Dir\.home|ENV\[\s*["']HOME["']\s*\])\s*\}|\$\{\s*(?:process\.env\.HOME|(?:require\(["']os["']\)\.|os\.)?homedir\(\))\s*\}|\{\s*(?:Path\.home\(\)|os\.path\.expanduser\(["']~["']\))\s*\}/g,
     "~",
@@ -1851,6 +1861,11 @@ const SSH_FAMILY = new Set([
   "ssh-copy-id",
   "ssh-keyscan",
 ]);
+/** curl's bundled short flags (`-sT FILE`, `-sSLo F`): the boolean ones split off so the last one's value is seen */
+function unbundleCurl(args: string[]): string[] {
+  return args.flatMap((a) => (/^-[sSLkvifgGNnqIjJlRZ46]+[a-zA-Z]$/.test(a) && a.length > 2 ? [...a.slice(1)].map((ch) => `-${ch}`) : [a]));
+}
+
 /** Service names clients accept for a port (`nc host ssh`, `telnet host smtp`), as /etc/services has them. */
 const SERVICE_PORTS: Record<string, number> = {
   ssh: 22,
