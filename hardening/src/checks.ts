@@ -767,9 +767,18 @@ export const CHECKS: Check[] = [
     "CRIT",
     "files",
     FW.files,
-    "State directory writable by others",
-    "chmod 700 ~/.openclaw (the state directory).",
-    (s) => fileMode(s, "stateDir", 0o022, "state directory"),
+    "State directory writable by every user",
+    "chmod o-rwx ~/.openclaw (the state directory; 700 outside Tropic's layout).",
+    (s) => fileMode(s, "stateDir", 0o002, "state directory"),
+  ),
+  c(
+    "fs.state_dir.group_writable",
+    "MED",
+    "files",
+    FW.files,
+    "State directory writable by its group",
+    "chmod 700 ~/.openclaw, unless the group is the instance's own agent user (Tropic's layout: setgid and sticky, 3770, accepted as such).",
+    (s) => fileMode(s, "stateDir", 0o020, "state directory"),
   ),
   c("fs.state_dir.readable", "MED", "files", FW.files, "State directory readable by other users", "chmod 700 ~/.openclaw.", (s) =>
     fileMode(s, "stateDir", 0o004, "state directory"),
@@ -792,8 +801,14 @@ export const CHECKS: Check[] = [
             : ok(`${f.path} is a directory`);
     },
   ),
-  c("fs.config.writable", "CRIT", "files", FW.files, "openclaw.json writable by group or others", "chmod 600 ~/.openclaw/openclaw.json.", (s) =>
-    fileMode(s, "config", 0o022, "config file"),
+  c(
+    "fs.config.writable",
+    "CRIT",
+    "files",
+    FW.files,
+    "openclaw.json writable by every user",
+    "chmod o-w ~/.openclaw/openclaw.json (600, or 640 in Tropic's layout).",
+    (s) => fileMode(s, "config", 0o002, "config file"),
   ),
   c(
     "fs.config.readable",
@@ -804,41 +819,53 @@ export const CHECKS: Check[] = [
     "chmod 600 ~/.openclaw/openclaw.json (it holds the gateway token).",
     (s) => fileMode(s, "config", 0o004, "config file"),
   ),
-  c("fs.env.readable", "HIGH", "files", FW.secrets, ".env (API keys) readable by group or others", "chmod 600 ~/.openclaw/.env.", (s) =>
-    fileMode(s, "env", 0o077, ".env file"),
+  c(
+    "fs.env.readable",
+    "HIGH",
+    "files",
+    FW.secrets,
+    ".env (API keys) readable by other users",
+    "chmod 600 ~/.openclaw/.env (640 in Tropic's layout, where the group is the instance's own).",
+    (s) => fileMode(s, "env", 0o007, ".env file"),
   ),
   c(
     "fs.credentials_dir.perms",
     "HIGH",
     "files",
     FW.secrets,
-    "Channel credentials readable by others",
-    "chmod -R go-rwx ~/.openclaw/credentials.",
-    (s) => fileMode(s, "credentialsDir", 0o077, "credentials directory"),
+    "Channel credentials accessible by other users",
+    "chmod -R o-rwx ~/.openclaw/credentials (go-rwx outside Tropic's layout).",
+    (s) => fileMode(s, "credentialsDir", 0o007, "credentials directory"),
   ),
   c(
     "fs.auth_profiles.perms",
     "HIGH",
     "files",
     FW.secrets,
-    "Model auth profiles readable by others",
-    "chmod 600 the agent's auth-profiles file(s) under ~/.openclaw/agents/*/agent/.",
-    (s) => fileMode(s, "authProfiles", 0o077, "auth profiles"),
+    "Model auth profiles readable by other users",
+    "chmod 600 the agent's auth-profiles file(s) under ~/.openclaw/agents/*/agent/ (640 in Tropic's layout).",
+    (s) => fileMode(s, "authProfiles", 0o007, "auth profiles"),
   ),
   c(
     "fs.sessions.perms",
     "MED",
     "files",
     FW.files,
-    "Session transcripts readable by others",
-    "chmod -R go-rwx the sessions directory under ~/.openclaw/agents/*/sessions.",
-    (s) => fileMode(s, "sessionsDir", 0o077, "sessions directory"),
+    "Session transcripts accessible by other users",
+    "chmod -R o-rwx the sessions directory under ~/.openclaw/agents/*/sessions.",
+    (s) => fileMode(s, "sessionsDir", 0o007, "sessions directory"),
   ),
-  c("fs.logs.perms", "LOW", "files", FW.files, "Gateway logs readable by others", "chmod -R go-rwx ~/.openclaw/logs.", (s) =>
-    fileMode(s, "logsDir", 0o077, "logs directory"),
+  c("fs.logs.perms", "LOW", "files", FW.files, "Gateway logs accessible by other users", "chmod -R o-rwx ~/.openclaw/logs.", (s) =>
+    fileMode(s, "logsDir", 0o007, "logs directory"),
   ),
-  c("fs.secureclaw.perms", "MED", "files", FW.integrity, "Audit logs and baselines writable by others", "chmod 700 ~/.openclaw/.secureclaw.", (s) =>
-    fileMode(s, "secureclawDir", 0o022, "audit directory"),
+  c(
+    "fs.secureclaw.perms",
+    "MED",
+    "files",
+    FW.integrity,
+    "Audit logs and baselines writable by every user",
+    "chmod 700 ~/.openclaw/.secureclaw.",
+    (s) => fileMode(s, "secureclawDir", 0o002, "audit directory"),
   ),
   c(
     "fs.keys.perms",
@@ -853,8 +880,14 @@ export const CHECKS: Check[] = [
       return hits.length ? bad(hits.map((f) => `${f.path} ${oct(f.mode)}`).join(", ")) : ok(`${s.keyFiles.length} key file(s) private`);
     },
   ),
-  c("fs.ssh_dir.perms", "MED", "files", FW.secrets, "~/.ssh accessible by others", "chmod 700 ~/.ssh (and 600 the private keys inside it).", (s) =>
-    fileMode(s, "sshDir", 0o077, "~/.ssh"),
+  c(
+    "fs.ssh_dir.perms",
+    "MED",
+    "files",
+    FW.secrets,
+    "~/.ssh writable by group or others (sshd refuses its keys)",
+    "chmod go-w ~/.ssh (700 is usual; 600 the private keys inside it).",
+    (s) => fileMode(s, "sshDir", 0o022, "~/.ssh"),
   ),
   c(
     "fs.owner_mismatch",
@@ -1183,7 +1216,10 @@ export const CHECKS: Check[] = [
     (s) => {
       if (s.gatewayUid === undefined || !s.protectedFiles) return null;
       const uid = s.gatewayUid;
-      const hits = s.protectedFiles.filter((f) => (f.uid === uid && f.mode & 0o200) || f.mode & 0o002 || (f.mode & 0o020 && f.uid === uid));
+      const gid = s.gatewayGid;
+      const hits = s.protectedFiles.filter(
+        (f) => (f.uid === uid && f.mode & 0o200) || f.mode & 0o002 || (f.mode & 0o020 && (gid === undefined || f.gid === gid)),
+      );
       return hits.length
         ? bad(hits.map((f) => `${f.path} (uid ${f.uid}, ${oct(f.mode)})`).join(", "))
         : ok(`${s.protectedFiles.length} protected file(s) read-only to uid ${uid}`);
@@ -1301,11 +1337,11 @@ export const COVERED_OPENCLAW: Record<string, string> = {
   "hooks.token_too_short": "gateway.hooks.token_short",
   "hooks.path_root": "gateway.hooks.path_root",
   "fs.state_dir.perms_world_writable": "fs.state_dir.world_writable",
+  "fs.state_dir.perms_group_writable": "fs.state_dir.group_writable",
   "fs.state_dir.perms_readable": "fs.state_dir.readable",
   "fs.state_dir.symlink": "fs.state_dir.symlink",
   "fs.config.perms_writable": "fs.config.writable",
   "fs.config.perms_world_readable": "fs.config.readable",
-  "fs.config.perms_group_readable": "fs.config.readable",
   "fs.credentials_dir.perms_readable": "fs.credentials_dir.perms",
   "fs.credentials_dir.perms_writable": "fs.credentials_dir.perms",
   "fs.auth_profiles.perms_readable": "fs.auth_profiles.perms",

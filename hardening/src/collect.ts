@@ -13,8 +13,9 @@ export interface CollectOptions {
   stateDir?: string;
   home?: string;
   kind?: "local" | "byo" | "vm";
-  /** the gateway's uid (default: the state directory's owner) */
+  /** the gateway's uid and gid (default: the state directory's owner and group) */
   gatewayUid?: number;
+  gatewayGid?: number;
   /** /etc (tests point it at a fixture) */
   etc?: string;
   /** /proc/net (tests point it at a fixture); only read on Linux */
@@ -243,6 +244,9 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
   // who runs the gateway, and what it must not be able to write
   const stateOwner = s.files.stateDir?.uid;
   s.gatewayUid = o.gatewayUid ?? stateOwner;
+  // Tropic's layout: the state directory's group is the gateway's (setgid keeps it)
+  const gid = o.gatewayGid ?? s.files.stateDir?.gid;
+  if (gid !== undefined) s.gatewayGid = gid;
   const gateDir = gateDirOf(s.config, layout);
   const prot: FileFact[] = [];
   const cf = s.files.config;

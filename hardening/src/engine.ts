@@ -15,9 +15,17 @@ export function score(counts: Partial<Record<Severity, number>>): number {
 }
 
 /** Non-PASS findings that are deliberate on a Tropic host, given the facts: OpenClaw's Docker tool
- * sandbox is off because the whole gateway is isolated (bubblewrap sandbox, its own VM or service). */
+ * sandbox is off because the whole gateway is isolated (bubblewrap sandbox, its own VM or service);
+ * the state directory is group-writable and the config group-readable because the group is the
+ * instance's own two users (agent/src/commands.ts: MODE_PROTECTED 0640, directories 2770/3770). */
 export function tropicAccepted(s: Snapshot): Record<string, string> {
   const out: Record<string, string> = {};
+  const st = s.files?.stateDir;
+  if (st && (st.mode & 0o3000) === 0o3000 && s.gatewayGid === st.gid) {
+    const why = "Tropic's layout: the state directory's group is the instance's own (agent and gateway users), setgid and sticky";
+    out["fs.state_dir.group_writable"] = why;
+    out["openclaw:fs.config.perms_group_readable"] = `${why}; the gateway reads its protected config through the group`;
+  }
   if (s.isolation && s.isolation.kind !== "none")
     out["sandbox.agent_mode_off"] =
       `Tropic isolates the whole gateway (${s.isolation.kind}); OpenClaw's Docker tool sandbox is not available inside it`;

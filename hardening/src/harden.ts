@@ -26,18 +26,16 @@ export interface HardenResult {
   errors: string[];
 }
 
-/** bits removed per role: secrets lose every group/other bit, the rest group-write and all other bits */
-const STRIP: Partial<Record<FileRole, number>> = {
-  stateDir: 0o077,
-  config: 0o077,
-  env: 0o077,
-  credentialsDir: 0o077,
-  authProfiles: 0o077,
-  sessionsDir: 0o077,
-  logsDir: 0o077,
-  secureclawDir: 0o077,
-  sshDir: 0o077,
-};
+/** Bits removed per role. Everywhere: every bit for other users. Outside Tropic's layout also the
+ * group's bits on secrets and the group's write elsewhere; in Tropic's layout (a setgid state directory
+ * whose group is the instance's own agent and gateway users, agent/src/commands.ts) the group keeps what
+ * that layout gives it, or the gateway could no longer read its config or write its sessions. */
+function stripFor(role: FileRole, tropicLayout: boolean, dir: boolean): number {
+  if (role === "sshDir") return 0o027;
+  if (tropicLayout) return dir ? 0o007 : 0o027;
+  return ["env", "credentialsDir", "authProfiles", "secureclawDir", "stateDir", "config"].includes(role) ? 0o077 : 0o027;
+}
+const ROLES: FileRole[] = ["stateDir", "config", "env", "credentialsDir", "authProfiles", "sessionsDir", "logsDir", "secureclawDir", "sshDir"];
 
 const oct = (m: number) => `0${m.toString(8).padStart(3, "0")}`;
 
@@ -70,9 +68,11 @@ export interface HardenOptions {
 
 export function harden(s: Snapshot, o: HardenOptions = {}): HardenResult {
   const out: HardenResult = { changes: [], errors: [] };
-  for (const [role, strip] of Object.entries(STRIP) as [FileRole, number][]) {
+  const st = s.files?.stateDir;
+  const tropicLayout = !!st && !st.symlink && (st.mode & 0o2000) !== 0;
+  for (const role of ROLES) {
     const f = s.files?.[role];
-    if (f) chmodNoFollow(f, strip, out);
+    if (f) chmodNoFollow(f, stripFor(role, tropicLayout, !!f.dir), out);
   }
   for (const k of s.keyFiles ?? []) chmodNoFollow(k, 0o077, out);
   if (o.config !== false && s.stateDir && s.config) hardenConfig(s.stateDir, out, o.now ?? new Date());

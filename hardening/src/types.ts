@@ -74,6 +74,8 @@ export interface Snapshot {
   shellHistory?: Record<string, string>;
   /** the uid the gateway runs as */
   gatewayUid?: number;
+  /** its group (group-writable protected files count as writable by the gateway when unknown) */
+  gatewayGid?: number;
   /** protected paths (config, gate plugin files): path → fact */
   protectedFiles?: FileFact[];
   sockets?: Socket[];

@@ -136,16 +136,23 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     fire: [withSnap({ files: { stateDir: f("/s", 0o777, { dir: true }) } })],
     pass: [withSnap({ files: { stateDir: null } })],
   },
+  "fs.state_dir.group_writable": {
+    fire: [withSnap({ files: { stateDir: f("/s", 0o3770, { dir: true }) } })],
+    pass: [withSnap({ files: { stateDir: f("/s", 0o750, { dir: true }) } })],
+  },
   "fs.state_dir.readable": { fire: [withSnap({ files: { stateDir: f("/s", 0o755, { dir: true }) } })] },
   "fs.state_dir.symlink": { fire: [withSnap({ files: { stateDir: f("/s", 0o777, { symlink: true }) } })] },
-  "fs.config.writable": { fire: [withSnap({ files: { config: f("/s/openclaw.json", 0o666) } })] },
+  "fs.config.writable": {
+    fire: [withSnap({ files: { config: f("/s/openclaw.json", 0o666) } })],
+    pass: [withSnap({ files: { config: f("/s/openclaw.json", 0o640) } })],
+  },
   "fs.config.readable": {
     fire: [withSnap({ files: { config: f("/s/openclaw.json", 0o644) } })],
     pass: [withSnap({ files: { config: f("/s/openclaw.json", 0o640) } })],
   },
   "fs.env.readable": {
-    fire: [withSnap({ files: { env: f("/s/.env", 0o644) } }), withSnap({ files: { env: f("/s/.env", 0o640) } })],
-    pass: [withSnap({ files: { env: null } })],
+    fire: [withSnap({ files: { env: f("/s/.env", 0o644) } }), withSnap({ files: { env: f("/s/.env", 0o604) } })],
+    pass: [withSnap({ files: { env: null } }), withSnap({ files: { env: f("/s/.env", 0o640) } })],
   },
   "fs.credentials_dir.perms": { fire: [withSnap({ files: { credentialsDir: f("/s/credentials", 0o755, { dir: true }) } })] },
   "fs.auth_profiles.perms": { fire: [withSnap({ files: { authProfiles: f("/s/agents/main/agent/auth-profiles.json", 0o644) } })] },
@@ -153,7 +160,10 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
   "fs.logs.perms": { fire: [withSnap({ files: { logsDir: f("/s/logs", 0o755, { dir: true }) } })] },
   "fs.secureclaw.perms": { fire: [withSnap({ files: { secureclawDir: f("/s/.secureclaw", 0o777, { dir: true }) } })] },
   "fs.keys.perms": { fire: [withSnap({ keyFiles: [f("/home/u/.ssh/id_rsa", 0o644)] })], pass: [withSnap({ keyFiles: [] })] },
-  "fs.ssh_dir.perms": { fire: [withSnap({ files: { sshDir: f("/home/u/.ssh", 0o755, { dir: true }) } })] },
+  "fs.ssh_dir.perms": {
+    fire: [withSnap({ files: { sshDir: f("/home/u/.ssh", 0o775, { dir: true }) } })],
+    pass: [withSnap({ files: { sshDir: f("/home/u/.ssh", 0o755, { dir: true }) } })],
+  },
   "fs.owner_mismatch": { fire: [withSnap({ files: { env: { path: "/s/.env", mode: 0o600, uid: 4242, gid: 4242 } } })] },
   "secrets.identity_files": {
     fire: [
@@ -226,7 +236,9 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     ],
   },
   "gate.protected_writable": {
+    pass: [withSnap({ gatewayGid: 1001, protectedFiles: [{ path: "/s/openclaw.json", mode: 0o640, uid: 1002, gid: 1001 }] })],
     fire: [
+      withSnap({ gatewayGid: 1001, protectedFiles: [{ path: "/s/openclaw.json", mode: 0o660, uid: 1002, gid: 1001 }] }),
       withSnap({ protectedFiles: [{ path: "/s/openclaw.json", mode: 0o644, uid: 1001, gid: 1001 }] }),
       withSnap({ protectedFiles: [{ path: "/g", mode: 0o666, uid: 1002, gid: 1002 }] }),
     ],

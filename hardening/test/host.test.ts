@@ -314,3 +314,44 @@ describe("a host without OpenClaw", () => {
     }
   });
 });
+
+describe("Tropic's own layout (agent/src/commands.ts: setgid+sticky state directory, protected files 0640)", () => {
+  it("is not a finding once accepted, and hardening keeps the group's access while removing others'", async () => {
+    const { tropicAccepted } = await import("../src/engine.ts");
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-layout-"));
+    try {
+      const st = join(dir, ".openclaw");
+      mkdirSync(join(st, "agents", "main", "sessions"), { recursive: true });
+      writeFileSync(
+        join(st, "openclaw.json"),
+        JSON.stringify({ gateway: { bind: "loopback", auth: { mode: "token", token: "ab".repeat(32) } }, discovery: { mdns: { mode: "off" } } }),
+      );
+      writeFileSync(join(st, ".env"), "A=1\n");
+      chmodSync(st, 0o3770);
+      chmodSync(join(st, "openclaw.json"), 0o640);
+      chmodSync(join(st, ".env"), 0o644); // one mistake: readable by every user
+      chmodSync(join(st, "agents", "main", "sessions"), 0o2770);
+      const opts = { stateDir: st, home: dir, etc: join(dir, "etc"), procNet: join(dir, "nonet") };
+      const s = await collect(opts);
+      const r = runAudit(s, { accepted: tropicAccepted(s) });
+      const fileIds = r.findings.filter((f) => f.category === "files").map((f) => f.id);
+      assert.deepEqual(fileIds, ["fs.env.readable"]);
+      assert.ok(r.accepted.some((f) => f.id === "fs.state_dir.group_writable"));
+      const res = harden(s, { config: false });
+      assert.deepEqual(
+        res.changes.map((c) => [c.target, c.from, c.to]),
+        [[join(st, ".env"), "0644", "0640"]],
+      );
+      assert.equal(statSync(st).mode & 0o7777, 0o3770);
+      assert.equal(statSync(join(st, "openclaw.json")).mode & 0o777, 0o640);
+      assert.equal(statSync(join(st, "agents", "main", "sessions")).mode & 0o7777, 0o2770);
+      const r2 = runAudit(await collect(opts), { accepted: tropicAccepted(s) });
+      assert.deepEqual(
+        r2.findings.filter((f) => f.category === "files"),
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
