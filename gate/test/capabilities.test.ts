@@ -543,6 +543,7 @@ test("round 3: the analyses added for the held-out misses, each with its near-mi
       "deny",
     ],
     ["toybox rm -rf ~/Documents", "toybox ls", "deny"],
+    ['for f in /etc/shadow; do cat "$f"; done', 'for f in README.md; do cat "$f"; done', "deny"],
     [
       "python3 -c \"import os; os.system('rm -rf ' + os.path.expanduser('~/Documents'))\"",
       "python3 -c \"import os; os.system('echo ' + 'hi')\"",

@@ -237,6 +237,11 @@ class Conv {
       case "ForClause": {
         const loop = cmd.Loop;
         const h = kind(loop) === "WordIter" ? header(list(loop.Items)) : header([loop.Init, loop.Cond, loop.Post]);
+        // `for NAME in WORD; do …`: with one static word, NAME is that word in the body (as parse.ts does)
+        if (kind(loop) === "WordIter" && list(loop.Items).length === 1 && isNode(loop.Name)) {
+          const ws = expandWord(this.word(list(loop.Items)[0]));
+          if (ws.length === 1 && !ws[0].dynamic && !ws[0].glob) this.vars.set(str(loop.Name.Value), ws[0].text);
+        }
         return [...h, ...body(cmd.Do)];
       }
       case "CaseClause": {

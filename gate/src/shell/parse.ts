@@ -289,6 +289,10 @@ class Parser {
     // A bare assignment line sets the variable for the rest of the script (`X=rm; $X -rf ~`).
     if (cmd.words.length === 0) for (const a of cmd.assigns) if (!a.value.dynamic) this.env.vars.set(a.name, a.value.text);
     if (cmd.words.length === 0 && cmd.assigns.length === 0 && cmd.redirs.length === 0 && !cmd.group && !cmd.subs) return null;
+    // `for NAME in WORD; do …`: with one static word, NAME is that word in the body (several: unknown, as before)
+    const fw = cmd.words;
+    if (fw.length === 4 && fw[0].text === "for" && !fw[0].quoted && fw[2].text === "in" && !fw[3].dynamic && !fw[3].glob)
+      this.env.vars.set(fw[1].text, fw[3].text);
     // `export X=…` / `declare X=…` / `local X=…`
     if (cmd.words.length && ["export", "declare", "local", "readonly", "typeset"].includes(cmd.words[0].text)) {
       for (const w of cmd.words.slice(1)) {
