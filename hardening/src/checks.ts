@@ -508,12 +508,17 @@ export const CHECKS: Check[] = [
     "HIGH",
     "tools",
     FW.exec,
-    "Host exec runs without policy prompts (tools.exec.mode full)",
-    'Set tools.exec.mode to "ask" or "allowlist"; the gate still decides each call, but OpenClaw\'s own approvals are a second layer.',
+    "Host exec runs without policy prompts (tools.exec.mode full, OpenClaw's default on gateway hosts)",
+    'Set tools.exec.mode to "ask" or "allowlist"; on a Tropic instance the gate decides every exec call first (accepted while it is enabled), OpenClaw\'s approvals are a second layer.',
     (s) =>
       withConfig(s, (c) => {
-        const m = str(get(c, "tools.exec.mode")) ?? (get(c, "tools.exec.security") === "full" ? "full (legacy security)" : undefined);
-        return m?.startsWith("full") ? bad(`tools.exec.mode is "${m}"`) : ok(`tools.exec.mode is "${m ?? "default"}"`);
+        const mode = str(get(c, "tools.exec.mode"));
+        const sec = str(get(c, "tools.exec.security"));
+        if (mode) return mode === "full" ? bad('tools.exec.mode is "full"') : ok(`tools.exec.mode is "${mode}"`);
+        if (sec) return sec === "full" ? bad('tools.exec.security is "full" (legacy)') : ok(`tools.exec.security is "${sec}" (legacy)`);
+        // docs/tools/exec-approvals.md: security defaults to full for gateway/node hosts, deny for sandbox
+        if (get(c, "tools.exec.host") === "sandbox") return ok("exec host is the sandbox (default deny)");
+        return bad("tools.exec.mode unset: OpenClaw's default for gateway hosts is full (no allowlist, no prompts)");
       }),
   ),
   c(
@@ -555,11 +560,14 @@ export const CHECKS: Check[] = [
     "tools",
     FW.sandbox,
     "File tools may read and write outside the workspace",
-    "Set tools.fs.workspaceOnly to true.",
+    "Set tools.fs.workspaceOnly to true (OpenClaw's hardened baseline); it is off unless set.",
     (s) =>
-      withConfig(s, (c) =>
-        get(c, "tools.fs.workspaceOnly") === false ? bad("tools.fs.workspaceOnly is false") : ok("file tools scoped to the workspace (or default)"),
-      ),
+      withConfig(s, (c) => {
+        const v = get(c, "tools.fs.workspaceOnly");
+        return v === true
+          ? ok("tools.fs.workspaceOnly is true")
+          : bad(`tools.fs.workspaceOnly is ${v === undefined ? "unset (default false)" : String(v)}`);
+      }),
   ),
   c(
     "tools.exec.strict_inline_eval_off",
@@ -751,14 +759,17 @@ export const CHECKS: Check[] = [
     "MED",
     "browser",
     FW.browser,
-    "Browser extension relay accepts legacy auth",
-    "Set browser.extensionRelay.allowLegacyAuth to false.",
+    "Browser extension relay accepts legacy auth (on by default in 2026.9.6)",
+    "Once every relay client uses auth v2, set browser.extensionRelay.allowLegacyAuth to false (or browser.enabled false when the agent needs no browser).",
     (s) =>
-      withConfig(s, (c) =>
-        get(c, "browser.extensionRelay.allowLegacyAuth") === true
-          ? bad("browser.extensionRelay.allowLegacyAuth is true")
-          : ok("legacy relay auth off"),
-      ),
+      withConfig(s, (c) => {
+        if (get(c, "browser.enabled") === false) return ok("browser control disabled");
+        const v = get(c, "browser.extensionRelay.allowLegacyAuth");
+        // OpenClaw's default is true during its relay auth migration window
+        return v === false
+          ? ok("legacy relay auth off")
+          : bad(`browser.extensionRelay.allowLegacyAuth is ${v === undefined ? "unset (default true)" : String(v)}`);
+      }),
   ),
 
   // ---------------- file permissions ----------------

@@ -26,6 +26,12 @@ export function tropicAccepted(s: Snapshot): Record<string, string> {
     out["fs.state_dir.group_writable"] = why;
     out["openclaw:fs.config.perms_group_readable"] = `${why}; the gateway reads its protected config through the group`;
   }
+  const gate =
+    s.config &&
+    (s.config.plugins as { entries?: Record<string, { enabled?: boolean; config?: { enabled?: boolean } }> } | undefined)?.entries?.["tropic-gate"];
+  if (gate && gate.enabled !== false && gate.config?.enabled !== false && s.gate?.installed)
+    out["tools.exec.mode_full"] =
+      "Tropic's gate decides every exec call before it runs (DENY / REQUIRE CONFIRM), in place of OpenClaw's exec approvals";
   if (s.isolation && s.isolation.kind !== "none")
     out["sandbox.agent_mode_off"] =
       `Tropic isolates the whole gateway (${s.isolation.kind}); OpenClaw's Docker tool sandbox is not available inside it`;

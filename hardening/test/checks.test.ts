@@ -82,7 +82,15 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     ],
   },
   "tools.exec.mode_full": {
-    fire: [withConfig({ tools: { exec: { mode: "full" } } }), withConfig({ tools: { exec: { mode: undefined, security: "full", ask: "off" } } })],
+    fire: [
+      withConfig({ tools: { exec: { mode: "full" } } }),
+      withConfig({ tools: { exec: { mode: undefined, security: "full", ask: "off" } } }),
+      withConfig({ tools: { exec: undefined } }),
+    ],
+    pass: [
+      withConfig({ tools: { exec: { mode: undefined, host: "sandbox" } } }),
+      withConfig({ tools: { exec: { mode: undefined, security: "allowlist", ask: "on-miss" } } }),
+    ],
   },
   "tools.exec.agent_mode_full": { fire: [withConfig({ agents: { entries: { main: { tools: { exec: { mode: "full" } } } } } })] },
   "tools.elevated.wildcard": {
@@ -90,8 +98,7 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     pass: [withConfig({ tools: { elevated: { allowFrom: { whatsapp: ["+15551234567"] } } } })],
   },
   "tools.fs.workspace_only_off": {
-    fire: [withConfig({ tools: { fs: { workspaceOnly: false } } })],
-    pass: [withConfig({ tools: { fs: { workspaceOnly: true } } })],
+    fire: [withConfig({ tools: { fs: { workspaceOnly: false } } }), withConfig({ tools: { fs: undefined } })],
   },
   "tools.exec.strict_inline_eval_off": { fire: [withConfig({ tools: { exec: { strictInlineEval: false } } })] },
   "sandbox.agent_mode_off": {
@@ -131,7 +138,10 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     fire: [withConfig({ browser: { profiles: { work: { cdpUrl: "http://10.0.0.9:9222" } } } })],
     pass: [withConfig({ browser: { profiles: { work: { cdpUrl: "http://127.0.0.1:9222" } } } })],
   },
-  "browser.relay_legacy_auth": { fire: [withConfig({ browser: { extensionRelay: { allowLegacyAuth: true } } })] },
+  "browser.relay_legacy_auth": {
+    fire: [withConfig({ browser: { extensionRelay: { allowLegacyAuth: true } } }), withConfig({ browser: undefined })],
+    pass: [withConfig({ browser: { enabled: false } })],
+  },
   "fs.state_dir.world_writable": {
     fire: [withSnap({ files: { stateDir: f("/s", 0o777, { dir: true }) } })],
     pass: [withSnap({ files: { stateDir: null } })],

@@ -99,18 +99,25 @@ describe("accepted findings and OpenClaw's own audit", () => {
     assert.match(r.accepted[0]!.reason!, /nginx/);
     assert.match(formatReport(r), /ACCEPTED \(1, not counted in the score\)[\s\S]*accepted: The VM's nginx/);
   });
-  it("Tropic's own deliberate setting (no Docker sandbox inside an isolated gateway) is accepted only with isolation in force", () => {
-    const s = withConfig({ agents: { defaults: { sandbox: { mode: "off" } } } });
+  it("Tropic's deliberate settings (no Docker sandbox inside an isolated gateway; exec decided by the gate) are accepted only while isolation and the gate are in force", () => {
+    const s = withConfig({ agents: { defaults: { sandbox: { mode: "off" } } }, tools: { exec: { mode: undefined } } });
     s.isolation = { kind: "bubblewrap" };
     const r = runAudit(s, { accepted: tropicAccepted(s) });
     assert.deepEqual(r.findings, []);
-    assert.deepEqual(
-      r.accepted.map((f) => f.id),
-      ["sandbox.agent_mode_off"],
-    );
+    assert.deepEqual(r.accepted.map((f) => f.id).sort(), ["sandbox.agent_mode_off", "tools.exec.mode_full"]);
     s.isolation = { kind: "none" };
+    s.config = withConfig({
+      agents: { defaults: { sandbox: { mode: "off" } } },
+      tools: { exec: { mode: undefined } },
+      plugins: { entries: { "tropic-gate": { enabled: false } } },
+    }).config;
     const r2 = runAudit(s, { accepted: tropicAccepted(s) });
-    assert.deepEqual(r2.findings.map((f) => f.id).sort(), ["sandbox.agent_mode_off", "sandbox.host_isolation"]);
+    assert.deepEqual(r2.findings.map((f) => f.id).sort(), [
+      "gate.enabled",
+      "sandbox.agent_mode_off",
+      "sandbox.host_isolation",
+      "tools.exec.mode_full",
+    ]);
   });
   it("folds OpenClaw findings in: critical → CRIT, warn → MED, info ignored, duplicates of ours dropped", () => {
     const s = withConfig({ gateway: { auth: { token: "abc123def456" } } });

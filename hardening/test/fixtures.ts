@@ -11,7 +11,8 @@ export const GOOD_CONFIG = {
     defaults: { sandbox: { mode: "non-main" }, workspace: "~/.openclaw/workspace" },
     entries: { main: { workspace: "~/.openclaw/workspace" } },
   },
-  tools: { exec: { mode: "ask" } },
+  tools: { exec: { mode: "ask" }, fs: { workspaceOnly: true } },
+  browser: { extensionRelay: { allowLegacyAuth: false } },
   channels: { whatsapp: { dmPolicy: "allowlist", allowFrom: ["+15551234567"] } },
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${VAR} reference is the input under test
   models: { providers: { local: { baseUrl: "http://127.0.0.1:11434/v1", apiKey: "${LOCAL_KEY}" } } },
