@@ -25,7 +25,7 @@ export const BUILD_ROOT = join(PLUGIN_ROOT, ".build");
 /** default output directory (gitignored, and excluded from Biome in the root biome.json) */
 export const DEFAULT_OUT_DIR = join(BUILD_ROOT, "tropic-gate");
 const ENTRY = join(PLUGIN_ROOT, "index.ts");
-const BUNDLE_VERSION = 2; // bump when the output layout or the build options change
+const BUNDLE_VERSION = 3; // bump when the output layout or the build options change
 
 // CommonJS dependencies (cedar-wasm's nodejs build) use require() and __dirname; an ESM bundle has
 // neither, so the bundle defines them for its own file.
@@ -46,13 +46,16 @@ const BANNER = [
 // (the flag only matters while a module is created, so no other module of the gateway is affected),
 // unless the gateway was started with its own --wasm-tiering-budget. The hot decision path still gets
 // optimised, later; until then decisions run on V8's baseline wasm code (~30% slower, µs per call).
+// OpenClaw 2026.9.6 evaluates a plugin's module twice in one gateway (two captured copies of the
+// plugin directory): the compiled module (code, metadata, its 4.3 MB of bytes) is kept on globalThis,
+// keyed by the bytes' hash, so the second copy only instantiates it (its own memory and glue state).
 const WASM_TIERING_BUDGET = 130_000_000; // V8's default: 13,000,000
 const WASM_COMPILE = "new WebAssembly.Module(wasmBytes)";
 function scopeWasmTiering(js: string): string {
   if (js.split(WASM_COMPILE).length !== 2) throw new Error(`bundle: expected one \`${WASM_COMPILE}\` (cedar-wasm's loader changed?)`);
   return js.replace(
     WASM_COMPILE,
-    `((bytes) => { const v8 = require("node:v8"); const own = process.execArgv.some((a) => a.startsWith("--wasm-tiering-budget")); if (!own) v8.setFlagsFromString("--wasm-tiering-budget=${WASM_TIERING_BUDGET}"); try { return new WebAssembly.Module(bytes); } finally { if (!own) v8.setFlagsFromString("--wasm-tiering-budget=13000000"); } })(wasmBytes)`,
+    `((bytes) => { const key = Symbol.for("tropic.gate.cedarModule:" + require("node:crypto").createHash("sha256").update(bytes).digest("hex")); if (globalThis[key]) return globalThis[key]; const v8 = require("node:v8"); const own = process.execArgv.some((a) => a.startsWith("--wasm-tiering-budget")); if (!own) v8.setFlagsFromString("--wasm-tiering-budget=${WASM_TIERING_BUDGET}"); try { return (globalThis[key] = new WebAssembly.Module(bytes)); } finally { if (!own) v8.setFlagsFromString("--wasm-tiering-budget=13000000"); } })(wasmBytes)`,
   );
 }
 
