@@ -2,11 +2,12 @@
 // be read is left out, so its checks say "not applicable"). Files are read with lstat and size limits:
 // everything under the state directory is the tenant's and may be hostile (symlinks, huge files).
 import { execFile } from "node:child_process";
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { get } from "./checks.ts";
 import { checkIntegrity, GATE_PLUGIN_ID, gateDirOf, IDENTITY_FILES, readConfig, secureclawDir, treeHash, workspacesOf } from "./integrity.ts";
+import { readTail } from "./safefs.ts";
 import type { FileFact, FileRole, InstalledItem, OpenclawFinding, Snapshot, Socket } from "./types.ts";
 
 export interface CollectOptions {
@@ -65,23 +66,9 @@ export function fileFact(path: string): FileFact | null | undefined {
   }
 }
 
-/** Reads a regular file (never through a symlink), at most `max` bytes from its end. */
+/** Reads a regular file (never through a symlink, never blocking on a FIFO), at most `max` bytes from its end. */
 export function readText(path: string, max = MAX_TEXT): string | undefined {
-  try {
-    if (!lstatSync(path).isFile()) return undefined;
-    const fd = openSync(path, "r");
-    try {
-      const size = fstatSync(fd).size;
-      const len = Math.min(size, max);
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, size - len);
-      return buf.toString("utf8");
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
+  return readTail(path, max);
 }
 
 const listDir = (d: string): string[] => {

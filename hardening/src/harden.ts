@@ -46,8 +46,13 @@ function chmodNoFollow(f: FileFact, strip: number, out: HardenResult) {
   }
   let fd: number | undefined;
   try {
-    fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW | (f.dir ? constants.O_DIRECTORY : 0));
-    const mode = fstatSync(fd).mode & 0o7777;
+    fd = openSync(f.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (f.dir ? constants.O_DIRECTORY : 0));
+    const st = fstatSync(fd);
+    if (!st.isFile() && !st.isDirectory()) {
+      out.errors.push(`${f.path}: not a regular file or directory, left alone`);
+      return;
+    }
+    const mode = st.mode & 0o7777;
     const to = mode & ~strip;
     if (to !== mode) {
       fchmodSync(fd, to);
@@ -85,9 +90,11 @@ function hardenConfig(stateDir: string, out: HardenResult, now: Date) {
   let text: string;
   let mode: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
-      mode = fstatSync(fd).mode & 0o777;
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new Error("not a regular file");
+      mode = st.mode & 0o777;
       text = readFileSync(fd, "utf8");
     } finally {
       closeSync(fd);

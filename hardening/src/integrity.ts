@@ -21,6 +21,7 @@ import { join, relative } from "node:path";
 import { get } from "./checks.ts";
 import { formatReport } from "./engine.ts";
 import { parseJson5 } from "./json5.ts";
+import { hashFile, readTail } from "./safefs.ts";
 import type { IntegrityIncident, Report } from "./types.ts";
 
 export const IDENTITY_FILES = ["SOUL.md", "IDENTITY.md", "AGENTS.md", "USER.md", "TOOLS.md"];
@@ -40,7 +41,7 @@ export function treeHash(dir: string): string {
       const rel = relative(dir, p);
       if (st.isSymbolicLink()) entries.push(`${rel}\0link:${readlinkSync(p)}`);
       else if (st.isDirectory()) walk(p, depth + 1);
-      else if (st.isFile()) entries.push(`${rel}\0${sha256(readFileSync(p))}`);
+      else if (st.isFile()) entries.push(`${rel}\0${hashFile(p) ?? "unreadable"}`);
     }
   };
   walk(dir, 0);
@@ -64,7 +65,9 @@ export function readConfig(stateDir: string): { config?: Record<string, unknown>
   const path = join(stateDir, "openclaw.json");
   if (!existsSync(path)) return { path };
   try {
-    const v = parseJson5(readFileSync(path, "utf8"));
+    const text = readTail(path, 8 << 20);
+    if (text === undefined) return { path, error: "openclaw.json is not a regular file" };
+    const v = parseJson5(text);
     if (!v || typeof v !== "object" || Array.isArray(v)) return { path, error: "openclaw.json is not an object" };
     return { path, config: v as Record<string, unknown> };
   } catch (e) {
@@ -148,7 +151,8 @@ export function currentHashes(l: Layout): Record<string, BaselineEntry> {
     for (const f of IDENTITY_FILES) {
       const p = join(w, f);
       try {
-        if (lstatSync(p).isFile()) out[`${ws.length > 1 ? `workspace${i}` : "workspace"}/${f}`] = { path: p, sha256: sha256(readFileSync(p)) };
+        const h = lstatSync(p).isFile() ? hashFile(p) : undefined;
+        if (h) out[`${ws.length > 1 ? `workspace${i}` : "workspace"}/${f}`] = { path: p, sha256: h };
       } catch {
         /* absent: not watched */
       }

@@ -355,3 +355,30 @@ describe("Tropic's own layout (agent/src/commands.ts: setgid+sticky state direct
     }
   });
 });
+
+describe("hostile files in the state directory", () => {
+  it("a FIFO where .env, SOUL.md or openclaw.json should be never blocks the collector, hardening or integrity", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-fifo-"));
+    try {
+      const st = join(dir, ".openclaw");
+      mkdirSync(join(st, "workspace"), { recursive: true });
+      for (const p of [join(st, ".env"), join(st, "workspace", "SOUL.md"), join(st, "openclaw.json")])
+        assert.equal(spawnSync("mkfifo", ["-m", "0666", p]).status, 0);
+      const t0 = Date.now();
+      const s = await collect({ stateDir: st, home: dir, etc: join(dir, "etc"), procNet: join(dir, "nonet") });
+      assert.equal(s.identityFiles?.["SOUL.md"], undefined);
+      assert.match(s.configError ?? "", /not a regular file/);
+      const res = harden(s);
+      assert.ok(
+        res.errors.some((e) => e.includes(".env") && e.includes("not a regular file")),
+        res.errors.join("; "),
+      );
+      recordBaseline({ stateDir: st, home: dir });
+      checkIntegrity({ stateDir: st, home: dir });
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
