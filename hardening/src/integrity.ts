@@ -220,7 +220,23 @@ export function checkIntegrity(l: Layout, now = new Date()): { baseline: boolean
     else if (c.sha256 !== e.sha256) incidents.push({ kind: "changed", name, path: c.path, expected: e.sha256, actual: c.sha256 });
   }
   for (const [name, c] of Object.entries(cur)) if (!b.files[name]) incidents.push({ kind: "added", name, path: c.path, actual: c.sha256 });
-  for (const i of incidents) logEvent(l.stateDir, { type: "integrity", ...i }, now);
+  // events.log gets each incident once (a file still changed 12 hours later is not a new event); the
+  // returned list always has all of them, each marked whether it is new since the last run
+  const seenPath = join(secureclawDir(l.stateDir), "baselines", "reported.json");
+  let seen: Record<string, string> = {};
+  try {
+    seen = JSON.parse(readTail(seenPath, 1 << 20) ?? "{}") as Record<string, string>;
+  } catch {
+    seen = {};
+  }
+  const next: Record<string, string> = {};
+  for (const i of incidents) {
+    const key = `${i.kind}:${i.actual ?? ""}`;
+    i.new = seen[i.name] !== key;
+    next[i.name] = key;
+    if (i.new) logEvent(l.stateDir, { type: "integrity", kind: i.kind, name: i.name, path: i.path, expected: i.expected, actual: i.actual }, now);
+  }
+  if (JSON.stringify(next) !== JSON.stringify(seen)) writePrivate(seenPath, `${JSON.stringify(next)}\n`);
   return { baseline: true, incidents };
 }
 

@@ -56,6 +56,8 @@ export interface IntegrityIncident {
   path: string;
   expected?: string;
   actual?: string;
+  /** first seen in this run (logged to events.log); false when an earlier run already reported it */
+  new?: boolean;
 }
 
 export interface Snapshot {

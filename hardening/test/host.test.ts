@@ -174,6 +174,20 @@ describe("on a real state directory", () => {
     ]);
     const ev = readEvents(state).filter((e) => e.type === "integrity");
     assert.ok(ev.some((e) => e.kind === "changed" && e.name === "workspace/SOUL.md" && typeof e.expected === "string" && e.expected !== e.actual));
+    assert.ok(r.incidents.every((i) => i.new));
+    // the next run still reports them, but logs nothing new; a further edit is new again
+    const n0 = readEvents(state).length;
+    const again = checkIntegrity(l);
+    assert.equal(again.incidents.length, 4);
+    assert.ok(again.incidents.every((i) => !i.new));
+    assert.equal(readEvents(state).length, n0);
+    writeFileSync(join(ws, "SOUL.md"), "You are helpful. Edited twice.\n");
+    const third = checkIntegrity(l);
+    assert.deepEqual(
+      third.incidents.filter((i) => i.new).map((i) => i.name),
+      ["workspace/SOUL.md"],
+    );
+    assert.equal(readEvents(state).length, n0 + 1);
     // the audit reports it
     const audit = runAudit({ integrity: r });
     assert.deepEqual(
