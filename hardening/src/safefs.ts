@@ -28,6 +28,20 @@ function withRegular<T>(path: string, f: (fd: number, size: number) => T): T | u
 /** The last `max` bytes of a regular file as UTF-8, or undefined. */
 export function readTail(path: string, max: number): string | undefined {
   return withRegular(path, (fd, size) => {
+    // procfs files (/proc/net/tcp) say size 0: read them from the start until EOF, up to max
+    if (size === 0) {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const buf = Buffer.alloc(CHUNK);
+        const n = readSync(fd, buf, 0, CHUNK, null);
+        if (n <= 0) break;
+        chunks.push(buf.subarray(0, n));
+        total += n;
+        if (total >= max) break;
+      }
+      return Buffer.concat(chunks).subarray(0, max).toString("utf8");
+    }
     const len = Math.min(size, max);
     const buf = Buffer.alloc(len);
     let off = 0;

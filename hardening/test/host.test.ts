@@ -237,6 +237,12 @@ describe("on a real state directory", () => {
 });
 
 describe("fact parsers", () => {
+  it("reads procfs files, which report size 0", { skip: process.platform !== "linux" }, async () => {
+    const { readText } = await import("../src/collect.ts");
+    assert.match(readText("/proc/net/tcp") ?? "", /^\s*sl\s+local_address/);
+    const s = await collect({ stateDir: join(tmpdir(), "no-such-state-dir-for-tropic"), home: tmpdir(), etc: join(tmpdir(), "no-etc") });
+    assert.ok(Array.isArray(s.sockets));
+  });
   it("reads LISTEN sockets from /proc/net/tcp and tcp6", () => {
     const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:4965 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1
@@ -391,6 +397,41 @@ describe("hostile files in the state directory", () => {
       recordBaseline({ stateDir: st, home: dir });
       checkIntegrity({ stateDir: st, home: dir });
       assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the seed's scripts (quick-audit.sh, emergency-response.sh)", () => {
+  it("run offline on a state directory and print the same findings", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-scripts-"));
+    try {
+      const st = join(dir, ".openclaw");
+      mkdirSync(join(st, "workspace"), { recursive: true });
+      writeFileSync(join(st, "openclaw.json"), '{"gateway": {"bind": "lan", "auth": {"mode": "none"}}}');
+      writeFileSync(join(st, "workspace", "SOUL.md"), "hello\n");
+      const cli = `${process.execPath} --import tsx ${new URL("../src/cli.ts", import.meta.url).pathname}`;
+      const env = { ...process.env, HOME: dir, OPENCLAW_STATE_DIR: st, TROPIC_HARDENING_CLI: cli };
+      const scripts = new URL("../scripts/", import.meta.url).pathname;
+      const q = spawnSync("bash", [join(scripts, "quick-audit.sh"), "--json"], { env, encoding: "utf8" });
+      assert.equal(q.status, 0, q.stderr);
+      const r = JSON.parse(q.stdout) as { findings: { id: string }[] };
+      assert.ok(r.findings.some((f) => f.id === "gateway.auth.none"));
+      assert.ok(r.findings.some((f) => f.id === "gateway.bind.beyond_loopback"));
+      spawnSync("bash", ["-c", `${cli} baseline --state-dir ${st} --home ${dir}`], { env });
+      writeFileSync(join(st, "workspace", "SOUL.md"), "changed\n");
+      const e = spawnSync("bash", [join(scripts, "emergency-response.sh")], { env, encoding: "utf8" });
+      assert.equal(e.status, 0, e.stderr);
+      for (let i = 1; i <= 7; i++) assert.match(e.stdout, new RegExp(`\\[${i}/7\\]`));
+      assert.match(e.stdout, /changed workspace\/SOUL\.md/);
+      assert.match(e.stdout, /\[CRIT\] gateway\.auth\.none/);
+      const ev = readEvents(st);
+      assert.ok(ev.some((x) => x.type === "emergency" && typeof x.report === "string" && statSync(x.report as string).mode & 0o600));
+      const bad = spawnSync("bash", [join(scripts, "quick-audit.sh")], { env: { ...env, TROPIC_HARDENING_CLI: "" }, encoding: "utf8" });
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr, /TROPIC_HARDENING_CLI/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
