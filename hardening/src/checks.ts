@@ -912,7 +912,9 @@ export const CHECKS: Check[] = [
       if (!st) return null;
       const others = (["env", "credentialsDir", "authProfiles", "sessionsDir"] as FileRole[])
         .map((r) => s.files?.[r])
-        .filter((f): f is FileFact => !!f && f.uid !== st.uid && f.uid !== 0);
+        // the state directory's owner, root, or (Tropic's layout) the instance's group: the agent user
+        // writes protected files into the setgid directory, so they carry its group
+        .filter((f): f is FileFact => !!f && f.uid !== st.uid && f.uid !== 0 && f.gid !== st.gid);
       return others.length ? bad(others.map((f) => `${f.path} uid ${f.uid} (state dir uid ${st.uid})`).join(", ")) : ok("owners consistent");
     },
   ),

@@ -174,7 +174,11 @@ const CASES: Record<string, { fire: Snapshot[]; pass?: Snapshot[] }> = {
     fire: [withSnap({ files: { sshDir: f("/home/u/.ssh", 0o775, { dir: true }) } })],
     pass: [withSnap({ files: { sshDir: f("/home/u/.ssh", 0o755, { dir: true }) } })],
   },
-  "fs.owner_mismatch": { fire: [withSnap({ files: { env: { path: "/s/.env", mode: 0o600, uid: 4242, gid: 4242 } } })] },
+  "fs.owner_mismatch": {
+    fire: [withSnap({ files: { env: { path: "/s/.env", mode: 0o600, uid: 4242, gid: 4242 } } })],
+    // Tropic's layout: written by the agent user (another uid) into the instance's group
+    pass: [withSnap({ files: { env: { path: "/s/.env", mode: 0o640, uid: 4242, gid: 1000 } } })],
+  },
   "secrets.identity_files": {
     fire: [
       withSnap({ identityFiles: { "SOUL.md": `You are helpful.\nMy AWS key is ${AWS_KEY}\n` } }),

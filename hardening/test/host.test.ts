@@ -437,3 +437,39 @@ describe("the seed's scripts (quick-audit.sh, emergency-response.sh)", () => {
     }
   });
 });
+
+describe("OS facts from an /etc tree", () => {
+  it("reads sshd with drop-ins, masked units and unattended upgrades", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tropic-hardening-etc-"));
+    try {
+      const etc = join(dir, "etc");
+      mkdirSync(join(etc, "ssh", "sshd_config.d"), { recursive: true });
+      mkdirSync(join(etc, "systemd", "system"), { recursive: true });
+      mkdirSync(join(etc, "apt", "apt.conf.d"), { recursive: true });
+      writeFileSync(join(etc, "ssh", "sshd_config"), "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication yes\nPermitRootLogin yes\n");
+      writeFileSync(join(etc, "ssh", "sshd_config.d", "50-tropic.conf"), "PasswordAuthentication no\n");
+      symlinkSync("/dev/null", join(etc, "systemd", "system", "avahi-daemon.service"));
+      symlinkSync("/lib/systemd/system/udisks2.service", join(etc, "systemd", "system", "udisks2.service"));
+      writeFileSync(join(etc, "apt", "apt.conf.d", "20auto-upgrades"), 'APT::Periodic::Unattended-Upgrade "1";\n');
+      const s = await collect({
+        stateDir: join(dir, ".openclaw"),
+        home: dir,
+        etc,
+        procNet: join(dir, "nonet"),
+        kind: "vm",
+        expectUnattendedUpgrades: false,
+      });
+      assert.equal(s.sshd?.passwordauthentication, "no");
+      assert.equal(s.sshd?.permitrootlogin, "yes");
+      assert.equal(s.services?.["avahi-daemon.service"], "masked");
+      assert.equal(s.services?.["udisks2.service"], "enabled");
+      assert.equal(s.services?.["packagekit.service"], "absent");
+      assert.deepEqual(s.unattendedUpgrades, { expected: false, enabled: true });
+      const ids = runAudit(s).findings.map((f) => f.id);
+      for (const id of ["os.ssh.root_login", "os.services.not_masked", "os.unattended_upgrades"]) assert.ok(ids.includes(id), id);
+      assert.ok(!ids.includes("os.ssh.password_auth"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
