@@ -25,6 +25,24 @@ import {
 } from "@aws-sdk/client-ec2";
 import { AddTagsToResourceCommand, DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
+import type { AwsSettings } from "../src/index.ts";
+
+/** AWS settings as a configured Tropic server has them (every test's starting point). */
+export const testAwsSettings = (over: Partial<AwsSettings> = {}): AwsSettings => ({
+  regions: ["us-east-1", "ap-southeast-1", "eu-west-1", "eu-west-2"],
+  instanceTypes: ["t3.micro", "t3.small", "t3.medium"],
+  defaultInstanceType: "t3.micro",
+  images: {},
+  imageTag: { key: "tropic:image", value: "openclaw" },
+  instanceProfile: "tropic-vm",
+  subnets: {},
+  proxyCidrs: ["203.0.113.10/32"],
+  ssmPrefix: "/tropic/instances",
+  ssmKmsKeyId: undefined,
+  reach: "tunnel",
+  endpoint: undefined,
+  ...over,
+});
 
 export const awsError = (code: string, message = `${code} (mock)`) => Object.assign(new Error(message), { name: code, $fault: "client" });
 

@@ -6,28 +6,14 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 import { AwsProvider, type AwsProviderOptions, type AwsSettings, clientToken, parseRef, ProviderError } from "../src/index.ts";
 import { ssmParameterNameFor } from "../src/aws/user-data.ts";
-import { AwsWorld, awsError } from "./aws-world.MOCK.ts";
+import { AwsWorld, awsError, testAwsSettings } from "./aws-world.MOCK.ts";
 
 const INSTANCE = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const OWNER = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a";
 const PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx1Y2t5IGtleSBmb3IgdGVzdHMgb25seSBub3QgcmVhbA tropic-alice";
 const TOKEN = `tet_${"A".repeat(43)}`;
 
-const settings = (over: Partial<AwsSettings> = {}): AwsSettings => ({
-  regions: ["us-east-1", "ap-southeast-1", "eu-west-1", "eu-west-2"],
-  instanceTypes: ["t3.micro", "t3.small", "t3.medium"],
-  defaultInstanceType: "t3.micro",
-  images: {},
-  imageTag: { key: "tropic:image", value: "openclaw" },
-  instanceProfile: "tropic-vm",
-  subnets: {},
-  proxyCidrs: ["203.0.113.10/32", "2001:db8:10::/64"],
-  ssmPrefix: "/tropic/instances",
-  ssmKmsKeyId: undefined,
-  reach: "tunnel",
-  endpoint: undefined,
-  ...over,
-});
+const settings = (over: Partial<AwsSettings> = {}): AwsSettings => testAwsSettings({ proxyCidrs: ["203.0.113.10/32", "2001:db8:10::/64"], ...over });
 
 const spec = (over: Record<string, unknown> = {}) => ({
   instanceId: INSTANCE,

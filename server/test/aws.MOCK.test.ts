@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import type { AwsSettings } from "@tropic/providers";
-import { AwsWorld } from "../../providers/test/aws-world.MOCK.ts";
+import { AwsWorld, testAwsSettings } from "../../providers/test/aws-world.MOCK.ts";
 import { buildApp, LOG_REDACT } from "../src/app.ts";
 import { type Config, loadConfig } from "../src/config.ts";
 import { awsProviderFor } from "../src/instances/aws.ts";
@@ -20,20 +19,7 @@ import { LocalKek } from "../src/secrets/envelope.ts";
 import { backends, freshDatabase, signUp, TEST_KEY, testApp } from "./harness.ts";
 import { freshDataDir } from "./instances-harness.ts";
 
-const AWS: AwsSettings = {
-  regions: ["us-east-1", "ap-southeast-1", "eu-west-1", "eu-west-2"],
-  instanceTypes: ["t3.micro", "t3.small", "t3.medium"],
-  defaultInstanceType: "t3.micro",
-  images: {},
-  imageTag: { key: "tropic:image", value: "openclaw" },
-  instanceProfile: "tropic-vm",
-  subnets: {},
-  proxyCidrs: ["203.0.113.10/32"],
-  ssmPrefix: "/tropic/instances",
-  ssmKmsKeyId: undefined,
-  reach: "tunnel",
-  endpoint: undefined,
-};
+const AWS = testAwsSettings();
 const CONFIGURED: Partial<Config> = { aws: AWS, publicUrl: "https://tropic.example.com" };
 
 for (const kind of await backends()) {
@@ -339,6 +325,12 @@ test("[pglite] the control plane killed mid-provision (after RunInstances, befor
     },
   });
   const u = await signUp(first);
+  // Credits to run on: without them the next process's meter pauses the instance (a race with the adoption).
+  await database.pool.query("INSERT INTO credit_ledger (owner_id, kind, amount_milli, idempotency_key) VALUES ($1, 'grant', $2, $3)", [
+    u.id,
+    1000 * 1000,
+    `grant:${u.id}`,
+  ]);
   const inst = (await first.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "vm", provider: "aws" } })).json();
   await wasLaunched;
   assert.equal(world.vms.size, 1);
@@ -352,9 +344,9 @@ test("[pglite] the control plane killed mid-provision (after RunInstances, befor
   t.after(() => second.close());
   const t0 = Date.now();
   for (;;) {
-    const { rows } = await database.pool.query("SELECT provider_ref, state FROM instances WHERE id = $1", [inst.id]);
+    const { rows } = await database.pool.query("SELECT provider_ref, state, state_reason FROM instances WHERE id = $1", [inst.id]);
     if (rows[0].provider_ref.endsWith([...world.vms.keys()][0]) && rows[0].state === "initializing") break;
-    assert.ok(Date.now() - t0 < 20_000, `adopted; last ${JSON.stringify(rows[0])}`);
+    assert.ok(Date.now() - t0 < 20_000, `adopted; last ${JSON.stringify(rows[0])} calls ${JSON.stringify(world.log.map((c) => c[0]))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.equal(world.vms.size, 1, "exactly one VM");

@@ -5,24 +5,11 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { test } from "node:test";
-import type { AwsSettings } from "@tropic/providers";
+import { testAwsSettings } from "../../providers/test/aws-world.MOCK.ts";
 import { testApp } from "../../server/test/harness.ts";
 import { CHROMIUM, openBrowser, signUpInBrowser } from "./browser.ts";
 
-const AWS: AwsSettings = {
-  regions: ["us-east-1", "ap-southeast-1", "eu-west-1", "eu-west-2"],
-  instanceTypes: ["t3.micro", "t3.small", "t3.medium"],
-  defaultInstanceType: "t3.micro",
-  images: {},
-  imageTag: { key: "tropic:image", value: "openclaw" },
-  instanceProfile: "tropic-vm",
-  subnets: {},
-  proxyCidrs: ["203.0.113.10/32"],
-  ssmPrefix: "/tropic/instances",
-  ssmKmsKeyId: undefined,
-  reach: "tunnel",
-  endpoint: undefined,
-};
+const AWS = testAwsSettings();
 
 async function freePort(): Promise<number> {
   const srv = createServer();
