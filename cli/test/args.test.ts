@@ -34,7 +34,7 @@ test("flags and arguments: what is wrong, for which command, and where its help 
     [["policy", "set", "safe"], "missing FILE: tropic policy set NAME FILE [--agent AGENT [--instance INSTANCE]] (see tropic policy set --help)"],
     [
       ["instances", "create"],
-      "missing NAME: tropic instances create NAME [--provider local] [--region R] [--type T] (see tropic instances create --help)",
+      "missing NAME: tropic instances create NAME [--provider local|aws] [--region R] [--type T] (see tropic instances create --help)",
     ],
     [["settings", "set"], "missing KEY=VALUE: tropic settings set KEY=VALUE... (see tropic settings set --help)"],
     [
