@@ -72,7 +72,8 @@ export function runtimeProgressText(p: Progress): string {
   // (openclaw ships its dependencies inside its own package: a package count says little)
   if (p.phase === "download")
     return `installing the OpenClaw runtime (first start): downloading OpenClaw and Node 24 from the npm registry (~840 MB unpacked), ${secs}`;
-  if (p.phase === "lock") return "waiting for another install of the OpenClaw runtime";
+  // (this server's host bundle build, started at `tropic serve`, installs the same runtime)
+  if (p.phase === "lock") return "installing the OpenClaw runtime (first start): another install of it is running; waiting for it";
   if (p.phase === "lifecycle") return `installing the OpenClaw runtime: completing OpenClaw's install scripts, ${secs}`;
   if (p.phase === "verify") return `installing the OpenClaw runtime: verifying, ${secs}`;
   if (p.phase === "done") return `OpenClaw runtime ready (${secs})`;

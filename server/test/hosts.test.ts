@@ -273,10 +273,10 @@ test("tropic serve builds the host bundles in the background at start: the manif
   writeFileSync(join(tmp, "agent.mjs"), "// agent\n");
   mkdirSync(join(tmp, "plugin"));
   writeFileSync(join(tmp, "plugin", "index.mjs"), "// plugin\n");
-  const store = (dataDir: string, runtime: PlatformRuntime["runtime"]) => {
+  const store = (dataDir: string, runtime: PlatformRuntime["runtime"], installed?: () => boolean) => {
     const s = new HostBundles({
       dataDir,
-      platforms: [{ platform: "test-x64", runtime }],
+      platforms: [{ platform: "test-x64", runtime, ...(installed ? { installed } : {}) }],
       agentBundle: async () => join(tmp, "agent.mjs"),
       pluginDir: async () => join(tmp, "plugin"),
     });
@@ -324,6 +324,16 @@ test("tropic serve builds the host bundles in the background at start: the manif
   await fetch(`${lazyServer.url}/readyz`);
   assert.equal(lazy.builds, 0);
   assert.equal(existsSync(join(lazyDir, "host-bundles")), false);
+
+  // A machine's very first start (no runtime installed yet): the first instance installs it with its
+  // progress shown; the bundles wait for the first request instead of racing that install.
+  const firstDir = freshDataDir();
+  const first = store(firstDir, ok, () => false);
+  const firstServer = await serve(firstDir, true);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(first.builds, 0, "not built at a first start");
+  assert.equal((await fetch(`${firstServer.url}/install/manifest.json`)).status, 200, "the first request builds them");
+  assert.equal(first.builds, 1);
 
   // A build that fails in the background: the server runs on; the request is where the error shows.
   const badDir = freshDataDir();

@@ -32,7 +32,7 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AGENT_VERSION } from "@tropic/agent";
-import { installRuntime, NODE_MAJOR, nodePackageName, OPENCLAW_VERSION, runtimeDir } from "@tropic/runtime";
+import { installRuntime, NODE_MAJOR, nodePackageName, OPENCLAW_VERSION, runtimeDir, runtimeStatus } from "@tropic/runtime";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const HOST_SRC = join(REPO, "host", "src");
@@ -56,6 +56,8 @@ export interface HostManifest {
 export interface PlatformRuntime {
   platform: string;
   runtime: () => Promise<{ prefix: string; nodeVersion: string; openclawVersion: string }>;
+  /** whether runtime() can answer without installing (absent: it can) */
+  installed?: () => boolean;
 }
 
 export interface HostBundlesOptions {
@@ -77,6 +79,7 @@ export function localPlatform(dir = runtimeDir()): PlatformRuntime {
       const r = await installRuntime({ dir });
       return { prefix: r.prefix, nodeVersion: r.nodeVersion, openclawVersion: r.openclawVersion };
     },
+    installed: () => runtimeStatus(dir).installed,
   };
 }
 
@@ -143,6 +146,12 @@ export class HostBundles {
 
   /** Starts the build in the background (`tropic serve` calls it at start); errors go to onError (default: the log). */
   warm(onError: (e: Error) => void = (e) => this.opts.log?.(`host bundles: ${e.message}`)): void {
+    // Not on a machine's very first start: there the first instance installs the runtime with its
+    // progress on the instance, and a second install racing it would only make it wait on the lock.
+    if (this.platforms().some((p) => p.installed && !p.installed())) {
+      this.opts.log?.("host bundles: the OpenClaw runtime is not installed yet; the first one-liner builds them");
+      return;
+    }
     this.manifest().catch(onError);
   }
 

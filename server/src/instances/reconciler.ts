@@ -192,11 +192,15 @@ export class Reconciler {
     let obs: ObservedInstance = await provider.describe(ref);
     if (obs.state === "gone" || obs.state === "provisioning" || row.state === "provisioning" || !this.adopted.has(id)) {
       // Idempotent: creates what is missing, refreshes config and the agent's URL, keeps what exists.
-      // Long steps (the first runtime install) say what they are doing on the instance, every 2 s at most.
+      // Long steps (the first runtime install) say what they are doing on the instance: a new step at
+      // once, the same step's updates (its counters and seconds) every 2 s at most.
       let said = 0;
+      let step = "";
       const progress = (message: string) => {
-        if (Date.now() - said < 2000) return;
+        const kind = message.replace(/[\d.,]+/g, "#");
+        if (kind === step && Date.now() - said < 2000) return;
         said = Date.now();
+        step = kind;
         void this.setState(id, { stateReason: message }).catch(() => {});
       };
       obs = await provider.create(
