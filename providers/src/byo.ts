@@ -29,6 +29,9 @@ export class ByoProvider implements InstanceProvider {
   readonly id = "byo" as const;
   private channel: HostChannel | null = null;
 
+  /** reconnectGraceMs: how long a delete waits for an enrolled machine that is offline (default 60 s) */
+  constructor(private readonly o: { reconnectGraceMs?: number } = {}) {}
+
   /** The control plane's side (its agent hub and command queue), given once it exists. */
   attach(channel: HostChannel) {
     this.channel = channel;
@@ -56,14 +59,22 @@ export class ByoProvider implements InstanceProvider {
   }
 
   /**
-   * Asks a connected host to uninstall itself (services, users, files). An offline host cannot be
-   * reached: once the instance is gone its token no longer works, and `tropic-host uninstall` on the
+   * Asks the host to uninstall itself (services, users, files). A machine that enrolled but is not
+   * connected right now may be on its way back (a reboot, a network blip): it gets a short while to
+   * reconnect and take its uninstall before the instance, and with it its token, is gone. A host
+   * offline for longer cannot be reached: its token stops working, and `tropic-host uninstall` on the
    * machine removes what is left. A second call is a no-op.
    */
   async destroy(providerRef: string): Promise<void> {
     const id = this.instanceOf(providerRef);
-    const s = await this.channel?.status(id);
-    if (s?.connected) await this.channel!.request(id, HOST_COMMANDS.uninstall, {}, 15_000);
+    const until = Date.now() + (this.o.reconnectGraceMs ?? 60_000);
+    for (;;) {
+      const s = await this.channel?.status(id);
+      if (!s?.enrolled) return;
+      if (s.connected && (await this.channel!.request(id, HOST_COMMANDS.uninstall, {}, 15_000))) return;
+      if (Date.now() >= until) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   async describe(providerRef: string): Promise<ObservedInstance> {
