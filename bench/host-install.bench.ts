@@ -9,8 +9,8 @@
 // Skips (exit 0, with the reason) where a booted host cannot run: not root, or debootstrap,
 // systemd-container, iproute2 or nftables missing. The Debian root filesystem is built once and cached
 // (~/.cache/tropic/hosts, 3–5 min the first time).
-import { createServer } from "node:net";
 import { loadavg } from "node:os";
+import { freePort } from "@tropic/providers";
 import { hostBundles } from "../server/src/hosts/bundle.ts";
 import { bootedHostSkip, bootHost, type BootedHost } from "../server/test/booted-host.ts";
 import { Api, destroyAll, freshDataDir, inProcessServer, removeDir, sleep } from "../server/test/instances-harness.ts";
@@ -27,17 +27,6 @@ if (skip) {
 const RUNS = Number(process.env.TROPIC_BENCH_HOST_RUNS ?? 3);
 const SETTLE_MS = 30_000;
 const SAMPLES = 10;
-
-function freePortOn(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** VmRSS and Pss (smaps_rollup) of a process on the host, in MB. */
 async function memOf(h: BootedHost, pidExpr: string): Promise<{ rss: number; pss: number } | null> {
@@ -57,7 +46,7 @@ const h = await bootHost({ name: "laptop" });
 const dataDir = freshDataDir();
 let server: Awaited<ReturnType<typeof inProcessServer>> | null = null;
 try {
-  const port = await freePortOn(h.hostAddress);
+  const port = await freePort(h.hostAddress);
   const publicUrl = `http://${h.hostAddress}:${port}`;
   server = await inProcessServer(dataDir, 2000, { host: h.hostAddress, port, publicUrl });
 

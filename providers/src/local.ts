@@ -905,11 +905,12 @@ function tail(path: string): string {
 }
 
 /** A loopback TCP port that was free a moment ago. */
-export async function freePort(): Promise<number> {
+/** A TCP port free right now on `host` (default loopback). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
+    s.listen(0, host, () => {
       const port = (s.address() as { port: number }).port;
       s.close(() => res(port));
     });

@@ -22,6 +22,35 @@ import { freshDataDir } from "./instances-harness.ts";
 const AWS = testAwsSettings();
 const CONFIGURED: Partial<Config> = { aws: AWS, publicUrl: "https://tropic.example.com" };
 
+/** An app whose instance manager runs only the aws provider (AWS's API mocked by the caller's AwsWorld), started. */
+async function bootAwsApp(
+  config: Config,
+  database: Awaited<ReturnType<typeof freshDatabase>>,
+  kek: LocalKek,
+  extra: Parameters<typeof awsProviderFor>[2] = {},
+) {
+  const aws = awsProviderFor(config, database.db, { pollMs: 5, backoffMs: 5, ...extra });
+  assert.ok(aws, "configured");
+  const app = await buildApp({
+    config,
+    database,
+    kek,
+    logger: { level: "fatal", redact: LOG_REDACT },
+    instances: (log) =>
+      new InstanceManager({
+        database,
+        kek,
+        providers: { aws },
+        agentUrl: () => "wss://tropic.example.com/api/v1/agent/connect",
+        log,
+        healthIntervalMs: 300,
+      }),
+  });
+  await app.ready();
+  await app.instances!.start();
+  return app;
+}
+
 for (const kind of await backends()) {
   test(`[${kind}] without AWS configured, a cloud instance is refused naming what to set; nothing is created`, async (t) => {
     const h = await testApp(kind);
@@ -128,25 +157,7 @@ test("[pglite] the reconciler drives a VM: create (SG with the seed's table, tok
   const database = await freshDatabase("pglite");
   const kek = new LocalKek(TEST_KEY);
   const config = loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000, ...CONFIGURED });
-  const aws = awsProviderFor(config, database.db, { pollMs: 5, backoffMs: 5 });
-  assert.ok(aws, "configured");
-  const app = await buildApp({
-    config,
-    database,
-    kek,
-    logger: { level: "fatal", redact: LOG_REDACT },
-    instances: (log) =>
-      new InstanceManager({
-        database,
-        kek,
-        providers: { aws },
-        agentUrl: () => "wss://tropic.example.com/api/v1/agent/connect",
-        log,
-        healthIntervalMs: 300,
-      }),
-  });
-  await app.ready();
-  await app.instances!.start();
+  const app = await bootAwsApp(config, database, kek);
   t.after(async () => {
     await app.close();
     await database.close();
@@ -294,27 +305,7 @@ test("[pglite] the control plane killed mid-provision (after RunInstances, befor
     await database.close();
     world.restore();
   });
-  const boot = async (extra: Parameters<typeof awsProviderFor>[2]) => {
-    const aws = awsProviderFor(config, database.db, { pollMs: 5, backoffMs: 5, ...extra })!;
-    const app = await buildApp({
-      config,
-      database,
-      kek,
-      logger: { level: "fatal", redact: LOG_REDACT },
-      instances: (log) =>
-        new InstanceManager({
-          database,
-          kek,
-          providers: { aws },
-          agentUrl: () => "wss://tropic.example.com/api/v1/agent/connect",
-          log,
-          healthIntervalMs: 300,
-        }),
-    });
-    await app.ready();
-    await app.instances!.start();
-    return app;
-  };
+  const boot = (extra: Parameters<typeof awsProviderFor>[2]) => bootAwsApp(config, database, kek, extra);
   // The first process launches the VM, then "dies" before it can save the id (it never returns from that write).
   let launched: () => void = () => {};
   const wasLaunched = new Promise<void>((r) => (launched = r));
