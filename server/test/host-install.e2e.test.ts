@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { connect, createServer } from "node:net";
 import { test } from "node:test";
-import { BYO_OFFLINE } from "@tropic/providers";
+import { BYO_OFFLINE, freePort } from "@tropic/providers";
 import { ScriptedModel } from "../../plugin/test/model-server.ts";
 import { hostBundles } from "../src/hosts/bundle.ts";
 import { bootedHostSkip, bootHost } from "./booted-host.ts";
@@ -23,17 +23,6 @@ import { connectStandInAgent } from "./stand-in-agent.ts";
 const skip = bootedHostSkip();
 /** What a second machine says about itself at enrolment (the test process enrols it by HTTP, as tropic-host would). */
 const HOST = { os: "linux", arch: "x64", hostname: "other", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
-
-function freePortOn(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Makes 127.0.0.1:port of this machine reachable at host:<returned port> (the guest reaches only the veth's host side). */
 async function forward(host: string, port: number): Promise<{ port: number; close(): void }> {
@@ -52,7 +41,7 @@ async function forward(host: string, port: number): Promise<{ port: number; clos
 test("one-liner on a booted Debian host → services up → instance running; restarts, reboot, uninstall", { skip, timeout: 30 * 60_000 }, async (t) => {
   const h = await bootHost({ t, name: "laptop" });
   const dataDir = freshDataDir();
-  const port = await freePortOn(h.hostAddress);
+  const port = await freePort(h.hostAddress);
   const publicUrl = `http://${h.hostAddress}:${port}`;
   const serverOpts = { host: h.hostAddress, port, publicUrl };
   let server = await inProcessServer(dataDir, 2000, serverOpts);
@@ -310,7 +299,14 @@ test("one-liner on a booted Debian host → services up → instance running; re
     t.diagnostic(`reboot ${ms} ms`);
     const active = await h.exec("systemctl is-active tropic-agent.service");
     assert.equal(active.stdout.trim(), "active");
-    await api.until(`/api/v1/instances/${instance.id}`, (j) => j?.state === "running", 5 * 60_000, "running after the reboot");
+    // Running as the agent reports it after the reboot: a report newer than the reboot (the old connection is dead, not yet noticed).
+    const rebooted = Date.now();
+    await api.until(
+      `/api/v1/instances/${instance.id}`,
+      (j) => j?.state === "running" && j?.host?.connected === true && Date.parse(j?.host?.lastSeenAt ?? "") > rebooted,
+      5 * 60_000,
+      "running after the reboot, reported by the rebooted agent",
+    );
   });
 
   await t.test("deleting the instance uninstalls the host: no unit, user or file left", async () => {
