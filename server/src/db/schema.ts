@@ -285,3 +285,35 @@ export const enrolmentTokens = pgTable("enrolment_tokens", {
   createdAt: ts("created_at").notNull().defaultNow(),
   expiresAt: ts("expires_at").notNull(),
 });
+
+/** Host audits (migration 0011, posture/): score, counts and the full report of each run. */
+export const instanceAudits = pgTable("instance_audits", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  kind: text("kind").$type<AuditKind>().notNull(),
+  score: integer("score").notNull(),
+  counts: jsonb("counts").$type<SeverityCounts>().notNull(),
+  /** hardening/src/types.ts Report */
+  report: jsonb("report").$type<Record<string, unknown>>().notNull(),
+  /** harden.ts Change[] when the audit hardened the host first (provision) */
+  hardened: jsonb("hardened").$type<Record<string, unknown>[] | null>(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+export type AuditKind = "provision" | "deploy" | "daily" | "manual";
+export type SeverityCounts = { CRIT: number; HIGH: number; MED: number; LOW: number };
+
+/** Integrity incidents reported by the agent (migration 0011): one open row per (instance, name, actual). */
+export const integrityIncidents = pgTable("integrity_incidents", {
+  id: uuid("id").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  instanceId: uuid("instance_id").notNull(),
+  name: text("name").notNull(),
+  path: text("path").notNull(),
+  change: text("change").$type<"changed" | "deleted" | "added">().notNull(),
+  expected: text("expected"),
+  actual: text("actual"),
+  detectedAt: ts("detected_at").notNull().defaultNow(),
+  acceptedAt: ts("accepted_at"),
+  acceptedReason: text("accepted_reason"),
+});
