@@ -258,6 +258,31 @@ test("[pglite] a host's agent: waiting, running through its tunnel (health and p
   await until(two.id, (j) => j.state === "running", "two running");
   back.close();
   await until(two.id, (j) => j.state === "stopped" && j.stateReason === BYO_OFFLINE && j.host.connected === false, "offline after it left");
+
+  // Deleted while it is away (a reboot): a command queued before the delete is never sent, but the
+  // machine coming back is let in to take its uninstall; once torn down, its token opens nothing.
+  await call("POST", `/api/v1/instances/${two.id}/stop`);
+  assert.equal((await call("DELETE", `/api/v1/instances/${two.id}`)).statusCode, 202);
+  await new Promise((r) => setTimeout(r, 300));
+  const frames: string[] = [];
+  const returning = await connectStandInAgent({ base: address, token: two.creds.agentToken, instanceId: two.id, port });
+  returning.ws.on("message", (data, isBinary) => {
+    if (isBinary) return;
+    const f = JSON.parse(String(data));
+    frames.push(f.type === "command" ? f.kind : f.type);
+    if (f.type === "command") returning.ws.send(JSON.stringify({ type: "ack", id: f.id, ok: true }));
+  });
+  t.after(() => returning.close());
+  for (let i = 0; i < 200 && !frames.includes("uninstall"); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(frames, ["uninstall"], "only the uninstall: no queued stop, no `synced` (the gateway is not to start)");
+  for (let i = 0; i < 200 && (await call("GET", `/api/v1/instances/${two.id}`)).statusCode !== 404; i++) await new Promise((r) => setTimeout(r, 50));
+  const gone = new WebSocket(`${address.replace(/^http/, "ws")}${AGENT_PATH}`, { headers: { authorization: `Bearer ${two.creds.agentToken}` } });
+  for (let i = 0; i < 200 && app.instances!.hub.connected(two.id); i++) await new Promise((r) => setTimeout(r, 50));
+  const refused = await new Promise<number>((r) => {
+    gone.once("unexpected-response", (_q, res) => r(res.statusCode ?? 0));
+    gone.once("open", () => r(101));
+  });
+  assert.equal(refused, 401, "a torn-down instance's token opens nothing");
 });
 
 test("tropic serve builds the host bundles in the background at start: the manifest is ready before anyone asked; a failed build is not fatal", async (t) => {

@@ -5,7 +5,7 @@
 import { get as httpGet, type IncomingMessage, type Server } from "node:http";
 import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { WebSocket, WebSocketServer } from "ws";
 import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind, TunnelMux, type TunnelStream } from "@tropic/agent";
@@ -29,6 +29,11 @@ interface Conn {
   mux: TunnelMux;
   /** live requests (`request()`): answered by their ack, never stored */
   waiting: Map<string, { resolve: (ack: { ok: boolean; result?: unknown; error?: string }) => void; reject: (e: Error) => void }>;
+  /**
+   * The instance is being deleted: its agent may still connect (a machine back from a reboot must take
+   * its uninstall, providers/src/byo.ts), but it is sent nothing queued and never told to start.
+   */
+  deleting: boolean;
 }
 
 /** A live request the connected agent did not answer (no connection, closed, or too slow). */
@@ -84,12 +89,14 @@ export class AgentHub {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const m = /^Bearer ([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ""));
-    let row: { id: string; ownerId: string } | undefined;
+    let row: { id: string; ownerId: string; deletedAt: Date | null } | undefined;
     if (m) {
+      // A deleted instance's row lives until its machine is torn down (two-phase delete): until then
+      // its agent is let in, so the teardown can reach it; after, the token matches nothing.
       [row] = await this.db
-        .select({ id: instances.id, ownerId: instances.ownerId })
+        .select({ id: instances.id, ownerId: instances.ownerId, deletedAt: instances.deletedAt })
         .from(instances)
-        .where(and(eq(instances.agentTokenHash, sha256Hex(m[1]!)), isNull(instances.deletedAt)))
+        .where(and(eq(instances.agentTokenHash, sha256Hex(m[1]!)), or(isNull(instances.deletedAt), eq(instances.state, "deleting"))))
         .limit(1)
         .catch(() => []);
     }
@@ -98,10 +105,10 @@ export class AgentHub {
       return;
     }
     const inst = row;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, inst.id, inst.ownerId));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, inst.id, inst.ownerId, !!inst.deletedAt));
   }
 
-  private adopt(ws: WebSocket, instanceId: string, ownerId: string) {
+  private adopt(ws: WebSocket, instanceId: string, ownerId: string, deleting = false) {
     this.conns.get(instanceId)?.ws.close(4000, "replaced by a newer connection");
     // The only stream an agent may open toward the control plane is one to the model proxy's own
     // listener (its gateway's model calls); anything else is refused (fromAgent).
@@ -109,7 +116,7 @@ export class AgentHub {
       { send: (frame) => ws.send(frame), bufferedAmount: () => ws.bufferedAmount },
       { role: "client", accept: (meta) => this.fromAgent(meta) },
     );
-    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map(), mux };
+    const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map(), mux, deleting };
     this.conns.set(instanceId, c);
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on("pong", () => {
@@ -217,7 +224,7 @@ export class AgentHub {
       if (Array.isArray(f.status?.gatewayAgents))
         await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
       for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
-      if (f.type === "hello") {
+      if (f.type === "hello" && !c.deleting) {
         await this.sendOpen(c);
         // what was queued is on its way: the agent starts its gateway after applying it
         if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ type: "synced" }));
@@ -230,7 +237,7 @@ export class AgentHub {
   /** Sends every open command of an instance its agent has not had on this connection, in order. */
   pump(instanceId: string): Promise<void> {
     const c = this.conns.get(instanceId);
-    if (!c) return Promise.resolve();
+    if (!c || c.deleting) return Promise.resolve();
     c.chain = c.chain.then(() => this.sendOpen(c)).catch((err) => this.log.warn({ err, instanceId }, "command delivery failed"));
     return c.chain;
   }
