@@ -36,3 +36,14 @@ CREATE TABLE integrity_incidents (
 CREATE UNIQUE INDEX integrity_incidents_open ON integrity_incidents (instance_id, name, COALESCE(actual, ''))
   WHERE accepted_at IS NULL;
 CREATE INDEX integrity_incidents_instance ON integrity_incidents (instance_id, detected_at DESC);
+
+-- Scheduled and one-time posture jobs claimed per instance and period (posture/service.ts): the daily
+-- audit and the 12-hourly integrity check run once per period even when several control-plane
+-- processes queue them (and after pg-boss archived its own singleton rows); `provision` has period 0.
+CREATE TABLE posture_runs (
+  instance_id  uuid NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+  job          text NOT NULL CHECK (job IN ('provision', 'daily', 'integrity')),
+  period_start timestamptz NOT NULL,
+  claimed_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (instance_id, job, period_start)
+);

@@ -317,3 +317,15 @@ export const integrityIncidents = pgTable("integrity_incidents", {
   acceptedAt: ts("accepted_at"),
   acceptedReason: text("accepted_reason"),
 });
+
+/** Claims of scheduled posture jobs per instance and period (migration 0011): each runs once per period. */
+export const postureRuns = pgTable(
+  "posture_runs",
+  {
+    instanceId: uuid("instance_id").notNull(),
+    job: text("job").$type<"provision" | "daily" | "integrity">().notNull(),
+    periodStart: ts("period_start").notNull(),
+    claimedAt: ts("claimed_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.job, t.periodStart] })],
+);
