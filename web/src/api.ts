@@ -74,6 +74,8 @@ export interface Instance {
   usesPlatformKey?: boolean;
   /** a `byo` instance's machine once it enrolled (null: waiting for the machine) */
   host?: InstanceHost | null;
+  /** the latest audit's score and the open integrity incidents (null: never audited) */
+  posture?: { score: number; at: string; openIncidents: number } | null;
 }
 export interface InstanceHost {
   os: string;
@@ -107,4 +109,50 @@ export interface Agent {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+// Posture (issue 18): an instance's host audits and integrity incidents (hardening/src/types.ts).
+export type Severity = "CRIT" | "HIGH" | "MED" | "LOW";
+export interface Finding {
+  id: string;
+  title: string;
+  severity: Severity;
+  status: string;
+  category: string;
+  frameworks: string[];
+  evidence: string;
+  remediation: string;
+  /** why an accepted finding is deliberate */
+  reason?: string;
+  source: "tropic" | "openclaw";
+}
+export interface PostureReport {
+  ts: string;
+  score: number;
+  counts: Record<Severity, number>;
+  findings: Finding[];
+  accepted: Finding[];
+  passed: number;
+  notApplicable: number;
+}
+export interface IntegrityIncident {
+  id: string;
+  name: string;
+  path: string;
+  change: "changed" | "deleted" | "added";
+  detectedAt: string;
+  acceptedAt: string | null;
+  reason: string | null;
+}
+/** GET /api/v1/instances/:id/posture */
+export interface Posture {
+  score: number | null;
+  counts: Record<Severity, number> | null;
+  at: string | null;
+  kind: string | null;
+  report: PostureReport | null;
+  /** oldest first */
+  history: { id: string; at: string; kind: string; score: number }[];
+  /** open first */
+  incidents: IntegrityIncident[];
 }

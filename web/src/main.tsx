@@ -9,6 +9,7 @@ import { ChatPage } from "./pages/Chat.tsx";
 import { CreditsPage } from "./pages/Credits.tsx";
 import { MarketplacePage } from "./pages/Marketplace.tsx";
 import { PoliciesPage } from "./pages/Policies.tsx";
+import { SecurityPage } from "./pages/Security.tsx";
 import { SettingsPage } from "./pages/Settings.tsx";
 import { SignInPage } from "./pages/SignIn.tsx";
 import { isDashboardPath, Link, navigate, safeNext, usePath } from "./router.tsx";
@@ -53,6 +54,8 @@ function App() {
     );
 
   const page = path.split("/")[1] ?? "";
+  // An instance's own pages live under /instances/<id>/… (its Security page); the nav shows them under Agents.
+  const instancePage = page === "instances" && path.split("/")[3] === "security" ? path.split("/")[2] : undefined;
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -64,7 +67,12 @@ function App() {
         </Link>
         <nav aria-label="Main">
           {NAV.map((n) => (
-            <Link key={n.to} to={n.to} className="nav" aria-current={`/${page}` === n.to ? "page" : undefined}>
+            <Link
+              key={n.to}
+              to={n.to}
+              className="nav"
+              aria-current={`/${page}` === n.to || (instancePage && n.to === "/agents") ? "page" : undefined}
+            >
               {n.label}
             </Link>
           ))}
@@ -92,7 +100,8 @@ function App() {
         {page === "settings" ? <SettingsPage /> : null}
         {page === "credits" ? <CreditsPage /> : null}
         {page === "audit" ? <AuditPage /> : null}
-        {!NAV.some((n) => n.to === `/${page}`) ? (
+        {instancePage ? <SecurityPage key={instancePage} instanceId={instancePage} /> : null}
+        {!NAV.some((n) => n.to === `/${page}`) && !instancePage ? (
           <div className="page">
             <h1>Not found</h1>
             <p>

@@ -20,12 +20,17 @@ export function ConfirmDialog(props: {
 
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
-    cancelRef.current?.focus();
+    // (a field inside, such as a reason to give, takes focus first when it asks to)
+    (boxRef.current?.querySelector<HTMLElement>("[data-autofocus]") ?? cancelRef.current)?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape") onCancel();
       if (e.key !== "Tab" || !boxRef.current) return;
       // Keep focus inside the dialog while it is open.
-      const focusable = [...boxRef.current.querySelectorAll<HTMLElement>("button:not(:disabled), a[href]")];
+      const focusable = [
+        ...boxRef.current.querySelectorAll<HTMLElement>(
+          "button:not(:disabled), a[href], input:not(:disabled), textarea:not(:disabled), select:not(:disabled)",
+        ),
+      ];
       const first = focusable[0];
       const last = focusable[focusable.length - 1];
       if (!first || !last) return;

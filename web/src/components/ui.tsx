@@ -183,6 +183,22 @@ export function Drawer(props: { title: string; onClose: () => void; children: Re
   );
 }
 
+/** The width of an element as it is laid out (a chart draws to it), at least 260 px. */
+export function useWidth<T extends HTMLElement>(fallback: number) {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const measure = () => setWidth(Math.max(260, Math.floor(el.getBoundingClientRect().width)));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return { ref, width };
+}
+
 export function formatCredits(n: number): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: n < 10 ? 2 : 1 });
 }

@@ -17,6 +17,7 @@ import {
 } from "../components/catalog.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { Dialog, ShieldIcon } from "../components/Dialog.tsx";
+import { CardPosture } from "../components/posture.tsx";
 import { SkillsDrawer } from "../components/SkillsDrawer.tsx";
 import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useAction, useLoad } from "../components/ui.tsx";
 import { Link, navigate, useQuery } from "../router.tsx";
@@ -411,6 +412,7 @@ function InstanceCard(props: {
         <div className={`banner ${i.state === "failed" ? "error" : "warn"} reason`}>{reason}</div>
       ) : null}
       {i.host?.agent37 ? <p className="hint-line">Agent37 machine: its models and API keys are managed on Agent37.</p> : null}
+      <CardPosture instance={i} />
       <dl className="facts">
         <dt>Provider</dt>
         <dd>{PROVIDER_LABEL[i.provider] ?? i.provider}</dd>

@@ -1,8 +1,8 @@
 // Credits: the balance, what burns now and when it runs out, the burn over time (an inline SVG
 // chart of the settled 5-minute windows), spend per instance and agent, buying credits, the ledger.
-import { type ReactNode, useEffect, useRef, useState } from "react";
+import { type ReactNode, useState } from "react";
 import { ApiError, get, post } from "../api.ts";
-import { Empty, ErrorBanner, formatCredits, Loading, Notice, StateBadge, timeAgo, useLoad } from "../components/ui.tsx";
+import { Empty, ErrorBanner, formatCredits, Loading, Notice, StateBadge, timeAgo, useLoad, useWidth } from "../components/ui.tsx";
 import { Link } from "../router.tsx";
 import "./credits.css";
 
@@ -382,21 +382,6 @@ function niceMax(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
-}
-
-function useWidth<T extends HTMLElement>(fallback: number) {
-  const ref = useRef<T>(null);
-  const [width, setWidth] = useState(fallback);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const measure = () => setWidth(Math.max(260, Math.floor(el.getBoundingClientRect().width)));
-    measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
-  return { ref, width };
 }
 
 function BurnChart({ h, hours }: { h: History; hours: number }) {
