@@ -37,13 +37,15 @@ export function memoryTunnels(port: number): GatewayTunnels & { close(): void } 
 
 /**
  * A stand-in instance agent connected to a control plane (`base`: http://host:port) with the
- * instance's agent token: it says hello, acknowledges nothing, and serves the tunnel to `port`.
+ * instance's agent token: it says hello, acknowledges nothing (unless `answer` is given: then every
+ * command is acked with what it returns; `undefined` leaves the command unanswered), and serves the tunnel to `port`.
  */
 export async function connectStandInAgent(o: {
   base: string;
   token: string;
   instanceId: string;
   port: number;
+  answer?: (kind: string, payload: Record<string, unknown>) => Promise<{ ok: boolean; result?: unknown; error?: string } | undefined>;
 }): Promise<{ ws: WebSocket; mux: TunnelMux; close(): void }> {
   const ws = new WebSocket(`${o.base.replace(/^http/, "ws")}${AGENT_PATH}`, { headers: { authorization: `Bearer ${o.token}` } });
   const mux = new TunnelMux(
@@ -51,7 +53,13 @@ export async function connectStandInAgent(o: {
     { role: "server", accept: () => dialLocal(o.port) },
   );
   ws.on("message", (data, isBinary) => {
-    if (isBinary) mux.receive(data as Buffer);
+    if (isBinary) return mux.receive(data as Buffer);
+    if (!o.answer) return;
+    const f = JSON.parse(String(data));
+    if (f.type !== "command") return;
+    void o.answer(f.kind, f.payload).then((a) => {
+      if (a && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "ack", id: f.id, ...a }));
+    });
   });
   ws.on("close", () => mux.close(new Error("closed")));
   await new Promise<void>((resolve, reject) => {

@@ -61,6 +61,8 @@ export class AgentHub {
   onGatewayTrouble: (instanceId: string) => void = () => {};
   /** called when an agent connects (a user's own machine coming back: the reconciler looks at once) */
   onConnected: (instanceId: string) => void = () => {};
+  /** called when an agent deploy became ready (its register_agent acked): the deploy re-audit (posture/) */
+  onAgentReady: (instanceId: string) => void = () => {};
 
   constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
     this.db = deps.db;
@@ -368,6 +370,7 @@ export class AgentHub {
             : { state: "failed", stateReason: error ?? "the instance refused", updatedAt: now },
         )
         .where(and(eq(agents.id, cmd.agentId), eq(agents.state, "provisioning")));
+      if (ok) this.onAgentReady(c.instanceId);
     } else if (cmd.onDone === "skill_installed") {
       const slug = String((cmd.payload as { slug?: string }).slug);
       await this.db

@@ -12,6 +12,7 @@ import { AgentHub } from "./hub.ts";
 import { Reconciler } from "./reconciler.ts";
 import type { Rates } from "../credits/rates.ts";
 import { MeterService } from "../credits/service.ts";
+import { PostureService, type PostureServiceOptions } from "../posture/service.ts";
 
 export interface InstanceManagerOptions {
   database: Database;
@@ -25,6 +26,8 @@ export interface InstanceManagerOptions {
   rates?: Rates;
   /** how often due SSH keys are looked for (default hourly) */
   sshRotationCheckMs?: number;
+  /** posture/: how often the periodic checks are fanned out, and the retry delay of a job (tests shorten them) */
+  posture?: Pick<PostureServiceOptions, "tickMs" | "retryDelaySeconds" | "timeoutsMs">;
 }
 
 export class InstanceManager {
@@ -33,6 +36,8 @@ export class InstanceManager {
   /** credits every 5 minutes and the spending limits (credits/) */
   readonly meter: MeterService;
   readonly sshRotation: SshKeyRotation;
+  /** host audits, integrity checks and their schedules (posture/, issue 18) */
+  readonly posture: PostureService;
   private started = false;
 
   constructor(readonly o: InstanceManagerOptions) {
@@ -51,6 +56,10 @@ export class InstanceManager {
     this.hub.onConnected = (id) => void this.reconciler.kick(id);
     // A user's own machine is driven through its agent: the byo provider queues its commands here.
     if (o.providers.byo instanceof ByoProvider) o.providers.byo.attach(hostChannel(o.database.db, this.hub));
+    this.posture = new PostureService({ database: o.database, hub: this.hub, log: o.log, ...o.posture });
+    // The provision audit once an instance first runs (the job skips one already audited); a re-audit after each agent deploy.
+    this.reconciler.onRunning = (id) => void this.posture.trigger(id, "provision");
+    this.hub.onAgentReady = (id) => void this.posture.trigger(id, "deploy");
     this.meter = new MeterService({ database: o.database, log: o.log, rates: o.rates, changed: (id) => this.reconciler.kick(id) });
     this.sshRotation = new SshKeyRotation({
       db: o.database.db,
@@ -70,6 +79,7 @@ export class InstanceManager {
     this.started = true;
     await this.reconciler.start();
     if (this.reconciler.jobs) await this.meter.start(this.reconciler.jobs);
+    if (this.reconciler.jobs) await this.posture.start(this.reconciler.jobs);
     this.sshRotation.start();
   }
 
@@ -86,6 +96,7 @@ export class InstanceManager {
 
   async stop() {
     this.meter.stop();
+    this.posture.stop();
     await this.sshRotation.stop();
     await this.reconciler.stop();
     await this.hub.close();

@@ -44,6 +44,8 @@ export class Reconciler {
   private stopped = false;
   /** test hook: called at named points of a step (a test can kill the process there) */
   onStep: (instanceId: string, step: string) => void = () => {};
+  /** called when an instance turns running (from initializing, restarting or failed): its provision audit (posture/) */
+  onRunning: (instanceId: string) => void = () => {};
 
   constructor(o: ReconcilerOptions) {
     this.o = o;
@@ -265,7 +267,10 @@ export class Reconciler {
     });
     if (verdict.state === "initializing" || verdict.state === "restarting")
       await this.kick(id, Math.max(1, Math.round((this.o.watchIntervalMs ?? 1000) / 1000)));
-    if (verdict.state === "running") await this.o.hub.pump(id);
+    if (verdict.state === "running") {
+      await this.o.hub.pump(id);
+      if (cur.state !== "running") this.onRunning(id);
+    }
   }
 
   /** The agent says its gateway is ready: one health check now (the seed's rule), not at the next pass. */
@@ -282,6 +287,7 @@ export class Reconciler {
       .set({ state: "running", lastHealthAt: new Date(), stateReason: null, updatedAt: new Date() })
       .where(and(eq(instances.id, id), eq(instances.state, row.state), eq(instances.desiredState, "running")));
     await this.o.hub.pump(id);
+    this.onRunning(id);
   }
 
   /**

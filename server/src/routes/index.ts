@@ -14,6 +14,7 @@ import { credentialRoutes } from "./credentials.ts";
 import { creditRoutes } from "./credits.ts";
 import { billingRoutes } from "./billing.ts";
 import { gateAuditRoutes } from "./gate-audit.ts";
+import { postureRoutes } from "./posture.ts";
 import { healthRoutes } from "./health.ts";
 import { instanceRoutes } from "./instances.ts";
 import { marketplaceRoutes } from "./marketplace.ts";
@@ -61,6 +62,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     skillRoutes,
     auditRoutes,
     gateAuditRoutes,
+    postureRoutes,
     proxyRoutes,
     modelProxyRoutes,
     modelUsageRoutes,

@@ -10,6 +10,7 @@ import { awsMissing } from "../config.ts";
 import { availableProviders, awsNotConfigured, createInstance, offeredInfo } from "../instances/create.ts";
 import { hostOut, hostView } from "../hosts/view.ts";
 import { recordEvent } from "../lib/audit.ts";
+import { postureSummaries } from "../posture/store.ts";
 import { conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
 import { decodeCursor, page, pageQuery } from "../lib/pagination.ts";
 import type { RouteDeps } from "./index.ts";
@@ -41,6 +42,8 @@ export const instanceOut = z.object({
   pausedUntil: isoNullable,
   /** a `byo` instance's machine once it enrolled (hosts/): OS, architecture, versions, last seen, connected */
   host: hostOut.nullable().optional(),
+  /** host posture (posture/, docs/hardening.md): the latest audit's score and time, open integrity incidents; null: never audited (list and get) */
+  posture: z.object({ score: z.number(), at: z.string(), openIncidents: z.number() }).nullable().optional(),
 });
 
 /** A row as the API shows it: the host's details with its agent's last report and connection. */
@@ -116,8 +119,12 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
       .where(and(eq(instances.ownerId, req.caller!.id), isNull(instances.deletedAt), beforeCursor(instances.createdAt, instances.id, cursor)))
       .orderBy(...newestFirst(instances.createdAt, instances.id))
       .limit(req.query.limit + 1);
+    const posture = await postureSummaries(
+      db,
+      rows.map((r) => r.id),
+    );
     return page(
-      rows.map((r) => instanceView(r, manager)),
+      rows.map((r) => ({ ...instanceView(r, manager), posture: posture.get(r.id) ?? null })),
       req.query.limit,
     );
   });
@@ -157,9 +164,10 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
     return reply.code(201).send(instanceView(row, manager));
   });
 
-  app.get("/api/v1/instances/:id", { schema: { tags, params: idParam, response: { 200: instanceOut } } }, async (req) =>
-    instanceView(await ownedInstance(db, req.caller!.id, req.params.id), manager),
-  );
+  app.get("/api/v1/instances/:id", { schema: { tags, params: idParam, response: { 200: instanceOut } } }, async (req) => {
+    const row = await ownedInstance(db, req.caller!.id, req.params.id);
+    return { ...instanceView(row, manager), posture: (await postureSummaries(db, [row.id])).get(row.id) ?? null };
+  });
 
   app.patch(
     "/api/v1/instances/:id",
