@@ -60,6 +60,15 @@ const auditResult = z.object({
   files: z.array(z.string()).optional(),
 });
 
+/**
+ * Whether the instance's agent can be asked from this process: connected here, or (with the cluster's
+ * `reachable`, when this hub has it) held by another live control-plane node that forwards the request.
+ */
+export async function agentReachable(hub: AgentHub, instanceId: string): Promise<boolean> {
+  const h = hub as AgentHub & { reachable?: (id: string) => Promise<boolean> };
+  return h.connected(instanceId) || (typeof h.reachable === "function" && (await h.reachable(instanceId)));
+}
+
 /** The current period of `seconds` (aligned to the epoch, as pg-boss's singleton slots are). */
 export function periodStart(now: Date, seconds: number): Date {
   return new Date(Math.floor(now.getTime() / 1000 / seconds) * seconds * 1000);
@@ -164,7 +173,7 @@ export class PostureService {
       .limit(1);
     if (!inst || inst.deletedAt || inst.state !== "running") return;
     // The agent holds one connection, to one control-plane process: another process's retry may have it.
-    if (!this.o.hub.connected(inst.id)) throw new Error("the instance's agent is not connected to this control-plane process");
+    if (!(await agentReachable(this.o.hub, inst.id))) throw new Error("the instance's agent is not connected to this control-plane process");
     if (j.job === "deploy") {
       await this.runAudit(inst, "deploy");
       return;

@@ -6,7 +6,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AgentUnavailableError } from "../instances/hub.ts";
 import { ApiError, badRequest } from "../lib/errors.ts";
-import { AgentRefusedError } from "../posture/service.ts";
+import { AgentRefusedError, agentReachable } from "../posture/service.ts";
 import { postureOf } from "../posture/store.ts";
 import type { RouteDeps } from "./index.ts";
 import { ownedInstance } from "./instances.ts";
@@ -118,7 +118,7 @@ export const postureRoutes: FastifyPluginAsync<RouteDeps> = async (root, { datab
     },
     async (req) => {
       const inst = await ownedInstance(db, req.caller!.id, req.params.id);
-      if (inst.state !== "running" || !manager?.hub.connected(inst.id)) throw notRunning();
+      if (inst.state !== "running" || !manager || !(await agentReachable(manager.hub, inst.id))) throw notRunning();
       try {
         const { audit } = await manager.posture.runAudit(inst, "manual");
         return {
@@ -151,7 +151,7 @@ export const postureRoutes: FastifyPluginAsync<RouteDeps> = async (root, { datab
     },
     async (req) => {
       const inst = await ownedInstance(db, req.caller!.id, req.params.id);
-      const running = inst.state === "running" && !!manager?.hub.connected(inst.id);
+      const running = inst.state === "running" && !!manager && (await agentReachable(manager.hub, inst.id));
       let r: { accepted: string[]; unknown: string[] };
       try {
         if (!manager) throw notRunning();
