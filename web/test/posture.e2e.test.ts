@@ -253,6 +253,12 @@ test("Posture in a browser (stand-in agent, MOCK): card gauge and alert badge, f
       "The instance is not running, so it cannot be audited. Start it on the Agents page, then run the audit again.",
     );
     await s.shot("posture-not-running");
+
+    // At phone width the page fits: nothing wider than the screen (findings' facts stack).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId("posture-chart").waitFor();
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), "no horizontal scroll at 390 px");
+    await s.shot("posture-phone");
     // (the sign-up page asks who is signed in first: that 401 is expected; the refused audit is the 409)
     assert.deepEqual(
       s.problems.filter((p) => !p.includes("status of 401") && !p.includes("status of 409")),
