@@ -323,3 +323,26 @@ test("MOCK: the mock checks Notion-Version and page_size like Notion", async () 
   assert.equal(big.status, 400);
   assert.ok(n.requests.filter((r) => r.path === "/v1/search").length === 2);
 });
+
+test("MOCK: --help on the tool and on every command prints its usage and calls nothing", async () => {
+  const top = await run(["--help"]);
+  assert.equal(top.code, 0);
+  for (const c of ["search", "pages list", "databases list", "blocks get", "csv import", "csv sync"])
+    assert.ok(top.stdout.includes(`notion-cli ${c}`), c);
+  for (const args of [
+    ["search", "--help"],
+    ["pages", "list", "--help"],
+    ["databases", "list", "--help"],
+    ["blocks", "get", "--help"],
+    ["csv", "import", "--help"],
+    ["csv", "sync", "--help"],
+  ]) {
+    const r = await run(args, { NOTION_API_KEY: undefined });
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(r.stdout.startsWith(`notion-cli ${args.slice(0, -1).join(" ")}`), args.join(" "));
+  }
+  const unknown = await run(["pages", "delete"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "pages delete"/);
+  assert.equal(n.requests.length, 0);
+});

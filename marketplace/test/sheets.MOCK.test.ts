@@ -2,6 +2,8 @@
 // and a MOCK instance-agent token endpoint on loopback (Google's servers are not reachable here).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, test } from "node:test";
 import { MARKETPLACE_ROOT, getSkill } from "../src/index.ts";
@@ -207,4 +209,23 @@ test("MOCK: a 429 from Google is retried after Retry-After", async () => {
   assert.equal(JSON.parse(r.stdout).updates.updatedRange, "Sheet1!A3:B3");
   assert.equal(g.requests.length, 3);
   assert.equal(g.spreadsheets.get(ID)!.sheets[0]!.rows.length, 3, "appended once, not three times");
+});
+
+test("MOCK: runs by bare name from PATH through a symlink (how an installer may expose bin/)", async () => {
+  const onPath = mkdtempSync(join(tmpdir(), "gws-path-"));
+  try {
+    symlinkSync(join(BIN, "gws-sheets"), join(onPath, "gws-sheets"));
+    const r = await new Promise<Run>((ok) =>
+      execFile(
+        "gws-sheets",
+        ["+read", "--spreadsheet", ID, "--range", "Sheet1!A1"],
+        { env: { PATH: `${onPath}:${process.env.PATH}`, TROPIC_SHEETS_API_BASE: g.url, GOOGLE_ACCESS_TOKEN: g.token }, timeout: 20_000 },
+        (err, stdout, stderr) => ok({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).values, [["name"]]);
+  } finally {
+    rmSync(onPath, { recursive: true, force: true });
+  }
 });
