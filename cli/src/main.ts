@@ -9,6 +9,7 @@ const ORDER = [
   "logout",
   "whoami",
   "instances",
+  "audit",
   "templates",
   "agents",
   "policy",

@@ -1,4 +1,5 @@
 import { accountCommands } from "./account.ts";
+import { auditCommands } from "./audit.ts";
 import { localCommands } from "./local.ts";
 import { resourceCommands } from "./resources.ts";
 import { runtimeCommands } from "./runtime.ts";
@@ -56,4 +57,5 @@ export const commands: Record<string, Command> = {
   ...resourceCommands,
   ...settingsCommands,
   ...sshCommands,
+  ...auditCommands,
 };
