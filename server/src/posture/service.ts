@@ -17,6 +17,7 @@ import type { Database } from "../db/connect.ts";
 import { type AuditKind, instances } from "../db/schema.ts";
 import { type AgentHub, AgentUnavailableError } from "../instances/hub.ts";
 import { recordEvent } from "../lib/audit.ts";
+import { report } from "./report.ts";
 import { claimRun, hasAudit, type IncidentIn, markAccepted, openIncidents, releaseRun, storeAudit, storeIncidents } from "./store.ts";
 
 export const POSTURE_QUEUE = "instance-posture";
@@ -33,12 +34,6 @@ type Instance = { id: string; ownerId: string };
 /** The agent answered, but not with a result (it refused, or the result is not what the protocol says). */
 export class AgentRefusedError extends Error {}
 
-const severityCounts = z.object({
-  CRIT: z.number().int().min(0),
-  HIGH: z.number().int().min(0),
-  MED: z.number().int().min(0),
-  LOW: z.number().int().min(0),
-});
 const incidentIn = z.object({
   kind: z.enum(["changed", "deleted", "added"]),
   name: z.string().min(1).max(500),
@@ -48,13 +43,7 @@ const incidentIn = z.object({
 });
 const integrityIn = z.object({ baseline: z.boolean(), incidents: z.array(incidentIn).max(1000) });
 const auditResult = z.object({
-  report: z.looseObject({
-    ts: z.string(),
-    score: z.number().int().min(0).max(100),
-    counts: severityCounts,
-    findings: z.array(z.looseObject({ id: z.string(), severity: z.string() })),
-    accepted: z.array(z.looseObject({ id: z.string() })),
-  }),
+  report,
   hardened: z.array(z.looseObject({})).nullable().optional(),
   integrity: integrityIn.optional(),
   files: z.array(z.string()).optional(),

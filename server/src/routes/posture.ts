@@ -7,38 +7,14 @@ import { z } from "zod";
 import { AgentUnavailableError } from "../instances/hub.ts";
 import { ApiError, badRequest } from "../lib/errors.ts";
 import { AgentRefusedError, agentReachable } from "../posture/service.ts";
+import { type ReportOut, report, severityCounts } from "../posture/report.ts";
 import { postureOf } from "../posture/store.ts";
 import type { RouteDeps } from "./index.ts";
 import { ownedInstance } from "./instances.ts";
 import { idParam } from "./schemas.ts";
 
-const counts = z.object({ CRIT: z.number(), HIGH: z.number(), MED: z.number(), LOW: z.number() });
+const counts = severityCounts;
 const kind = z.enum(["provision", "deploy", "daily", "manual"]);
-const finding = z
-  .looseObject({
-    id: z.string(),
-    title: z.string(),
-    severity: z.enum(["CRIT", "HIGH", "MED", "LOW"]),
-    status: z.string().describe("FAIL (open) or ACCEPTED"),
-    category: z.string(),
-    frameworks: z.array(z.string()),
-    evidence: z.string(),
-    remediation: z.string(),
-    reason: z.string().optional().describe("why an ACCEPTED finding is deliberate"),
-    source: z.string().describe("tropic or openclaw"),
-  })
-  .describe("hardening/src/types.ts Finding");
-const report = z
-  .looseObject({
-    ts: z.string(),
-    score: z.number(),
-    counts,
-    findings: z.array(finding).describe("open findings (counted in the score)"),
-    accepted: z.array(finding).describe("deliberate settings with their reason (not counted)"),
-    passed: z.number(),
-    notApplicable: z.number(),
-  })
-  .describe("the audit engine's report (hardening/src/types.ts Report)");
 const incident = z.object({
   id: z.string(),
   name: z.string().describe("the baseline's name: workspace/<slug>/SOUL.md, gate/plugin, config/protected…"),
@@ -128,7 +104,7 @@ export const postureRoutes: FastifyPluginAsync<RouteDeps> = async (root, { datab
             kind: audit.kind,
             score: audit.score,
             counts: audit.counts,
-            report: audit.report as z.infer<typeof report>,
+            report: audit.report as ReportOut,
           },
         };
       } catch (e) {
