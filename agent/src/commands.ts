@@ -23,6 +23,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { type GatewayAddress, loadedState, waitApplied } from "./gateway-rpc.ts";
+import type { HardeningRequest, HostFacts } from "./hardening.ts";
 import type { AgentStatus, CommandKind } from "./protocol.ts";
 
 export interface CommandContext {
@@ -45,6 +46,14 @@ export interface CommandContext {
   gatewayTrouble?(): string | null;
   /** where the gateway finds the control plane's model proxy (127.0.0.1:modelPort, served by the agent) */
   modelPort?: number;
+  /** runs one hardening operation (hardening.ts) in the worker's child process; absent: none here */
+  hardening?(req: HardeningRequest): Promise<unknown>;
+  /** OpenClaw's own `security audit --json` output, run by the agent in the gateway's sandbox */
+  openclawAudit?(): Promise<string>;
+  /** what the agent knows about the host (isolation, service) for the audit */
+  hostFacts?: HostFacts;
+  /** the hardening CLI the seed's scripts default to (null: none) */
+  hardeningCli?: string[] | null;
 }
 
 export const PLUGIN_ID = "tropic-gate";
@@ -62,7 +71,8 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       const slug = slugOf(payload.slug);
       const files = (payload.files ?? {}) as Record<string, string>;
       const base = join(ctx.stateDir, "workspace", slug);
-      for (const [rel, text] of Object.entries(files)) writeUnder(ctx, base, rel, String(text), MODE_WORKSPACE);
+      const written = Object.entries(files).map(([rel, text]) => writeUnder(ctx, base, rel, String(text), MODE_WORKSPACE));
+      await tropicWrote(ctx, { files: written });
       return { slug, files: Object.keys(files).sort() };
     }
     case "register_agent": {
@@ -90,6 +100,7 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
         }
         if (payload.policy !== undefined) setPolicy(cfg, id, payload.policy as string | null);
       });
+      await tropicWrote(ctx, { config: true, under: [workspace] });
       // Ready means the gateway runs it: asked, not read from the file we wrote.
       return { agentId: id, workspace, loaded: await confirmLoaded(ctx, id) };
     }
@@ -99,7 +110,9 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
         if (cfg.agents?.entries) delete cfg.agents.entries[id];
         setPolicy(cfg, id, null);
       });
-      if (payload.deleteWorkspace) rmSync(join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id)), { recursive: true, force: true });
+      const workspace = join(ctx.stateDir, "workspace", slugOf(payload.slug ?? id));
+      if (payload.deleteWorkspace) rmSync(workspace, { recursive: true, force: true });
+      await tropicWrote(ctx, { config: true, under: [workspace] });
       return { agentId: id, removed: true };
     }
     case "write_env": {
@@ -131,6 +144,7 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
         const e = gateEntry(cfg);
         e.config = { ...(e.config ?? {}), ...patch };
       });
+      await tropicWrote(ctx, { config: true });
       return { keys: Object.keys(patch).sort() };
     }
     case "install_skill": {
@@ -172,9 +186,57 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     case "read_gate_audit":
       // A live reading (not remembered by the agent, not stored by the control plane).
       return readGateAudit(ctx, payload);
+    case "audit": {
+      // OpenClaw's own audit (seconds, a CLI start) only when asked; the agent runs it where the gateway runs
+      let openclaw: { openclawAuditJson?: string; openclawAuditError?: string } = {};
+      if (payload.openclaw === true) {
+        if (!ctx.openclawAudit) openclaw = { openclawAuditError: "no OpenClaw runtime to run it with here" };
+        else
+          openclaw = await ctx.openclawAudit().then(
+            (openclawAuditJson) => ({ openclawAuditJson }),
+            (e: Error) => ({ openclawAuditError: e.message }),
+          );
+      }
+      return hardeningOp(ctx, "audit", payload, openclaw);
+    }
+    case "integrity":
+      return hardeningOp(ctx, "integrity", {});
+    case "accept_integrity":
+      if (typeof payload.reason !== "string" || !payload.reason.trim())
+        throw new Error("accept_integrity needs a reason: say why the change is accepted (payload.reason, a non-empty string)");
+      return hardeningOp(ctx, "accept_integrity", payload);
     default:
       throw new Error(`unknown command "${kind as string}"`);
   }
+}
+
+function hardeningOp(ctx: CommandContext, op: HardeningRequest["op"], payload: Obj, extra: Partial<HardeningRequest> = {}): Promise<unknown> {
+  if (!ctx.hardening) throw new Error("the hardening engine is not available in this agent");
+  return ctx.hardening({
+    op,
+    payload,
+    stateDir: ctx.stateDir,
+    homeDir: ctx.homeDir ?? dirname(ctx.stateDir),
+    facts: ctx.hostFacts ?? {},
+    cli: ctx.hardeningCli ?? null,
+    ...extra,
+  });
+}
+
+/** The integrity baseline's file: Tropic's own writes are taken into it only when there is one. */
+export const BASELINE_FILE = join(".secureclaw", "baselines", "sha256.json");
+
+/**
+ * Tropic itself wrote watched files (identity files of a workspace, the protected part of openclaw.json,
+ * an agent's workspace added or removed): their baseline entries follow, so the control plane's deploys
+ * are not incidents and anything else is. Best effort: the write is done either way, and a baseline
+ * left behind shows as an incident the user can accept.
+ */
+export async function tropicWrote(ctx: CommandContext, what: { files?: string[]; under?: string[]; config?: boolean; gate?: boolean }) {
+  if (!ctx.hardening || !existsSync(join(ctx.stateDir, BASELINE_FILE))) return;
+  try {
+    await hardeningOp(ctx, "update_baseline", { ...what, reason: "written by Tropic (the instance agent)" });
+  } catch {}
 }
 
 /**
@@ -379,10 +441,11 @@ function writeEnv(ctx: CommandContext, vars: Record<string, string | null>): { n
 }
 
 /** Writes base/rel, refusing absolute paths, `..`, and any symlink on the way (the gateway's user owns these dirs). */
-function writeUnder(ctx: CommandContext, base: string, rel: string, text: string, mode: number) {
+function writeUnder(ctx: CommandContext, base: string, rel: string, text: string, mode: number): string {
   const n = normalize(rel);
   if (!rel || isAbsolute(rel) || n.startsWith("..") || n.split(sep).includes("..")) throw new Error(`bad file path "${rel}"`);
   writeAtomic(ctx, join(base, n), text, mode);
+  return join(base, n);
 }
 
 function writeAtomic(ctx: CommandContext, path: string, text: string, mode: number) {

@@ -118,6 +118,7 @@ function startWorker(): Promise<PipeRpc> {
     restartGateway: () => restartGateway(),
     gatewayReady: () => sup.ready(),
     validateConfig: (x: { path: string }) => validateConfig(x.path),
+    openclawAudit: () => openclawAudit(),
     status: () => status(),
   });
   p.stdin!.on("error", () => {});
@@ -294,6 +295,61 @@ function validateConfig(candidate: string): Promise<string[] | null> {
   });
 }
 
+/**
+ * OpenClaw's own `openclaw security audit --json` (the `audit` command with openclaw: true), run the
+ * way the gateway runs (its sandbox, its user, its environment), as the config check above: its output
+ * goes to the worker unread (the hardening engine parses it there). It takes 5–22 s and a CLI's memory.
+ */
+function openclawAudit(): Promise<string> {
+  const entry = launch.argv.findIndex((a) => a.endsWith("openclaw.mjs"));
+  if (entry < 0) return Promise.reject(new Error("this instance's gateway is not an OpenClaw CLI the agent can run"));
+  const argv = [...launch.argv.slice(0, entry + 1), "security", "audit", "--json"];
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), {
+      env: launch.env,
+      cwd: launch.cwd,
+      stdio: ["ignore", "pipe", "ignore"],
+      ...(launch.uid !== null ? { uid: launch.uid } : {}),
+      ...(launch.gid !== null ? { gid: launch.gid } : {}),
+    });
+    let out = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+      if (out.length > 8_000_000) p.kill("SIGKILL");
+    });
+    const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
+    p.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`could not run OpenClaw's security audit: ${e.message}`));
+    });
+    // (it exits non-zero when it has critical findings: the output is what counts)
+    p.on("close", (code, sig) => {
+      clearTimeout(timer);
+      if (out.includes("{")) resolve(out);
+      else reject(new Error(`OpenClaw's security audit printed nothing (${code ?? sig})`));
+    });
+  });
+}
+
+/** What the worker cannot see of the host, for the audit: the isolation the gateway runs in. */
+const hostFacts = (() => {
+  const vm = existsSync("/etc/tropic/vm.json");
+  if (launch.service) {
+    const isolation = vm
+      ? { kind: "vm" as const, detail: "the instance's own VM" }
+      : launch.service.manager === "systemd"
+        ? { kind: "systemd" as const, detail: `${launch.service.unit} (its own user)` }
+        : { kind: "none" as const, detail: "a launchd daemon under its own user" };
+    return { service: true, kind: vm ? ("vm" as const) : ("byo" as const), isolation };
+  }
+  const bwrap = launch.argv.includes("bwrap");
+  return {
+    service: false,
+    kind: "local" as const,
+    isolation: bwrap ? { kind: "bubblewrap" as const, detail: "bubblewrap sandbox, own user and namespaces" } : { kind: "none" as const },
+  };
+})();
+
 const stateDir = join(dir, "agent-state");
 mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 const acksPath = join(stateDir, "acks.json");
@@ -397,13 +453,14 @@ function handle(ws: WebSocket, f: CommandFrame) {
             ? await status()
             : AGENT_COMMANDS.has(f.kind)
               ? await agentCommand(f.kind)
-              : await ask("command", { kind: f.kind, payload: f.payload ?? {}, running: sup.pid() !== null });
+              : await ask("command", { kind: f.kind, payload: f.payload ?? {}, running: sup.pid() !== null, facts: hostFacts });
         ack = { type: "ack", id: f.id, ok: true, result };
       } catch (e) {
         ack = { type: "ack", id: f.id, ok: false, error: (e as Error).message };
       }
-      // live readings (and the token, which is not to be copied anywhere) are not remembered
-      if (f.kind !== "status" && f.kind !== "read_gateway_token" && f.kind !== "read_gate_audit") {
+      // live readings (and the token, which is not to be copied anywhere) are not remembered; nor are
+      // audits (a report is tens of KB; a re-delivered audit runs again, which is harmless)
+      if (!UNRECORDED.has(f.kind)) {
         acks.set(f.id, ack);
         saveAcks();
       }
@@ -418,6 +475,7 @@ function handle(ws: WebSocket, f: CommandFrame) {
     if (f.kind === "uninstall" && ack.ok) runUninstall();
   });
 }
+const UNRECORDED = new Set<string>(["status", "read_gateway_token", "read_gate_audit", "audit", "integrity"]);
 // Commands the agent runs itself (the gateway's service, the host), not its worker.
 const AGENT_COMMANDS = new Set<string>(["start_gateway", "stop_gateway", "uninstall"]);
 async function agentCommand(kind: string): Promise<unknown> {

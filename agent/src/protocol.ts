@@ -2,6 +2,8 @@
 // Both sides import this file; the agent runs it with Node 24's type stripping, so only erasable
 // TypeScript is allowed here and in every agent file (no enums, no parameter properties).
 
+import type { Change, IntegrityIncident, Report } from "@tropic/hardening";
+
 export const AGENT_PATH = "/api/v1/agent/connect";
 export const AGENT_VERSION = "0.1.0";
 
@@ -24,6 +26,11 @@ export const COMMAND_KINDS = [
   "start_gateway",
   "stop_gateway",
   "uninstall",
+  // Is the box safe? (issue 18, docs/hardening.md): run in the worker's child process, as the agent user.
+  // audit AuditPayload → AuditResult; integrity {} → IntegrityResult; accept_integrity AcceptIntegrityPayload → {accepted}
+  "audit",
+  "integrity",
+  "accept_integrity",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
@@ -89,3 +96,39 @@ export interface AgentStatus {
 }
 
 export type AgentFrame = HelloFrame | AckFrame | StatusFrame;
+
+/** `audit`: provision = harden (unless harden: false), baseline when none, audit, provision-audit.txt;
+ * deploy = integrity check, audit, deploy-audit-<timestamp>.txt; daily / manual = integrity check and
+ * audit (openclaw: also OpenClaw's own `security audit --json`), an events.log line. */
+export interface AuditPayload {
+  kind: "provision" | "deploy" | "daily" | "manual";
+  harden?: boolean;
+  openclaw?: boolean;
+  /** check id → why the finding is deliberate (merged over Tropic's own, tropicAccepted()) */
+  accepted?: Record<string, string>;
+  /** the gate packs the user chose */
+  packs?: string[];
+}
+export interface AuditResult {
+  report: Report;
+  /** what provisioning hardened (null: no hardening ran) */
+  hardened: Change[] | null;
+  /** baseline: whether one existed before this run (one is recorded when there was none) */
+  integrity: { baseline: boolean; incidents: IntegrityIncident[] };
+  /** the seed's files written, relative to the state directory (".secureclaw/provision-audit.txt") */
+  files: string[];
+}
+/** `integrity`: baseline false when there was none (it is recorded now, no incidents). */
+export interface IntegrityResult {
+  baseline: boolean;
+  incidents: IntegrityIncident[];
+  checkedAt: string;
+}
+export interface AcceptIntegrityPayload {
+  /** baseline names (IntegrityIncident.name); all current incidents when absent */
+  names?: string[];
+  reason: string;
+}
+export interface AcceptIntegrityResult {
+  accepted: string[];
+}

@@ -11,11 +11,14 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
-import { type CommandContext, ensureBaseConfig, runCommand } from "./commands.ts";
+import { type CommandContext, ensureBaseConfig, runCommand, tropicWrote } from "./commands.ts";
 import { gateExpected } from "./gate-watch.ts";
 import { gateLoaded, loadedState } from "./gateway-rpc.ts";
+import type { HostFacts } from "./hardening.ts";
+import { spawnHardening } from "./hardening-child.ts";
 import { PipeRpc } from "./pipe-rpc.ts";
 import type { CommandKind } from "./protocol.ts";
+import { bundleCli, installSeedScripts } from "./seed-scripts.ts";
 
 /** What the agent tells its worker (the TROPIC_WORKER environment variable, JSON). */
 export interface WorkerConfig {
@@ -70,15 +73,33 @@ export function runWorker() {
     },
     gatewayTrouble: () => null,
     ...(conf.modelPort ? { modelPort: conf.modelPort } : {}),
+    // The hardening engine, in a child with a heap of its own (hardening-child.ts)
+    hardening: (req) => spawnHardening(req),
+    // OpenClaw's own audit runs where the gateway runs (the agent has its runtime and sandbox)
+    openclawAudit: () => rpc.call<string>("openclawAudit", {}, 150_000),
+    hardeningCli: bundleCli(),
   };
+  let scriptsInstalled = false;
   const rpc: PipeRpc = new PipeRpc(process.stdin, process.stdout, {
-    async command(p: { kind: CommandKind; payload: Record<string, unknown>; running: boolean }) {
+    async command(p: { kind: CommandKind; payload: Record<string, unknown>; running: boolean; facts?: HostFacts }) {
       running = p.running;
+      if (p.facts) ctx.hostFacts = p.facts;
       return runCommand(ctx, p.kind, p.payload ?? {});
     },
-    ensureBase(p: { desired: Record<string, unknown> }) {
+    async ensureBase(p: { desired: Record<string, unknown> }) {
       ensureStateDir(conf);
-      return ensureBaseConfig(ctx, p.desired);
+      const r = ensureBaseConfig(ctx, p.desired);
+      // the agent's own change of the protected config (a new plugin path, a rotated token) is no incident
+      if (r.changed.length) await tropicWrote(ctx, { config: true, gate: true });
+      if (!scriptsInstalled) {
+        scriptsInstalled = true;
+        try {
+          installSeedScripts(conf.stateDir, ctx.hardeningCli ?? null);
+        } catch (e) {
+          process.stderr.write(`could not install the seed's scripts: ${(e as Error).message}\n`);
+        }
+      }
+      return r;
     },
     gateCheck: async () => ({ expected: gateExpected(conf.configPath), loaded: await gateLoaded(conf.gateway) }),
     async loaded() {

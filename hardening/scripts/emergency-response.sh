@@ -4,6 +4,8 @@
 # line in events.log. It only reads; stopping the gateway is left to the person (step 7 says how).
 # TROPIC_HARDENING_CLI: see quick-audit.sh.
 set -uo pipefail
+# The instance agent installs this script with its host's CLI as the default (TROPIC_HARDENING_CLI overrides it).
+TROPIC_HARDENING_CLI=${TROPIC_HARDENING_CLI:-}
 : "${TROPIC_HARDENING_CLI:?set TROPIC_HARDENING_CLI to the command that runs the Tropic hardening CLI}"
 STATE_DIR=${OPENCLAW_STATE_DIR:-$HOME/.openclaw}
 DIR="$STATE_DIR/.secureclaw"

@@ -12,10 +12,11 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { collect } from "./collect.ts";
-import { formatReport, runAudit } from "./engine.ts";
+import { type CollectOptions, collect } from "./collect.ts";
+import { formatReport, runAudit, tropicAccepted } from "./engine.ts";
 import { harden } from "./harden.ts";
-import { acceptChanges, checkIntegrity, recordBaseline, writeAuditReport } from "./integrity.ts";
+import { acceptChanges, checkIntegrity, recordBaseline, secureclawDir, writeAuditReport } from "./integrity.ts";
+import { readTail } from "./safefs.ts";
 
 function parse(argv: string[]) {
   const o: { cmd?: string; json: boolean; flags: Record<string, string[]>; rest: string[] } = { json: false, flags: {}, rest: [] };
@@ -50,12 +51,16 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 2;
   }
   const layout = { stateDir, home };
-  const gatewayUid = f("gateway-uid") === undefined ? undefined : Number(f("gateway-uid"));
+  // On a Tropic host the instance agent leaves the facts of its last audit (host kind, the gateway's
+  // uid, isolation, packs, known plugins and skills, acceptances): the same findings as the dashboard.
+  const facts = readFacts(stateDir);
+  const gatewayUid = f("gateway-uid") === undefined ? facts?.gatewayUid : Number(f("gateway-uid"));
   const snapshot = (integrity: boolean) =>
     collect({
+      ...(facts ? factOptions(facts) : {}),
       stateDir,
       home,
-      kind,
+      kind: kind ?? facts?.kind,
       gatewayUid,
       openclawBin: f("openclaw")?.split(" ")[0],
       openclawArgs: f("openclaw")?.split(" ").slice(1).filter(Boolean),
@@ -74,7 +79,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         }
         accepted[x.slice(0, i)] = x.slice(i + 1);
       }
-      const r = runAudit(await snapshot(true), { accepted });
+      const s = await snapshot(true);
+      const r = runAudit(s, { accepted: facts ? { ...tropicAccepted(s), ...(facts.accepted ?? {}), ...accepted } : accepted });
       const w = f("write");
       if (w === "provision" || w === "deploy") writeAuditReport(stateDir, r, w);
       out(a.json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r));
@@ -112,4 +118,44 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) process.exitCode = await main(process.argv.slice(2));
+/** What the instance agent records next to the reports (agent/src/hardening.ts), for this CLI. */
+export interface AuditFacts {
+  version: 1;
+  kind?: "local" | "byo" | "vm";
+  gatewayUid?: number;
+  gatewayGid?: number;
+  isolation?: CollectOptions["isolation"];
+  expectedPacks?: string[];
+  knownPlugins?: Record<string, string[]>;
+  knownSkills?: Record<string, string[]>;
+  accepted?: Record<string, string>;
+}
+export const FACTS_FILE = "audit-facts.json";
+
+function readFacts(stateDir: string): AuditFacts | undefined {
+  try {
+    const j = JSON.parse(readTail(join(secureclawDir(stateDir), FACTS_FILE), 1 << 20) ?? "null") as AuditFacts | null;
+    return j?.version === 1 ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function factOptions(x: AuditFacts): CollectOptions {
+  const o: CollectOptions = {};
+  // a local instance shares the control plane's machine: its sshd and units are not the instance's
+  if (x.kind === "local") o.os = false;
+  if (x.gatewayGid !== undefined) o.gatewayGid = x.gatewayGid;
+  if (x.isolation) o.isolation = x.isolation;
+  if (x.expectedPacks) o.expectedPacks = x.expectedPacks;
+  if (x.knownPlugins) o.knownPlugins = x.knownPlugins;
+  if (x.knownSkills) o.knownSkills = x.knownSkills;
+  return o;
+}
+
+// Run directly (`node --import tsx hardening/src/cli.ts`); the agent bundle runs main() itself
+// (`<bundle> --hardening-cli`). No top-level await: the agent bundle is also CommonJS.
+if (/[\\/]cli\.ts$/.test(process.argv[1] ?? ""))
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });

@@ -19,12 +19,17 @@ export interface CollectOptions {
   gatewayGid?: number;
   /** /etc (tests point it at a fixture) */
   etc?: string;
+  /** read the OS's facts (sshd, masked units, unattended upgrades; default true): false where the
+   * machine is not the instance's (a local instance shares the control plane's machine) */
+  os?: boolean;
   /** /proc/net (tests point it at a fixture); only read on Linux */
   procNet?: string;
   /** a marketplace skills folder to hash as the known set */
   marketplaceSkills?: string;
   /** extra known plugin ids → allowed hashes (bundled OpenClaw plugins, Tropic's gate bundle) */
   knownPlugins?: Record<string, string[]>;
+  /** extra known skill ids → allowed hashes (empty: known, not pinned; e.g. the skills Tropic installed) */
+  knownSkills?: Record<string, string[]>;
   gateDir?: string;
   expectedPacks?: string[];
   expectMasked?: string[];
@@ -268,7 +273,7 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
   }
 
   // sshd (only where sshd is installed)
-  const sshdMain = readText(join(etc, "ssh", "sshd_config"));
+  const sshdMain = o.os === false ? undefined : readText(join(etc, "ssh", "sshd_config"));
   if (sshdMain !== undefined) {
     const drop = listDir(join(etc, "ssh", "sshd_config.d"))
       .filter((n) => n.endsWith(".conf"))
@@ -279,7 +284,7 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
 
   // masked units (VMs: the image's table)
   const expectMasked = o.expectMasked ?? (o.kind === "vm" ? VM_MASKED_UNITS : undefined);
-  if (expectMasked && existsSync(join(etc, "systemd", "system"))) {
+  if (expectMasked && o.os !== false && existsSync(join(etc, "systemd", "system"))) {
     s.expectMasked = expectMasked;
     s.services = {};
     for (const u of expectMasked) {
@@ -296,7 +301,7 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
       s.services[u] = state;
     }
   }
-  if (o.expectUnattendedUpgrades !== undefined) {
+  if (o.expectUnattendedUpgrades !== undefined && o.os !== false) {
     const t = readText(join(etc, "apt", "apt.conf.d", "20auto-upgrades")) ?? "";
     const masked = s.services?.["unattended-upgrades.service"] === "masked";
     s.unattendedUpgrades = { expected: o.expectUnattendedUpgrades, enabled: !masked && /Unattended-Upgrade\s+"1"/.test(t) };
@@ -317,9 +322,10 @@ export async function collect(o: CollectOptions = {}): Promise<Snapshot> {
     for (const id of Object.keys(entries))
       plugins.push({ id, ...(id === GATE_PLUGIN_ID && gateDir ? { path: gateDir, sha256: treeHash(gateDir) } : {}) });
   s.installed = { skills, plugins };
-  const knownSkills: Record<string, string[]> = {};
+  const knownSkills: Record<string, string[]> = { ...(o.knownSkills ?? {}) };
   if (o.marketplaceSkills) for (const n of listDir(o.marketplaceSkills)) knownSkills[n] = [treeHash(join(o.marketplaceSkills, n))];
-  if (o.marketplaceSkills || o.knownPlugins) s.known = { skills: knownSkills, plugins: { [GATE_PLUGIN_ID]: [], ...(o.knownPlugins ?? {}) } };
+  if (o.marketplaceSkills || o.knownPlugins || o.knownSkills)
+    s.known = { skills: knownSkills, plugins: { [GATE_PLUGIN_ID]: [], ...(o.knownPlugins ?? {}) } };
 
   // the gate (only where OpenClaw is set up: without a config there is no gateway to check)
   const sondera = join(stateDir, ".sondera", "audit.log");

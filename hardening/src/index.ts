@@ -8,6 +8,9 @@ export {
   recordBaseline,
   checkIntegrity,
   acceptChanges,
+  updateBaseline,
+  logEvent,
+  workspaceName,
   currentHashes,
   readBaseline,
   readEvents,
@@ -18,4 +21,5 @@ export {
   type Baseline,
 } from "./integrity.ts";
 export { parseJson5 } from "./json5.ts";
+export { SEED_SCRIPTS } from "./scripts.ts";
 export type * from "./types.ts";

@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { get } from "./checks.ts";
 import { formatReport } from "./engine.ts";
 import { parseJson5 } from "./json5.ts";
@@ -101,7 +101,7 @@ export function gateDirOf(config: Record<string, unknown> | undefined, l: Layout
   for (const p of paths) {
     const dir = expand(String(p), l.home ?? homedir(), l.stateDir);
     try {
-      const m = JSON.parse(readFileSync(join(dir, "openclaw.plugin.json"), "utf8")) as { id?: string };
+      const m = JSON.parse(readTail(join(dir, "openclaw.plugin.json"), 1 << 20) ?? "null") as { id?: string };
       if (m.id === GATE_PLUGIN_ID) return dir;
     } catch {
       /* not this one */
@@ -142,30 +142,49 @@ export interface Baseline {
   files: Record<string, BaselineEntry>;
 }
 
+/** A workspace's stable name in the baseline: its path under the state directory ("workspace",
+ * "workspace/helper"), else under the home ("~/…"), else absolute. Stable when agents come and go (an
+ * index would rename every entry when a workspace is added). */
+export function workspaceName(w: string, l: Layout): string {
+  const under = (root: string) => {
+    const r = relative(root, w);
+    return r && !r.startsWith("..") && !isAbsolute(r) ? r : undefined;
+  };
+  const s = under(l.stateDir);
+  if (s) return s;
+  const h = under(l.home ?? homedir());
+  return h ? `~/${h}` : w;
+}
+
 /** What is watched now: name → {path, sha256}. */
 export function currentHashes(l: Layout): Record<string, BaselineEntry> {
   const { config } = readConfig(l.stateDir);
   const out: Record<string, BaselineEntry> = {};
-  const ws = workspacesOf(config, l);
-  ws.forEach((w, i) => {
+  for (const w of workspacesOf(config, l)) {
+    const name = workspaceName(w, l);
     for (const f of IDENTITY_FILES) {
       const p = join(w, f);
       try {
         const h = lstatSync(p).isFile() ? hashFile(p) : undefined;
-        if (h) out[`${ws.length > 1 ? `workspace${i}` : "workspace"}/${f}`] = { path: p, sha256: h };
+        if (h) out[`${name}/${f}`] = { path: p, sha256: h };
       } catch {
         /* absent: not watched */
       }
     }
-  });
+  }
   const gate = gateDirOf(config, l);
   if (gate && existsSync(gate)) out["gate/plugin"] = { path: gate, sha256: treeHash(gate) };
   if (config) out["config/protected"] = { path: join(l.stateDir, "openclaw.json"), sha256: sha256(protectedConfig(config)) };
   return out;
 }
 
+/** .secureclaw/ and its baselines/: made 0700; an existing one must be a real directory of this user
+ * (the state directory is the tenant's: a symlink or a directory planted there is refused, not used). */
 function ensureDir(d: string) {
   mkdirSync(d, { recursive: true, mode: 0o700 });
+  const st = lstatSync(d);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()))
+    throw new Error(`refusing ${d}: not a directory of this user (a symlink or another user's directory)`);
   chmodSync(d, 0o700);
 }
 
@@ -177,7 +196,7 @@ function writePrivate(path: string, text: string) {
 
 export function readBaseline(stateDir: string): Baseline | undefined {
   try {
-    const b = JSON.parse(readFileSync(baselineFile(stateDir), "utf8")) as Baseline;
+    const b = JSON.parse(readTail(baselineFile(stateDir), 8 << 20) ?? "null") as Baseline;
     return b && b.version === 1 && b.files ? b : undefined;
   } catch {
     return undefined;
@@ -185,6 +204,7 @@ export function readBaseline(stateDir: string): Baseline | undefined {
 }
 
 export function recordBaseline(l: Layout, now = new Date()): Baseline {
+  ensureDir(secureclawDir(l.stateDir));
   ensureDir(join(secureclawDir(l.stateDir), "baselines"));
   const b: Baseline = { version: 1, createdAt: now.toISOString(), files: currentHashes(l) };
   writePrivate(baselineFile(l.stateDir), `${JSON.stringify(b, null, 2)}\n`);
@@ -253,6 +273,44 @@ export function acceptChanges(l: Layout, names?: string[], reason = "accepted", 
   writePrivate(baselineFile(l.stateDir), `${JSON.stringify(b, null, 2)}\n`);
   logEvent(l.stateDir, { type: "accept", names, reason }, now);
   return b;
+}
+
+/** What Tropic itself just wrote (the instance agent's deploys), taken into the baseline so that only
+ * other changes are incidents. `files`: exact paths written (their entries follow the file, or go when it
+ * is gone); `under`: directories whose set of watched files changed (an agent registered or removed):
+ * entries appear or go there, existing ones are left as they are; `config`: the protected part of
+ * openclaw.json; `gate`: the gate plugin's files. Nothing happens without a baseline. Returns the
+ * names updated. */
+export function updateBaseline(
+  l: Layout,
+  o: { files?: string[]; under?: string[]; config?: boolean; gate?: boolean },
+  reason: string,
+  now = new Date(),
+): string[] {
+  const b = readBaseline(l.stateDir);
+  if (!b) return [];
+  const cur = currentHashes(l);
+  const changed: string[] = [];
+  const set = (n: string) => {
+    const c = cur[n];
+    if (c ? b.files[n]?.sha256 === c.sha256 && b.files[n]?.path === c.path : !b.files[n]) return;
+    if (c) b.files[n] = c;
+    else delete b.files[n];
+    changed.push(n);
+  };
+  const files = new Set(o.files ?? []);
+  const inside = (p: string) => (o.under ?? []).some((d) => p === d || p.startsWith(`${d}/`));
+  for (const n of new Set([...Object.keys(b.files), ...Object.keys(cur)])) {
+    const path = cur[n]?.path ?? b.files[n]!.path;
+    if (files.has(path)) set(n);
+    else if (inside(path) && !cur[n] !== !b.files[n]) set(n);
+  }
+  if (o.config) set("config/protected");
+  if (o.gate) set("gate/plugin");
+  if (!changed.length) return [];
+  writePrivate(baselineFile(l.stateDir), `${JSON.stringify(b, null, 2)}\n`);
+  logEvent(l.stateDir, { type: "baseline-update", names: changed, reason }, now);
+  return changed;
 }
 
 /** provision-audit.txt or deploy-audit-<timestamp>.txt (with a .json twin), private to the owner. */

@@ -473,3 +473,11 @@ describe("OS facts from an /etc tree", () => {
     }
   });
 });
+
+describe("the seed's scripts carried in the agent bundle (src/scripts.ts)", () => {
+  it("are the scripts in hardening/scripts/ (regenerate: node hardening/scripts/embed.mjs)", async () => {
+    const { SEED_SCRIPTS } = await import("../src/scripts.ts");
+    const dir = join(import.meta.dirname, "..", "scripts");
+    for (const n of ["quick-audit.sh", "emergency-response.sh"]) assert.equal(SEED_SCRIPTS[n], readFileSync(join(dir, n), "utf8"), n);
+  });
+});

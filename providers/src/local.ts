@@ -788,6 +788,15 @@ export async function agentBundle(): Promise<string> {
   const src = join(REPO, "agent", "src");
   const h = createHash("sha256");
   for (const f of readdirSync(src).sort()) h.update(f).update(readFileSync(join(src, f)));
+  // what the agent bundles besides its own sources: the hardening engine and the gate's secret detector
+  const hardening = join(REPO, "hardening", "src");
+  for (const f of [
+    ...readdirSync(hardening)
+      .sort()
+      .map((x) => join(hardening, x)),
+    join(REPO, "gate", "src", "redact.ts"),
+  ])
+    h.update(f.slice(REPO.length)).update(readFileSync(f));
   const out = join(AGENT_BUNDLE_DIR, `agent-${h.digest("hex").slice(0, 12)}.mjs`);
   if (existsSync(out)) return out;
   const { build } = await import("esbuild");

@@ -232,6 +232,7 @@ export class HostBundles {
 
 const AGENT_SRC = join(REPO, "agent", "src");
 const AGENT_BUILD = join(REPO, "agent", ".build");
+const HARDENING_SRC = join(REPO, "hardening", "src");
 
 /**
  * The instance agent for hosts: agent/src/entry.ts (main and worker) as ONE CommonJS file, cached by
@@ -243,6 +244,15 @@ const AGENT_BUILD = join(REPO, "agent", ".build");
 export async function hostAgentBundle(): Promise<string> {
   const h = createHash("sha256").update("host-agent cjs 1\n");
   for (const f of readdirSync(AGENT_SRC).sort()) h.update(f).update(readFileSync(join(AGENT_SRC, f)));
+  // the hardening engine and the seed's scripts travel in the agent bundle (the agent installs the
+  // scripts at ~/.openclaw/skills/secureclaw/scripts/): a change there is a new bundle too
+  for (const f of [
+    ...readdirSync(HARDENING_SRC)
+      .sort()
+      .map((x) => join(HARDENING_SRC, x)),
+    join(REPO, "gate", "src", "redact.ts"),
+  ])
+    h.update(f.slice(REPO.length)).update(readFileSync(f));
   const out = join(AGENT_BUILD, `host-agent-${h.digest("hex").slice(0, 12)}.cjs`);
   if (existsSync(out)) return out;
   const { build } = await import("esbuild");
