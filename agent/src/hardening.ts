@@ -13,6 +13,7 @@ import {
   checkIntegrity,
   collect,
   currentHashes,
+  ensureSecureclawDir,
   harden,
   logEvent,
   readBaseline,
@@ -59,6 +60,9 @@ const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.i
 export async function runHardeningOp(req: HardeningRequest): Promise<unknown> {
   const layout = { stateDir: req.stateDir, home: req.homeDir };
   const p = req.payload ?? {};
+  // .secureclaw/ must be the agent user's own directory before anything is read or written there (the
+  // state directory is the gateway's group's too: one it planted, or a symlink, is refused)
+  if (req.op !== "install_scripts" && req.op !== "audit") ensureSecureclawDir(req.stateDir);
   switch (req.op) {
     case "audit":
       return audit(req);
@@ -162,6 +166,7 @@ function listing(stateDir: string): Map<string, string> {
 
 async function audit(req: HardeningRequest): Promise<AuditResult> {
   const p = auditPayload(req.payload ?? {});
+  ensureSecureclawDir(req.stateDir);
   const layout = { stateDir: req.stateDir, home: req.homeDir };
   const before = listing(req.stateDir);
   const scripts = p.kind === "provision" ? installSeedScripts(req.stateDir, req.cli ?? null) : [];

@@ -317,7 +317,8 @@ function openclawAudit(): Promise<string> {
       out += d;
       if (out.length > 8_000_000) p.kill("SIGKILL");
     });
-    const timer = setTimeout(() => p.kill("SIGKILL"), 120_000);
+    // (documented 5–22 s; the control plane allows a daily audit 120 s in all)
+    const timer = setTimeout(() => p.kill("SIGKILL"), 90_000);
     p.on("error", (e) => {
       clearTimeout(timer);
       reject(new Error(`could not run OpenClaw's security audit: ${e.message}`));

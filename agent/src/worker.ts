@@ -76,7 +76,7 @@ export function runWorker() {
     // The hardening engine, in a child with a heap of its own (hardening-child.ts)
     hardening: (req) => spawnHardening(req),
     // OpenClaw's own audit runs where the gateway runs (the agent has its runtime and sandbox)
-    openclawAudit: () => rpc.call<string>("openclawAudit", {}, 150_000),
+    openclawAudit: () => rpc.call<string>("openclawAudit", {}, 100_000),
     hardeningCli: bundleCli(),
   };
   let scriptsInstalled = false;

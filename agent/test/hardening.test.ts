@@ -4,7 +4,19 @@
 // scripts installed at the seed's path, and the worker's child process (`entry.ts --audit`).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
@@ -174,6 +186,8 @@ test("audit provision: hardening raises the score, a baseline is recorded, the r
   assert.ok(targets.includes(join(ctx.stateDir, ".env")), ".env's mode");
   assert.ok(targets.includes("discovery.mdns.mode") && targets.includes("channels.telegram.dmPolicy"));
   assert.equal(statSync(join(ctx.stateDir, ".env")).mode & 0o777, 0o640, "the gateway's group still reads it (Tropic's layout)");
+  assert.equal(statSync(ctx.configPath).mode & 0o777, 0o640, "the rewritten openclaw.json too");
+  assert.equal(JSON.parse(readFileSync(ctx.configPath, "utf8")).discovery.mdns.mode, "off");
   for (const id of ["fs.env.readable", "channels.dm_open", "gateway.discovery.mdns_full"]) assert.equal(find(r.report, id), undefined, id);
   assert.ok(r.report.score > before.report.score, `${r.report.score} > ${before.report.score}`);
   assert.equal(r.report.score, expectScore(r.report));
@@ -304,9 +318,22 @@ test("the seed's scripts: installed idempotently at the seed's path, never throu
   const other = mkdtempSync(join(tmpdir(), "tropic-elsewhere-"));
   t.after(() => rmSync(other, { recursive: true, force: true }));
   rmSync(join(ctx.stateDir, "skills", "secureclaw"), { recursive: true });
-  (await import("node:fs")).symlinkSync(other, join(ctx.stateDir, "skills", "secureclaw"));
+  symlinkSync(other, join(ctx.stateDir, "skills", "secureclaw"));
   assert.throws(() => installSeedScripts(ctx.stateDir, CLI), /refusing/);
   assert.equal(existsSync(join(other, "scripts")), false);
+});
+
+test("a .secureclaw the gateway planted (a symlink) is refused, nothing written through it", async (t) => {
+  const ctx = instance();
+  const other = mkdtempSync(join(tmpdir(), "tropic-elsewhere-"));
+  t.after(() => {
+    rmSync(ctx.root, { recursive: true, force: true });
+    rmSync(other, { recursive: true, force: true });
+  });
+  symlinkSync(other, join(ctx.stateDir, ".secureclaw"));
+  await assert.rejects(runCommand(ctx, "audit", { kind: "provision" }), /refusing .*\.secureclaw/);
+  await assert.rejects(runCommand(ctx, "integrity", {}), /refusing/);
+  assert.deepEqual(readdirSync(other), []);
 });
 
 test("the worker's child process (entry.ts --audit): the same answers, errors carried back", async (t) => {

@@ -6,7 +6,19 @@
 // an empty logging.redactPatterns weakens it). The bind, exec mode, sandbox and plugins are reported by
 // the audit, not changed: each can break a deliberate setup.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { get } from "./checks.ts";
 import { secureclawDir } from "./integrity.ts";
@@ -80,11 +92,11 @@ export function harden(s: Snapshot, o: HardenOptions = {}): HardenResult {
     if (f) chmodNoFollow(f, stripFor(role, tropicLayout, !!f.dir), out);
   }
   for (const k of s.keyFiles ?? []) chmodNoFollow(k, 0o077, out);
-  if (o.config !== false && s.stateDir && s.config) hardenConfig(s.stateDir, out, o.now ?? new Date());
+  if (o.config !== false && s.stateDir && s.config) hardenConfig(s.stateDir, out, o.now ?? new Date(), tropicLayout);
   return out;
 }
 
-function hardenConfig(stateDir: string, out: HardenResult, now: Date) {
+function hardenConfig(stateDir: string, out: HardenResult, now: Date, tropicLayout: boolean) {
   const path = join(stateDir, "openclaw.json");
   let fd: number;
   let text: string;
@@ -170,7 +182,12 @@ function hardenConfig(stateDir: string, out: HardenResult, now: Date) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, `openclaw.json.before-hardening-${now.toISOString().replace(/[:.]/g, "-")}`), text, { mode: 0o600 });
     const tmp = `${path}.hardening.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(c, null, 2)}\n`, { mode: mode & ~0o077 });
+    // (in Tropic's layout the gateway reads its config through the group: the group keeps its read)
+    const keep = mode & ~stripFor("config", tropicLayout, false);
+    // (the state directory is the gateway's group's too: never through a file planted at the temp name)
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, `${JSON.stringify(c, null, 2)}\n`, { mode: keep, flag: "wx" });
+    chmodSync(tmp, keep);
     renameSync(tmp, path);
     out.changes.push(...changes);
   } catch (e) {

@@ -17,6 +17,7 @@ export {
   writeAuditReport,
   treeHash,
   secureclawDir,
+  ensureSecureclawDir,
   IDENTITY_FILES,
   type Baseline,
 } from "./integrity.ts";

@@ -194,6 +194,12 @@ function writePrivate(path: string, text: string) {
   renameSync(tmp, path);
 }
 
+/** Makes ~/.openclaw/.secureclaw (0700) or refuses one that is not this user's real directory. */
+export function ensureSecureclawDir(stateDir: string): string {
+  ensureDir(secureclawDir(stateDir));
+  return secureclawDir(stateDir);
+}
+
 export function readBaseline(stateDir: string): Baseline | undefined {
   try {
     const b = JSON.parse(readTail(baselineFile(stateDir), 8 << 20) ?? "null") as Baseline;
