@@ -40,10 +40,12 @@ CREATE INDEX integrity_incidents_instance ON integrity_incidents (instance_id, d
 -- Scheduled and one-time posture jobs claimed per instance and period (posture/service.ts): the daily
 -- audit and the 12-hourly integrity check run once per period even when several control-plane
 -- processes queue them (and after pg-boss archived its own singleton rows); `provision` has period 0.
+-- A claim not done within a few minutes belongs to a process that died mid-run: it may be taken again.
 CREATE TABLE posture_runs (
   instance_id  uuid NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
   job          text NOT NULL CHECK (job IN ('provision', 'daily', 'integrity')),
   period_start timestamptz NOT NULL,
   claimed_at   timestamptz NOT NULL DEFAULT now(),
+  done_at      timestamptz,
   PRIMARY KEY (instance_id, job, period_start)
 );

@@ -278,6 +278,19 @@ for (const kind of await backends())
     await posture.handle({ instanceId: id, job: "daily", period: periodStart(now, DAY_S).toISOString() });
     await posture.handle({ instanceId: id, job: "integrity", period: periodStart(now, INTEGRITY_S).toISOString() });
     assert.equal(auditsAsked().length, before.audits + 1);
+    // A claim not done: another process is running it (skipped), or it died mid-run (after the lease, taken again).
+    const done = await database.pool.query("SELECT job, done_at FROM posture_runs WHERE instance_id = $1 AND job = 'daily'", [id]);
+    assert.ok(done.rows[0].done_at, "the daily run is done");
+    const earlier = new Date(periodStart(now, INTEGRITY_S).getTime() - INTEGRITY_S * 1000);
+    const integrityAsked = () => asked.filter((x) => x.kind === "integrity").length;
+    await database.pool.query("INSERT INTO posture_runs (instance_id, job, period_start) VALUES ($1, 'integrity', $2)", [id, earlier.toISOString()]);
+    await posture.handle({ instanceId: id, job: "integrity", period: earlier.toISOString() });
+    assert.equal(integrityAsked(), before.integrity + 1, "a live claim of another process: skipped");
+    await database.pool.query("UPDATE posture_runs SET claimed_at = now() - interval '5 minutes' WHERE job = 'integrity' AND period_start = $1", [
+      earlier.toISOString(),
+    ]);
+    await posture.handle({ instanceId: id, job: "integrity", period: earlier.toISOString() });
+    assert.equal(integrityAsked(), before.integrity + 2, "a dead run's claim is taken again after its lease");
     const daily = await database.db
       .select()
       .from(instanceAudits)

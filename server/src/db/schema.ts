@@ -326,6 +326,7 @@ export const postureRuns = pgTable(
     job: text("job").$type<"provision" | "daily" | "integrity">().notNull(),
     periodStart: ts("period_start").notNull(),
     claimedAt: ts("claimed_at").notNull().defaultNow(),
+    doneAt: ts("done_at"),
   },
   (t) => [primaryKey({ columns: [t.instanceId, t.job, t.periodStart] })],
 );

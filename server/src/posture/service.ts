@@ -18,7 +18,7 @@ import { type AuditKind, instances } from "../db/schema.ts";
 import { type AgentHub, AgentUnavailableError } from "../instances/hub.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { report } from "./report.ts";
-import { claimRun, hasAudit, type IncidentIn, markAccepted, openIncidents, releaseRun, storeAudit, storeIncidents } from "./store.ts";
+import { claimRun, finishRun, hasAudit, type IncidentIn, markAccepted, openIncidents, releaseRun, storeAudit, storeIncidents } from "./store.ts";
 
 export const POSTURE_QUEUE = "instance-posture";
 export const DAY_S = 24 * 3600;
@@ -91,13 +91,15 @@ export class PostureService {
       retryDelay: this.o.retryDelaySeconds ?? 30,
       expireInSeconds: 5 * 60,
     });
-    if (this.o.database.kind === "pglite")
-      // One process on the embedded database: a job left active died with it; its claim is given back below.
-      await this.o.database.pool.query(
-        `UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"message":"the control plane restarted during this job"}'::jsonb
-          WHERE name = $1 AND state = 'active'`,
-        [POSTURE_QUEUE],
-      );
+    if (this.o.database.kind === "pglite") {
+      // One process on the embedded database: a job left active died with it, and so did every claim
+      // not done. Both are given back, so the run happens now (on PostgreSQL, pg-boss's expiry retries
+      // the job and the claim's lease runs out).
+      await this.o.database.pool.query("DELETE FROM posture_runs WHERE done_at IS NULL");
+      await this.o.database.pool.query(`UPDATE pgboss.job SET state = 'retry', start_after = now() WHERE name = $1 AND state = 'active'`, [
+        POSTURE_QUEUE,
+      ]);
+    }
     // Two workers: one instance's slow daily audit does not hold up the others' jobs.
     for (let i = 0; i < 2; i++)
       await boss.work<PostureJob>(POSTURE_QUEUE, { pollingIntervalSeconds: 1, batchSize: 1 }, async ([job]) => {
@@ -173,6 +175,7 @@ export class PostureService {
     try {
       if (j.job === "integrity") await this.checkIntegrity(inst);
       else await this.runAudit(inst, j.job);
+      await finishRun(this.db, inst.id, j.job, period);
     } catch (err) {
       // Not done: the claim goes back, so a retry (or, for provision, the next start) runs it.
       await releaseRun(this.db, inst.id, j.job, period).catch(() => {});

@@ -154,10 +154,28 @@ export async function hasAudit(db: Db, instanceId: string): Promise<boolean> {
 
 export type RunJob = "provision" | "daily" | "integrity";
 
-/** Claims one run of `job` for this instance and period; false when another process or an earlier run has it. */
+/** A claim not done after this long belongs to a process that died mid-run (an audit is given 120 s at most). */
+export const CLAIM_LEASE_SECONDS = 240;
+
+/**
+ * Claims one run of `job` for this instance and period; false when another process has it (or had it
+ * less than the lease ago) or an earlier run did it.
+ */
 export async function claimRun(db: Db, instanceId: string, job: RunJob, periodStart: Date): Promise<boolean> {
-  const rows = await db.insert(postureRuns).values({ instanceId, job, periodStart }).onConflictDoNothing().returning({ job: postureRuns.job });
-  return rows.length > 0;
+  const r = await db.execute(sql`
+    INSERT INTO posture_runs (instance_id, job, period_start) VALUES (${instanceId}, ${job}, ${periodStart.toISOString()})
+    ON CONFLICT (instance_id, job, period_start) DO UPDATE SET claimed_at = now()
+      WHERE posture_runs.done_at IS NULL AND posture_runs.claimed_at < now() - make_interval(secs => ${CLAIM_LEASE_SECONDS})
+    RETURNING job`);
+  return r.rows.length > 0;
+}
+
+/** The run happened: its period is done. */
+export async function finishRun(db: Db, instanceId: string, job: RunJob, periodStart: Date) {
+  await db
+    .update(postureRuns)
+    .set({ doneAt: new Date() })
+    .where(and(eq(postureRuns.instanceId, instanceId), eq(postureRuns.job, job), eq(postureRuns.periodStart, periodStart)));
 }
 
 /** Gives a claim back (the run could not happen: the next trigger may try again). */
