@@ -157,6 +157,10 @@ test("Posture in a browser (stand-in agent, MOCK): card gauge and alert badge, f
     await card.locator(".posture-link").click();
     await page.waitForURL(`${base}/instances/${id}/security`);
     await page.getByRole("heading", { name: "Security of laptop" }).waitFor();
+    // The page's own address works too (a reload, a bookmark): the server serves the dashboard there.
+    const direct = await page.goto(`${base}/instances/${id}/security`);
+    assert.equal(direct?.status(), 200);
+    await page.getByRole("heading", { name: "Security of laptop" }).waitFor();
   });
 
   await t.test(

@@ -21,6 +21,7 @@ export const WEB_PAGES = [
   "/settings",
   "/credits",
   "/audit",
+  "/instances/:instanceId/security",
 ];
 const TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
