@@ -76,9 +76,16 @@ export function callToOps(call: ToolCall, env: CallEnv): Op[] {
     ops.push({ ctx: c, primary: true, ...(hasGlob(pattern) ? { glob: { pattern: resolvePattern(pattern, env), shown: path } } : {}) });
   };
   const browse = (url: string) => {
-    // a file:// page is a read of that file
-    if (/^file:\/\//i.test(url.trim())) {
-      fileOp("read", decodeURIComponent(url.trim().replace(/^file:\/\/(?:localhost)?/i, "")));
+    // a file: page is a read of that file, in every form the URL standard reads (`file:///x`, `file://localhost/x`,
+    // `file:/x`, `file:x`, any case, backslashes as slashes)
+    if (/^\s*file:/i.test(url)) {
+      const p = decodeURIComponent(
+        url
+          .trim()
+          .replace(/\\/g, "/")
+          .replace(/^file:(?:\/\/(?:localhost)?(?=\/)|\/\/(?!\/))?/i, ""),
+      );
+      fileOp("read", p.startsWith("/") ? p : `/${p}`);
       return;
     }
     const t = url ? parseTarget(url) : null;

@@ -14,8 +14,17 @@ export interface CallEnv {
 }
 
 /** `~` expanded, relative paths resolved against cwd, `.`/`..` removed. Always absolute. */
+/** `~NAME` as the shell expands it: the agent's own name is its home, `root` is /root, another user's home is
+ * beside the agent's (`/home/NAME`). */
+function userHome(s: string, env: CallEnv): string | undefined {
+  const m = /^~([a-z_][a-z0-9_.-]*)(?=\/|$)/i.exec(s);
+  if (!m) return undefined;
+  const home = m[1] === posix.basename(env.home) ? env.home : m[1] === "root" ? "/root" : posix.join(posix.dirname(env.home), m[1]);
+  return home + s.slice(m[0].length);
+}
+
 export function resolvePath(p: string, env: CallEnv): string {
-  let s = p;
+  let s = userHome(p, env) ?? p;
   if (s === "~" || s.startsWith("~/")) s = env.home + s.slice(1);
   else if (s === "~+" || s.startsWith("~+/")) s = env.cwd + s.slice(2);
   else if (s.startsWith("$HOME/")) s = env.home + s.slice(5);
@@ -40,7 +49,8 @@ function procAlias(path: string, env: CallEnv): string {
  * `~` expanded, relative patterns joined to cwd (escaped), `.`/`..` removed. */
 export function resolvePattern(pat: string, env: CallEnv): string {
   const esc = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
-  let s = pat;
+  const uh = userHome(pat, env);
+  let s = uh === undefined ? pat : esc(uh.slice(0, uh.length - (pat.length - pat.search(/\/|$/)))) + pat.slice(pat.search(/\/|$/));
   if (s === "~" || s.startsWith("~/")) s = esc(env.home) + s.slice(1);
   else if (s === "~+" || s.startsWith("~+/")) s = esc(env.cwd) + s.slice(2);
   else if (s.startsWith("$HOME/")) s = esc(env.home) + s.slice(5);

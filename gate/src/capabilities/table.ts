@@ -120,14 +120,17 @@ export const PROGRAMS: Record<string, Prog> = {
   dd: { can: c("read write kernel"), pos: "a" },
   uniq: { can: c("read write"), pos: "r1w", val: v("-f -s -w --skip-fields --skip-chars --check-chars") },
   // ---- archives ----
-  tar: {
+  // GNU tar, and libarchive's bsdtar with the same options
+  ...g("tar bsdtar gtar", {
     can: c("read write shell exec net upload download"),
     pos: "a",
     val: v(
       "-f -C --file --directory -T -X --exclude --files-from --exclude-from -I --use-compress-program --to-command --rsh-command --checkpoint-action --transform --xform -H --format -b -N",
     ),
     cmd: v("-I --use-compress-program --to-command --rsh-command --checkpoint-action --info-script --new-volume-script -F"),
-  },
+  }),
+  // GNU Stow links every file of its packages into the target directory (by default the parent of the stow directory)
+  stow: { can: c("write delete"), val: v("-d --dir -t --target -S -D -R --ignore --defer --override") },
   ...g("zip jar", {
     can: c("read write shell"),
     pos: "wr",
@@ -135,8 +138,10 @@ export const PROGRAMS: Record<string, Prog> = {
     cmd: v("-TT --unzip-command"),
   }),
   // ---- run another command given as their arguments (GTFOBins shell: `nice /bin/sh`) ----
+  // options that are only flags (`command -p`, `setsid -f`): none of them takes the program name as a value
+  ...g("nohup setsid command builtin", { can: c("exec shell"), run: 0 }),
   ...g(
-    "nohup setsid command builtin unbuffer caffeinate torsocks torify catchsegv daemonize disown unshare busybox toybox " +
+    "unbuffer caffeinate torsocks torify catchsegv daemonize disown unshare busybox toybox " +
       "aa-exec multitime pexec softlimit valgrind choom grc sshpass firejail bwrap proot fakeroot fakechroot nsenter " +
       "setarch linux32 linux64 i386 x86_64 numactl cgexec systemd-inhibit dbus-launch dbus-run-session xvfb-run " +
       "flatpak-spawn chronic ifne parallel rlwrap sem cpulimit prlimit trickle nocache eatmydata",
@@ -191,7 +196,7 @@ export const PROGRAMS: Record<string, Prog> = {
   tmux: { can: c("exec shell read"), val: v("-S -L -f -c -t -s -n -F"), cmd: v("-c") },
   tmate: { can: c("exec shell net listen"), listen: { when: ["*"], tunnel: true, def: -1 } },
   // ---- privilege (GTFOBins privilege-escalation; sudo/su are also elevators) ----
-  ...g("sudo doas pkexec run0 sudoedit ksu", { can: c("exec shell priv"), run: 0, val: v(SUDO_VAL), on: { "*": "priv" } }),
+  ...g("sudo doas pkexec run0 sudoedit ksu sudo-rs please", { can: c("exec shell priv"), run: 0, val: v(SUDO_VAL), on: { "*": "priv" } }),
   su: { can: c("exec shell priv"), val: v("-c --command -s --shell -g -G --group --supp-group -w"), cmd: v("-c --command") },
   runuser: { can: c("exec shell priv"), run: 0, val: v("-u -g -G --user --group -s --shell"), cmd: v("-c --command") },
   sg: { can: c("exec shell priv"), cmd: v("-c"), on: { "*": "priv" } },
@@ -365,6 +370,12 @@ export const PROGRAMS: Record<string, Prog> = {
   ...g("sftp psftp", { can: c("net shell upload download"), val: v("-P -i -o -F -J -l -S -b -B -c -D -R"), net: { def: 22 }, esc: "!" }),
   "ssh-copy-id": { can: c("net read write"), val: v("-i -p -o -F"), net: { def: 22 } },
   "ssh-keyscan": { can: c("net read"), val: v("-p -t -T -f"), net: { def: 22 } },
+  // parallel ssh: every -H host is an ssh connection (port 22 unless -p/-x gives another)
+  ...g("pssh parallel-ssh pdsh prsync pscp.pssh pslurp", {
+    can: c("net exec shell upload download"),
+    val: v("-H --host -h --hosts -l --user -p --par -O --option -x --extra-args -t --timeout -w -R -o --outdir -e --errdir"),
+    net: { host: v("-H --host -w"), def: 22 },
+  }),
   sshfs: { can: c("net kernel upload download exec"), val: v("-p -o -F"), net: { def: 22 } },
   sshuttle: { can: c("net firewall listen exec"), val: v("-r --remote -e --ssh-cmd -l --listen"), on: { "*": "firewall" } },
   ...g("nc ncat netcat nc.openbsd nc.traditional pwncat socket", {
@@ -385,10 +396,16 @@ export const PROGRAMS: Record<string, Prog> = {
     out: v("-out -keyout"),
     listen: { when: ["s_server"], port: v("-accept -port"), def: 4433 },
   },
-  ...g("ping ping6 fping traceroute traceroute6 tracepath mtr arping hping3 nping", {
+  ...g("ping ping6 fping traceroute traceroute6 tracepath mtr arping", {
     can: c("net"),
     val: v("-c -i -w -W -s -t -I -p -q -m -f -M -S -Q -T"),
     net: { hostArg: true, def: 0 },
+  }),
+  // nping and hping3 probe the port given by -p
+  ...g("nping hping3", {
+    can: c("net"),
+    val: v("-c -i -w -W -s -t -I -p -q -m -f -M -S -Q -T --dest-port --source-port -g --data --data-string"),
+    net: { hostArg: true, port: v("-p --dest-port"), def: 0 },
   }),
   ...g("dig nslookup host drill kdig delv whois finger", {
     can: c("net"),
@@ -433,6 +450,12 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("--set-path --https --tcp --authkey --hostname"),
     listen: { when: ["funnel", "serve"], posPort: true, tunnel: true, def: -1 },
     on: { up: "firewall", down: "firewall", set: "firewall", file: "upload" },
+  },
+  // Twisted's `twistd web --path DIR` serves DIR (on 8080 unless --listen/--port says otherwise)
+  twistd: {
+    can: c("listen read service"),
+    val: v("--path --port -p --listen -l --logfile --pidfile -d --rundir -u -g --uid --gid"),
+    listen: { when: ["web", "ftp", "telnet", "mail", "dns"], port: v("--port -p --listen"), def: 8080 },
   },
   // caddy file-server --root DIR --listen :PORT
   caddy: {
@@ -493,6 +516,19 @@ export const PROGRAMS: Record<string, Prog> = {
   ...g("locate plocate mlocate updatedb", { can: c("read") }),
   ...g("tsx ts-node esno", { can: c("code shell read write delete net listen"), code: v("-e --eval -p --print") }),
   powershell: { can: c("shell exec code read net"), code: v("-c -Command -command -EncodedCommand -e") },
+  // PowerShell's file cmdlets and their aliases (as `pwsh -c '…'` runs them): what they read, write and delete
+  ...g("Get-Content get-content gc Select-String select-string sls Import-Csv Format-Hex", {
+    can: c("read"),
+    pos: "r",
+    val: v("-Path -LiteralPath -Pattern -Encoding -TotalCount -Tail -Head -First -Last -Delimiter"),
+  }),
+  ...g("Remove-Item remove-item ri del erase rd", { can: c("delete"), pos: "d", val: v("-Path -LiteralPath -Include -Exclude -Filter") }),
+  ...g("Set-Content set-content Add-Content add-content Out-File out-file Clear-Content", {
+    can: c("write"),
+    pos: "w",
+    val: v("-Value -Encoding -InputObject -Path -LiteralPath"),
+  }),
+  ...g("Copy-Item copy-item cpi Move-Item move-item mi", { can: c("read write"), pos: "cp", val: v("-Destination -Include -Exclude -Filter") }),
   ...g("lynx w3m links elinks browsh", { can: c("net read download"), net: { url: "https" } }),
   ...g("websocat wscat", { can: c("net upload download"), val: v("-H --header --protocol"), net: { url: "ws" } }),
   ...g("chrome chromium chromium-browser google-chrome google-chrome-stable firefox microsoft-edge brave-browser", {
@@ -576,6 +612,9 @@ export const PROGRAMS: Record<string, Prog> = {
   crontab: { can: c("schedule read write exec"), val: v("-u"), pos: "r", on: { "-r": "schedule delete", "-e": "schedule", "-i": "schedule" } },
   ...g("at batch atrm anacron", { can: c("schedule exec shell"), val: v("-f -q -t -m -M"), in: v("-f"), on: { "*": "schedule" } }),
   atq: { can: c("schedule") },
+  // a cron daemon of its own (`busybox crond -c DIR`) runs whatever crontabs DIR holds; incron runs commands on file events
+  ...g("crond cron fcron dcron", { can: c("schedule service exec"), val: v("-c -L -l -d -b"), on: { "*": "schedule" } }),
+  incrontab: { can: c("schedule read write exec"), pos: "r", val: v("-u"), on: { "-r": "schedule delete", "-e": "schedule", "-i": "schedule" } },
   ...g("journalctl loginctl busctl timedatectl hostnamectl localectl machinectl resolvectl networkctl coredumpctl", {
     can: c("service read shell"),
     on: {
@@ -590,6 +629,7 @@ export const PROGRAMS: Record<string, Prog> = {
       "set-hostname": "kernel",
       "terminate-user": "service",
       "kill-user": "service",
+      "enable-linger": "service",
       shell: "priv",
       login: "priv",
       dns: "firewall",
@@ -600,7 +640,7 @@ export const PROGRAMS: Record<string, Prog> = {
   }),
   // ---- kernel, devices, mounts and boot ----
   ...g(
-    "insmod rmmod modprobe depmod kmod kexec grub-install grub-mkconfig update-grub update-grub2 grub2-mkconfig efibootmgr bootctl update-initramfs mkinitcpio dracut " +
+    "insmod rmmod modprobe depmod kmod kexec chcpu grub-install grub-mkconfig update-grub update-grub2 grub2-mkconfig efibootmgr bootctl update-initramfs mkinitcpio dracut " +
       "mkfs mkfs.ext4 mkfs.ext3 mkfs.ext2 mkfs.xfs mkfs.vfat mkfs.fat mkfs.btrfs mkfs.ntfs mke2fs mkswap swapon swapoff wipefs fdisk sfdisk cfdisk parted gdisk sgdisk blkdiscard " +
       "bpftrace losetup cryptsetup dmsetup lvcreate lvremove vgcreate pvcreate mdadm hdparm sdparm tune2fs e2fsck fsck debugfs resize2fs xfs_repair zpool zfs btrfs " +
       "setenforce setsebool semodule aa-disable aa-complain apparmor_parser auditctl ldconfig sysctl mount umount pivot_root switch_root fusermount nvram dmidecode",

@@ -54,6 +54,8 @@ export function interpFamily(program: string): string {
   if (["lua", "luajit"].includes(program)) return "lua";
   if (["R", "Rscript"].includes(program)) return "r";
   if (INTERPRETERS.includes(program)) return "other";
+  // JVM shells read code from -e or standard input (`jshell <<< 'Runtime.getRuntime().exec(…)'`)
+  if (["jshell", "groovysh", "jrunscript", "jjs"].includes(program)) return "other";
   if (COMPILERS_DEVTOOLS.includes(program)) return "compiler";
   return "";
 }
@@ -110,6 +112,19 @@ function optValues(args: string[], names: string[]): string[] {
 const looksLikePath = (s: string) =>
   /^(?:~|\/|\.{1,2}\/|\$HOME)/.test(s) || (/\//.test(s) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !/\s/.test(s)) || /^\.[\w-]/.test(s);
 
+const LOOP_WORD = String.raw`[\w./~+@%:,=-]+`;
+const FOR_LOOP = new RegExp(String.raw`^\s*for\s+([A-Za-z_]\w*)\s+in\s+((?:${LOOP_WORD}\s+){1,7}${LOOP_WORD})\s*;\s*do\s+([\s\S]+?);?\s*done\s*$`);
+const READ_LOOP = new RegExp(String.raw`^\s*while\s+read\s+(?:-r\s+)?([A-Za-z_]\w*)\s*;\s*do\s+([\s\S]+?);?\s*done\s*<<<\s*(${LOOP_WORD})\s*$`);
+/** A whole-line `for NAME in w1 w2 …` (2–8 static words) or `while read NAME …; done <<< WORD` loop as one
+ * `for NAME in w; do BODY; done` per word (the parser binds NAME when the list is one static word). */
+export function unrollLoop(command: string): string[] | undefined {
+  const f = FOR_LOOP.exec(command);
+  if (f) return f[2].split(/\s+/).map((w) => `for ${f[1]} in ${w}; do ${f[3]}; done`);
+  const r = READ_LOOP.exec(command);
+  if (r) return [`for ${r[1]} in ${r[3]}; do ${r[2]}; done`];
+  return undefined;
+}
+
 /** How a path op names its path when the shell expands it as a pattern: the pattern, resolved, and as written. */
 export interface GlobRef {
   pattern: string;
@@ -152,9 +167,16 @@ export class CommandAnalyzer {
       ["PWD", this.env.cwd],
       ["USER", this.env.home.split("/").pop() ?? "user"],
     ]);
-    const script = parseShell(command, { vars });
-    this.heredocs.push(...heredocBodies(command));
-    this.script(script, { sudo: false, feeds: new Set(), depth: 0, background: !!opts.background, unknownArgs: false, vars });
+    // A whole-line loop over a few static words runs its body once per word: each is analysed with the variable
+    // bound (`for d in dist build; do rm -rf "$d"; done`, `while read f; do cat "$f"; done <<< /etc/shadow`)
+    const unrolled = unrollLoop(command);
+    for (const one of unrolled ?? [command]) {
+      // (the parser records the line's assignments in the map the analysis then reads: one per pass)
+      const v = unrolled ? new Map(vars) : vars;
+      const script = parseShell(one, { vars: v });
+      this.heredocs.push(...heredocBodies(one));
+      this.script(script, { sudo: false, feeds: new Set(), depth: 0, background: !!opts.background, unknownArgs: false, vars: v });
+    }
     return this.ops;
   }
 
@@ -236,6 +258,8 @@ export class CommandAnalyzer {
       if (kind === "write" && DOWNLOADERS.includes(prog)) {
         const last = [...this.ops].reverse().find((o) => o.op === "net" && o.program === prog);
         if (last) this.download(last, -1);
+        // `curl URL > /tmp/i.sh; sh /tmp/i.sh`: running it later on the line is running fetched code
+        if (!r.target.dynamic) this.fetched.push(resolvePath(t, this.env));
       }
     }
   }
@@ -396,7 +420,7 @@ export class CommandAnalyzer {
     if (program === "ip" && args.includes("netns") && args.some((a) => /^(?:exec|add|del|delete|attach|set)$/.test(a))) e.caps.push("firewall");
     // `ifconfig IFACE ADDRESS …` assigns the interface an address
     if (program === "ifconfig" && args.filter((a) => !a.startsWith("-")).length >= 2) e.caps.push("firewall");
-    if (program === "crontab" && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
+    if ((program === "crontab" || program === "incrontab") && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
     // `./x.sh` after `echo 'cmd' > x.sh`: the commands the line wrote into it run
@@ -483,6 +507,31 @@ export class CommandAnalyzer {
             );
           }
         }
+    // `cpio -o` archives the files whose names it reads on standard input (`cpio -o <<< ~/.ssh/id_rsa`)
+    if (program === "cpio" && e.flags.some((f) => f === "o" || f === "create") && stdin !== undefined)
+      for (const name of stdin
+        .split(/[\n\0]+/)
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .slice(0, 16))
+        this.pathOp("read", name, false, program, inh);
+    // `rsync --daemon` listens (873 unless --port), on every address unless --address binds it
+    if (program === "rsync" && args.includes("--daemon")) {
+      const addr = optValues(args, ["--address"])[0] ?? "";
+      this.listenOp(program, Number(optValues(args, ["--port"])[0] ?? 873) || 873, !(addr && LOOPBACK.test(addr)), inh, addr);
+    }
+    // `skill [-SIG] NAME` and `snice` signal processes by command name, as `killall` does
+    if ((program === "skill" || program === "snice") && pos.length && inh.depth < 10)
+      this.runString(["killall", ...args.filter((a) => /^-(?:\d+|[A-Z]+)$/.test(a)), ...pos.map((p) => p.value)].map(shellQuote).join(" "), inh);
+    // `fuser -k PORT/tcp`: kills whatever listens on the port; on the gateway's port that is the gateway
+    if (program === "fuser" && e.flags.includes("k") && args.some((a) => /^18789(?:\/tcp)?$/.test(a)) && inh.depth < 10)
+      this.runString("pkill -f openclaw-gateway", inh);
+    // Programs given their own program on standard input (`make -f -`, `awk -f -`): what a downloader pipes in is run
+    if (
+      [...inh.feeds].some((f) => DOWNLOADERS.includes(f)) &&
+      optValues(args, ["-f", "--file", "--makefile", "--from-file"]).some((v) => v === "-" || v === "/dev/stdin")
+    )
+      e.caps.push("remote");
     // Jobs scheduled from standard input run later on this machine: `at now <<< 'cmd'`, `echo '* * * * * cmd' | crontab -`.
     if ((program === "at" || program === "batch") && stdin !== undefined) this.runString(stdin, inh);
     if (program === "crontab" && stdin !== undefined)
@@ -507,6 +556,12 @@ export class CommandAnalyzer {
     if ((program === "sed" || program === "gsed") && pos[0])
       for (const m of [pos[0].value, ...optValues(args, ["-e", "--expression"])].join("\n").matchAll(/(?:^|[\d$/;}\n])\s*e\s+([^;\n}]+)/g))
         this.runString(m[1], inh);
+    // GNU sed's `s/…/CMD/e`: the pattern space after the substitution runs as a command
+    if ((program === "sed" || program === "gsed") && pos[0])
+      for (const m of [pos[0].value, ...optValues(args, ["-e", "--expression"])]
+        .join("\n")
+        .matchAll(/(?:^|[;\n{])\s*s([^\w\s\\])((?:\\.|(?!\1)[^\\])*)\1((?:\\.|(?!\1)[^\\])*)\1([gpiImM\d]*e[gpiImM\d]*)/g))
+        this.runString(m[3].replace(/\\(.)/g, "$1"), inh);
 
     // 0. Strings that are run as commands later or elsewhere on this machine.
     if (program === "alias") {
@@ -643,6 +698,29 @@ export class CommandAnalyzer {
       }
       // xargs: the items it appends are what the line feeds it (a here-string, `echo`/`printf`, or the paths
       // `find`/`fd`/`ls`/`realpath` are given upstream: every file under a root `find` walks)
+      const up = c.pipeFrom[c.pipeFrom.length - 1]?.words;
+      if (
+        program === "xargs" &&
+        words[i]?.text === "kill" &&
+        up?.length &&
+        /^(?:pgrep|pidof)$/.test(basename(up[0].text)) &&
+        !up.some((x) => x.dynamic)
+      ) {
+        const sig = words
+          .slice(i + 1)
+          .map((x) => x.text)
+          .filter((a) => /^-(?:\d+|[A-Z]+)$/.test(a));
+        const pg = basename(up[0].text);
+        parseInner([pg === "pidof" ? "killall" : "pkill", ...sig, ...up.slice(1).map((x) => x.text)].map(shellQuote).join(" "));
+        return;
+      }
+      // `parallel ::: 'cmd' …` runs each argument as a command; `parallel CMD ::: a b` runs CMD with each
+      if ((program === "parallel" || program === "sem") && words.some((x) => x.text === ":::")) {
+        const k = words.findIndex((x) => x.text === ":::");
+        const cmd = words.slice(i, k).map(reread);
+        for (const x of words.slice(k + 1)) if (x.text !== ":::") parseInner(cmd.length ? [...cmd, reread(x)].join(" ") : x.sh);
+        return;
+      }
       const items = program === "xargs" && i < words.length ? this.xargsItems(c, stdin) : undefined;
       if (items?.length) {
         const repl =
@@ -711,6 +789,8 @@ export class CommandAnalyzer {
     if (program === "source" || program === ".") {
       const ps = words[1]?.sh.startsWith("<(") && words[1].sh.endsWith(")") ? pureScriptOf(words[1].sh.slice(2, -1), inh.vars) : undefined;
       if (ps !== undefined) parseInner(ps);
+      // `source /dev/stdin <<< 'cmd'`: the script is its standard input
+      else if (args[0] && /^\/(?:dev\/stdin|dev\/fd\/0|proc\/self\/fd\/0)$/.test(args[0]) && stdin !== undefined) parseInner(stdin);
       else if (args[0]) this.pathOp("read", args[0], argDynamic[0], program, inh);
       return;
     }
@@ -718,7 +798,22 @@ export class CommandAnalyzer {
     if (e.interp && e.interp !== "compiler") {
       // files the interpreter itself loads (`node --env-file=.env`)
       for (const v of optValues(args, prog.in ?? [])) this.pathOp("read", v, false, program, inh);
-      const codeFlag = ["-c", "-e", "--eval", "-E", "-r", "-p", "--print", "-Command", "-command", "-x"];
+      const codeFlag = [
+        "-c",
+        "-e",
+        "--eval",
+        "-E",
+        "-r",
+        "-p",
+        "--print",
+        "-Command",
+        "-command",
+        "-x",
+        "-EncodedCommand",
+        "-encodedcommand",
+        "-ec",
+        "-enc",
+      ];
       let code: string | undefined;
       for (let i = 0; i < args.length; i++)
         if (codeFlag.includes(args[i]) || /^-[a-zA-Z]*[ce]$/.test(args[i])) {
@@ -865,6 +960,12 @@ export class CommandAnalyzer {
         /* unparseable embedded string: the code rules still see the raw code */
       }
     };
+    // PowerShell's code is a command line of cmdlets (`Remove-Item -Recurse ~/x; Get-Content ~/.ssh/id_rsa`), also
+    // given as base64 of UTF-16LE (`-EncodedCommand`)
+    if (/^(?:pwsh|powershell)(?:\.exe)?$/i.test(program)) {
+      const dec = /^[A-Za-z0-9+/]{8,}={0,2}$/.test(code.trim()) ? Buffer.from(code.trim(), "base64").toString("utf16le") : "";
+      run(/^[\x09\x0a\x0d\x20-\x7e]+$/.test(dec) ? dec : code);
+    }
     for (const m of code.matchAll(call)) {
       let src = m[3];
       // argv as a list or as several strings: each string one word (a lone string is a shell command line)
@@ -872,11 +973,22 @@ export class CommandAnalyzer {
       if (m[1].startsWith("[") || strs.length > 1) src = strs.map(shellQuote).join(" ");
       if (src) run(src);
     }
+    // code that runs code it decodes or decompresses when it runs (`exec(zlib.decompress(…))`, `exec(codecs.decode(…, 'rot13'))`,
+    // `eval(marshal.loads(…))`): what runs cannot be read here, like `python3 -c "$(… | base64 -d)"`
+    if (
+      e &&
+      !this.unknown.has(e) &&
+      /\b(?:exec|eval)\s*\(\s*(?:[\w.]+\.)?(?:decompress|loads|decode)\s*\(/.test(code) &&
+      !/\b(?:exec|eval)\s*\(\s*(?:base64\.)?b64decode\s*\(\s*b?["'][A-Za-z0-9+/=_-]+["']\s*\)\s*\)/.test(code)
+    )
+      this.unknown.set(e, `the code ${program} runs is decoded when it runs, so it cannot be checked`);
+    // (`os.spawnlp(os.P_WAIT, 'git', …)`: the mode first, then the literal program)
+    const plainSpawn = code.replace(/os\.spawn(\w*)\s*\(\s*(?:os\.)?P_\w+\s*,\s*/g, "os.spawn$1(");
     // a command the code computes (`os.system(cmd)`, `subprocess.run(argv)`, `execSync(x)`, `system($ARGV[0])`): unreadable here
     if (
       e &&
       (/(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|\bexec|\bspawn|\bsystem|\bpopen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+)\s*\(\s*(?![\s"'`[)]|\w+\s*\()/.test(
-        code,
+        plainSpawn,
       ) ||
         // a literal command with a computed tail (`os.system('rm -rf ' + path)`, `"cat " . $f`, `'%s' % x`)
         /(?:os\.system|os\.popen|subprocess\.\w+|execSync|\bexec|\bsystem|\bpopen|shell_exec|passthru)\s*\(\s*(["'`])(?:\\.|(?!\1)[^\\])*\1\s*(?:[+.%]|\.format\()/.test(
@@ -890,7 +1002,9 @@ export class CommandAnalyzer {
         run((m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").trim().split(/\s+/).map(shellQuote).join(" "));
     // Perl/Ruby calls without parentheses: `exec "/bin/sh -i"`, `system "cat", "/etc/shadow"`
     if (/^(perl|ruby|php|lua)/.test(program))
-      for (const m of code.matchAll(/\b(?:exec|system|spawn)\s+((["'])(?:\\.|(?!\2)[^\\])*\2(?:\s*,\s*(["'])(?:\\.|(?!\3)[^\\])*\3)*)/g)) {
+      for (const m of code.matchAll(
+        /\b(?:exec|system|spawn)\s+(?:\{[^}]*\}\s*)?((["'])(?:\\.|(?!\2)[^\\])*\2(?:\s*,\s*(["'])(?:\\.|(?!\3)[^\\])*\3)*)/g,
+      )) {
         const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
         run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
       }
@@ -931,7 +1045,9 @@ export class CommandAnalyzer {
     // (`socket.create_connection(('h', 22))`, `net.connect(22, 'h')`, `TCPSocket.new("h", 22)`, `fsockopen("h", 22)`,
     // `HTTPConnection('h', 18789)`, `http.get({host: 'h', port: 18789})`, `sockaddr_in(22, inet_aton("h"))`).
     for (const m of code.matchAll(SOCKET_CALL)) {
-      if (m[1] === ".connect" && !/socket|\bnet\b|tls|Socket/.test(code)) continue;
+      // ssh client libraries (paramiko's `SSHClient().connect(h)`, Net::SSH, asyncssh, node's ssh2) default to port 22
+      const sshLib = /paramiko|SSHClient|Net::S(?:SH|FTP)|asyncssh|ssh2|fabric|pysftp/.test(code);
+      if (m[1] === ".connect" && !/socket|\bnet\b|tls|Socket/.test(code) && !sshLib) continue;
       const argsText = ` ${m[2]}`;
       const hostM = /(["'`])([\w.:-]*[\w:][\w.:-]*)\1/.exec(argsText);
       if (!hostM) continue;
@@ -942,9 +1058,22 @@ export class CommandAnalyzer {
         host = hp[1];
         port = Number(hp[2]);
       }
-      if (!Number.isFinite(port)) port = /^HTTPS/i.test(m[1]) ? 443 : /HTTP/i.test(m[1]) ? 80 : -1;
+      if (!Number.isFinite(port)) port = /^HTTPS/i.test(m[1]) ? 443 : /HTTP/i.test(m[1]) ? 80 : sshLib ? 22 : -1;
       this.net(program, { url: `tcp://${host}:${port}`, host, port }, inh);
     }
+    // Listening sockets opened by library call (`s.bind(('0.0.0.0', 4444)); s.listen()`, `net.createServer(…).listen(4444)`,
+    // `TCPServer.new(4444)`, `IO::Socket::INET->new(LocalPort => 4444, Listen => 1)`): a listen op, public unless bound
+    // to loopback; with a shell spawned by the same code it is a bind shell (revshell)
+    if (e)
+      for (const m of code.matchAll(
+        /\.bind\(\s*\(\s*(["'])([^"']*)\1\s*,\s*(\d{1,5})\s*\)|\.listen\(\s*(\d{1,5})\s*(?:,\s*(["'])([^"']*)\5)?|TCPServer\.(?:new|open)\(\s*(?:(["'])([^"']*)\7\s*,\s*)?(\d{1,5})|LocalPort\s*=>\s*(\d{1,5})/g,
+      )) {
+        // (Python's and Perl's `listen(n)` is the backlog, not a port)
+        if (m[4] !== undefined && interpFamily(program) !== "node") continue;
+        const host = m[2] ?? m[6] ?? m[8] ?? "";
+        const port = Number(m[3] ?? m[4] ?? m[9] ?? m[10]);
+        this.listenOp(program, port, !(host && (LOOPBACK.test(host) || host === "localhost")), inh, host);
+      }
     // awk: `print | "sh"`, `"cmd" | getline`; Perl/Ruby backticks and qx{}
     if (/awk$/.test(program)) {
       for (const m of code.matchAll(/\|&?\s*"([^"]+)"|"([^"]+)"\s*\|&?\s*getline/g)) run(m[1] ?? m[2]);
@@ -952,7 +1081,29 @@ export class CommandAnalyzer {
       for (const m of code.matchAll(/printf?\s*\(?\s*"([^"]*)"\s*\)?\s*\|&?\s*"([^"]+)"/g))
         if (SHELL_SET.has(basename(m[2].split(/\s+/)[0]))) run(m[1]);
     }
-    if (/^(perl|ruby|php|julia)/.test(program)) for (const m of code.matchAll(/`([^`]+)`|qx\s*[{(/]([^})/]+)[})/]/g)) run(m[1] ?? m[2]);
+    if (/^(perl|ruby|php|julia)/.test(program))
+      for (const m of code.matchAll(/`([^`]+)`|(?:qx|%x)\s*(?:\{([^}]*)\}|\(([^)]*)\)|\[([^\]]*)\]|\/([^/]*)\/)/g))
+        run(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5]);
+    // JavaScript shells by tagged template (`Bun.$\`rm -rf x\``, zx's `$\`cmd\``) and Deno's `new Deno.Command("sh", {args: […]})`
+    if (interpFamily(program) === "node") {
+      for (const m of code.matchAll(/(?:\bBun\.|[\s(;=]|^)\$`([^`]*)`/g))
+        if (m[1].includes("${")) e?.caps.push("dynexec");
+        else run(m[1]);
+      for (const m of code.matchAll(/new\s+Deno\.Command\s*\(\s*(["'])([^"']+)\1\s*(?:,\s*\{[^}]*?\bargs\s*:\s*\[([^\]]*)\])?/g))
+        run([m[2], ...[...(m[3] ?? "").matchAll(/(["'`])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2])].map(shellQuote).join(" "));
+    }
+    // Python's `os.spawnl*(mode, path, arg0, args…)` / `os.spawnv*(mode, path, [arg0, …])`: argv after the path
+    for (const m of code.matchAll(/os\.spawn[lv]p?e?\s*\(\s*[\w.]+\s*,\s*(["'])[^"']*\1\s*,\s*\[?((?:\s*(["'])[^"']*\3\s*,?)+)/g))
+      run([...m[2].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => shellQuote(x[2])).join(" "));
+    // Perl: a pipe opened to a program (`open(my $f, "|-", "sh")`, `open(F, "| sh")`) runs it, and what the code
+    // prints into a shell is that shell's script
+    if (/^perl/.test(program))
+      for (const m of code.matchAll(/\bopen\s*\(\s*[^,]+,\s*(?:(["'])\|-\1\s*,\s*(["'])([^"']+)\2|(["'])\|\s*([^"']+)\4)/g)) {
+        const cmd = (m[3] ?? m[5]).trim();
+        run(cmd);
+        if (SHELL_SET.has(basename(cmd.split(/\s+/)[0])))
+          for (const p of code.matchAll(/\bprint\s+(?:\$\w+|\{[^}]*\}|[A-Z]+)\s+(["'])((?:\\.|(?!\1)[^\\])*)\1/g)) run(p[2].replace(/\\n/g, "\n"));
+      }
     // Recursive deletes by library call: a delete op on the path (a computed path is unknown: outside).
     const rec =
       /(?:shutil\.rmtree|rmtree|fs\.rmSync|rmSync|fs\.rm|rmdirSync|FileUtils\.rm_rf|FileUtils\.rm_r|FileUtils\.remove_dir|rm_rf|rm_r|rimraf(?:\.sync)?|os\.removedirs|remove_tree|File::Path::rmtree|Path\(.*?\)\.rmtree|deleteRecursively|remove_dir_all|Deno\.removeSync|Deno\.remove|\)\.rm|promises\.rm)\s*\(\s*(?:(?:pathlib\.)?(?:Pure)?Path\(\s*|path\.(?:join|resolve)\(\s*|File\.join\(\s*)?(?:(["'`])((?:\\.|(?!\1)[^\\])*)\1)?/g;
@@ -960,13 +1111,25 @@ export class CommandAnalyzer {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
     }
+    // a delete call told to recurse (Julia's `rm(p, recursive=true)`, R's `unlink(p, recursive=TRUE)`), Lisp's
+    // `(delete-directory "p" t)`, PowerShell's `Remove-Item -Recurse`
+    for (const m of code.matchAll(
+      /(?:\b(?:rm|unlink|remove|rmdir|delete|file\.remove)\s*\(\s*(["'])((?:\\.|(?!\1)[^\\])*)\1[^)]*?\brecursive\s*[=:]\s*(?:true|TRUE|T)\b|\(delete-directory\s+"([^"]+)"\s+(?:t|'t)\b)/g,
+    ))
+      this.pathOp("delete", m[2] ?? m[3], false, program, inh).mode = "recursive";
     // Paths in string literals: open('/root/.aws/credentials'), fs.readFileSync('~/.ssh/id_rsa'), Perl's
     // open(F, "</etc/shadow"), and paths built on the home directory (Path.home() / '.zshrc', homedir() + '/.x').
+    // a file named relative to the working directory, given straight to a call that opens it (`readFileSync('.env')`,
+    // `open('.env').read()`, `file_get_contents('.env')`): read, or written when opened for writing
+    for (const m of code.matchAll(
+      /\b(?:readFileSync|readFile|open|read_text|read_bytes|File\.read|IO\.read|file_get_contents|fopen|load_dotenv|dotenv_values)\s*\(\s*(["'])([\w.][\w./-]*)\1(\s*,\s*["'][wax])?/g,
+    ))
+      if (/[./]/.test(m[2])) this.pathOp(m[3] ? "write" : "read", m[2], false, program, inh);
     const literals: { path: string; at: number; end: number }[] = [];
     for (const m of code.matchAll(/(["'`])[<>+]*\s*((?:~|\/|\.\.?\/)[^"'`\s]*)\1/g))
       literals.push({ path: m[2], at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
     for (const m of code.matchAll(
-      /(?:Path\.home\(\)|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|ENV\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\(|\.(?=\s*["'`]))\s*(["'`])\/?([^"'`]+)\1/g,
+      /(?:Path\.home\(\)|Path\(\s*["']~["']\s*\)|(?<![\w$])["']~["'](?=\s*(?:,|\.joinpath\(|\/))|homedir\(\)|expanduser\(\s*["']~["']\s*\)|Dir\.home|getenv\(\s*["']HOME["']\s*\)|environ\[\s*["']HOME["']\s*\]|ENV\[\s*["']HOME["']\s*\]|process\.env\.HOME)\s*(?:\+|\/|,|\.joinpath\(|\.join\(|\.(?=\s*["'`]))\s*(["'`])\/?([^"'`]+)\1/g,
     ))
       literals.push({ path: `~/${m[2]}`, at: m.index ?? 0, end: (m.index ?? 0) + m[0].length });
     const deletes = /\b(?:remove|unlink\w*|rmtree|rm_r?f?|rmSync|rmdir\w*|delete|shred)\b/.test(code);
@@ -1075,6 +1238,11 @@ export class CommandAnalyzer {
   private stdinOf1(c: SimpleCmd): string | undefined {
     for (const r of c.redirs) {
       if (r.op === "<<<") return r.target.text;
+      // `bash < <(echo 'cmd')`: standard input is a process substitution that only computes text
+      if (r.op === "<" && r.target.sh.startsWith("<(") && r.target.sh.endsWith(")")) {
+        const out = pureScriptOf(r.target.sh.slice(2, -1), new Map());
+        if (out !== undefined) return out;
+      }
       if (r.op === "<<" || r.op === "<<-") return this.heredocs.shift() ?? "";
     }
     const from = c.pipeFrom[c.pipeFrom.length - 1];
@@ -1086,6 +1254,10 @@ export class CommandAnalyzer {
       if (out !== undefined) return out;
     }
     const w = from?.words;
+    if (w?.length && w[0].text === "printf" && !w.some((x) => x.dynamic) && from.pipeFrom.length === 0) {
+      const out = pureOutput(from, undefined);
+      if (out !== undefined) return out;
+    }
     if (w?.length && (w[0].text === "echo" || w[0].text === "printf") && !w.some((x) => x.dynamic)) {
       const rest = w.slice(1).filter((x, i) => !(w[0].text === "echo" && i === 0 && /^-[neE]+$/.test(x.text)));
       const text = rest.map((x) => x.text).join(" ");
@@ -1131,6 +1303,18 @@ export class CommandAnalyzer {
       e.code = `${e.code}${code[1]}`.toLowerCase();
       this.code(code[1], program, inh);
     }
+  }
+
+  /** A directory written as a whole (an archive extracted into it, a tree copied or linked into it): outside the
+   * workspace, also every file under it, so the rules on the files it may create meet them (`unzip -d ~/.ssh` may
+   * write `~/.ssh/authorized_keys`, `tar -x -C ~` may write `~/.bashrc`). In the workspace it stays one write. */
+  private writeTree(o: OpContext, raw: string) {
+    if (!o.outside || o.dynamic) return o;
+    // the protected and persistence locations are under home and /etc: a tree written elsewhere (`tar -x -C /tmp`,
+    // `/opt`) creates none of them
+    const d = `${o.path.replace(/\/+$/, "")}/`;
+    const home = `${this.env.home}/`;
+    return d.startsWith(home) || home.startsWith(d) || d.startsWith("/etc/") || d.startsWith("/root/") ? this.readTree(o, raw) : o;
   }
 
   /** A port the command listens on or exposes (a listen op: port, bind address, public or not). */
@@ -1189,7 +1373,11 @@ export class CommandAnalyzer {
         } else {
           const bind = parts.length === 4 || (opt === "-D" && parts.length === 2) ? parts[0] : "";
           const port = Number(parts[bind ? 1 : 0]);
-          this.listenOp(program, Number.isFinite(port) ? port : -1, flags.includes("g") || (!!bind && !LOOPBACK.test(bind)), inh, bind);
+          const pub = flags.includes("g") || (!!bind && !LOOPBACK.test(bind));
+          this.listenOp(program, Number.isFinite(port) ? port : -1, pub, inh, bind);
+          // a public forward to a local port exposes that port too (`ssh -g -L 18790:localhost:18789 …`), as socat's relay does
+          if (pub && opt === "-L" && parts.length >= 3 && isPrivateHost(parts[parts.length - 2]))
+            this.listenOp(program, Number(parts[parts.length - 1]) || -1, true, inh, parts[parts.length - 2]);
         }
       }
       return;
@@ -1281,8 +1469,8 @@ export class CommandAnalyzer {
             ? optValues(args, ["-t", "--docroot"])[0]
             : family === "ruby"
               ? pos.find((p) => p.value !== "httpd" && !/^\d+$/.test(p.value))?.value
-              : program === "caddy"
-                ? (optValues(args, ["--root", "-r"])[0] ?? ".")
+              : program === "caddy" || program === "twistd"
+                ? (optValues(args, ["--root", "-r", "--path"])[0] ?? ".")
                 : prog.can.includes("read") && !prog.listen?.tunnel
                   ? pos.find((p) => !/^\d+$/.test(p.value))?.value
                   : undefined;
@@ -1318,7 +1506,11 @@ export class CommandAnalyzer {
     if (program === "truncate") {
       // truncating to nothing erases the file: a delete
       const size = optValues(args, ["-s", "--size"])[0];
-      for (const p of pos) add(size !== undefined && /^0+[kmgtpe]?$/i.test(size) ? "delete" : "write", p);
+      for (const p of pos) {
+        const o = add(size !== undefined && /^0+[kmgtpe]?$/i.test(size) ? "delete" : "write", p);
+        // `truncate -s0 ~/Documents/*`: every file of a directory emptied, as `rm -f DIR/*` removes them
+        if (o.op === "delete" && this.globWords.get(p.value) && !o.inWorkspace && !o.path.startsWith("/tmp/")) o.mode = "recursive";
+      }
       return;
     }
     if (program === "git") {
@@ -1346,7 +1538,7 @@ export class CommandAnalyzer {
       const dst = pos[pos.length - 1];
       for (const p of local) if (p !== dst) this.readTree(add("read", p), p.value);
       if (dst && pos.length > 1 && !isRemoteSpec(dst.value) && !/^rsync:\/\//.test(dst.value)) {
-        add("write", dst);
+        this.writeTree(add("write", dst), dst.value);
         // --delete*: files at the destination missing from the source are removed
         if (args.some((a) => a.startsWith("--delete") || a === "--remove-source-files")) add("delete", dst).mode = "recursive";
       }
@@ -1379,6 +1571,26 @@ export class CommandAnalyzer {
         add("read", p);
         add("delete", p);
       }
+    // Archives extracted into a directory (`unzip -d DIR`, `7z x -oDIR`, `cpio -i` in the working directory)
+    // and packages linked into one (`stow -t DIR`): the directory is written as a whole.
+    const extractTo =
+      program === "unzip" && !e.flags.some((f) => /^[lptvcZz]$/.test(f))
+        ? (optValues(args, ["-d"])[0] ?? ".")
+        : /^7z[ar]?$/.test(program) && /^[xe]$/.test(pos[0]?.value ?? "")
+          ? (args.find((a) => a.startsWith("-o") && a.length > 2)?.slice(2) ?? ".")
+          : program === "cpio" && e.flags.some((f) => f === "i" || f === "extract")
+            ? (optValues(args, ["-D", "--directory"])[0] ?? ".")
+            : program === "stow" && !e.flags.some((f) => f === "n" || f === "no" || f === "simulate")
+              ? (optValues(args, ["-t", "--target"])[0] ?? "..")
+              : undefined;
+    if (extractTo !== undefined) {
+      const raw = extractTo === "." ? this.env.cwd : extractTo === ".." ? resolvePath("..", this.env) : extractTo;
+      this.writeTree(this.pathOp("write", raw, false, program, inh), raw);
+      if (program === "stow") return;
+    }
+    // `7z a -sdel ARCHIVE FILES`: the files are deleted once archived
+    if (/^7z[ar]?$/.test(program) && pos[0]?.value === "a" && args.includes("-sdel"))
+      for (const p of pos.slice(2)) this.readTree(add("delete", p), p.value).mode = "recursive";
     if (READERS.has(program) && prog.pos === "r") {
       // archivers add directories whole (`7z a x.7z ~/.aws`)
       const tree = /^(?:7z|7za|7zr|rar|arj|lha|cpio|pax)$/.test(program);
@@ -1441,7 +1653,11 @@ export class CommandAnalyzer {
       if (program === "mv") for (const p of srcs) add("read", p);
       if (program === "mv" && dst && !inWorkspace(resolvePath(dst.value, this.env), this.env))
         for (const o of this.ops.slice(-2 * srcs.length)) if (o.op === "delete" && !o.inWorkspace) o.mode = "recursive";
-      if (dst && (target || local.length > 1 || pos.length > local.length)) add("write", dst);
+      if (dst && (target || local.length > 1 || pos.length > local.length)) {
+        const w = add("write", dst);
+        // a tree copied into a directory outside the workspace (`cp -r dots/. ~`) writes every file under it
+        if (tree && program !== "mv") this.writeTree(w, dst.value);
+      }
       return;
     }
     if (prog.pos === "r1w") {
@@ -1450,7 +1666,7 @@ export class CommandAnalyzer {
       if (pos[1] && program === "xxd") add(args.includes("-r") ? "write" : "write", pos[1]);
       return;
     }
-    if (program === "tar") {
+    if (program === "tar" || program === "bsdtar" || program === "gtar") {
       const a0 = args[0] ?? "";
       // the mode, bundled first (`tar czf`, `-czf`) or after other options (`tar -C DIR -czf - .`)
       const bundle = args.findIndex((a, i) => (i === 0 ? /^-?[a-zA-Z]+$/ : /^-[a-zA-Z]{2,}$/).test(a) && /[cxtru]/.test(a));
@@ -1475,7 +1691,15 @@ export class CommandAnalyzer {
         } finally {
           this.env = saved;
         }
-      } else for (const d of optValues(args, ["-C", "--directory"])) this.pathOp("write", d, false, program, inh);
+      } else {
+        const extract = /x/.test(mode) || args.includes("--extract") || args.includes("--get");
+        const dirs = optValues(args, ["-C", "--directory"]);
+        for (const d of dirs) {
+          const o = this.pathOp("write", d, false, program, inh);
+          if (extract) this.writeTree(o, d);
+        }
+        if (extract && !dirs.length) this.writeTree(this.pathOp("write", ".", false, program, inh), this.env.cwd);
+      }
       return;
     }
     if (prog.pos === "wr") {
@@ -1486,6 +1710,15 @@ export class CommandAnalyzer {
         // `zip -m`: the files are moved into the archive (deleted where they were)
         if (i > 0 && program === "zip" && e.flags.some((f) => f === "m" || f === "move")) add("delete", p).mode = tree ? "recursive" : "";
       }
+      return;
+    }
+    // `docker cp HOST_PATH CONTAINER:PATH` copies a host file or tree into a container (a read of it);
+    // `docker cp CONTAINER:PATH HOST_PATH` writes the host path
+    if ((program === "docker" || program === "podman" || program === "nerdctl") && pos[0]?.value === "cp" && pos.length >= 3) {
+      const [src, dst] = [pos[pos.length - 2], pos[pos.length - 1]];
+      const inCtr = (v: string) => /^[\w.-]+:/.test(v) && !v.startsWith("/");
+      if (inCtr(dst.value) && !inCtr(src.value)) this.readTree(add("read", src), src.value);
+      else if (inCtr(src.value) && !inCtr(dst.value)) this.writeTree(add("write", dst), dst.value);
       return;
     }
     if (program === "docker" || program === "podman" || program === "nerdctl") {
@@ -1711,6 +1944,27 @@ export class CommandAnalyzer {
       }
       return;
     }
+    // Programs that reach a host over ssh by URL (`unison . ssh://h//srv`, `borg init ssh://u@h/./r`, restic's
+    // `-r sftp:u@h:/x`, rclone's `:sftp,host=h:`), and ansible's inline inventory (`-i 'h1,h2,'`): each is an ssh
+    // connection, on port 22 unless it says otherwise. Only for programs that connect (not `echo ssh://…`).
+    if (!knownProgram(program) || progOf(program).can.includes("net")) {
+      let seen = false;
+      for (const a of args) {
+        if (/^(?:ssh|sftp|scp):\/\/./i.test(a)) {
+          const t = parseTarget(a, a.slice(0, a.indexOf(":")).toLowerCase());
+          if (t) seen = !!this.net(program, t, inh);
+          continue;
+        }
+        const sftp = /^sftp:((?:[^@\s/:]+@)?[\w.-]+):/i.exec(a);
+        if (sftp) seen = !!this.sshTarget(program, sftp[1], -1, inh);
+        const rc = /^:sftp,(?:[^:]*,)?host=([^,:]+)(?:[^:]*,port=(\d+))?/i.exec(a);
+        if (rc) seen = !!this.sshTarget(program, rc[1], rc[2] ? Number(rc[2]) : 22, inh);
+      }
+      if (/^ansible(?:-playbook|-pull)?$/.test(program))
+        for (const inv of optValues(args, ["-i", "--inventory", "--inventory-file"]))
+          if (inv.includes(",")) for (const h of inv.split(",").filter(Boolean)) seen = !!this.sshTarget(program, h.trim(), -1, inh) || seen;
+      if (seen && !progOf(program).net) return;
+    }
     const spec = progOf(program).net;
     if (!spec) return;
     const flags = flagsOf(args);
@@ -1823,7 +2077,7 @@ export class CommandAnalyzer {
 /** git settings whose value is a command git runs (on `status`, `log`, a fetch, an alias, a diff) */
 /** Library calls that open a socket; group 2 is the text of their arguments (host string, port number). */
 const SOCKET_CALL =
-  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|https?\.(?:get|request)|\(\s*["'](?:node:)?https?["']\s*\)\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
+  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|Net::SSH\.start|Net::SFTP\.start|asyncssh\.connect|https?\.(?:get|request)|\(\s*["'](?:node:)?https?["']\s*\)\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
 /** Inline code as its effects read plainly: adjacent string literals joined (`'ca' + 't'`, `"a" . "b"`), and the
  * home directory spelt inside a string (`"$ENV{HOME}/.bashrc"`, `f"{Path.home()}/x"`, `` `${os.homedir()}/x` ``) as `~`. */
 export function normaliseCode(code: string): string {
@@ -1835,6 +2089,13 @@ export function normaliseCode(code: string): string {
     /\$ENV\{\s*["']?HOME["']?\s*\}|#\{\s*(?:Dir\.home|ENV\[\s*["']HOME["']\s*\])\s*\}|\$\{\s*(?:process\.env\.HOME|(?:require\(["']os["']\)\.|os\.)?homedir\(\))\s*\}|\{\s*(?:Path\.home\(\)|os\.path\.expanduser\(["']~["']\))\s*\}/g,
     "~",
   );
+  // the home directory as a bare expression (`Dir.home`, `homedir()`, `Path.home()`, `getenv("HOME")`): the string "~"
+  out = out
+    .replace(/\b(?:pathlib\.)?Path\.home\(\)/g, 'Path("~")')
+    .replace(
+      /(?:require\(\s*["'](?:node:)?os["']\s*\)\.|\bos\.)homedir\(\)|\bDir\.home\b|(?<![\w.])homedir\(\)|\bprocess\.env\.HOME\b|\bDeno\.env\.get\(\s*["']HOME["']\s*\)|\bos\.environ\[\s*["']HOME["']\s*\]|\bENV\[\s*["']HOME["']\s*\]|\bgetenv\(\s*["']HOME["']\s*\)|\bos\.path\.expanduser\(\s*["']~["']\s*\)|\bSys\.getenv\(\s*["']HOME["']\s*\)/g,
+      '"~"',
+    );
   for (let i = 0; i < 6; i++) {
     const next = out.replace(
       /(["'])([^"'\\\n]*)\1\s*[+.]\s*(["'])([^"'\\\n]*)\3/g,
