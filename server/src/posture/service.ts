@@ -155,14 +155,21 @@ export class PostureService {
     return sent;
   }
 
-  /** One job. An instance that is not running is skipped; one whose agent is not connected here is retried. */
+  /**
+   * One job. An instance that is stopped, offline or failed is skipped; one starting or restarting, or
+   * whose agent is connected to another process, is retried.
+   */
   async handle(j: PostureJob) {
     const [inst] = await this.db
       .select({ id: instances.id, ownerId: instances.ownerId, state: instances.state, deletedAt: instances.deletedAt })
       .from(instances)
       .where(eq(instances.id, j.instanceId))
       .limit(1);
-    if (!inst || inst.deletedAt || inst.state !== "running") return;
+    if (!inst || inst.deletedAt) return;
+    // A deploy restarts or reloads the gateway: a state on its way to running is waited for (pg-boss's retry).
+    if (inst.state === "initializing" || inst.state === "restarting") throw new Error(`the instance is ${inst.state}; retried`);
+    if (inst.state !== "running") return; // stopped, offline, failed: skipped, not an error
+
     // The agent holds one connection, to one control-plane process: another process's retry may have it.
     if (!(await agentReachable(this.o.hub, inst.id))) throw new Error("the instance's agent is not connected to this control-plane process");
     if (j.job === "deploy") {
