@@ -47,7 +47,7 @@ for (const kind of await backends())
           agentUrl: () => "ws://127.0.0.1:9",
           log,
           healthIntervalMs: 300,
-          posture: { tickMs: 3_600_000, retryDelaySeconds: 1, timeoutsMs: { audit: 1500 } },
+          posture: { tickMs: 3_600_000, retryDelaySeconds: 1, timeoutsMs: { audit: 1500 }, dailyAfterMs: 0 },
         }),
     });
     const address = await app.listen({ port: 0, host: "127.0.0.1" });
@@ -259,7 +259,7 @@ for (const kind of await backends())
     await boss2.start();
     const hub2 = new AgentHub({ db: database.db, kek, log: app.log });
     t.after(() => hub2.close());
-    const second = new PostureService({ database, hub: hub2, log: app.log, tickMs: 3_600_000, retryDelaySeconds: 1 });
+    const second = new PostureService({ database, hub: hub2, log: app.log, tickMs: 3_600_000, retryDelaySeconds: 1, dailyAfterMs: 0 });
     t.after(() => second.stop());
     await second.start(boss2); // its start fans out too
     const now = new Date();

@@ -27,7 +27,7 @@ export interface InstanceManagerOptions {
   /** how often due SSH keys are looked for (default hourly) */
   sshRotationCheckMs?: number;
   /** posture/: how often the periodic checks are fanned out, and the retry delay of a job (tests shorten them) */
-  posture?: Pick<PostureServiceOptions, "tickMs" | "retryDelaySeconds" | "timeoutsMs">;
+  posture?: Pick<PostureServiceOptions, "tickMs" | "retryDelaySeconds" | "timeoutsMs" | "dailyAfterMs">;
 }
 
 export class InstanceManager {

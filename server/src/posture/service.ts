@@ -71,6 +71,8 @@ export interface PostureServiceOptions {
   tickMs?: number;
   /** a job whose instance's agent is connected elsewhere (or reconnecting) is retried after this (default 30 s) */
   retryDelaySeconds?: number;
+  /** a new instance's first daily audit waits this long after its creation (default 1 h: it just had its provision audit) */
+  dailyAfterMs?: number;
   /** how long the agent may take (default 60 s an audit, 120 s with OpenClaw's, 30 s an integrity check or accept) */
   timeoutsMs?: { audit?: number; openclaw?: number; integrity?: number };
 }
@@ -135,9 +137,11 @@ export class PostureService {
   async tick(now = new Date()): Promise<number> {
     if (!this.boss) return 0;
     const running = await this.db
-      .select({ id: instances.id })
+      .select({ id: instances.id, createdAt: instances.createdAt })
       .from(instances)
       .where(and(eq(instances.state, "running"), isNull(instances.deletedAt)));
+    // (OpenClaw's own audit costs 5–22 s of a core: not in a new instance's first hour, right after its provision audit)
+    const settled = now.getTime() - (this.o.dailyAfterMs ?? 3600_000);
     let sent = 0;
     for (const [job, seconds] of [
       ["daily", DAY_S],
@@ -145,6 +149,7 @@ export class PostureService {
     ] as const) {
       const period = periodStart(now, seconds).toISOString();
       for (const r of running) {
+        if (job === "daily" && r.createdAt.getTime() > settled) continue;
         const id = await this.boss.send(POSTURE_QUEUE, { instanceId: r.id, job, period } satisfies PostureJob, {
           singletonKey: `${job}:${r.id}:${period}`,
           singletonSeconds: seconds,
