@@ -594,6 +594,9 @@ test("round 4: the analyses added for the held-out misses, each with its near-mi
     ["7z x a.7z -o/home/u", "7z x a.7z -ovendor", "deny"],
     ["stow -t ~ dotfiles", "stow -t ~/.openclaw/workspace/out pkg", "deny"],
     ["cp -r dots/. ~", "cp -r src/ out/", "deny"],
+    // a tree written into a plain directory of home (not home itself, not a hidden one) creates no protected file
+    ["cp -r dots/. ~/.config/nvim", "rsync -a src/ ~/backup/", "deny"],
+    ["unzip -o x.zip -d ~/.local/lib/python3.12/site-packages", "tar -xzf x.tgz -C ~/Downloads", "deny"],
     ["unzip -o plugin.zip -d ~/.openclaw/extensions/tropic-gate", "tar -xzf node.tgz -C /tmp", "deny"],
     ["7z a -sdel /tmp/a.7z ~/Projects", "7z a /tmp/a.7z ~/.openclaw/workspace/dist", "deny"],
     ["bsdtar -cf k.tar ~/.ssh", "bsdtar -cf src.tar src", "deny"],

@@ -1310,11 +1310,14 @@ export class CommandAnalyzer {
    * write `~/.ssh/authorized_keys`, `tar -x -C ~` may write `~/.bashrc`). In the workspace it stays one write. */
   private writeTree(o: OpContext, raw: string) {
     if (!o.outside || o.dynamic) return o;
-    // the protected and persistence locations are under home and /etc: a tree written elsewhere (`tar -x -C /tmp`,
-    // `/opt`) creates none of them
+    // The protected and persistence locations are home's start-up files, its hidden directories (`~/.ssh`,
+    // `~/.config`, `~/.local`, `~/.openclaw`) and /etc: a tree written into home or an ancestor, under a hidden
+    // directory of home, or under /etc or /root may create them. One written elsewhere (`tar -x -C /tmp`,
+    // `rsync -a dist/ ~/backup/`) creates none (a `.pth` there is on no Python path).
     const d = `${o.path.replace(/\/+$/, "")}/`;
     const home = `${this.env.home}/`;
-    return d.startsWith(home) || home.startsWith(d) || d.startsWith("/etc/") || d.startsWith("/root/") ? this.readTree(o, raw) : o;
+    const hidden = d.startsWith(home) && /(?:^|\/)\./.test(d.slice(home.length));
+    return home.startsWith(d) || hidden || d.startsWith("/etc/") || d.startsWith("/root/") ? this.readTree(o, raw) : o;
   }
 
   /** A port the command listens on or exposes (a listen op: port, bind address, public or not). */
