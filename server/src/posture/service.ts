@@ -196,9 +196,13 @@ export class PostureService {
     }
   }
 
-  private async ask(instanceId: string, kind: string, payload: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
-    // (the kinds are agent/src/protocol.ts's `audit`, `integrity`, `accept_integrity`)
-    const ack = await this.o.hub.request(instanceId, kind as CommandKind, payload, timeoutMs);
+  private async ask(
+    instanceId: string,
+    kind: CommandKind & ("audit" | "integrity" | "accept_integrity"),
+    payload: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const ack = await this.o.hub.request(instanceId, kind, payload, timeoutMs);
     if (!ack.ok) throw new AgentRefusedError(`the instance could not run its ${kind.replace("_", " ")}: ${ack.error ?? "unknown error"}`);
     return ack.result;
   }
