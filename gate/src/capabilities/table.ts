@@ -520,13 +520,21 @@ export const PROGRAMS: Record<string, Prog> = {
   ...g("Get-Content get-content gc Select-String select-string sls Import-Csv Format-Hex", {
     can: c("read"),
     pos: "r",
-    val: v("-Path -LiteralPath -Pattern -Encoding -TotalCount -Tail -Head -First -Last -Delimiter"),
+    // (-Path/-LiteralPath are left as markers: the path after them is the positional the cmdlet reads)
+    val: v("-Pattern -Encoding -TotalCount -Tail -Head -First -Last -Delimiter"),
   }),
-  ...g("Remove-Item remove-item ri del erase rd", { can: c("delete"), pos: "d", val: v("-Path -LiteralPath -Include -Exclude -Filter") }),
+  ...g("Remove-Item remove-item ri del erase rd", { can: c("delete"), pos: "d", val: v("-Include -Exclude -Filter") }),
   ...g("Set-Content set-content Add-Content add-content Out-File out-file Clear-Content", {
     can: c("write"),
     pos: "w",
-    val: v("-Value -Encoding -InputObject -Path -LiteralPath"),
+    val: v("-Value -Encoding -InputObject"),
+  }),
+  ...g("Invoke-WebRequest invoke-webrequest iwr Invoke-RestMethod invoke-restmethod irm", {
+    can: c("net download upload read write"),
+    val: v("-Uri -OutFile -Method -Body -Headers -InFile -ContentType -UserAgent"),
+    in: v("-InFile"),
+    out: v("-OutFile"),
+    net: { url: "http", hp: v("-Uri") },
   }),
   ...g("Copy-Item copy-item cpi Move-Item move-item mi", { can: c("read write"), pos: "cp", val: v("-Destination -Include -Exclude -Filter") }),
   ...g("lynx w3m links elinks browsh", { can: c("net read download"), net: { url: "https" } }),

@@ -31,7 +31,12 @@ const POSITIONAL_BEFORE_CMD: Record<string, number> = Object.fromEntries(Object.
 /** Programs whose `-c STRING` is the whole command line they run (nothing else of theirs is analysed). */
 const COMMAND_OPTION: Record<string, string[]> = Object.fromEntries(["su", "runuser", "script", "flock", "sg"].map((n) => [n, progOf(n).cmd ?? []]));
 /** Programs that join their arguments into one shell command line (`watch 'rm -rf ~'`). */
-const JOINS_ARGS: Record<string, string[]> = { watch: progOf("watch").val ?? [] };
+const JOINS_ARGS: Record<string, string[]> = {
+  watch: progOf("watch").val ?? [],
+  // GNU parallel and sem join their command words into one shell line (`sem --fg 'rm -rf ~'`); with `:::` see below
+  parallel: progOf("parallel").val ?? [],
+  sem: progOf("sem").val ?? [],
+};
 const ELEVATOR_SET = new Set(ELEVATORS);
 const SHELL_SET = new Set(SHELLS.filter((s) => s !== "busybox"));
 
@@ -515,6 +520,15 @@ export class CommandAnalyzer {
         .filter(Boolean)
         .slice(0, 16))
         this.pathOp("read", name, false, program, inh);
+    // `python3 -m zipfile -e ARCHIVE DIR` / `-m tarfile -e ARCHIVE DIR`: extraction into DIR
+    if (
+      interpFamily(program) === "python" &&
+      /^(?:zipfile|tarfile)$/.test(optValues(args, ["-m"])[0] ?? "") &&
+      args.some((a) => a === "-e" || a === "--extract")
+    ) {
+      const dir = args[args.length - 1];
+      if (dir && !dir.startsWith("-")) this.writeTree(this.pathOp("write", dir, false, program, inh), dir);
+    }
     // `rsync --daemon` listens (873 unless --port), on every address unless --address binds it
     if (program === "rsync" && args.includes("--daemon")) {
       const addr = optValues(args, ["--address"])[0] ?? "";
@@ -591,7 +605,7 @@ export class CommandAnalyzer {
       }
       if (program === "su" || program === "script") return;
     }
-    if (program in JOINS_ARGS) {
+    if (program in JOINS_ARGS && !words.some((w) => w.text === ":::" || w.text === "::::")) {
       const takes = new Set(JOINS_ARGS[program]);
       let i = 1;
       let exec = false;
@@ -1110,6 +1124,14 @@ export class CommandAnalyzer {
     for (const m of code.matchAll(rec)) {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
+    }
+    // archives extracted by library call (`tarfile.open(f).extractall('/home/u')`, `shutil.unpack_archive(f, '~/.ssh')`,
+    // `ZipFile(f).extractall(path=…)`): the directory is written whole
+    for (const m of code.matchAll(
+      /\.extractall\(\s*(?:path\s*=\s*)?(["'])([^"']+)\1|unpack_archive\(\s*(["'])[^"']*\3\s*,\s*(?:extract_dir\s*=\s*)?(["'])([^"']+)\4/g,
+    )) {
+      const dir = m[2] ?? m[5];
+      this.writeTree(this.pathOp("write", dir, false, program, inh), dir);
     }
     // a delete call told to recurse (Julia's `rm(p, recursive=true)`, R's `unlink(p, recursive=TRUE)`), Lisp's
     // `(delete-directory "p" t)`, PowerShell's `Remove-Item -Recurse`
@@ -1648,7 +1670,8 @@ export class CommandAnalyzer {
       const toRemote = !target && pos.length > 1 && isRemoteSpec(pos[pos.length - 1].value);
       const srcs = target || toRemote ? local : local.slice(0, -1);
       const dst = toRemote ? undefined : target ? { value: target, idx: -1 } : local[local.length - 1];
-      const tree = program === "rclone" || (program !== "mv" && e.flags.some((f) => ["r", "R", "a", "recursive", "archive"].includes(f)));
+      const tree =
+        program === "rclone" || program === "ditto" || (program !== "mv" && e.flags.some((f) => ["r", "R", "a", "recursive", "archive"].includes(f)));
       for (const p of srcs) {
         const o = add(program === "mv" ? "delete" : "read", p);
         if (tree) this.readTree(o, p.value);
@@ -2099,6 +2122,8 @@ export function normaliseCode(code: string): string {
       /(?:require\(\s*["'](?:node:)?os["']\s*\)\.|\bos\.)homedir\(\)|\bDir\.home\b|(?<![\w.])homedir\(\)|\bprocess\.env\.HOME\b|\bDeno\.env\.get\(\s*["']HOME["']\s*\)|\bos\.environ\[\s*["']HOME["']\s*\]|\bENV\[\s*["']HOME["']\s*\]|\bgetenv\(\s*["']HOME["']\s*\)|\bos\.path\.expanduser\(\s*["']~["']\s*\)|\bSys\.getenv\(\s*["']HOME["']\s*\)/g,
       '"~"',
     );
+  // `~` left bare as an argument (`system("rm", "-rf", $ENV{HOME})`): the string "~"
+  out = out.replace(/([,(]\s*)~(?=\s*[,)])/g, '$1"~"');
   for (let i = 0; i < 6; i++) {
     const next = out.replace(
       /(["'])([^"'\\\n]*)\1\s*[+.]\s*(["'])([^"'\\\n]*)\3/g,
