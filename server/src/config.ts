@@ -33,6 +33,8 @@ export interface Config {
   dbPoolSize: number;
   /** where instance agents dial in (ws:// or wss://); default: this server's own address */
   agentUrl: string | undefined;
+  /** where the other control-plane nodes reach this one (http://private-address:port); default: this server's listen address */
+  internalUrl: string | undefined;
   /** local instances' sandbox: "auto" (bubblewrap when installed), "bwrap" (required), "none" */
   sandbox: "auto" | "bwrap" | "none";
   /** false: the API records desired state only, no instance is run (TROPIC_INSTANCES=off) */
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionDays: intEnv(env, "TROPIC_SESSION_DAYS", 14),
     dbPoolSize: intEnv(env, "TROPIC_DB_POOL_SIZE", 10),
     agentUrl: env.TROPIC_AGENT_URL || undefined,
+    internalUrl: env.TROPIC_INTERNAL_URL ? httpUrlEnv(env, "TROPIC_INTERNAL_URL", "http://10.0.0.11:8080").replace(/\/$/, "") : undefined,
     sandbox: sandboxEnv(env.TROPIC_SANDBOX),
     runInstances: !["off", "0", "false"].includes((env.TROPIC_INSTANCES ?? "on").toLowerCase()),
     ratesFile: env.TROPIC_RATES_FILE || undefined,

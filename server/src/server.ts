@@ -68,6 +68,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
       if (!plan.ok || !plan.sandboxed) notices.push(plan.ok ? `Note: ${plan.message}.` : `Local instances cannot start: ${plan.message}`);
     }
     let agentUrl = config.agentUrl ?? "";
+    let internalUrl = config.internalUrl ?? "";
     const instances = config.runInstances
       ? (log: import("fastify").FastifyBaseLogger) =>
           new InstanceManager({
@@ -86,6 +87,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
               ...awsProvidersOf(config, database, log),
             },
             agentUrl: () => agentUrl,
+            internalUrl: () => internalUrl,
             log,
             rates,
             healthIntervalMs: opts.healthIntervalMs,
@@ -100,6 +102,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
     });
     const address = await app.listen({ port: config.port, host: config.host });
     agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
+    internalUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1")).replace(/^ws/, "http");
     await app.instances?.start();
     // (a server that runs instances is the one hosts connect to; the build never delays the start)
     if (opts.warmHostBundles && config.runInstances)

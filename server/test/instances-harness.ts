@@ -57,7 +57,11 @@ export interface ServeProcess {
 }
 
 /** `bin/tropic serve` as a subprocess on a fixed port (so agents find it again after a restart). */
-export async function serveProcess(dataDir: string, port: number, opts: { runtimeDir?: string; instances?: boolean } = {}): Promise<ServeProcess> {
+export async function serveProcess(
+  dataDir: string,
+  port: number,
+  opts: { runtimeDir?: string; instances?: boolean; env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
   // (with instances off no runtime is needed; with a runtime directory the server installs into it itself)
   if (!opts.runtimeDir && opts.instances !== false) await ensureRuntime();
   let out = "";
@@ -74,6 +78,7 @@ export async function serveProcess(dataDir: string, port: number, opts: { runtim
       // (no host bundle build in the background of every test server: host-install tests ask for it)
       TROPIC_HOST_BUNDLES: "lazy",
       ...(opts.instances === false ? { TROPIC_INSTANCES: "off" } : {}),
+      ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

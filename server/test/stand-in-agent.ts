@@ -45,6 +45,8 @@ export async function connectStandInAgent(o: {
   token: string;
   instanceId: string;
   port: number;
+  /** fields of the hello's status over the defaults (a gateway that is ready) */
+  status?: Record<string, unknown>;
   answer?: (kind: string, payload: Record<string, unknown>) => Promise<{ ok: boolean; result?: unknown; error?: string } | undefined>;
 }): Promise<{ ws: WebSocket; mux: TunnelMux; close(): void }> {
   const ws = new WebSocket(`${o.base.replace(/^http/, "ws")}${AGENT_PATH}`, { headers: { authorization: `Bearer ${o.token}` } });
@@ -76,6 +78,7 @@ export async function connectStandInAgent(o: {
     gatewayUptimeSec: null,
     gatewayRestarts: 0,
     gatewayReady: true,
+    ...o.status,
   };
   ws.send(JSON.stringify({ type: "hello", instanceId: o.instanceId, version: AGENT_VERSION, status }));
   return { ws, mux, close: () => ws.close() };

@@ -72,6 +72,8 @@ export const instances = pgTable("instances", {
   modelKeyEnc: jsonb("model_key_enc").$type<SealedJson>(),
   /** what an enrolled `byo` host said about itself (migration 0010, hosts/); null until it enrolled */
   host: jsonb("host").$type<HostInfo>(),
+  /** the control-plane node that holds this instance's agent connection now (migration 0012, cluster/) */
+  agentNodeId: uuid("agent_node_id"),
 });
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
@@ -330,3 +332,13 @@ export const postureRuns = pgTable(
   },
   (t) => [primaryKey({ columns: [t.instanceId, t.job, t.periodStart] })],
 );
+
+/** The control-plane nodes sharing this database (migration 0012, cluster/node.ts). */
+export const clusterNodes = pgTable("cluster_nodes", {
+  id: uuid("id").primaryKey(),
+  internalUrl: text("internal_url").notNull(),
+  tokenHash: text("token_hash").notNull(),
+  startedAt: ts("started_at").notNull().defaultNow(),
+  heartbeatAt: ts("heartbeat_at").notNull().defaultNow(),
+  draining: boolean("draining").notNull().default(false),
+});

@@ -15,7 +15,8 @@ export function hostChannel(db: Db, hub: AgentHub): HostChannel {
         .from(instances)
         .where(eq(instances.id, instanceId))
         .limit(1);
-      const connected = hub.connected(instanceId);
+      // here or on another control-plane node (cluster/): a reconcile may run on any node
+      const connected = await hub.reachable(instanceId);
       return { enrolled: !!row?.host, connected, gatewayStopped: connected && row?.metrics?.gatewayPhase === "stopped" };
     },
     async enqueue(instanceId, kind, payload) {

@@ -20,10 +20,13 @@ export const hostOut = z
   })
   .describe("a `byo` instance's machine, once it enrolled (null before: waiting for the machine)");
 
-type Row = Pick<typeof instances.$inferSelect, "id" | "host" | "agentSeenAt">;
+type Row = Pick<typeof instances.$inferSelect, "id" | "host" | "agentSeenAt"> & { agentNodeId?: string | null };
 
 export function hostView(row: Row, manager: InstanceManager | undefined, now = Date.now()): z.infer<typeof hostOut> | null {
   if (!row.host) return null;
-  const connected = manager ? manager.hub.connected(row.id) : !!row.agentSeenAt && now - row.agentSeenAt.getTime() < SEEN_FRESH_MS;
+  // Connected here, or held by another control-plane node (it records that in the row; cluster/node.ts).
+  const connected = manager
+    ? manager.hub.connected(row.id) || !!row.agentNodeId
+    : !!row.agentSeenAt && now - row.agentSeenAt.getTime() < SEEN_FRESH_MS;
   return { ...row.host, agent37: row.host.agent37 === true, lastSeenAt: row.agentSeenAt, connected };
 }

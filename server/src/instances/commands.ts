@@ -5,6 +5,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { getSkill, getTemplate } from "@tropic/marketplace";
 import type { CommandKind } from "@tropic/agent";
+import { wakeInstance } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
 import { agents, credentials, instanceCommands, instances, policies, userSettings } from "../db/schema.ts";
 
@@ -24,6 +25,8 @@ export async function enqueueCommand(
     payload: c.payload,
     onDone: c.onDone ?? null,
   });
+  // Whichever control-plane node holds the agent delivers it now (the caller pumps this node's).
+  await wakeInstance(db, c.instanceId);
   return id;
 }
 

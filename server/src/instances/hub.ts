@@ -7,8 +7,10 @@ import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
-import { WebSocket, WebSocketServer } from "ws";
-import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind, TunnelMux, type TunnelStream } from "@tropic/agent";
+import { createWebSocketStream, WebSocket, WebSocketServer } from "ws";
+import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind, TunnelMux } from "@tropic/agent";
+import { deferredDuplex, INTERNAL_STREAM, type RemoteAgentError, remoteRequest, remoteStream } from "../cluster/link.ts";
+import { type ClusterNode, NODE_AUTH_HEADER } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
@@ -64,10 +66,21 @@ export class AgentHub {
   /** called when an agent deploy became ready (its register_agent acked): the deploy re-audit (posture/) */
   onAgentReady: (instanceId: string) => void = () => {};
 
-  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger }) {
+  /**
+   * This process as a node of a cluster (cluster/node.ts): agents it holds are recorded in PostgreSQL,
+   * and requests and streams for an agent held by another node are forwarded there.
+   */
+  private cluster: ClusterNode | undefined;
+
+  constructor(deps: { db: Db; kek: KeyEncryptionKey; log: FastifyBaseLogger; cluster?: ClusterNode }) {
     this.db = deps.db;
     this.kek = deps.kek;
     this.log = deps.log;
+    this.cluster = deps.cluster;
+    // Another node queued a command for an agent held here: deliver it (the table is the truth).
+    this.cluster?.onWake((id) => {
+      if (this.conns.has(id)) void this.pump(id);
+    });
     // Keep-alive (the seed: 30 s TCP keep-alive, no idle timeout); a dead peer is dropped.
     this.ping = setInterval(() => {
       for (const c of this.conns.values()) {
@@ -83,9 +96,46 @@ export class AgentHub {
 
   attach(server: Server) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if ((req.url ?? "").split("?")[0] !== AGENT_PATH) return;
+      const path = (req.url ?? "").split("?")[0]!;
+      const internal = INTERNAL_STREAM.exec(path);
+      if (internal) {
+        claimUpgrade(req);
+        void this.internalStream(req, socket, head, internal[1]!);
+        return;
+      }
+      if (path !== AGENT_PATH) return;
       claimUpgrade(req);
       void this.upgrade(req, socket, head);
+    });
+  }
+
+  /** Another node's stream to a gateway whose agent is held here (cluster/link.ts). */
+  private async internalStream(req: IncomingMessage, socket: Duplex, head: Buffer, instanceId: string) {
+    if (!this.cluster || !(await this.cluster.verify(req.headers[NODE_AUTH_HEADER]).catch(() => false))) {
+      socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    if (!this.connected(instanceId)) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const remote = createWebSocketStream(ws);
+      let local: Duplex;
+      try {
+        local = this.openStream(instanceId);
+      } catch {
+        return ws.close(1011, "the instance's agent is not connected");
+      }
+      remote.pipe(local).pipe(remote);
+      const end = () => {
+        remote.destroy();
+        local.destroy();
+      };
+      remote.on("error", end);
+      local.on("error", end);
+      remote.on("close", end);
+      local.on("close", end);
     });
   }
 
@@ -120,6 +170,7 @@ export class AgentHub {
     );
     const c: Conn = { ws, instanceId, ownerId, sent: new Set(), incidents: new Set(), chain: Promise.resolve(), waiting: new Map(), mux, deleting };
     this.conns.set(instanceId, c);
+    void this.cluster?.claim(instanceId).catch((err) => this.log.warn({ err, instanceId }, "could not record this node as the agent's"));
     (ws as WebSocket & { alive?: boolean }).alive = true;
     ws.on("pong", () => {
       (ws as WebSocket & { alive?: boolean }).alive = true;
@@ -139,7 +190,10 @@ export class AgentHub {
     });
     ws.on("close", () => {
       mux.close(new Error("the instance's agent disconnected"));
-      if (this.conns.get(instanceId) === c) this.conns.delete(instanceId);
+      if (this.conns.get(instanceId) === c) {
+        this.conns.delete(instanceId);
+        void this.cluster?.release(instanceId).catch(() => {});
+      }
       for (const w of c.waiting.values()) w.reject(new AgentUnavailableError("the instance's agent disconnected before it answered", "disconnected"));
       c.waiting.clear();
       this.log.info({ instanceId }, "instance agent disconnected");
@@ -174,10 +228,25 @@ export class AgentHub {
    * in its own network namespace; nothing else reaches it). Throws AgentUnavailableError when the agent
    * is not connected; the stream errors with the agent's reason when the gateway does not accept.
    */
-  openStream(instanceId: string): TunnelStream {
+  openStream(instanceId: string): Duplex {
     const c = this.conns.get(instanceId);
-    if (!c || c.ws.readyState !== WebSocket.OPEN) throw new AgentUnavailableError("the instance's agent is not connected", "not_connected");
-    return c.mux.open({ to: "gateway" });
+    if (c && c.ws.readyState === WebSocket.OPEN) return c.mux.open({ to: "gateway" });
+    const cluster = this.cluster;
+    if (!cluster) throw new AgentUnavailableError("the instance's agent is not connected", "not_connected");
+    // Held by another node, maybe: the stream goes through it (looked up now, connected later).
+    return deferredDuplex(
+      cluster.holder(instanceId).then((h) => {
+        if (!h || h.self) throw new AgentUnavailableError("the instance's agent is not connected", "not_connected");
+        return remoteStream(h, cluster.authHeader(), instanceId);
+      }),
+    );
+  }
+
+  /** Whether the instance's agent is connected to this node or to another live one. */
+  async reachable(instanceId: string): Promise<boolean> {
+    if (this.connected(instanceId)) return true;
+    const h = await this.cluster?.holder(instanceId);
+    return !!h && !h.self;
   }
 
   /**
@@ -187,7 +256,7 @@ export class AgentHub {
    */
   probe(instanceId: string, path = "/readyz", timeoutMs = 5000): Promise<number> {
     return new Promise((resolve) => {
-      let stream: TunnelStream;
+      let stream: Duplex;
       try {
         stream = this.openStream(instanceId);
       } catch {
@@ -310,7 +379,24 @@ export class AgentHub {
    * when the connection closes. Nothing is queued or stored; an offline instance is refused at once.
    * The agent runs commands one at a time, so a request waits behind a command it is running.
    */
-  request(instanceId: string, kind: CommandKind, payload: Record<string, unknown>, timeoutMs = 15_000) {
+  async request(instanceId: string, kind: CommandKind, payload: Record<string, unknown>, timeoutMs = 15_000) {
+    if (!this.connected(instanceId) && this.cluster) {
+      // Held by another node: asked there (cluster/link.ts).
+      const h = await this.cluster.holder(instanceId);
+      if (h && !h.self) {
+        try {
+          return await remoteRequest(h, this.cluster.authHeader(), instanceId, { kind, payload, timeoutMs });
+        } catch (err) {
+          const code = (err as RemoteAgentError).code;
+          throw new AgentUnavailableError((err as Error).message, code === "timeout" || code === "not_connected" ? code : "disconnected");
+        }
+      }
+    }
+    return this.requestHere(instanceId, kind, payload, timeoutMs);
+  }
+
+  /** `request` on an agent connected to this node only (the internal link's entry point). */
+  requestHere(instanceId: string, kind: CommandKind, payload: Record<string, unknown>, timeoutMs = 15_000) {
     const c = this.conns.get(instanceId);
     if (!c || c.ws.readyState !== WebSocket.OPEN)
       return Promise.reject(new AgentUnavailableError("the instance's agent is not connected", "not_connected"));

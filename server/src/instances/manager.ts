@@ -8,6 +8,7 @@ import type { Database } from "../db/connect.ts";
 import type { KeyEncryptionKey } from "../secrets/envelope.ts";
 import { applyNetworkRulesOf } from "../ssh/network.ts";
 import { SshKeyRotation } from "../ssh/rotation.ts";
+import { ClusterNode } from "../cluster/node.ts";
 import { AgentHub } from "./hub.ts";
 import { Reconciler } from "./reconciler.ts";
 import type { Rates } from "../credits/rates.ts";
@@ -26,6 +27,8 @@ export interface InstanceManagerOptions {
   rates?: Rates;
   /** how often due SSH keys are looked for (default hourly) */
   sshRotationCheckMs?: number;
+  /** http(s)://host:port where other control-plane nodes reach this one (cluster/; default: derived from agentUrl) */
+  internalUrl?: () => string;
   /** posture/: how often the periodic checks are fanned out, and the retry delay of a job (tests shorten them) */
   posture?: Pick<PostureServiceOptions, "tickMs" | "retryDelaySeconds" | "timeoutsMs" | "dailyAfterMs">;
 }
@@ -40,8 +43,12 @@ export class InstanceManager {
   readonly posture: PostureService;
   private started = false;
 
+  /** this process as a node of the control-plane cluster (cluster/node.ts): where agents are held, the wake-ups */
+  readonly cluster: ClusterNode;
+
   constructor(readonly o: InstanceManagerOptions) {
-    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log });
+    this.cluster = new ClusterNode({ database: o.database, log: o.log, internalUrl: o.internalUrl ?? (() => internalUrlOf(o.agentUrl())) });
+    this.hub = new AgentHub({ db: o.database.db, kek: o.kek, log: o.log, cluster: this.cluster });
     this.reconciler = new Reconciler({
       database: o.database,
       kek: o.kek,
@@ -77,6 +84,7 @@ export class InstanceManager {
   async start() {
     if (this.started) return;
     this.started = true;
+    await this.cluster.start();
     await this.reconciler.start();
     if (this.reconciler.jobs) await this.meter.start(this.reconciler.jobs);
     if (this.reconciler.jobs) await this.posture.start(this.reconciler.jobs);
@@ -100,5 +108,12 @@ export class InstanceManager {
     await this.sshRotation.stop();
     await this.reconciler.stop();
     await this.hub.close();
+    await this.cluster.stop().catch((err) => this.o.log.warn({ err }, "could not leave the cluster cleanly; the registration expires"));
   }
+}
+
+/** The agents' ws(s)://host:port/… as the http(s)://host:port other nodes use (the same listener). */
+export function internalUrlOf(agentUrl: string): string {
+  const u = new URL(agentUrl);
+  return `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}`;
 }

@@ -62,7 +62,7 @@ export const gateAuditRoutes: FastifyPluginAsync<RouteDeps> = async (root, { dat
     async (req) => {
       const inst = await ownedInstance(database.db, req.caller!.id, req.params.id);
       const notRunning = () => conflict("id", "the instance is not running; start it to read its audit log");
-      if (inst.state !== "running" || !manager?.hub.connected(inst.id)) throw notRunning();
+      if (inst.state !== "running" || !manager || !(await manager.hub.reachable(inst.id))) throw notRunning();
       const { limit, tool, decision, agent } = req.query;
       let ack: { ok: boolean; result?: unknown; error?: string };
       try {

@@ -28,6 +28,7 @@ import { modelProxyRoutes } from "./model-proxy.ts";
 import { modelUsageRoutes } from "./model-usage.ts";
 import { hostRoutes } from "./hosts.ts";
 import { installRoutes } from "./install.ts";
+import { internalRoutes } from "./internal.ts";
 
 export interface RouteDeps {
   config: Config;
@@ -68,6 +69,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     modelUsageRoutes,
     hostRoutes,
     installRoutes,
+    internalRoutes,
   ])
     await app.register(r, all);
 };

@@ -1,0 +1,184 @@
+// Three `tropic serve` nodes on one PostgreSQL behind a real nginx using deploy/control-plane/nginx-lb.conf
+// as shipped (only its upstream addresses and listen port replaced). A stand-in agent (the real
+// protocol, a stand-in gateway on loopback; no OpenClaw needed for what is tested here) plays a
+// user's machine. Issue 20, docs/scaling.md.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import pg from "pg";
+import { freePort } from "@tropic/providers";
+import { freshDatabase, pgReachable } from "./harness.ts";
+import { Api, freshDataDir, removeDir, ROOT, type ServeProcess, serveProcess, sleep } from "./instances-harness.ts";
+import { NGINX_BIN, startNginx } from "./nginx.ts";
+import { connectStandInAgent } from "./stand-in-agent.ts";
+
+const HOST = { os: "linux", arch: "x64", hostname: "box", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
+
+/** The shipped load-balancer site with this test's nodes and port. */
+export function lbSite(nodePorts: number[], listenPort: number): string {
+  const site = readFileSync(join(ROOT, "deploy", "control-plane", "nginx-lb.conf"), "utf8");
+  const servers = site.match(/^\s*server 10\.0\.0\.\d+:8080[^\n]*\n/gm);
+  assert.ok(servers?.length, "the shipped site lists its nodes as `server 10.0.0.x:8080 …;`");
+  const options = servers[0]!.replace(/^\s*server \S+/, "").trimEnd();
+  let out = site.replace(servers.join(""), nodePorts.map((p) => `    server 127.0.0.1:${p}${options}\n`).join(""));
+  out = out.replace(/listen 80;/, `listen 127.0.0.1:${listenPort};`);
+  assert.ok(out.includes(`listen 127.0.0.1:${listenPort};`));
+  return out;
+}
+
+test("[postgres] three nodes behind nginx: any request on any node; commands and the proxy reach an agent held by another node; a SIGKILLed node loses nothing; a rolling restart fails no request", {
+  timeout: 300_000,
+}, async (t) => {
+  if (!(await pgReachable())) return t.skip("PostgreSQL is not reachable");
+  if (!NGINX_BIN) return t.skip("nginx is not installed");
+  const database = await freshDatabase("postgres");
+  const gateway = createServer((req, res) => res.writeHead(req.url?.endsWith("/readyz") ? 200 : 404).end(`gateway says ${req.url}`)).listen(
+    0,
+    "127.0.0.1",
+  );
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dirs = ports.map(() => freshDataDir());
+  const start = (i: number) => serveProcess(dirs[i]!, ports[i]!, { instances: true, env: { DATABASE_URL: database.url!, TROPIC_LOG_LEVEL: "warn" } });
+  const nodes: ServeProcess[] = [];
+  for (let i = 0; i < 3; i++) nodes.push(await start(i)); // one after another: each migrates or finds it done
+  const lbPort = await freePort();
+  const lb = await startNginx(lbSite(ports, lbPort), lbPort);
+  const admin = new pg.Pool({ connectionString: database.url, max: 2 });
+  t.after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {});
+    await lb.stop();
+    gateway.close();
+    await admin.end();
+    await database.close();
+    for (const d of dirs) removeDir(d);
+  });
+  const lbUrl = `http://127.0.0.1:${lbPort}`;
+  const viaLb = await new Api(lbUrl).as(`cluster-${Date.now()}@example.com`);
+  const on = (i: number) => new Api(nodes[i]!.url, viaLb.auth);
+
+  await t.test("the nodes registered in PostgreSQL; /internal/ is not reachable through the load balancer", async () => {
+    const rows = (await admin.query("select internal_url from cluster_nodes order by internal_url")).rows.map((r) => r.internal_url);
+    assert.deepEqual(rows.sort(), nodes.map((n) => n.url).sort());
+    const r = await fetch(`${lbUrl}/internal/v1/agents/${crypto.randomUUID()}/request`, { method: "POST" });
+    assert.equal(r.status, 404);
+  });
+
+  // A user's machine enrols through the load balancer; its agent is held by node 2 (index 1).
+  const c = (await viaLb.call("POST", "/api/v1/instances/connect", { name: "box" })).json;
+  const creds = await (
+    await fetch(`${lbUrl}/api/v1/hosts/enrol`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: c.enrolment.token, host: HOST }),
+    })
+  ).json();
+  const id = c.instance.id as string;
+  const gport = (gateway.address() as AddressInfo).port;
+  const got: string[] = [];
+  // Like a host's agent, it stops and starts its gateway when told, and says so in its reports.
+  let stopped = false;
+  const status = () => ({
+    agentPid: process.pid,
+    agentRssBytes: 0,
+    agentUptimeSec: 0,
+    gatewayPid: null,
+    gatewayRssBytes: null,
+    gatewayUptimeSec: null,
+    gatewayRestarts: 0,
+    gatewayReady: !stopped,
+    gatewayPhase: stopped ? "stopped" : "ready",
+  });
+  const connectAgent = async (base: string) => {
+    const agent = await connectStandInAgent({ base, token: creds.agentToken, instanceId: id, port: gport, status: status() });
+    agent.ws.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      const f = JSON.parse(String(data));
+      if (f.type !== "command") return;
+      got.push(f.kind);
+      if (f.kind === "stop_gateway" || f.kind === "start_gateway") stopped = f.kind === "stop_gateway";
+      agent.ws.send(JSON.stringify({ type: "ack", id: f.id, ok: true }));
+      agent.ws.send(JSON.stringify({ type: "status", status: status() }));
+    });
+    return agent;
+  };
+  let agent = await connectAgent(nodes[1]!.url);
+  t.after(() => agent.close());
+
+  await t.test("signed in once, the API works on every node; the instance runs, read by each", async () => {
+    for (let i = 0; i < 3; i++) {
+      const j = await on(i).until(
+        `/api/v1/instances/${id}`,
+        (x) => x.state === "running" && x.host?.connected === true,
+        20_000,
+        `running on node ${i + 1}`,
+      );
+      assert.equal(j.id, id);
+    }
+  });
+
+  await t.test("a stop asked of node 3 reaches the agent on node 2; the proxy on node 1 reaches its gateway", async () => {
+    assert.equal((await on(2).call("POST", `/api/v1/instances/${id}/stop`)).status, 202);
+    for (let i = 0; i < 200 && !got.includes("stop_gateway"); i++) await sleep(25);
+    assert.ok(got.includes("stop_gateway"), `delivered (got ${got.join(", ")})`);
+    await on(1).until(`/api/v1/instances/${id}`, (x) => x.state === "stopped", 20_000, "stopped, as the agent reports");
+    const r = await fetch(`${nodes[0]!.url}/i/${id}/readyz`, { headers: viaLb.auth });
+    assert.equal(r.status, 200, await r.text());
+  });
+
+  await t.test(
+    "node 2 SIGKILLed with a command queued: the agent reconnects through the load balancer and gets it once; the dead node's registration expires",
+    async () => {
+      await nodes[1]!.kill9();
+      agent.close();
+      // queued while the agent has no node
+      const before = got.filter((k) => k === "start_gateway").length;
+      assert.equal((await on(0).call("POST", `/api/v1/instances/${id}/start`)).status, 202);
+      await sleep(500);
+      agent = await connectAgent(lbUrl);
+      for (let i = 0; i < 400 && got.filter((k) => k === "start_gateway").length === before; i++) await sleep(25);
+      await sleep(1000);
+      assert.equal(got.filter((k) => k === "start_gateway").length, before + 1, `start delivered exactly once (got ${got.join(", ")})`);
+      await on(2).until(`/api/v1/instances/${id}`, (x) => x.state === "running", 20_000, "running again");
+      const r = await fetch(`${lbUrl}/i/${id}/readyz`, { headers: viaLb.auth });
+      assert.equal(r.status, 200, "the proxy through whichever node the balancer picks");
+      const t0 = Date.now();
+      for (;;) {
+        const n = (await admin.query("select count(*)::int as n from cluster_nodes")).rows[0].n;
+        if (n === 2) break;
+        assert.ok(Date.now() - t0 < 40_000, `the dead node's registration expired (still ${n} nodes)`);
+        await sleep(500);
+      }
+      nodes[1] = await start(1);
+    },
+  );
+
+  await t.test("a rolling restart of all three nodes under a steady API load: no request fails", async () => {
+    let stop = false;
+    let ok = 0;
+    const failures: string[] = [];
+    const load = (async () => {
+      while (!stop) {
+        const r = await fetch(`${lbUrl}/api/v1/instances`, { headers: viaLb.auth }).then(
+          (x) => x.status,
+          (e) => String(e),
+        );
+        if (r === 200) ok++;
+        else failures.push(String(r));
+        await sleep(20);
+      }
+    })();
+    for (let i = 0; i < 3; i++) {
+      await nodes[i]!.stop();
+      nodes[i] = await start(i);
+      await sleep(500);
+    }
+    stop = true;
+    await load;
+    t.diagnostic(`rolling restart: ${ok} requests answered, ${failures.length} failed`);
+    assert.deepEqual(failures, [], "no failed request");
+    assert.ok(ok > 50, `a steady load (${ok} requests)`);
+  });
+});
