@@ -419,7 +419,8 @@ export class LocalProvider implements InstanceProvider {
             home: p.home,
             dataDir,
             runtimePrefix: null,
-            readOnly: [dirname(bundle), ...(execDir.startsWith("/usr/") ? [] : [execDir])],
+            // (and the gate plugin's files: the worker's audit and integrity check read them)
+            readOnly: [dirname(bundle), pluginDir, ...(execDir.startsWith("/usr/") ? [] : [execDir])],
             hidden: this.opts.hiddenPaths ?? [],
             env: workerEnv,
             uid: inst.agentUid ?? inst.uid,
