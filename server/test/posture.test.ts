@@ -122,7 +122,7 @@ for (const kind of await backends())
     assert.ok(first.report.findings.some((f: { id: string }) => f.id === "gateway.bind.beyond_loopback"));
     const auditsAsked = () => asked.filter((x) => x.kind === "audit");
     assert.equal(auditsAsked().length, 1);
-    assert.deepEqual(auditsAsked()[0]!.payload, { kind: "provision", harden: true, openclaw: false });
+    assert.deepEqual(auditsAsked()[0]!.payload, { kind: "provision", harden: true, openclaw: false, packs: ["base"] });
     const [row] = await database.db.select().from(instanceAudits).where(eq(instanceAudits.instanceId, id));
     assert.deepEqual(row!.hardened, [{ kind: "mode", target: ".env", from: "0644", to: "0600" }], "what hardening changed is kept");
     assert.equal(row!.ownerId, a.id);
@@ -151,7 +151,7 @@ for (const kind of await backends())
     const dep = await call("POST", "/api/v1/agents", { instanceId: id, templateId: "personal-assistant" });
     assert.equal(dep.statusCode, 201, dep.body);
     await until(async () => auditsAsked().length === 2, "the deploy audit");
-    assert.deepEqual(auditsAsked()[1]!.payload, { kind: "deploy", harden: false, openclaw: false });
+    assert.deepEqual(auditsAsked()[1]!.payload, { kind: "deploy", harden: false, openclaw: false, packs: ["base"] });
     await until(async () => (await call("GET", `/api/v1/instances/${id}/posture`)).json().kind === "deploy", "the deploy audit stored");
 
     // A manual audit: answered in the request, stored, last in the history (oldest first).
@@ -273,7 +273,7 @@ for (const kind of await backends())
     await sleep(3000); // retries on the other process, if any, would land now
     assert.equal(auditsAsked().length, before.audits + 1, "one daily audit");
     assert.equal(asked.filter((x) => x.kind === "integrity").length, before.integrity + 1, "one integrity check");
-    assert.deepEqual(auditsAsked().at(-1)!.payload, { kind: "daily", harden: false, openclaw: true });
+    assert.deepEqual(auditsAsked().at(-1)!.payload, { kind: "daily", harden: false, openclaw: true, packs: ["base"] });
     // Queued again in the same period (pg-boss's singleton rows archived, a restart): the claim holds.
     await posture.handle({ instanceId: id, job: "daily", period: periodStart(now, DAY_S).toISOString() });
     await posture.handle({ instanceId: id, job: "integrity", period: periodStart(now, INTEGRITY_S).toISOString() });

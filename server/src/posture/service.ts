@@ -20,6 +20,8 @@ import { recordEvent } from "../lib/audit.ts";
 import { report } from "./report.ts";
 import { claimRun, finishRun, hasAudit, type IncidentIn, markAccepted, openIncidents, releaseRun, storeAudit, storeIncidents } from "./store.ts";
 
+/** The gate packs every instance runs (plugin/src/config.ts defaults: base only). */
+const GATE_PACKS = ["base"];
 export const POSTURE_QUEUE = "instance-posture";
 export const DAY_S = 24 * 3600;
 export const INTEGRITY_S = 12 * 3600;
@@ -213,7 +215,9 @@ export class PostureService {
    */
   async runAudit(inst: Instance, kind: AuditKind) {
     const openclaw = kind === "daily";
-    const payload = { kind, harden: kind === "provision", openclaw };
+    // The packs the control plane configures on every gate today: the plugin's default (base on; system
+    // and OWASP are opt-in and not offered yet), so the audit's gate check compares what is loaded with it.
+    const payload = { kind, harden: kind === "provision", openclaw, packs: GATE_PACKS };
     const t = this.o.timeoutsMs;
     const raw = await this.ask(inst.id, "audit", payload, openclaw ? (t?.openclaw ?? AUDIT_OPENCLAW_TIMEOUT_MS) : (t?.audit ?? AUDIT_TIMEOUT_MS));
     const parsed = auditResult.safeParse(raw);
