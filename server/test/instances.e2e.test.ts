@@ -364,56 +364,77 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(gatewayNodePid(fa.agentPid()), gwBefore, "same gateway process");
   });
 
-  await t.test("posture on the real sandbox: the provision audit ran; a key the tenant pastes into SOUL.md is found and is an integrity incident; accepting it; the gateway keeps answering; B sees none of it", async () => {
-    const posture = await a.until(`/api/v1/instances/${ia.id}/posture`, (j) => j.history?.some((h: { kind: string }) => h.kind === "provision"), 120_000, "the provision audit");
-    assert.equal(typeof posture.score, "number");
-    assert.ok(existsSync(join(fa.state, ".secureclaw", "provision-audit.txt")), "the seed's provision-audit.txt");
-    assert.ok(existsSync(join(fa.state, ".secureclaw", "baselines", "sha256.json")), "the integrity baseline");
-    assert.ok(existsSync(join(fa.state, "skills", "secureclaw", "scripts", "quick-audit.sh")), "the seed's scripts at the seed's path");
-    // The tenant (the gateway's user, an exec tool call) pastes a key into its agent's SOUL.md.
-    const soul = join(fa.state, "workspace", slug, "SOUL.md");
-    const key = "AKIAQ4XJ2PZ7NB3KC5WM";
-    const r = await provider.execInSandbox(ia.id, ["sh", "-c", `printf '\\nmy deploy key: ${key}\\n' >> ${soul} && echo WROTE`]);
-    assert.match(r.stdout, /WROTE/, r.stderr);
-    // The gateway is asked whether it is live (/healthz) all through the audit: it never stops answering.
-    let probing = true;
-    const probes: number[] = [];
-    const prober = (async () => {
-      while (probing) {
-        probes.push(await fetch(`${gwA.url}/healthz`).then((x) => x.status, () => 0));
-        await sleep(50);
-      }
-    })();
-    const t1 = Date.now();
-    const run = await a.call("POST", `/api/v1/instances/${ia.id}/audits`, {});
-    probing = false;
-    await prober;
-    assert.equal(run.status, 200, JSON.stringify(run.json));
-    t.diagnostic(`a manual audit on the running instance took ${Date.now() - t1} ms; /healthz during it: ${probes.join(",")}`);
-    assert.ok(probes.length && probes.every((c) => c === 200), `the gateway answered throughout (${probes.join(",")})`);
-    const rep = run.json.audit.report;
-    const open = [...rep.findings];
-    const c = rep.counts;
-    assert.equal(run.json.audit.score, Math.max(0, 100 - 15 * c.CRIT - 8 * c.HIGH - 3 * c.MED - c.LOW), "the score is the formula over the counts");
-    const secret = open.find((f: { evidence: string }) => /SOUL\.md:\d+ \(aws-access-key\)/.test(f.evidence));
-    assert.ok(secret, `the key in SOUL.md is a finding: ${JSON.stringify(open.map((f: { id: string; evidence: string }) => [f.id, f.evidence]))}`);
-    assert.equal(secret.severity, "CRIT");
-    assert.ok(!JSON.stringify(run.json).includes(key), "the key itself is in no report");
-    const now = (await a.call("GET", `/api/v1/instances/${ia.id}/posture`)).json;
-    const inc = now.incidents.find((i: { name: string; acceptedAt: string | null }) => i.name === `workspace/${slug}/SOUL.md` || (i.name.endsWith("SOUL.md") && !i.acceptedAt));
-    assert.ok(inc, `an integrity incident for SOUL.md: ${JSON.stringify(now.incidents)}`);
-    assert.equal(inc.change, "changed");
-    assert.ok(readFileSync(join(fa.state, ".secureclaw", "events.log"), "utf8").includes('"integrity"'), "in events.log");
-    // B sees nothing of A's posture.
-    assert.equal((await b.call("GET", `/api/v1/instances/${ia.id}/posture`)).status, 404);
-    assert.equal((await b.call("POST", `/api/v1/instances/${ia.id}/integrity/accept`, { reason: "mine now" })).status, 404);
-    // The owner accepts the edit as the new baseline: the next audit has no open incident for it.
-    const acc = await a.call("POST", `/api/v1/instances/${ia.id}/integrity/accept`, { incidentIds: [inc.id], reason: "I pasted it; rotating the key" });
-    assert.equal(acc.status, 200, JSON.stringify(acc.json));
-    assert.equal((await a.call("POST", `/api/v1/instances/${ia.id}/audits`, {})).status, 200);
-    const after = (await a.call("GET", `/api/v1/instances/${ia.id}/posture`)).json;
-    assert.ok(!after.incidents.some((i: { name: string; acceptedAt: string | null }) => i.name.endsWith("SOUL.md") && !i.acceptedAt), JSON.stringify(after.incidents));
-  });
+  await t.test(
+    "posture on the real sandbox: the provision audit ran; a key the tenant pastes into SOUL.md is found and is an integrity incident; accepting it; the gateway keeps answering; B sees none of it",
+    async () => {
+      const posture = await a.until(
+        `/api/v1/instances/${ia.id}/posture`,
+        (j) => j.history?.some((h: { kind: string }) => h.kind === "provision"),
+        120_000,
+        "the provision audit",
+      );
+      assert.equal(typeof posture.score, "number");
+      assert.ok(existsSync(join(fa.state, ".secureclaw", "provision-audit.txt")), "the seed's provision-audit.txt");
+      assert.ok(existsSync(join(fa.state, ".secureclaw", "baselines", "sha256.json")), "the integrity baseline");
+      assert.ok(existsSync(join(fa.state, "skills", "secureclaw", "scripts", "quick-audit.sh")), "the seed's scripts at the seed's path");
+      // The tenant (the gateway's user, an exec tool call) pastes a key into its agent's SOUL.md.
+      const soul = join(fa.state, "workspace", slug, "SOUL.md");
+      const key = "AKIAQ4XJ2PZ7NB3KC5WM";
+      const r = await provider.execInSandbox(ia.id, ["sh", "-c", `printf '\\nmy deploy key: ${key}\\n' >> ${soul} && echo WROTE`]);
+      assert.match(r.stdout, /WROTE/, r.stderr);
+      // The gateway is asked whether it is live (/healthz) all through the audit: it never stops answering.
+      let probing = true;
+      const probes: number[] = [];
+      const prober = (async () => {
+        while (probing) {
+          probes.push(
+            await fetch(`${gwA.url}/healthz`).then(
+              (x) => x.status,
+              () => 0,
+            ),
+          );
+          await sleep(50);
+        }
+      })();
+      const t1 = Date.now();
+      const run = await a.call("POST", `/api/v1/instances/${ia.id}/audits`, {});
+      probing = false;
+      await prober;
+      assert.equal(run.status, 200, JSON.stringify(run.json));
+      t.diagnostic(`a manual audit on the running instance took ${Date.now() - t1} ms; /healthz during it: ${probes.join(",")}`);
+      assert.ok(probes.length && probes.every((c) => c === 200), `the gateway answered throughout (${probes.join(",")})`);
+      const rep = run.json.audit.report;
+      const open = [...rep.findings];
+      const c = rep.counts;
+      assert.equal(run.json.audit.score, Math.max(0, 100 - 15 * c.CRIT - 8 * c.HIGH - 3 * c.MED - c.LOW), "the score is the formula over the counts");
+      const secret = open.find((f: { evidence: string }) => /SOUL\.md:\d+ \(aws-access-key\)/.test(f.evidence));
+      assert.ok(secret, `the key in SOUL.md is a finding: ${JSON.stringify(open.map((f: { id: string; evidence: string }) => [f.id, f.evidence]))}`);
+      assert.equal(secret.severity, "CRIT");
+      assert.ok(!JSON.stringify(run.json).includes(key), "the key itself is in no report");
+      const now = (await a.call("GET", `/api/v1/instances/${ia.id}/posture`)).json;
+      const inc = now.incidents.find(
+        (i: { name: string; acceptedAt: string | null }) => i.name === `workspace/${slug}/SOUL.md` || (i.name.endsWith("SOUL.md") && !i.acceptedAt),
+      );
+      assert.ok(inc, `an integrity incident for SOUL.md: ${JSON.stringify(now.incidents)}`);
+      assert.equal(inc.change, "changed");
+      assert.ok(readFileSync(join(fa.state, ".secureclaw", "events.log"), "utf8").includes('"integrity"'), "in events.log");
+      // B sees nothing of A's posture.
+      assert.equal((await b.call("GET", `/api/v1/instances/${ia.id}/posture`)).status, 404);
+      assert.equal((await b.call("POST", `/api/v1/instances/${ia.id}/integrity/accept`, { reason: "mine now" })).status, 404);
+      // The owner accepts the edit as the new baseline: the next audit has no open incident for it.
+      const acc = await a.call("POST", `/api/v1/instances/${ia.id}/integrity/accept`, {
+        incidentIds: [inc.id],
+        reason: "I pasted it; rotating the key",
+      });
+      assert.equal(acc.status, 200, JSON.stringify(acc.json));
+      assert.equal((await a.call("POST", `/api/v1/instances/${ia.id}/audits`, {})).status, 200);
+      const after = (await a.call("GET", `/api/v1/instances/${ia.id}/posture`)).json;
+      assert.ok(
+        !after.incidents.some((i: { name: string; acceptedAt: string | null }) => i.name.endsWith("SOUL.md") && !i.acceptedAt),
+        JSON.stringify(after.incidents),
+      );
+    },
+  );
 
   await t.test("at most 5 agents per instance: a sixth is refused", async () => {
     for (let i = 2; i <= 5; i++) {
