@@ -265,6 +265,10 @@ export function ensureBaseConfig(ctx: CommandContext, d: Obj): { changed: string
     auth: { mode: "token", token: d.gatewayToken },
     controlUi: { ...(gw.controlUi ?? {}), basePath: d.basePath },
   };
+  // mDNS would advertise the gateway on the LAN; a Tropic gateway binds loopback and is reached through
+  // its agent. Off where the config does not say otherwise, so the provision audit's hardening finds
+  // nothing to rewrite: a rewrite of this key restarts the gateway, under a turn that may be running.
+  if (cfg.discovery?.mdns?.mode === undefined) cfg.discovery = { ...(cfg.discovery ?? {}), mdns: { ...(cfg.discovery?.mdns ?? {}), mode: "off" } };
   cfg.agents ??= {};
   cfg.agents.defaults = { ...(cfg.agents.defaults ?? {}), workspace: d.workspace };
   cfg.plugins ??= {};

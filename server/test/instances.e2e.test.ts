@@ -376,6 +376,12 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
       assert.equal(typeof posture.score, "number");
       assert.ok(existsSync(join(fa.state, ".secureclaw", "provision-audit.txt")), "the seed's provision-audit.txt");
       assert.ok(existsSync(join(fa.state, ".secureclaw", "baselines", "sha256.json")), "the integrity baseline");
+      // Tropic's own config needs no hardening: the provision audit rewrote nothing (a rewrite under a running turn breaks it).
+      assert.deepEqual(
+        readdirSync(join(fa.state, ".secureclaw")).filter((f) => f.startsWith("openclaw.json.before-hardening")),
+        [],
+        "no config rewrite at provision",
+      );
       assert.ok(existsSync(join(fa.state, "skills", "secureclaw", "scripts", "quick-audit.sh")), "the seed's scripts at the seed's path");
       // The tenant (the gateway's user, an exec tool call) pastes a key into its agent's SOUL.md.
       const soul = join(fa.state, "workspace", slug, "SOUL.md");
