@@ -6,14 +6,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ByoProvider } from "@tropic/providers";
 import { runAudit } from "@tropic/hardening/engine.ts";
 import type { IntegrityIncident } from "@tropic/hardening/types.ts";
-import { buildApp, LOG_REDACT } from "../../server/src/app.ts";
-import { loadConfig } from "../../server/src/config.ts";
-import { InstanceManager } from "../../server/src/instances/manager.ts";
-import { LocalKek } from "../../server/src/secrets/envelope.ts";
-import { freshDatabase, signUp, TEST_KEY } from "../../server/test/harness.ts";
+import { byoControlPlane, freshDatabase, signUp } from "../../server/test/harness.ts";
 import { connectStandInAgent } from "../../server/test/stand-in-agent.ts";
 
 const BIN = join(new URL("../..", import.meta.url).pathname, "bin/tropic");
@@ -21,18 +16,8 @@ const HOST = { os: "linux", arch: "x64", hostname: "laptop", agentVersion: "0.1.
 
 test("tropic audit: the report by severity, accepted findings apart, integrity incidents, --json, --accept-changes, errors in the CLI's words", async (t) => {
   const database = await freshDatabase("pglite");
-  const kek = new LocalKek(TEST_KEY);
   const gateway = createServer((req, res) => res.writeHead(req.url === "/readyz" ? 200 : 404).end()).listen(0, "127.0.0.1");
-  const app = await buildApp({
-    config: loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 }),
-    database,
-    kek,
-    logger: { level: "fatal", redact: LOG_REDACT },
-    instances: (log) =>
-      new InstanceManager({ database, kek, providers: { byo: new ByoProvider() }, agentUrl: () => "ws://127.0.0.1:9", log, healthIntervalMs: 300 }),
-  });
-  const address = await app.listen({ port: 0, host: "127.0.0.1" });
-  await app.instances!.start();
+  const { app, address } = await byoControlPlane(database);
   t.after(async () => {
     await app.close();
     gateway.close();

@@ -6,15 +6,10 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { ByoProvider } from "@tropic/providers";
 import { WebSocket } from "ws";
-import { buildApp, LOG_REDACT } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/connect.ts";
 import { enqueueCommand } from "../src/instances/commands.ts";
-import { InstanceManager } from "../src/instances/manager.ts";
-import { LocalKek } from "../src/secrets/envelope.ts";
-import { freshDatabase, pgReachable, signUp, TEST_KEY } from "./harness.ts";
+import { byoControlPlane, freshDatabase, pgReachable, signUp } from "./harness.ts";
 import { connectStandInAgent } from "./stand-in-agent.ts";
 
 const HOST = { os: "linux", arch: "x64", hostname: "box", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
@@ -23,30 +18,8 @@ test("[postgres] two nodes: an agent on node 1 is reached through node 2 (comman
   if (!(await pgReachable())) return t.skip("PostgreSQL is not reachable");
   const database = await freshDatabase("postgres");
   const second = Object.assign(await openDatabase({ url: database.url!, dataDir: database.dataDir }), { dataDir: database.dataDir });
-  const kek = new LocalKek(TEST_KEY);
   const gateway = createServer((req, res) => res.writeHead(req.url === "/readyz" ? 200 : 404).end(`gateway says ${req.url}`)).listen(0, "127.0.0.1");
-  const node = async (db: typeof database) => {
-    let address = "";
-    const app = await buildApp({
-      config: loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000, databaseUrl: database.url }),
-      database: db,
-      kek,
-      logger: { level: "fatal", redact: LOG_REDACT },
-      instances: (log) =>
-        new InstanceManager({
-          database: db,
-          kek,
-          providers: { byo: new ByoProvider() },
-          agentUrl: () => "ws://127.0.0.1:9",
-          internalUrl: () => address,
-          log,
-          healthIntervalMs: 300,
-        }),
-    });
-    address = await app.listen({ port: 0, host: "127.0.0.1" });
-    await app.instances!.start();
-    return { app, address };
-  };
+  const node = (db: typeof database) => byoControlPlane(db, { config: { databaseUrl: database.url } });
   const n1 = await node(database);
   const n2 = await node(second);
   t.after(async () => {

@@ -12,6 +12,8 @@ import { type Database, openDatabase } from "../src/db/connect.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { syncSkillCatalog } from "../src/routes/skills.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
+import { InstanceManager, type InstanceManagerOptions } from "../src/instances/manager.ts";
+import { ByoProvider } from "@tropic/providers";
 
 export type Backend = "pglite" | "postgres";
 export const PG_ADMIN_URL = process.env.TROPIC_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -137,4 +139,37 @@ export async function signUp(
   const { token } = tok.json() as { token: string };
   const body = res.json() as { id: string; isAdmin: boolean };
   return { id: body.id, email, cookie, token, isAdmin: body.isAdmin, auth: { authorization: `Bearer ${token}` } };
+}
+
+/**
+ * A control plane listening on loopback whose instances are users' own machines (the byo provider),
+ * driven by stand-in agents (stand-in-agent.ts) in the tests that use it. Other nodes reach it at its
+ * own address (its internal URL). Its instances' reconciler and schedules are started.
+ */
+export async function byoControlPlane(
+  database: Database & { dataDir: string; url?: string },
+  o: { config?: Partial<Config>; manager?: Partial<InstanceManagerOptions> } = {},
+): Promise<{ app: FastifyInstance; address: string }> {
+  const kek = new LocalKek(TEST_KEY);
+  let address = "";
+  const app = await buildApp({
+    config: loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000, ...o.config }),
+    database,
+    kek,
+    logger: { level: "fatal", redact: LOG_REDACT },
+    instances: (log) =>
+      new InstanceManager({
+        database,
+        kek,
+        providers: { byo: new ByoProvider() },
+        agentUrl: () => "ws://127.0.0.1:9",
+        internalUrl: () => address,
+        log,
+        healthIntervalMs: 300,
+        ...o.manager,
+      }),
+  });
+  address = await app.listen({ port: 0, host: "127.0.0.1" });
+  await app.instances!.start();
+  return { app, address };
 }

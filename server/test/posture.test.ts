@@ -8,17 +8,13 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { and, eq } from "drizzle-orm";
 import PgBoss from "pg-boss";
-import { ByoProvider } from "@tropic/providers";
 import { runAudit } from "@tropic/hardening/engine.ts";
 import type { IntegrityIncident, Snapshot } from "@tropic/hardening/types.ts";
-import { buildApp, LOG_REDACT } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
 import { auditEvents, instanceAudits, integrityIncidents } from "../src/db/schema.ts";
 import { AgentHub } from "../src/instances/hub.ts";
-import { InstanceManager } from "../src/instances/manager.ts";
 import { DAY_S, INTEGRITY_S, PostureService, periodStart } from "../src/posture/service.ts";
 import { LocalKek } from "../src/secrets/envelope.ts";
-import { backends, freshDatabase, signUp, TEST_KEY } from "./harness.ts";
+import { backends, byoControlPlane, freshDatabase, signUp, TEST_KEY } from "./harness.ts";
 import { connectStandInAgent } from "./stand-in-agent.ts";
 
 const HOST = { os: "linux", arch: "x64", hostname: "laptop", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
@@ -34,24 +30,9 @@ for (const kind of await backends())
     const database = await freshDatabase(kind);
     const kek = new LocalKek(TEST_KEY);
     const gateway = createServer((req, res) => res.writeHead(req.url === "/readyz" ? 200 : 404).end()).listen(0, "127.0.0.1");
-    const app = await buildApp({
-      config: loadConfig({}, { dataDir: database.dataDir, authRateLimit: 1000 }),
-      database,
-      kek,
-      logger: { level: "fatal", redact: LOG_REDACT },
-      instances: (log) =>
-        new InstanceManager({
-          database,
-          kek,
-          providers: { byo: new ByoProvider() },
-          agentUrl: () => "ws://127.0.0.1:9",
-          log,
-          healthIntervalMs: 300,
-          posture: { tickMs: 3_600_000, retryDelaySeconds: 1, timeoutsMs: { audit: 1500 }, dailyAfterMs: 0 },
-        }),
+    const { app, address } = await byoControlPlane(database, {
+      manager: { posture: { tickMs: 3_600_000, retryDelaySeconds: 1, timeoutsMs: { audit: 1500 }, dailyAfterMs: 0 } },
     });
-    const address = await app.listen({ port: 0, host: "127.0.0.1" });
-    await app.instances!.start();
     let boss2: PgBoss | null = null;
     t.after(async () => {
       await boss2?.stop({ graceful: false, timeout: 1000 }).catch(() => {});
