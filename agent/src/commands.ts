@@ -10,15 +10,19 @@ import {
   constants,
   existsSync,
   fstatSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
+  readlinkSync,
   readSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
@@ -67,6 +71,53 @@ export const MODE_DIR = 0o2770;
 
 export async function runCommand(ctx: CommandContext, kind: CommandKind, payload: Obj): Promise<unknown> {
   switch (kind) {
+/** A skill's command (bin/*): the gateway's group may run it, nobody but the agent user may change it. */
+export const MODE_PROGRAM = 0o750;
+/** The directory of the skills' commands, `<state>/skills-bin`, first on the gateway's PATH (docs/skills.md). */
+export const SKILLS_BIN_DIR = "skills-bin";
+
+const isSkillBin = (rel: string) => /^bin\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(rel);
+
+/**
+ * `<state>/skills-bin/<name>` → `../skills/<slug>/bin/<name>` for each of the skill's commands (relative
+ * links: the same inside the gateway's sandbox), and this skill's links that are no longer wanted
+ * removed. A name another skill's link holds is refused (never silently taken over).
+ */
+function linkSkillBins(ctx: CommandContext, slug: string, bins: string[]) {
+  const dir = join(ctx.stateDir, SKILLS_BIN_DIR);
+  const want = new Map(bins.map((rel) => [rel.slice(4), join("..", "skills", slug, rel)]));
+  if (existsSync(dir)) {
+    noSymlink(dir);
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      let target: string | null = null;
+      try {
+        target = lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+      } catch {}
+      const ours = target?.startsWith(join("..", "skills", slug) + sep);
+      if (want.has(name) && target !== want.get(name) && !ours && target !== null)
+        throw new Error(`the command ${name} is already installed by another skill`);
+      if (ours && target !== want.get(name)) rmSync(p, { force: true });
+    }
+  }
+  if (!want.size) return;
+  ensureDirs(ctx, dir);
+  chmodSync(dir, 0o2750);
+  for (const [name, target] of want) {
+    const p = join(dir, name);
+    let current: string | null = null;
+    try {
+      current = readlinkSync(p);
+    } catch {}
+    if (current === target) continue;
+    rmSync(p, { force: true });
+    symlinkSync(target, p);
+    if (ctx.owner) lchownSync(p, ctx.owner.uid, ctx.owner.gid);
+  }
+  // The skill's folders stop being writable by the gateway's group once its program is there.
+  for (const d of [join(ctx.stateDir, "skills", slug), join(ctx.stateDir, "skills", slug, "bin"), join(ctx.stateDir, "skills", slug, "lib")])
+    if (existsSync(d) && lstatSync(d).isDirectory()) chmodSync(d, 0o2750);
+}
     case "write_workspace": {
       const slug = slugOf(payload.slug);
       const files = (payload.files ?? {}) as Record<string, string>;
@@ -150,8 +201,10 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
     case "install_skill": {
       const slug = slugOf(payload.slug);
       const base = join(ctx.stateDir, "skills", slug);
-      for (const [rel, text] of Object.entries((payload.files ?? {}) as Record<string, string>))
-        writeUnder(ctx, base, rel, String(text), MODE_PROTECTED);
+      const files = (payload.files ?? {}) as Record<string, string>;
+      // bin/* are the skill's commands: readable and runnable by the gateway's group, writable by neither.
+      for (const [rel, text] of Object.entries(files)) writeUnder(ctx, base, rel, String(text), isSkillBin(rel) ? MODE_PROGRAM : MODE_PROTECTED);
+      linkSkillBins(ctx, slug, Object.keys(files).filter(isSkillBin));
       const env = (payload.env ?? {}) as Record<string, string>;
       const { names } = writeEnv(ctx, env);
       await updateConfig(ctx, (cfg) => {
@@ -167,6 +220,7 @@ export async function runCommand(ctx: CommandContext, kind: CommandKind, payload
       rmSync(join(ctx.stateDir, "skills", slug), { recursive: true, force: true });
       const unset: Record<string, null> = {};
       for (const n of (payload.envNames ?? []) as string[]) unset[n] = null;
+      linkSkillBins(ctx, slug, []);
       writeEnv(ctx, unset);
       await updateConfig(ctx, (cfg) => {
         if (cfg.skills?.entries) delete cfg.skills.entries[slug];

@@ -14,6 +14,16 @@ import WebSocket from "ws";
 import { PipeRpc } from "./pipe-rpc.ts";
 import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
 import { gateProblem } from "./gate-watch.ts";
+import {
+  Asks,
+  answerTokenRequest,
+  GOOGLE_TOKEN_PATH,
+  newTokenSecret,
+  routeLoopback,
+  TOKEN_SECRET_ENV,
+  TOKEN_URL_ENV,
+  TokenCache,
+} from "./google-token.ts";
 import { TunnelMux } from "./tunnel.ts";
 import { type Launch, Supervisor } from "./supervisor.ts";
 import { type ServiceRef, ServiceSupervisor, serviceManager } from "./service.ts";
@@ -180,21 +190,51 @@ workerUp = startWorker();
 // each connection becomes a stream through the tunnel to the control plane's model proxy, which holds
 // the platform's key (it never comes here). In a namespace the worker makes the listening socket there
 // and hands it over; without one the agent listens itself.
+// The same listener serves the instance's Google token endpoint (google-token.ts): a connection asking
+// `GET /tropic/google-token` is answered here, with the instance's secret checked.
 let modelListener: Server | null = null;
 function serveModelCalls(server: Server) {
   modelListener?.close();
   modelListener = server;
   server.on("connection", (c: Socket) => {
     c.on("error", () => {});
-    const mux = currentMux;
-    if (!mux) return c.destroy();
-    const s = mux.open({ to: "model-proxy" });
-    s.on("error", () => c.destroy());
-    s.on("close", () => c.destroy());
-    c.on("close", () => s.destroy());
-    c.pipe(s).pipe(c);
+    routeLoopback(
+      c,
+      (head) => void answerTokenRequest(c, head, tokenSecret, googleTokens),
+      (first) => {
+        const mux = currentMux;
+        if (!mux) return c.destroy();
+        const s = mux.open({ to: "model-proxy" });
+        s.on("error", () => c.destroy());
+        s.on("close", () => c.destroy());
+        c.on("close", () => s.destroy());
+        s.write(first);
+        c.pipe(s).pipe(c);
+        c.resume();
+      },
+    );
   });
 }
+// The instance's token-endpoint secret: made once, kept in the agent's own directory (root's), given to
+// the gateway in its .env with the endpoint's URL (the model listener's port on the gateway's loopback).
+const tokenSecret = (() => {
+  const f = join(dir, "agent-state", "google-token-secret");
+  try {
+    const s = readFileSync(f, "utf8").trim();
+    if (/^[0-9a-f]{64}$/.test(s)) return s;
+  } catch {}
+  mkdirSync(join(dir, "agent-state"), { recursive: true, mode: 0o700 });
+  const s = newTokenSecret();
+  writeFileSync(`${f}.tmp`, s, { mode: 0o600 });
+  renameSync(`${f}.tmp`, f);
+  return s;
+})();
+const asks = new Asks((frame) => {
+  if (socket?.readyState !== WebSocket.OPEN) return false;
+  socket.send(frame);
+  return true;
+});
+const googleTokens = new TokenCache(() => asks.ask("google_token"));
 if (launch.modelPort && launch.dial !== "worker") {
   const server = createServer();
   server.on("error", (e) => log(`no model proxy listener on 127.0.0.1:${launch.modelPort}: ${e.message}`));
@@ -230,7 +270,23 @@ async function ask<T = any>(m: string, p: unknown = {}, timeoutMs?: number): Pro
   const rpc = worker ?? (await workerUp);
   return rpc.call<T>(m, p, timeoutMs);
 }
-baseWritten = ask("ensureBase", { desired: launch.desired }).catch((e) => log(`could not write the gateway's base config: ${(e as Error).message}`));
+baseWritten = ask("ensureBase", { desired: launch.desired })
+  .catch((e) => log(`could not write the gateway's base config: ${(e as Error).message}`))
+  .then(() =>
+    // The Google token endpoint's URL and secret in the gateway's environment (docs/skills.md).
+    launch.modelPort
+      ? ask("command", {
+          kind: "write_env",
+          payload: {
+            vars: {
+              [TOKEN_URL_ENV]: `http://127.0.0.1:${launch.modelPort}${GOOGLE_TOKEN_PATH}`,
+              [TOKEN_SECRET_ENV]: tokenSecret,
+            },
+          },
+          running: sup.pid() !== null,
+        }).catch((e) => log(`could not give the gateway the Google token endpoint: ${(e as Error).message}`))
+      : undefined,
+  );
 
 // What the gateway last said it runs (agents.list) and whether it refuses its config (config.get),
 // asked by the worker (it speaks to the gateway; this process does not parse what the gateway says).
@@ -557,6 +613,7 @@ function connect() {
     }
     if (f.type === "command" && typeof f.id === "string") handle(ws, f);
     else if ((f as { type: string }).type === "synced") chain = chain.then(startGateway);
+    else if ((f as { type: string }).type === "answer") asks.answer(f as never);
   });
   ws.on("unexpected-response", (_req, res) => {
     log(`the control plane refused the connection: HTTP ${res.statusCode}`);
@@ -567,6 +624,7 @@ function connect() {
     if (currentMux === mux) currentMux = null;
     mux.close(new Error("the control plane's connection closed"));
     if (statusTimer) clearInterval(statusTimer);
+    asks.closeAll();
     if (socket === ws) socket = null;
     if (closing) return;
     // Backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s.

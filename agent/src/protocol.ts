@@ -95,7 +95,29 @@ export interface AgentStatus {
   gateIncidents?: { at: string; what: string }[];
 }
 
-export type AgentFrame = HelloFrame | AckFrame | StatusFrame;
+/**
+ * agent → control plane: a live question, answered by an `answer` frame with the same id (nothing
+ * queued or stored). `google_token`: a short-lived Google access token for the instance's owner
+ * (docs/skills.md); the refresh token stays on the control plane.
+ */
+export interface AskFrame {
+  type: "ask";
+  id: string;
+  what: "google_token";
+}
+
+/** control plane → agent: the answer to an `ask` (google_token: result {access_token, expires_at}) */
+export interface AnswerFrame {
+  type: "answer";
+  id: string;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+  /** not_connected: the owner has no Google connection; unavailable: try again later */
+  code?: "not_connected" | "unavailable";
+}
+
+export type AgentFrame = HelloFrame | AckFrame | StatusFrame | AskFrame;
 
 /** `audit`: provision = harden (unless harden: false), baseline when none, audit, provision-audit.txt;
  * deploy = integrity check, audit, deploy-audit-<timestamp>.txt; daily / manual = integrity check and

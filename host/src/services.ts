@@ -92,8 +92,9 @@ export function gatewayEnvironment(l: HostLayout): Record<string, string> {
     NODE_COMPILE_CACHE: `${l.home}/.cache/node-compile-cache`,
     NO_COLOR: "1",
     LANG: "C.UTF-8",
-    // the bundle's node and openclaw first: OpenClaw runs its own CLI for state migrations
-    PATH: `${l.current}/runtime/node_modules/.bin:/usr/local/bin:/usr/bin:/bin`,
+    // the skills' commands (written by the agent, docs/skills.md), then the bundle's node and openclaw:
+    // OpenClaw runs its own CLI for state migrations
+    PATH: `${l.stateDir}/skills-bin:${l.current}/runtime/node_modules/.bin:/usr/local/bin:/usr/bin:/bin`,
   };
 }
 

@@ -258,6 +258,12 @@ export type Skill = SkillManifest & {
   /** The full SKILL.md text, as installed into <workspace>/skills/<slug>/SKILL.md. */
   skillMd: string;
   frontMatter: SkillFrontMatter;
+  /**
+   * The program the skill installs (the skill folder's bin/* and lib/*, text files), keyed by path
+   * relative to the skill folder ("bin/gws-sheets", "lib/gws-sheets.mjs"); bin/* are the commands
+   * put on the gateway's PATH (docs/skills.md). Empty for a skill that is only SKILL.md.
+   */
+  programFiles: Record<string, string>;
 };
 
 // ───────────────────────────── templates ─────────────────────────────
@@ -488,8 +494,47 @@ function loadSkill(root: string, slug: string, issues: MarketplaceIssue[]): Skil
   if (!skillMd.includes(manifest.command)) {
     issues.push({ file: mdRel, field: "", message: `never mentions the skill's command ${manifest.command}` });
   }
+  const programFiles = loadProgramFiles(root, slug, issues);
+  if (manifest.requires?.bins?.length && Object.keys(programFiles).length) {
+    for (const b of manifest.requires.bins)
+      if (programFiles[`bin/${b}`] === undefined)
+        issues.push({ file: `skills/${slug}/bin`, field: "", message: `requires.bins names ${b}, which bin/ lacks` });
+  }
   if (issues.length > before) return undefined;
-  return { ...manifest, skillMd, frontMatter: front };
+  return { ...manifest, skillMd, frontMatter: front, programFiles };
+}
+
+/** What a skill installs beside SKILL.md: bin/* (flat: the commands) and lib/** (their code), text only. */
+function loadProgramFiles(root: string, slug: string, issues: MarketplaceIssue[]): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const sub of ["bin", "lib"]) {
+    const dir = join(root, "skills", slug, sub);
+    let paths: string[];
+    try {
+      paths = listFilesRecursive(dir);
+    } catch {
+      continue;
+    }
+    for (const abs of paths) {
+      const rel = relative(join(root, "skills", slug), abs)
+        .split(sep)
+        .join("/");
+      if (
+        !/^(bin\/[A-Za-z0-9][A-Za-z0-9._-]*|lib\/[A-Za-z0-9][A-Za-z0-9._/-]*)$/.test(rel) ||
+        rel.includes("..") ||
+        (sub === "bin" && rel.split("/").length !== 2)
+      ) {
+        issues.push({
+          file: `skills/${slug}/${rel}`,
+          field: "",
+          message: "skill program files must have simple names (bin/ holds commands, no subfolders)",
+        });
+        continue;
+      }
+      files[rel] = readFileSync(abs, "utf8");
+    }
+  }
+  return files;
 }
 
 function loadTemplate(root: string, id: string, issues: MarketplaceIssue[]): Template | undefined {
@@ -601,10 +646,10 @@ export function getTemplate(id: string): Template | undefined {
 
 /** All skills (manifests, without SKILL.md text), sorted by slug. */
 export function listSkills(): SkillManifest[] {
-  return [...catalog().skills.values()].map(({ skillMd: _md, frontMatter: _fm, ...manifest }) => copy(manifest));
+  return [...catalog().skills.values()].map(({ skillMd: _md, frontMatter: _fm, programFiles: _pf, ...manifest }) => copy(manifest));
 }
 
-/** One skill including its SKILL.md, or undefined. */
+/** One skill including its SKILL.md and program files (bin/, lib/), or undefined. */
 export function getSkill(slug: string): Skill | undefined {
   const s = catalog().skills.get(slug);
   return s ? copy(s) : undefined;

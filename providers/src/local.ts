@@ -395,6 +395,8 @@ export class LocalProvider implements InstanceProvider {
         inCgroups(cg.dirs, [
           ...sandboxArgs({
             home: p.home,
+      // The skills' commands (<state>/skills-bin, written by the agent, docs/skills.md) and the runtime's node first.
+      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rel(rt.node))}:${env.PATH}`;
             dataDir,
             runtimePrefix: prefix,
             readOnly: [pluginDir],
@@ -438,6 +440,7 @@ export class LocalProvider implements InstanceProvider {
       worker = { argv: workerCmd, env: workerEnv, cwd: p.home };
     }
     return {
+      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rt.node)}:${env.PATH}`;
       argv,
       env,
       cwd: p.home,

@@ -168,7 +168,8 @@ export async function enqueueSkillInstall(db: Db, ownerId: string, instanceId: s
     ownerId,
     instanceId,
     kind: "install_skill",
-    payload: { slug, files: { "SKILL.md": skill.skillMd }, env, enabled },
+    // The skill's program too (bin/* on the gateway's PATH, lib/*): docs/skills.md.
+    payload: { slug, files: { "SKILL.md": skill.skillMd, ...skill.programFiles }, env, enabled },
     onDone: "skill_installed",
   });
 }

@@ -5,7 +5,8 @@
 //   TROPIC_GOOGLE_TOKEN_URL  http URL on the instance's loopback, served by the instance agent:
 //                            GET -> 200 {"access_token": "...", "expires_at": "<ISO time or epoch s>"}
 //                            (the refresh token stays in the control plane; this hands out the
-//                            short-lived access token only)
+//                            short-lived access token only); sent with
+//                            `authorization: Bearer $TROPIC_GOOGLE_TOKEN_SECRET` when that is set
 //   GOOGLE_ACCESS_TOKEN      a ready access token (tests, manual use)
 // API base: TROPIC_SHEETS_API_BASE (default https://sheets.googleapis.com), https or loopback http.
 import { parseArgs } from "node:util";
@@ -174,7 +175,10 @@ async function accessToken() {
     checkedUrl(url, "TROPIC_GOOGLE_TOKEN_URL", true);
     let res;
     try {
-      res = await fetch(url, { headers: { accept: "application/json" } });
+      // The instance's token-endpoint secret (only the gateway's environment has it): other users of a
+      // shared host's loopback cannot use the instance's Google access.
+      const secret = process.env.TROPIC_GOOGLE_TOKEN_SECRET;
+      res = await fetch(url, { headers: { accept: "application/json", ...(secret ? { authorization: `Bearer ${secret}` } : {}) } });
     } catch (e) {
       throw new ApiError(`could not reach the instance agent for a Google access token (${e.cause?.code ?? e.message}); is the instance running?`);
     }
