@@ -115,14 +115,36 @@ export function configStateOf(r: any): GatewayConfigState {
   return { valid, applied, issues };
 }
 
-/** The ids of the agents the gateway runs, and the state of its config, from one connection. */
-export async function loadedState(gw: GatewayAddress): Promise<{ agents: string[]; config: GatewayConfigState }> {
+/** The ids of the agents the gateway runs, the state of its config and its gate's switch, from one connection. */
+export async function loadedState(gw: GatewayAddress): Promise<{ agents: string[]; config: GatewayConfigState; gate: GateSwitch | null }> {
   return withGateway(gw, async (call) => {
-    const config = configStateOf(await call("config.get"));
+    const got = await call("config.get");
+    const config = configStateOf(got);
     const list = await call("agents.list");
     const agents = (Array.isArray(list?.agents) ? list.agents : []).filter((a: any) => a?.kind !== "system").map((a: any) => String(a.id));
-    return { agents, config };
+    return { agents, config, gate: config.applied ? gateSwitchOf(got?.config) : null };
   });
+}
+
+/** The gate's switch and packs (plugin/src/config.ts defaults: on, base only). */
+export interface GateSwitch {
+  enabled: boolean;
+  packs: { base: boolean; system: boolean; owasp: boolean };
+}
+
+/**
+ * The gate's switch in a config the gateway runs (`config.get` answers the file's revision, and
+ * `applied` says the gateway runs it): off when the plugin's entry or its config says so, or it is denied.
+ */
+export function gateSwitchOf(cfg: any): GateSwitch | null {
+  if (!cfg || typeof cfg !== "object") return null;
+  const e = cfg.plugins?.entries?.["tropic-gate"];
+  const p = e?.config?.packs ?? {};
+  const denied = Array.isArray(cfg.plugins?.deny) && cfg.plugins.deny.includes("tropic-gate");
+  return {
+    enabled: !!e && e.enabled !== false && e.config?.enabled !== false && !denied,
+    packs: { base: p.base !== false, system: p.system === true, owasp: p.owasp === true },
+  };
 }
 
 /**

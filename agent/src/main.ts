@@ -290,7 +290,7 @@ baseWritten = ask("ensureBase", { desired: launch.desired })
 
 // What the gateway last said it runs (agents.list) and whether it refuses its config (config.get),
 // asked by the worker (it speaks to the gateway; this process does not parse what the gateway says).
-let loaded: { agents: string[] | null; issues: string[] } = { agents: null, issues: [] };
+let loaded: { agents: string[] | null; issues: string[]; gate?: AgentStatus["gate"] } = { agents: null, issues: [] };
 async function askGateway(): Promise<void> {
   if (!(await sup.ready())) {
     loaded = { agents: null, issues: [] };
@@ -439,6 +439,7 @@ async function status(): Promise<AgentStatus> {
     gatewayLastError: gateFailure ?? sup.lastError,
     gatewayStartedAt: gatewayStartedAt ? new Date(gatewayStartedAt).toISOString() : null,
     gatewayAgents: ready ? loaded.agents : null,
+    gate: ready ? (loaded.gate ?? null) : null,
     gatewayConfigIssues: loaded.issues,
     gateIncidents: incidents,
   };

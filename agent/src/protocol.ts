@@ -91,6 +91,8 @@ export interface AgentStatus {
   gatewayAgents?: string[] | null;
   /** OpenClaw's own words for a config on disk it refuses (`config.get` issues), empty when none */
   gatewayConfigIssues?: string[];
+  /** the gate's switch as the running gateway has it (its applied config; the Skills drawer's Sondera entry), or null when it could not be asked */
+  gate?: { enabled: boolean; packs: { base: boolean; system: boolean; owasp: boolean } } | null;
   /** the last incidents (the gate's config changed by something other than Tropic, and restored) */
   gateIncidents?: { at: string; what: string }[];
 }

@@ -104,7 +104,7 @@ export function runWorker() {
     gateCheck: async () => ({ expected: gateExpected(conf.configPath), loaded: await gateLoaded(conf.gateway) }),
     async loaded() {
       const s = await loadedState(conf.gateway);
-      return { agents: s.agents, issues: s.config.valid ? [] : s.config.issues };
+      return { agents: s.agents, issues: s.config.valid ? [] : s.config.issues, gate: s.gate };
     },
   });
   // The agent closing the pipe ends the worker.

@@ -74,7 +74,11 @@ export const instances = pgTable("instances", {
   host: jsonb("host").$type<HostInfo>(),
   /** the control-plane node that holds this instance's agent connection now (migration 0012, cluster/) */
   agentNodeId: uuid("agent_node_id"),
+  /** the gate's switch (migration 0013, instances/gate-switch.ts): desired, enforced by the instance's agent */
+  gateEnabled: boolean("gate_enabled").notNull().default(true),
+  gatePacks: jsonb("gate_packs").$type<GatePacks>().notNull().default({ base: true, system: false, owasp: false }),
 });
+export type GatePacks = { base: boolean; system: boolean; owasp: boolean };
 export type PauseReason = "daily_cap" | "session_limit" | "no_credits" | "no_rate";
 /** An envelope-encrypted secret as jsonb: base64 fields of secrets/envelope.ts's Sealed. */
 export type SealedJson = { ciphertext: string; iv: string; authTag: string; wrappedKey: string; kekId: string };

@@ -14,6 +14,7 @@ import { type ClusterNode, NODE_AUTH_HEADER } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
+import { resendGateOnConnect } from "./gate-switch.ts";
 import { sha256Hex } from "../lib/tokens.ts";
 import { currentModelKey } from "../models/keys.ts";
 import { claimUpgrade } from "../lib/upgrades.ts";
@@ -296,6 +297,8 @@ export class AgentHub {
         await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
       for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
       if (f.type === "hello" && !c.deleting) {
+        // A gate the user switched off (or other packs) is sent again: a fresh openclaw.json converges first.
+        await resendGateOnConnect(this.db, c.instanceId);
         await this.sendOpen(c);
         // what was queued is on its way: the agent starts its gateway after applying it
         if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ type: "synced" }));

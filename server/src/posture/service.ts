@@ -17,11 +17,10 @@ import type { Database } from "../db/connect.ts";
 import { type AuditKind, instances } from "../db/schema.ts";
 import { type AgentHub, AgentUnavailableError } from "../instances/hub.ts";
 import { recordEvent } from "../lib/audit.ts";
+import { auditPacks } from "../instances/gate-switch.ts";
 import { report } from "./report.ts";
 import { claimRun, finishRun, hasAudit, type IncidentIn, markAccepted, openIncidents, releaseRun, storeAudit, storeIncidents } from "./store.ts";
 
-/** The gate packs every instance runs (plugin/src/config.ts defaults: base only). */
-const GATE_PACKS = ["base"];
 export const POSTURE_QUEUE = "instance-posture";
 export const DAY_S = 24 * 3600;
 export const INTEGRITY_S = 12 * 3600;
@@ -215,9 +214,9 @@ export class PostureService {
    */
   async runAudit(inst: Instance, kind: AuditKind) {
     const openclaw = kind === "daily";
-    // The packs the control plane configures on every gate today: the plugin's default (base on; system
-    // and OWASP are opt-in and not offered yet), so the audit's gate check compares what is loaded with it.
-    const payload = { kind, harden: kind === "provision", openclaw, packs: GATE_PACKS };
+    // The packs the user chose for this instance's gate (the Skills drawer's switch, instances/gate-switch.ts):
+    // the audit's gate.packs check compares what the config loads with them.
+    const payload = { kind, harden: kind === "provision", openclaw, packs: await auditPacks(this.db, inst.id) };
     const t = this.o.timeoutsMs;
     const raw = await this.ask(inst.id, "audit", payload, openclaw ? (t?.openclaw ?? AUDIT_OPENCLAW_TIMEOUT_MS) : (t?.audit ?? AUDIT_TIMEOUT_MS));
     const parsed = auditResult.safeParse(raw);

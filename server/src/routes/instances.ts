@@ -9,6 +9,7 @@ import { PROVIDERS } from "@tropic/providers";
 import { awsMissing } from "../config.ts";
 import { availableProviders, awsNotConfigured, createInstance, offeredInfo } from "../instances/create.ts";
 import { hostOut, hostView } from "../hosts/view.ts";
+import { gateView, setGate } from "../instances/gate-switch.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { postureSummaries } from "../posture/store.ts";
 import { conflict, isUniqueViolation, notFound } from "../lib/errors.ts";
@@ -18,6 +19,18 @@ import { checkLimits } from "../credits/meter.ts";
 import { computeRate, loadRates } from "../credits/rates.ts";
 import { idParam, iso, isoNullable, name, pageOf } from "./schemas.ts";
 import { beforeCursor, newestFirst } from "./scope.ts";
+
+const packsOut = z.object({ base: z.boolean(), system: z.boolean(), owasp: z.boolean() });
+const gateOut = z.object({
+  enabled: z.boolean().describe("desired: whether the tool-call gate (Sondera) checks this instance's tool calls"),
+  packs: packsOut.describe("desired rule packs: base (on while the gate is on), system and owasp (opt-in)"),
+  observed: z
+    .object({ enabled: z.boolean(), packs: packsOut })
+    .nullable()
+    .describe("the gate as the instance's agent last read it from the running gateway; null when not running or not reported yet"),
+  pending: z.boolean().describe("the running instance has not yet reported the desired state"),
+  off: z.boolean().describe("the instance runs without its gate: its tool calls are not checked"),
+});
 
 export const instanceOut = z.object({
   id: z.string(),
@@ -44,11 +57,13 @@ export const instanceOut = z.object({
   host: hostOut.nullable().optional(),
   /** host posture (posture/, docs/hardening.md): the latest audit's score and time, open integrity incidents; null: never audited (list and get) */
   posture: z.object({ score: z.number(), at: z.string(), openIncidents: z.number() }).nullable().optional(),
+  /** the gate's switch (instances/gate-switch.ts): desired state, what the gateway reports, pending, running without the gate */
+  gate: gateOut.optional(),
 });
 
 /** A row as the API shows it: the host's details with its agent's last report and connection. */
 export function instanceView<T extends typeof instances.$inferSelect>(row: T, manager: RouteDeps["instances"]) {
-  return { ...row, host: hostView(row, manager) };
+  return { ...row, host: hostView(row, manager), gate: gateView(row) };
 }
 
 const createBody = z.strictObject({
@@ -223,6 +238,31 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
       return reply.code(202).send(instanceView(limits.paused.includes(inst.id) ? await ownedInstance(db, req.caller!.id, inst.id) : row!, manager));
     });
   }
+
+  // The gate's switch (docs/security.md "Turning the gate off"): the desired state, enforced by the instance's agent.
+  app.put(
+    "/api/v1/instances/:id/gate",
+    {
+      schema: {
+        tags,
+        summary: "Turn the instance's tool-call gate (Sondera) on or off and choose its rule packs; an audit event; the instance's agent applies it",
+        params: idParam,
+        body: z.strictObject({
+          enabled: z.boolean().describe("false: the instance's tool calls are no longer checked (the dashboard and CLI ask for confirmation first)"),
+          packs: z
+            .strictObject({ base: z.boolean().optional(), system: z.boolean().optional(), owasp: z.boolean().optional() })
+            .optional()
+            .describe("packs to change (others stay): base stays on while the gate is on; system and owasp are opt-in"),
+        }),
+        response: { 200: instanceOut },
+      },
+    },
+    async (req) => {
+      const inst = await ownedInstance(db, req.caller!.id, req.params.id);
+      const row = await setGate(db, inst, req.caller!.id, req.body);
+      return { ...instanceView(row, manager), posture: (await postureSummaries(db, [row.id])).get(row.id) ?? null };
+    },
+  );
 
   app.delete("/api/v1/instances/:id", { schema: { tags, params: idParam } }, async (req, reply) => {
     const inst = await ownedInstance(db, req.caller!.id, req.params.id);
