@@ -4,6 +4,7 @@
  * issued (401 otherwise), A1 ranges it can parse (400), valueInputOption on append (400), known
  * spreadsheets (404) the token's user may open (403).
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -27,7 +28,33 @@ export interface MockGoogle {
   failNext(n: number): void;
   /** Token endpoint answers "not connected" while false. */
   connected: boolean;
+  /** Google's OAuth 2.0 endpoints (authorization code + PKCE, refresh), as the control plane uses them. */
+  oauth: MockOAuth;
   close(): Promise<void>;
+}
+
+/**
+ * MOCK OAuth 2.0 (accounts.google.com/o/oauth2/v2/auth and oauth2.googleapis.com/token): the
+ * authorization page approves at once (302 to redirect_uri with code and state, or error=access_denied
+ * while `deny`); the token endpoint checks the client, the code (one use, its redirect_uri) and the
+ * PKCE verifier against the S256 challenge, as Google does (400 invalid_grant otherwise).
+ */
+export interface MockOAuth {
+  authUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** expires_in of the access tokens it issues (seconds) */
+  expiresIn: number;
+  deny: boolean;
+  /** refresh tokens issued (the plaintext a test greps the database for) */
+  refreshTokens: string[];
+  /** access tokens issued by the token endpoint */
+  accessTokens: string[];
+  /** every token-endpoint call: grant type and whether it was granted (a reason when not) */
+  grants: { grantType: string; ok: boolean; error?: string }[];
+  /** Google forgets the grant (the user removed access): the refresh token gets invalid_grant */
+  revoke(refreshToken: string): void;
 }
 
 const colToNum = (c: string) => [...c.toUpperCase()].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0);
@@ -101,9 +128,97 @@ export async function startMockGoogle(): Promise<MockGoogle> {
   };
   const gErr = (res: ServerResponse, code: number, status: string, message: string) => send(res, code, { error: { code, message, status } });
 
+  const codes = new Map<string, { challenge: string; redirectUri: string; scope: string; offline: boolean }>();
+  const revoked = new Set<string>();
+  const oauth = {
+    clientId: "mock-client.apps.googleusercontent.com",
+    clientSecret: `GOCSPX-mock-${crypto.randomUUID()}`,
+    expiresIn: 3599,
+    deny: false,
+    refreshTokens: [] as string[],
+    accessTokens: [] as string[],
+    grants: [] as MockOAuth["grants"],
+    revoke: (rt: string) => void revoked.add(rt),
+  };
+  const newAccess = () => {
+    const t = `ya29.mock-${crypto.randomUUID()}`;
+    issued.add(t);
+    oauth.accessTokens.push(t);
+    return t;
+  };
+
+  function authorize(u: URL, res: ServerResponse) {
+    const q = u.searchParams;
+    const redirect = q.get("redirect_uri") ?? "";
+    if (q.get("client_id") !== oauth.clientId) return send(res, 401, { error: "invalid_client" });
+    if (q.get("response_type") !== "code" || !redirect) return send(res, 400, { error: "invalid_request" });
+    if (q.get("code_challenge_method") !== "S256" || !/^[A-Za-z0-9_-]{43}$/.test(q.get("code_challenge") ?? ""))
+      return send(res, 400, { error: "invalid_request", error_description: "PKCE S256 code_challenge required" });
+    const back = new URL(redirect);
+    if (q.get("state")) back.searchParams.set("state", q.get("state")!);
+    if (oauth.deny) back.searchParams.set("error", "access_denied");
+    else {
+      const code = `4/mock-${crypto.randomUUID()}`;
+      codes.set(code, {
+        challenge: q.get("code_challenge")!,
+        redirectUri: redirect,
+        scope: q.get("scope") ?? "",
+        offline: q.get("access_type") === "offline",
+      });
+      back.searchParams.set("code", code);
+    }
+    res.writeHead(302, { location: back.toString() });
+    res.end();
+  }
+
+  async function tokenEndpoint(req: IncomingMessage, res: ServerResponse) {
+    if (req.method !== "POST") return send(res, 405, { error: "method_not_allowed" });
+    let text = "";
+    for await (const c of req) text += c;
+    const f = new URLSearchParams(text);
+    const grantType = f.get("grant_type") ?? "";
+    const refuse = (status: number, error: string) => {
+      oauth.grants.push({ grantType, ok: false, error });
+      return send(res, status, { error, error_description: error });
+    };
+    if (!/^application\/x-www-form-urlencoded/.test(req.headers["content-type"] ?? "")) return refuse(400, "invalid_request");
+    if (f.get("client_id") !== oauth.clientId || f.get("client_secret") !== oauth.clientSecret) return refuse(401, "invalid_client");
+    if (grantType === "authorization_code") {
+      const c = codes.get(f.get("code") ?? "");
+      codes.delete(f.get("code") ?? "");
+      if (!c) return refuse(400, "invalid_grant");
+      if (f.get("redirect_uri") !== c.redirectUri) return refuse(400, "redirect_uri_mismatch");
+      const verifier = f.get("code_verifier") ?? "";
+      if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || createHash("sha256").update(verifier).digest("base64url") !== c.challenge)
+        return refuse(400, "invalid_grant");
+      const body: Record<string, unknown> = { access_token: newAccess(), expires_in: oauth.expiresIn, scope: c.scope, token_type: "Bearer" };
+      if (c.offline) {
+        const rt = `1//mock-refresh-${crypto.randomUUID()}`;
+        oauth.refreshTokens.push(rt);
+        body.refresh_token = rt;
+      }
+      oauth.grants.push({ grantType, ok: true });
+      return send(res, 200, body);
+    }
+    if (grantType === "refresh_token") {
+      const rt = f.get("refresh_token") ?? "";
+      if (!oauth.refreshTokens.includes(rt) || revoked.has(rt)) return refuse(400, "invalid_grant");
+      oauth.grants.push({ grantType, ok: true });
+      return send(res, 200, {
+        access_token: newAccess(),
+        expires_in: oauth.expiresIn,
+        scope: "https://www.googleapis.com/auth/spreadsheets",
+        token_type: "Bearer",
+      });
+    }
+    return refuse(400, "unsupported_grant_type");
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const u = new URL(req.url ?? "/", "http://x");
     requests.push({ method: req.method ?? "", path: u.pathname + u.search, auth: req.headers.authorization });
+    if (u.pathname === "/o/oauth2/v2/auth") return authorize(u, res);
+    if (u.pathname === "/token") return tokenEndpoint(req, res);
     if (u.pathname === "/agent/google-token") {
       if (req.method !== "GET") return send(res, 405, { error: "method_not_allowed" });
       if (!state.connected) return send(res, 409, { error: "not_connected" });
@@ -209,6 +324,7 @@ export async function startMockGoogle(): Promise<MockGoogle> {
     url,
     tokenUrl: `${url}/agent/google-token`,
     token,
+    oauth: Object.assign(oauth, { authUrl: `${url}/o/oauth2/v2/auth`, tokenUrl: `${url}/token` }),
     spreadsheets,
     requests,
     failNext: (n) => {

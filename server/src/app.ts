@@ -26,6 +26,7 @@ import type { KeyEncryptionKey } from "./secrets/envelope.ts";
 import { findOrCreateOidcUser } from "./users.ts";
 import { loadRates } from "./credits/rates.ts";
 import { ModelProxy } from "./models/proxy.ts";
+import { answerGoogleAsk, GoogleConnections } from "./connections/google.ts";
 
 export interface AppDeps {
   config: Config;
@@ -174,7 +175,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addHook("preClose", async () => hub.close());
     tunnels = hub;
   }
-  await app.register(routes, { config, database, kek, identity, oidc, metrics, instances, ...(tunnels ? { tunnels } : {}) });
+  // Settings → Connections → Google: the refresh token stays here; agents ask for access tokens (hub onAsk).
+  const google = new GoogleConnections({
+    db: database.db,
+    kek,
+    config: config.google,
+    redirectUri: `${(config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/$/, "")}/api/v1/connections/google/callback`,
+  });
+  if (tunnels instanceof AgentHub) tunnels.onAsk = answerGoogleAsk(google);
+  await app.register(routes, { config, database, kek, identity, oidc, metrics, instances, google, ...(tunnels ? { tunnels } : {}) });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   // After every other upgrade listener (the agent channel's, the proxy's): the rest get a 404.
   let upgrades: { closeAll(): void } | null = null;

@@ -43,6 +43,16 @@ export interface Config {
   ratesFile: string | undefined;
   /** the aws provider (TROPIC_AWS_*, TROPIC_AWS_CONFIG_FILE; docs/aws.md); undefined when none is set */
   aws: AwsSettings | undefined;
+  /** Settings → Connections → Google (TROPIC_GOOGLE_CLIENT_ID/SECRET; docs/skills.md); undefined: not offered */
+  google: GoogleOAuthConfig | undefined;
+}
+
+/** Google OAuth 2.0 for the Google connection; the endpoints are Google's unless overridden (tests: a MOCK). */
+export interface GoogleOAuthConfig {
+  clientId: string;
+  clientSecret: string;
+  authUrl: string;
+  tokenUrl: string;
 }
 
 export interface CreditPackage {
@@ -101,6 +111,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ratesFile: env.TROPIC_RATES_FILE || undefined,
     // A wrong value stops the start naming its variable; a missing one is reported when a cloud instance is asked for.
     aws: awsMentioned(env) ? loadAwsSettings(env) : undefined,
+    google: env.TROPIC_GOOGLE_CLIENT_ID
+      ? {
+          clientId: env.TROPIC_GOOGLE_CLIENT_ID,
+          clientSecret: required(env, "TROPIC_GOOGLE_CLIENT_SECRET"),
+          authUrl: oauthUrlEnv(env, "TROPIC_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
+          tokenUrl: oauthUrlEnv(env, "TROPIC_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+        }
+      : undefined,
   };
   return { ...cfg, ...overrides };
 }
@@ -114,6 +132,15 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
 }
 
 /** An http(s) base URL, without credentials, query or fragment (they would be sent or logged). */
+/** An OAuth endpoint: https, or http on loopback only (a MOCK in tests): codes and secrets never cross a network in clear text. */
+function oauthUrlEnv(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
+  const v = httpUrlEnv(env, name, dflt);
+  const u = new URL(v);
+  if (u.protocol === "http:" && !["127.0.0.1", "localhost", "[::1]"].includes(u.hostname))
+    throw new Error(`${name} must be an https:// URL (http only on 127.0.0.1), such as ${dflt}`);
+  return v;
+}
+
 function httpUrlEnv(env: NodeJS.ProcessEnv, name: string, dflt: string): string {
   const raw = env[name];
   if (raw === undefined || raw === "") return dflt;

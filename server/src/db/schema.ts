@@ -346,3 +346,23 @@ export const clusterNodes = pgTable("cluster_nodes", {
   heartbeatAt: ts("heartbeat_at").notNull().defaultNow(),
   draining: boolean("draining").notNull().default(false),
 });
+
+/** Settings → Connections → Google (migration 0014, connections/google.ts): the refresh token sealed, never returned. */
+export const googleConnections = pgTable("google_connections", {
+  ownerId: uuid("owner_id").primaryKey(),
+  refreshTokenEnc: jsonb("refresh_token_enc").$type<SealedJson>().notNull(),
+  scope: text("scope").notNull(),
+  connectedAt: ts("connected_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+/** OAuth authorizations in progress (migration 0014): the state's sha256, its session, the sealed PKCE verifier. */
+export const oauthStates = pgTable("oauth_states", {
+  stateHash: text("state_hash").primaryKey(),
+  ownerId: uuid("owner_id").notNull(),
+  sessionId: uuid("session_id"),
+  provider: text("provider").notNull(),
+  verifierEnc: jsonb("verifier_enc").$type<SealedJson>().notNull(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  expiresAt: ts("expires_at").notNull(),
+});

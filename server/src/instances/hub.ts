@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { createWebSocketStream, WebSocket, WebSocketServer } from "ws";
-import { AGENT_PATH, type AgentFrame, type CommandFrame, type CommandKind, TunnelMux } from "@tropic/agent";
+import { AGENT_PATH, type AgentFrame, type AnswerFrame, type AskFrame, type CommandFrame, type CommandKind, TunnelMux } from "@tropic/agent";
 import { deferredDuplex, INTERNAL_STREAM, type RemoteAgentError, remoteRequest, remoteStream } from "../cluster/link.ts";
 import { type ClusterNode, NODE_AUTH_HEADER } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
@@ -187,6 +187,8 @@ export class AgentHub {
       } catch {
         return;
       }
+      // A question the agent asks (its instance's Google access token): answered beside the command chain.
+      if (f.type === "ask") return void this.answerAsk(c, f);
       c.chain = c.chain.then(() => this.onFrame(c, f)).catch((err) => this.log.warn({ err, instanceId }, "agent frame failed"));
     });
     ws.on("close", () => {
@@ -200,6 +202,26 @@ export class AgentHub {
       this.log.info({ instanceId }, "instance agent disconnected");
     });
     ws.on("error", () => {});
+  }
+
+  /**
+   * Answers an agent's `ask` (the instance's Google access token, connections/google.ts): for the owner
+   * of the instance whose token opened this connection, never for anyone the frame names.
+   */
+  onAsk: ((ownerId: string, instanceId: string, what: AskFrame["what"]) => Promise<Omit<AnswerFrame, "type" | "id">>) | null = null;
+
+  private async answerAsk(c: Conn, f: AskFrame) {
+    let a: Omit<AnswerFrame, "type" | "id">;
+    try {
+      a = this.onAsk
+        ? await this.onAsk(c.ownerId, c.instanceId, f.what)
+        : { ok: false, error: "this control plane answers no questions", code: "unavailable" };
+    } catch (err) {
+      a = { ok: false, error: "the control plane could not answer", code: "unavailable" };
+      this.log.warn({ err, instanceId: c.instanceId }, "agent ask failed");
+    }
+    const frame: AnswerFrame = { type: "answer", id: String(f.id), ...a };
+    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(frame));
   }
 
   /**

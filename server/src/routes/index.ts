@@ -29,6 +29,8 @@ import { modelUsageRoutes } from "./model-usage.ts";
 import { hostRoutes } from "./hosts.ts";
 import { installRoutes } from "./install.ts";
 import { internalRoutes } from "./internal.ts";
+import { connectionRoutes } from "./connections.ts";
+import type { GoogleConnections } from "../connections/google.ts";
 
 export interface RouteDeps {
   config: Config;
@@ -41,6 +43,8 @@ export interface RouteDeps {
   instances?: InstanceManager;
   /** the proxy's way to instances' gateways (the agents' tunnels: the instance manager's hub) */
   tunnels?: GatewayTunnels;
+  /** Settings → Connections → Google (connections/google.ts) */
+  google?: GoogleConnections;
   requireCaller: (req: FastifyRequest) => Promise<void>;
 }
 
@@ -70,6 +74,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     hostRoutes,
     installRoutes,
     internalRoutes,
+    connectionRoutes,
   ])
     await app.register(r, all);
 };
