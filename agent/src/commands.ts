@@ -196,6 +196,8 @@ function linkSkillBins(ctx: CommandContext, slug: string, bins: string[]) {
         e.config = { ...(e.config ?? {}), ...patch };
       });
       await tropicWrote(ctx, { config: true });
+      // The gate's switch (issue 19) is done when the running gateway runs it: "on again" applies at once.
+      if (typeof patch.enabled === "boolean") return { keys: Object.keys(patch).sort(), applied: await confirmGateSwitch(ctx, patch) };
       return { keys: Object.keys(patch).sort() };
     }
     case "install_skill": {
@@ -428,6 +430,30 @@ function onlyGateConfigChanged(beforeJson: string, after: Obj): boolean {
     return JSON.stringify(copy);
   };
   return strip(JSON.parse(beforeJson)) === strip(after);
+}
+
+const gateOf = (gw: GatewayAddress) =>
+  loadedState(gw).then(
+    (s) => s.gate,
+    () => null,
+  );
+
+/**
+ * Whether the running gateway has the gate's switch as written (its `config.get` of the applied
+ * revision, asked until it says so: its answer can lag the file for a moment). False when no gateway
+ * runs or it does not say so within 30 s: the file is written, the gateway takes it when it (re)starts.
+ */
+async function confirmGateSwitch(ctx: CommandContext, want: Obj): Promise<boolean> {
+  if (!ctx.gateway || !ctx.gatewayReady || !(await ctx.gatewayRunning())) return false;
+  const packs = want.packs as Obj | undefined;
+  const t0 = Date.now();
+  while (Date.now() - t0 < 30_000) {
+    const g = (await ctx.gatewayReady()) ? await gateOf(ctx.gateway) : null;
+    const samePacks = !packs || (["base", "system", "owasp"] as const).every((k) => packs[k] === undefined || g?.packs[k] === packs[k]);
+    if (g && g.enabled === want.enabled && samePacks) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }
 
 /**
