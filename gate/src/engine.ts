@@ -15,7 +15,7 @@ import {
   compileSettings,
   like,
   specMatches,
-  specToCedar,
+  specToCedarFlat,
 } from "@tropic/policy";
 import { homedir } from "node:os";
 import { posix } from "node:path";
@@ -66,6 +66,9 @@ interface AgentSet {
   pathConds: PathCond[];
   /** pattern → the protected paths it could expand to (per op kind) */
   globPaths: Map<string, string[]>;
+  /** the prefilter's answer for a path a pattern could expand to: the op it was derived from (the fields its
+   * bucket's rules read, path and inWorkspace aside) and the path → the candidate rules (null: none) */
+  derivedCand: Map<string, RuleSpec[] | null>;
 }
 interface PathCond {
   ops: string[];
@@ -159,6 +162,10 @@ function release(id: string) {
   cedar.preparsePolicySet(id, { staticPolicies: {} });
 }
 const PREPARED_MAX = 512;
+/** a path op a pattern could expand to → the context of the op it was derived from (see `candidates`) */
+const derivedFrom = new WeakMap<Op, OpContext>();
+/** that context → the JSON of the fields its bucket's rules read, `path` and `inWorkspace` aside */
+const fingerprints = new WeakMap<OpContext, string>();
 // Rule ids never contain "#": a call's combined set names its policies `#<slot>#<rule id>`.
 const slotId = (slot: number, id: string) => `#${slot}#${id}`;
 /** The Cedar text of a policy with every `context.` read moved to `context.s<slot>.` (string literals untouched). */
@@ -283,6 +290,7 @@ export class Gate {
         serial: ++setCounter,
         pathConds: pathCondsOf(specs),
         globPaths: new Map(),
+        derivedCand: new Map(),
       };
       // Validate the rules that come from configuration (policies, settings) with Cedar now, so a bad rule
       // fails here and not at decision time. The packs are constants, compiled by their tests: parsing
@@ -306,7 +314,7 @@ export class Gate {
 
   private prepare(set: AgentSet, specs: RuleSpec[]): Bucket {
     const policies: Record<string, string> = {};
-    for (const s of specs) policies[s.id] = specToCedar(s);
+    for (const s of specs) policies[s.id] = specToCedarFlat(s);
     return { id: prepareSet(set, policies), specs, fields: fieldsOf(specs) };
   }
 
@@ -396,8 +404,7 @@ export class Gate {
         else apply(op, i, { deny: NONE, confirm: NONE, allow: NONE, lockdownMiss: set.mode === "lockdown" && op.primary });
       }
     }
-    const verdicts = this.decidePending(set, pending);
-    for (let k = 0; k < pending.length; k++) apply(pending[k].op, pending[k].index, this.result(set, pending[k].op, verdicts[k]));
+    for (const [p, v] of this.decideCovered(set, pending, unknown.size > 0)) apply(p.op, p.index, this.result(set, p.op, v));
     const why = (ids: Set<string>) =>
       [...ids]
         .map((id) => {
@@ -432,6 +439,43 @@ export class Gate {
     }
     if (confirm.size) return { decision: "confirm", rules: [...confirm], reason: `Needs the user's approval. ${why(confirm)}` };
     return { decision: "allow", rules: [...allow], reason: allow.size ? `Allowed. ${why(allow)}` : "Allowed: no rule applies." };
+  }
+
+  /** Cedar's verdict for each pending op, in order. A path a pattern could expand to (a derived op with a
+   * `via`) whose candidate rules are all candidates of an earlier such op of the call is held back: a
+   * recursive read of `/` or `~` expands to ~60 protected paths that mostly meet the same few rules, and
+   * each slot costs Cedar ~50 µs. Held-back ops are decided too (a second request) unless the first one
+   * already established everything they could add: each of their forbid rules applied to the call, and
+   * each permit rule applied or the call is denied. Deny, confirm and allow are then the same sets, and
+   * each rule's `via` the same earliest op, as deciding every op; a rule in the answer is always one
+   * Cedar found to apply. */
+  private decideCovered(set: AgentSet, pending: Pending[], denyAnyway: boolean): [Pending, Verdict][] {
+    const kept: Pending[] = [];
+    const held: Pending[] = [];
+    const seen = new Set<string>();
+    for (const p of pending) {
+      if (!p.op.via || p.op.primary) kept.push(p);
+      else if (p.cand.every((s) => seen.has(s.id))) held.push(p);
+      else {
+        kept.push(p);
+        for (const s of p.cand) seen.add(s.id);
+      }
+    }
+    const out: [Pending, Verdict][] = [];
+    const vs = this.decidePending(set, kept);
+    for (let k = 0; k < kept.length; k++) out.push([kept[k], vs[k]]);
+    if (!held.length) return out;
+    // rule id → the first op with a `via` that Cedar found it applies to (the op whose `via` the reason names)
+    const first = new Map<string, number>();
+    for (const [p, v] of out) if (p.op.via) for (const id of v.forbid.length ? v.forbid : v.permit) if (!first.has(id)) first.set(id, p.index);
+    const denied = denyAnyway || out.some(([, v]) => v.forbid.length > 0);
+    const covered = held.every((p) =>
+      p.cand.every((s) => (s.effect !== "deny" && denied) || (first.get(s.id) ?? Number.POSITIVE_INFINITY) < p.index),
+    );
+    if (covered) return out;
+    const hv = this.decidePending(set, held);
+    for (let k = 0; k < held.length; k++) out.push([held[k], hv[k]]);
+    return out.sort((a, b) => a[0].index - b[0].index);
   }
 
   /** The ops of the paths a file-name pattern could expand to that some rule of the set protects (each then
@@ -474,11 +518,15 @@ export class Gate {
       set.globPaths.set(key, paths);
     }
     const shown = (p: string) => (p === this.home || p.startsWith(`${this.home}/`) ? `~${p.slice(this.home.length)}` : p);
-    return paths.map((p) => ({
-      ctx: { ...ctx, path: p, inWorkspace: !ctx.dynamic && p.startsWith(`${ws}/`) },
-      primary: false,
-      via: `\`${g.shown}\` could expand to ${shown(p)}`,
-    }));
+    return paths.map((p) => {
+      const d: Op = {
+        ctx: { ...ctx, path: p, inWorkspace: !ctx.dynamic && p.startsWith(`${ws}/`) },
+        primary: false,
+        via: `\`${g.shown}\` could expand to ${shown(p)}`,
+      };
+      derivedFrom.set(d, ctx);
+      return d;
+    });
   }
 
   /** One op alone: the redaction pass, and every op when the prefilter is off (then against its whole bucket). */
@@ -496,8 +544,31 @@ export class Gate {
   /** The rules of the op's bucket whose TS mirror matches it (null: none can apply, Cedar is not asked). */
   private candidates(set: AgentSet, op: Op, index: number): Pending | null {
     const b = this.bucket(set, op.ctx);
-    const cand = b.specs.filter((s) => specMatches(s, op.ctx));
-    if (!cand.length) return null;
+    let cand: RuleSpec[] | null | undefined;
+    // A path a pattern could expand to differs from the op it came from only in `path` and `inWorkspace`:
+    // a recursive read of `/` is ~60 of them, each tested against every rule of its bucket. Their answers are
+    // kept per rule set, keyed by every other field the bucket's rules read, so each is tested once.
+    const from = derivedFrom.get(op);
+    let dkey = "";
+    if (from) {
+      let fp = fingerprints.get(from);
+      if (fp === undefined) {
+        const src = from as unknown as Record<string, unknown>;
+        fp = JSON.stringify([from.op, from.program, ...b.fields.filter((f) => f !== "path" && f !== "inWorkspace").map((f) => src[f])]);
+        fingerprints.set(from, fp);
+      }
+      dkey = `${fp}\u0000${op.ctx.path}\u0000${op.ctx.inWorkspace}`;
+      cand = set.derivedCand.get(dkey);
+    }
+    if (cand === undefined) {
+      const found = b.specs.filter((s) => specMatches(s, op.ctx));
+      cand = found.length ? found : null;
+      if (from) {
+        if (set.derivedCand.size >= 4096) set.derivedCand.clear();
+        set.derivedCand.set(dkey, cand);
+      }
+    }
+    if (!cand) return null;
     const key = cand.map((s) => s.id).join(",");
     // Cedar reads a condition's fields only if its op test (always its first conjunct, and `&&` stops at
     // the first false one) passes: the fields of conditions for other op kinds are not sent.
@@ -547,7 +618,7 @@ export class Gate {
       const id = this.preparedId(set, `m|${ps.map((p) => p.key).join(";")}`, () => {
         const policies: Record<string, string> = {};
         ps.forEach((p, slot) => {
-          for (const s of p.cand) policies[slotId(slot, s.id)] = toSlot(specToCedar(s), slot);
+          for (const s of p.cand) policies[slotId(slot, s.id)] = toSlot(specToCedarFlat(s), slot);
         });
         return policies;
       });
@@ -564,7 +635,7 @@ export class Gate {
     } else
       for (const k of miss) {
         const p = pending[k];
-        const id = this.preparedId(set, `c|${p.key}`, () => Object.fromEntries(p.cand.map((s) => [s.id, specToCedar(s)])));
+        const id = this.preparedId(set, `c|${p.key}`, () => Object.fromEntries(p.cand.map((s) => [s.id, specToCedarFlat(s)])));
         out[k] = this.ask(id, [p.op.ctx], [p.fields], [p.cand], false)[0];
       }
     if (limit > 0)
