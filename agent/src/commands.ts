@@ -29,6 +29,7 @@ import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { type GatewayAddress, loadedState, waitApplied } from "./gateway-rpc.ts";
 import type { HardeningRequest, HostFacts } from "./hardening.ts";
 import type { AgentStatus, CommandKind } from "./protocol.ts";
+import { whatsappCommand } from "./whatsapp.ts";
 
 export interface CommandContext {
   stateDir: string;
@@ -58,6 +59,8 @@ export interface CommandContext {
   hostFacts?: HostFacts;
   /** the hardening CLI the seed's scripts default to (null: none) */
   hardeningCli?: string[] | null;
+  /** where the gateway finds OpenClaw's WhatsApp plugin (the launch's desired state), when shipped */
+  whatsappPluginDir?: string | null;
 }
 
 export const PLUGIN_ID = "tropic-gate";
@@ -257,6 +260,12 @@ function linkSkillBins(ctx: CommandContext, slug: string, bins: string[]) {
     }
     case "integrity":
       return hardeningOp(ctx, "integrity", {});
+    case "whatsapp_enable":
+    case "whatsapp_policy":
+    case "whatsapp_login":
+    case "whatsapp_status":
+    case "whatsapp_logout":
+      return whatsappCommand(ctx, kind, payload);
     case "accept_integrity":
       if (typeof payload.reason !== "string" || !payload.reason.trim())
         throw new Error("accept_integrity needs a reason: say why the change is accepted (payload.reason, a non-empty string)");
@@ -397,7 +406,7 @@ async function setModelProxy(ctx: CommandContext, on: boolean): Promise<void> {
   });
 }
 
-async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Promise<void> {
+export async function updateConfig(ctx: CommandContext, edit: (cfg: Obj) => void): Promise<void> {
   const previous = existsSync(ctx.configPath) ? readFileSync(ctx.configPath, "utf8") : null;
   const cfg = readConfig(ctx);
   const before = JSON.stringify(cfg);

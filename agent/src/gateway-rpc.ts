@@ -19,6 +19,8 @@ export async function withGateway<T>(
   gw: GatewayAddress,
   calls: (call: (method: string, params?: unknown) => Promise<any>) => Promise<T>,
   timeoutMs = 15_000,
+  /** the operator scopes asked for (web.login.* and channels.logout need operator.admin) */
+  scopes: string[] = ["operator.read"],
 ): Promise<T> {
   const ws = new WebSocket(gw.url, { handshakeTimeout: timeoutMs, maxPayload: 16 * 1024 * 1024 });
   const pending = new Map<string, { resolve: (v: any) => void; reject: (e: Error) => void }>();
@@ -80,7 +82,7 @@ export async function withGateway<T>(
           maxProtocol: 4,
           client: { id: "gateway-client", version: "tropic-agent", platform: process.platform, mode: "backend" },
           role: "operator",
-          scopes: ["operator.read"],
+          scopes,
           auth: { token: gw.token },
         });
         break;

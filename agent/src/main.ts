@@ -533,7 +533,7 @@ function handle(ws: WebSocket, f: CommandFrame) {
     if (f.kind === "uninstall" && ack.ok) runUninstall();
   });
 }
-const UNRECORDED = new Set<string>(["status", "read_gateway_token", "read_gate_audit", "audit", "integrity"]);
+const UNRECORDED = new Set<string>(["status", "read_gateway_token", "read_gate_audit", "audit", "integrity", "whatsapp_login", "whatsapp_status"]);
 // Commands the agent runs itself (the gateway's service, the host), not its worker.
 const AGENT_COMMANDS = new Set<string>(["start_gateway", "stop_gateway", "uninstall"]);
 async function agentCommand(kind: string): Promise<unknown> {

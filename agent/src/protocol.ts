@@ -31,6 +31,15 @@ export const COMMAND_KINDS = [
   "audit",
   "integrity",
   "accept_integrity",
+  // WhatsApp (agent/src/whatsapp.ts, docs/whatsapp.md): whatsapp_enable {policy} loads OpenClaw's channel
+  // plugin; whatsapp_login {step: start|wait, force?, timeoutMs?, currentQrDataUrl?} → {connected, message,
+  // qrDataUrl}; whatsapp_status {} / whatsapp_logout {} ask the gateway; whatsapp_policy {policy} writes
+  // channels.whatsapp.{dmPolicy, allowFrom} where WhatsApp is enabled.
+  "whatsapp_enable",
+  "whatsapp_policy",
+  "whatsapp_login",
+  "whatsapp_status",
+  "whatsapp_logout",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 

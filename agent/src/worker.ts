@@ -88,6 +88,7 @@ export function runWorker() {
     },
     async ensureBase(p: { desired: Record<string, unknown> }) {
       ensureStateDir(conf);
+      if (typeof p.desired.whatsappPluginDir === "string") ctx.whatsappPluginDir = p.desired.whatsappPluginDir;
       const r = ensureBaseConfig(ctx, p.desired);
       // the agent's own change of the protected config (a new plugin path, a rotated token) is no incident
       if (r.changed.length) await tropicWrote(ctx, { config: true, gate: true });

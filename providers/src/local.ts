@@ -35,7 +35,7 @@ import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { installRuntime, type Progress, type RuntimeInfo, runtimeDir } from "@tropic/runtime";
+import { installRuntime, type Progress, type RuntimeInfo, runtimeDir, whatsappPluginDir } from "@tropic/runtime";
 import { ensureNetns, networkHelperArgv, networkHelpers, netnsPath, removeNetns, SLIRP_DNS } from "./netns.ts";
 import { gatewayBasePath, type InstanceProvider, type InstanceSpec, type NetworkRules, type ObservedInstance, ProviderError } from "./provider.ts";
 
@@ -125,7 +125,7 @@ export interface LaunchFile {
   /** the limits this machine enforces on the gateway's sandbox, in words (empty: none) */
   limits: string[];
   /** the part of openclaw.json that decides security, as the control plane wants it */
-  desired: { gatewayToken: string; basePath: string; pluginDir: string; workspace: string };
+  desired: { gatewayToken: string; basePath: string; pluginDir: string; workspace: string; whatsappPluginDir?: string | null };
   /**
    * How the agent reaches the gateway: "worker" (the gateway is in its own network namespace; the
    * worker, which lives there, dials it and hands the agent the connected socket) or "direct" (no
@@ -355,6 +355,10 @@ export class LocalProvider implements InstanceProvider {
     let argv: string[];
     let limits: string[] = [];
     const pluginDir = await this.pluginDir();
+    // OpenClaw's WhatsApp channel plugin (docs/whatsapp.md): in the runtime (seen at SANDBOX_RUNTIME), or a
+    // directory of its own that the sandbox shows read-only; loaded only once the user pairs WhatsApp.
+    const waDir = whatsappPluginDir(rt.prefix);
+    const waInRuntime = waDir !== null && waDir.startsWith(`${rt.prefix}/`);
     const bundle = await agentBundle();
     const asRoot = process.getuid?.() === 0;
     const dataDir = resolve(this.opts.dataDir);
@@ -399,7 +403,7 @@ export class LocalProvider implements InstanceProvider {
       env.PATH = `${join(p.state, "skills-bin")}:${dirname(rel(rt.node))}:${env.PATH}`;
             dataDir,
             runtimePrefix: prefix,
-            readOnly: [pluginDir],
+            readOnly: [pluginDir, ...(waDir && !waInRuntime ? [waDir] : [])],
             ...(resolv ? { files: [resolv] } : {}),
             hidden: this.opts.hiddenPaths ?? [],
             env,
@@ -462,6 +466,7 @@ export class LocalProvider implements InstanceProvider {
         basePath: gatewayBasePath(ref),
         pluginDir,
         workspace: join(p.state, "workspace"),
+        whatsappPluginDir: waDir && waInRuntime && this.sandboxed() ? join(SANDBOX_RUNTIME, waDir.slice(rt.prefix.length)) : waDir,
       },
     };
   }

@@ -13,6 +13,19 @@ import { dirname, join, resolve } from "node:path";
 
 export const OPENCLAW_VERSION = "2026.9.6";
 export const NODE_MAJOR = 24;
+/** OpenClaw's WhatsApp channel plugin, pinned to OPENCLAW_VERSION and installed into the runtime's prefix */
+export const WHATSAPP_PLUGIN = "@openclaw/whatsapp";
+
+/**
+ * Where the WhatsApp channel plugin is: `$TROPIC_WHATSAPP_PLUGIN_DIR` (tests: the MOCK stand-in), else
+ * `<runtime prefix>/node_modules/@openclaw/whatsapp`; null when neither exists (a runtime installed
+ * before the plugin was part of it: reinstall the runtime).
+ */
+export function whatsappPluginDir(prefix: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.TROPIC_WHATSAPP_PLUGIN_DIR) return existsSync(env.TROPIC_WHATSAPP_PLUGIN_DIR) ? resolve(env.TROPIC_WHATSAPP_PLUGIN_DIR) : null;
+  const dir = join(prefix, "node_modules", WHATSAPP_PLUGIN);
+  return existsSync(join(dir, "openclaw.plugin.json")) ? dir : null;
+}
 const MARKER = "runtime.json";
 
 export interface RuntimeInfo {
@@ -140,7 +153,9 @@ export async function installRuntime(opts: InstallOptions = {}): Promise<Runtime
     if (!existsSync(join(prefix, "package.json")))
       writeFileSync(join(prefix, "package.json"), `${JSON.stringify({ name: "tropic-openclaw-runtime", private: true }, null, 2)}\n`);
     const nodePkg = nodePackageName();
-    const specs = [`openclaw@${OPENCLAW_VERSION}`, `${nodePkg}@^${NODE_MAJOR}`];
+    // (OpenClaw's WhatsApp channel plugin ships outside openclaw: installed beside it, same version, so
+    // hosts get it from the control plane's bundle and never from the internet; docs/whatsapp.md)
+    const specs = [`openclaw@${OPENCLAW_VERSION}`, `${WHATSAPP_PLUGIN}@${OPENCLAW_VERSION}`, `${nodePkg}@^${NODE_MAJOR}`];
     const node = join(prefix, "node_modules", nodePkg, "bin", process.platform === "win32" ? "node.exe" : "node");
     const openclaw = join(prefix, "node_modules", "openclaw", "openclaw.mjs");
     // A runtime whose packages are all there but whose lifecycle never ran (an older installer) is completed, not downloaded again.
