@@ -5,6 +5,7 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { getSkill, getTemplate } from "@tropic/marketplace";
 import type { CommandKind } from "@tropic/agent";
+import { phonePolicy } from "../whatsapp/index.ts";
 import { wakeInstance } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
 import { agents, credentials, instanceCommands, instances, policies, userSettings } from "../db/schema.ts";
@@ -197,8 +198,11 @@ export function gateSettingsConfig(s: typeof userSettings.$inferSelect) {
  * restart). Queued like every command, so a stopped instance gets them when its agent reconnects.
  */
 export async function enqueueGateSettingsPush(db: Db, s: typeof userSettings.$inferSelect, instanceIds: string[]): Promise<void> {
-  for (const instanceId of instanceIds)
+  for (const instanceId of instanceIds) {
     await enqueueCommand(db, { ownerId: s.ownerId, instanceId, kind: "set_gate_config", payload: { config: gateSettingsConfig(s) } });
+    // and into OpenClaw's own WhatsApp config, where WhatsApp is enabled (the agent ignores it elsewhere): docs/whatsapp.md
+    await enqueueCommand(db, { ownerId: s.ownerId, instanceId, kind: "whatsapp_policy", payload: { policy: phonePolicy(s).policy } });
+  }
 }
 
 /** The Claude API key's name among a user's credentials (Settings → Credentials). */

@@ -29,6 +29,7 @@ import { modelUsageRoutes } from "./model-usage.ts";
 import { hostRoutes } from "./hosts.ts";
 import { installRoutes } from "./install.ts";
 import { internalRoutes } from "./internal.ts";
+import { whatsappRoutes } from "./whatsapp.ts";
 import { connectionRoutes } from "./connections.ts";
 import type { GoogleConnections } from "../connections/google.ts";
 
@@ -74,6 +75,7 @@ export const routes: FastifyPluginAsync<Omit<RouteDeps, "requireCaller">> = asyn
     hostRoutes,
     installRoutes,
     internalRoutes,
+    whatsappRoutes,
     connectionRoutes,
   ])
     await app.register(r, all);
