@@ -3,7 +3,9 @@
 import { type FormEvent, useState } from "react";
 import { ApiError, del, get, type Instance, patch, post } from "../api.ts";
 import type { Skill, SkillInstall } from "./catalog.ts";
+import { useGoogleConnection } from "./Connections.tsx";
 import { Icon } from "./icons.tsx";
+import { Link } from "../router.tsx";
 import { Drawer, ErrorBanner, Field, fieldError, Loading, StateBadge, useAction, useLoad } from "./ui.tsx";
 import "./skills.css";
 
@@ -91,10 +93,8 @@ export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClos
                       Uninstall
                     </button>
                   </div>
-                ) : s.auth === "google-oauth" ? (
-                  <p className="hint-line">
-                    Uses a Google connection. Connecting a Google account comes later; until then this skill can't be installed.
-                  </p>
+                ) : s.auth === "google-oauth" && open !== s.slug ? (
+                  <GoogleSkillInstall onInstall={() => setOpen(s.slug)} name={s.name} />
                 ) : open === s.slug ? (
                   <InstallForm
                     instance={instance}
@@ -140,7 +140,11 @@ function InstallForm(props: { instance: Instance; skill: Skill; onCancel: () => 
   const general = error instanceof ApiError && !error.field?.startsWith("credentials.") ? error.message : null;
   return (
     <form className="install-form" onSubmit={submit} noValidate aria-label={`Install ${skill.name}`}>
-      {skill.credentials.length === 0 ? <p className="hint-line">No credentials needed.</p> : null}
+      {skill.auth === "google-oauth" ? (
+        <p className="hint-line">No credentials to enter: it uses your Google connection (Settings → Connections).</p>
+      ) : skill.credentials.length === 0 ? (
+        <p className="hint-line">No credentials needed.</p>
+      ) : null}
       {skill.credentials.map((c) => (
         <Field
           key={c.env}
@@ -182,5 +186,27 @@ function InstallForm(props: { instance: Instance; skill: Skill; onCancel: () => 
         </button>
       </div>
     </form>
+  );
+}
+
+/** A Google skill: no credentials to enter; it needs the account's Google connection (read from the control plane). */
+function GoogleSkillInstall(props: { name: string; onInstall: () => void }) {
+  const conn = useGoogleConnection();
+  const connected = conn.data?.connected === true;
+  return (
+    <div className="google-skill">
+      <p className="hint-line" data-testid="google-skill-note">
+        No credentials to enter: it uses your Google connection.{" "}
+        {conn.data && !connected ? (
+          <>
+            Google is not connected yet: <Link to="/settings#connections">connect Google in Settings → Connections</Link> first.
+          </>
+        ) : null}
+        {connected ? "Google is connected." : null}
+      </p>
+      <button type="button" className="small" onClick={props.onInstall} aria-label={`Install ${props.name}`}>
+        Install
+      </button>
+    </div>
   );
 }

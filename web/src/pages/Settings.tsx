@@ -5,6 +5,7 @@ import { type FormEvent, type ReactNode, useEffect, useId, useMemo, useState } f
 import { ApiError, del, get, patch, post, put } from "../api.ts";
 import type { Credential, Credentials } from "../components/catalog.ts";
 import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { GoogleConnectionCard } from "../components/Connections.tsx";
 import { LineEditor } from "../components/line-editor.tsx";
 import { parsePatterns } from "../components/phone-pattern.ts";
 import { ErrorBanner, Field, Loading, timeAgo, useLoad } from "../components/ui.tsx";
@@ -142,6 +143,7 @@ export function SettingsPage(_props: { instanceId?: string }) {
         <a href="#model">Model</a>
         <a href="#ssh">SSH access</a>
         <a href="#phones">Phone numbers</a>
+        <a href="#connections">Connections</a>
       </nav>
       <ErrorBanner error={settings.error} onRetry={settings.reload} />
       <CredentialsSection customModel={custom} />
@@ -155,6 +157,13 @@ export function SettingsPage(_props: { instanceId?: string }) {
           <PhoneSection settings={s} onSaved={onSaved} />
         </>
       ) : null}
+      <Section
+        id="connections"
+        title="Connections"
+        intro="Accounts your instances' skills use. Tropic keeps the lasting access; instances get short-lived tokens."
+      >
+        <GoogleConnectionCard />
+      </Section>
     </div>
   );
 }
