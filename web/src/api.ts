@@ -76,6 +76,15 @@ export interface Instance {
   host?: InstanceHost | null;
   /** the latest audit's score and the open integrity incidents (null: never audited) */
   posture?: { score: number; at: string; openIncidents: number } | null;
+  /** the gate's switch: desired, as the running gateway has it, pending, running without it */
+  gate?: InstanceGate;
+}
+export interface InstanceGate {
+  enabled: boolean;
+  packs: { base: boolean; system: boolean; owasp: boolean };
+  observed: { enabled: boolean; packs: { base: boolean; system: boolean; owasp: boolean } } | null;
+  pending: boolean;
+  off: boolean;
 }
 export interface InstanceHost {
   os: string;

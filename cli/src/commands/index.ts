@@ -1,5 +1,6 @@
 import { accountCommands } from "./account.ts";
 import { auditCommands } from "./audit.ts";
+import { gateCommands } from "./gate.ts";
 import { localCommands } from "./local.ts";
 import { resourceCommands } from "./resources.ts";
 import { runtimeCommands } from "./runtime.ts";
@@ -58,4 +59,5 @@ export const commands: Record<string, Command> = {
   ...settingsCommands,
   ...sshCommands,
   ...auditCommands,
+  ...gateCommands,
 };

@@ -47,6 +47,11 @@ export function observedGate(metrics: Record<string, unknown> | null | undefined
   return { enabled: g.enabled, packs: packsOf(g.packs) };
 }
 
+const isDefault = (row: Pick<InstanceRow, "gateEnabled" | "gatePacks">) => {
+  const p = packsOf(row.gatePacks);
+  return row.gateEnabled && PACK_NAMES.every((k) => p[k] === DEFAULT_PACKS[k]);
+};
+
 export function gateView(row: InstanceRow): GateView {
   const packs = packsOf(row.gatePacks);
   const observed = row.state === "running" ? observedGate(row.metrics) : null;
@@ -55,7 +60,8 @@ export function gateView(row: InstanceRow): GateView {
     enabled: row.gateEnabled,
     packs,
     observed,
-    pending: row.state === "running" && (!observed || !same(observed)),
+    // (an agent that does not report the gate yet: pending only when something other than the default was asked)
+    pending: row.state === "running" && (observed ? !same(observed) : !isDefault(row)),
     off: row.state === "running" && (observed ? !observed.enabled : !row.gateEnabled),
   };
 }
@@ -120,8 +126,7 @@ export async function sendGate(db: Db, row: InstanceRow): Promise<void> {
 export async function resendGateOnConnect(db: Db, instanceId: string): Promise<void> {
   const [row] = await db.select().from(instances).where(eq(instances.id, instanceId)).limit(1);
   if (!row || row.deletedAt) return;
-  const packs = packsOf(row.gatePacks);
-  if (row.gateEnabled && PACK_NAMES.every((k) => packs[k] === DEFAULT_PACKS[k])) return;
+  if (isDefault(row)) return;
   const open = await db
     .select({ payload: instanceCommands.payload })
     .from(instanceCommands)

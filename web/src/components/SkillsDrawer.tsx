@@ -4,12 +4,13 @@ import { type FormEvent, useState } from "react";
 import { ApiError, del, get, type Instance, patch, post } from "../api.ts";
 import type { Skill, SkillInstall } from "./catalog.ts";
 import { useGoogleConnection } from "./Connections.tsx";
+import { GateEntry } from "./GateSwitch.tsx";
 import { Icon } from "./icons.tsx";
 import { Link } from "../router.tsx";
 import { Drawer, ErrorBanner, Field, fieldError, Loading, StateBadge, useAction, useLoad } from "./ui.tsx";
 import "./skills.css";
 
-export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClose: () => void }) {
+export function SkillsDrawer({ instance, onClose, onChanged }: { instance: Instance; onClose: () => void; onChanged?: () => void }) {
   const catalog = useLoad(() => get<{ items: Skill[] }>("/api/v1/marketplace/skills").then((r) => r.items), []);
   const [pollFast, setPollFast] = useState(false);
   const installed = useLoad(
@@ -41,6 +42,8 @@ export function SkillsDrawer({ instance, onClose }: { instance: Instance; onClos
           This instance is not running: changes are applied when it starts.
         </div>
       ) : null}
+      {/* Sondera, the tool-call gate, comes first: instance-wide, with its rule packs */}
+      <GateEntry instance={instance} onChanged={onChanged} />
       <ErrorBanner
         error={catalog.error ?? installed.error}
         onRetry={() => {

@@ -19,6 +19,7 @@ import { ConfirmDialog } from "../components/confirm-dialog.tsx";
 import { Dialog, ShieldIcon } from "../components/Dialog.tsx";
 import { CardPosture } from "../components/posture.tsx";
 import { SkillsDrawer } from "../components/SkillsDrawer.tsx";
+import { GateBadge } from "../components/GateSwitch.tsx";
 import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useAction, useLoad } from "../components/ui.tsx";
 import { Link, navigate, useQuery } from "../router.tsx";
 import "./agents.css";
@@ -42,7 +43,8 @@ export function AgentsPage() {
   const data = useLoad(
     async () => {
       const [instances, usage] = await Promise.all([listInstances(), get<Usage>("/api/v1/credits/usage").catch(() => null)]);
-      setBusy(instances.some((i) => !SETTLED_INSTANCE.has(i.state)));
+      // (a gate switch the instance has not applied yet is followed closely too)
+      setBusy(instances.some((i) => !SETTLED_INSTANCE.has(i.state) || !!i.gate?.pending));
       return { instances, usage };
     },
     [busy],
@@ -397,6 +399,7 @@ function InstanceCard(props: {
         <h2 id={headingId}>{i.name}</h2>
         <StateBadge state={paused ? "paused" : i.state} />
       </div>
+      <GateBadge instance={i} />
       {byo && !i.host ? (
         <div className="banner info reason" data-testid="host-waiting">
           Waiting for your machine… Run the one-liner in its terminal.{" "}
@@ -497,7 +500,7 @@ function InstanceCard(props: {
           <p>This stops its gateway and removes the instance with its agents, their workspaces and chat history. It can't be undone.</p>
         </ConfirmDialog>
       ) : null}
-      {skills ? <SkillsDrawer instance={i} onClose={closeSkills} /> : null}
+      {skills ? <SkillsDrawer instance={i} onClose={closeSkills} onChanged={props.onChanged} /> : null}
       {enrolment ? (
         <Dialog title={`Connect ${i.name}`} onClose={() => setEnrolment(null)}>
           <OneLiner enrolment={enrolment} />
