@@ -213,9 +213,12 @@ export class AgentHub {
   private async answerAsk(c: Conn, f: AskFrame) {
     let a: Omit<AnswerFrame, "type" | "id">;
     try {
-      a = this.onAsk
-        ? await this.onAsk(c.ownerId, c.instanceId, f.what)
-        : { ok: false, error: "this control plane answers no questions", code: "unavailable" };
+      // (an instance being deleted gets nothing more of its owner's)
+      a = c.deleting
+        ? { ok: false, error: "this instance is being deleted", code: "not_connected" }
+        : this.onAsk
+          ? await this.onAsk(c.ownerId, c.instanceId, f.what)
+          : { ok: false, error: "this control plane answers no questions", code: "unavailable" };
     } catch (err) {
       a = { ok: false, error: "the control plane could not answer", code: "unavailable" };
       this.log.warn({ err, instanceId: c.instanceId }, "agent ask failed");
