@@ -110,11 +110,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (!reply.hasHeader("x-frame-options")) reply.header("x-frame-options", "DENY");
     if (!reply.hasHeader("content-security-policy")) {
-      // The dashboard frames the instances' origins (the Chat page).
+      // The dashboard frames the instances' origins (the Chat page). Images may also be data: URLs (the
+      // WhatsApp pairing QR is the PNG data URL the gateway gives: docs/whatsapp.md); nothing runs from them.
       const frames = origins.frameSource(site);
       reply.header(
         "content-security-policy",
-        `default-src 'self'; frame-src 'self'${frames ? ` ${frames}` : ""}; frame-ancestors 'none'; object-src 'none'`,
+        `default-src 'self'; img-src 'self' data:; frame-src 'self'${frames ? ` ${frames}` : ""}; frame-ancestors 'none'; object-src 'none'`,
       );
     }
     return payload;

@@ -23,6 +23,7 @@ import { GateBadge } from "../components/GateSwitch.tsx";
 import { Empty, ErrorBanner, Field, fieldError, formatCredits, Loading, Notice, StateBadge, timeAgo, useAction, useLoad } from "../components/ui.tsx";
 import { Link, navigate, useQuery } from "../router.tsx";
 import "./agents.css";
+import { WhatsAppPanel } from "../components/WhatsApp.tsx";
 
 const PAUSE_TEXT: Record<string, string> = {
   daily_cap: "Paused: today's credit cap is reached. It can start again tomorrow, or raise the cap in Settings.",
@@ -484,6 +485,7 @@ function InstanceCard(props: {
         </button>
       </div>
       {error && !confirmDelete ? <ErrorBanner error={error} /> : null}
+      {running && !byo ? <WhatsAppPanel instance={i} /> : null}
       <AgentList instance={i} lookups={props.lookups} highlight={props.highlight} onHighlightReady={props.onHighlightReady} />
       {confirmDelete ? (
         <ConfirmDialog
