@@ -10,7 +10,8 @@
 // Standalone: `node --import tsx bench/plugin.bench.ts`. BENCH_ROUNDS (default 2) gateway runs per
 // variant; BENCH_SOURCE=1 also runs a gateway linking the TypeScript sources (plugin/) directly.
 import { spawnSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { installRuntime, testRuntimeDir } from "@tropic/runtime";
 import { preparedPluginDir } from "../plugin/src/bundle.ts";
@@ -30,6 +31,29 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** The gateway's resident memory by kind of mapping (MB), from /proc/<pid>/smaps: the `node` binary's pages,
+ * the malloc heap, executable anonymous memory (wasm and JIT code), other anonymous memory (the V8 heap, wasm
+ * linear memories, compiler zones), and other files. Which region the plugin's share lands in says what it is. */
+function regionsMb(pid: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!pid) return out;
+  let kind = "";
+  try {
+    for (const l of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+      const m = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(l);
+      if (m) {
+        kind = m[2] ? (/\/bin\/node$/.test(m[2]) ? "node binary" : m[2].startsWith("[") ? m[2] : "files") : m[1].includes("x") ? "anon exec" : "anon";
+        continue;
+      }
+      const r = /^Rss:\s+(\d+)/.exec(l);
+      if (r) out[kind] = (out[kind] ?? 0) + Number(r[1]) / 1024;
+    }
+  } catch {
+    // the gateway exited
+  }
+  return out;
+}
 
 async function run(withPlugin: boolean, pluginDir?: string) {
   const inst = new Instance({ withPlugin, pluginDir });
@@ -51,11 +75,12 @@ async function run(withPlugin: boolean, pluginDir?: string) {
       rss.push(inst.rssKb());
       await new Promise((r) => setTimeout(r, 300));
     }
+    const regions = regionsMb(inst.pid());
     const decisions = inst
       .audit()
       .filter((e) => e.phase === "call")
       .map((e) => e.durationMs as number);
-    return { gaps, rssMb: q(rss, 50) / 1024, decisions };
+    return { gaps, rssMb: q(rss, 50) / 1024, decisions, regions };
   } finally {
     await inst.stop();
   }
@@ -112,7 +137,9 @@ const variants: { name: string; withPlugin: boolean; pluginDir?: string }[] = [
   { name: "with", withPlugin: true, pluginDir: bundleDir },
   ...(process.env.BENCH_SOURCE === "1" ? [{ name: "with (TS sources)", withPlugin: true, pluginDir: PLUGIN_DIR }] : []),
 ];
-const results = new Map(variants.map((v) => [v.name, { gaps: [] as number[], rss: [] as number[], decisions: [] as number[] }]));
+const results = new Map(
+  variants.map((v) => [v.name, { gaps: [] as number[], rss: [] as number[], decisions: [] as number[], regions: [] as Record<string, number>[] }]),
+);
 for (let round = 0; round < ROUNDS; round++) {
   for (const v of round % 2 ? [...variants].reverse() : variants) {
     const r = await run(v.withPlugin, v.pluginDir);
@@ -120,6 +147,7 @@ for (let round = 0; round < ROUNDS; round++) {
     acc.gaps.push(...r.gaps);
     acc.rss.push(r.rssMb);
     acc.decisions.push(...r.decisions);
+    acc.regions.push(r.regions);
   }
 }
 const iso = await probe(join(bundleDir, "index.mjs"));
@@ -138,6 +166,13 @@ for (const [name, r] of results)
   lines.push(`gateway RSS ${name}: median ${median(r.rss).toFixed(0)} MB (runs: ${r.rss.map((x) => x.toFixed(0)).join(", ")})`);
 for (const [name, r] of results)
   if (name !== "without") lines.push(`gateway RSS added, ${name}: ${(median(r.rss) - median(without.rss)).toFixed(0)} MB (medians; target ≤ 30 MB)`);
+const kinds = [...new Set([...results.values()].flatMap((r) => r.regions.flatMap((x) => Object.keys(x))))];
+for (const [name, r] of results)
+  lines.push(
+    `gateway RSS by region, ${name} (medians, MB): ${kinds
+      .map((k) => `${k} ${median(r.regions.map((x) => x[k] ?? 0)).toFixed(1)}`)
+      .join(", ")} (load ${loadavg()[0].toFixed(1)})`,
+  );
 lines.push(
   `bare Node 24 (medians of 3): ${iso.none.toFixed(0)} MB; the bundle adds ${iso.import.toFixed(1)} MB imported, ${iso["gate-base"].toFixed(1)} MB with the Gate (base pack), ${iso["gate-all"].toFixed(1)} MB (all packs)`,
 );
