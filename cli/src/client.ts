@@ -68,6 +68,34 @@ export class ApiClient {
     return new ApiError(res.status, err?.code ?? "http_error", err?.message ?? `${res.status} ${res.statusText}`, err?.field, err?.details);
   }
 
+  /** A POST whose answer is a text/event-stream: each event's JSON data, in order, until the server ends it. */
+  async *events(path: string, signal?: AbortSignal): AsyncGenerator<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.baseUrl), {
+        method: "POST",
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+        ...(signal ? { signal } : {}),
+      });
+    } catch {
+      throw unreachable(this.baseUrl);
+    }
+    if (!res.ok || !res.body) throw this.failure(res, await res.text());
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
+        const data = buf
+          .slice(0, i)
+          .split("\n")
+          .find((l) => l.startsWith("data: "));
+        buf = buf.slice(i + 2);
+        if (data) yield JSON.parse(data.slice(6)) as Record<string, unknown>;
+      }
+    }
+  }
+
   get = <T = unknown>(p: string) => this.request<T>("GET", p);
   post = <T = unknown>(p: string, b?: unknown) => this.request<T>("POST", p, b ?? {});
   patch = <T = unknown>(p: string, b: unknown) => this.request<T>("PATCH", p, b);

@@ -4,10 +4,11 @@
 // "connects" after 3. Everything else is real: the control plane, the instance agent, a sandboxed
 // OpenClaw gateway with the gate, its web.login.* and channels.* methods.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, removeDir, sleep } from "./instances-harness.ts";
+import { Api, destroyAll, freshDataDir, inProcessServer, instanceFiles, ROOT, removeDir, sleep } from "./instances-harness.ts";
 import { pairEvents, STANDIN } from "./whatsapp-harness.ts";
 
 const agentLog = (dir: string) => {
@@ -108,6 +109,31 @@ test("MOCK WhatsApp: pair through the API's SSE (new QRs, then paired), status f
   const after = await a.call("GET", `/api/v1/instances/${inst.id}/whatsapp`);
   assert.equal(after.json.paired, false);
   assert.equal(after.json.number, null);
+  // The CLI: `tropic whatsapp pair` draws each new QR in the terminal until paired; status; unpair.
+  const tropic = (...args: string[]) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn(join(ROOT, "bin", "tropic"), args, {
+        env: { ...process.env, TROPIC_URL: server.url, TROPIC_TOKEN: a.auth.authorization!.slice(7), XDG_CONFIG_HOME: join(dataDir, "cli-config") },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      p.stdout.on("data", (d) => (out += d));
+      p.stderr.on("data", (d) => (out += d));
+      p.on("close", (code) => resolve({ code, out }));
+    });
+  const cli = await tropic("whatsapp", "pair", "wa");
+  assert.equal(cli.code, 0, cli.out);
+  assert.match(cli.out, /QR 1\b[\s\S]*QR 2\b/, "each new QR drawn");
+  assert.match(cli.out, /[█▀▄]{20}/, "as blocks");
+  assert.match(cli.out, /Paired WhatsApp with wa: \+15550001234\./);
+  const cliStatus = await tropic("whatsapp", "status", "wa");
+  assert.match(cliStatus.out, /WhatsApp on wa: paired with \+15550001234/);
+  assert.match(cliStatus.out, /enforced by the gate and by OpenClaw \(dmPolicy allowlist, allowFrom \+6591234567, \+447911123456\)/);
+  const cliUnpair = await tropic("whatsapp", "unpair", "wa");
+  assert.equal(cliUnpair.code, 0, cliUnpair.out);
+  assert.match(cliUnpair.out, /Unpaired WhatsApp on wa\./);
+  assert.equal((await a.call("GET", `/api/v1/instances/${inst.id}/whatsapp`)).json.paired, false);
+
   // Audit events.
   const audit = await a.call("GET", "/api/v1/audit-events?limit=50");
   const actions = (audit.json.items ?? audit.json.events ?? []).map((e: any) => e.action);

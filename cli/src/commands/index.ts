@@ -6,6 +6,7 @@ import { resourceCommands } from "./resources.ts";
 import { runtimeCommands } from "./runtime.ts";
 import { settingsCommands } from "./settings.ts";
 import { sshCommands } from "./ssh.ts";
+import { whatsappCommands } from "./whatsapp.ts";
 
 export interface Context {
   /** how the user called it, for messages: "tropic policy set" */
@@ -59,5 +60,6 @@ export const commands: Record<string, Command> = {
   ...settingsCommands,
   ...sshCommands,
   ...auditCommands,
+  ...whatsappCommands,
   ...gateCommands,
 };
