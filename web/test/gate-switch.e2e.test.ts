@@ -85,6 +85,17 @@ test("Gate switch in a browser: Sondera first in Skills, packs, off asks for con
   assert.deepEqual((await gateOf()).observed?.enabled, false);
   await drawer.getByRole("button", { name: "Close" }).click();
   await card.getByTestId("gate-off").getByText("Gate off").waitFor({ timeout: 30_000 });
+  // the host audit that follows the switch reports it: CRIT gate.enabled
+  for (let i = 0; ; i++) {
+    const p = (await apiCall("GET", `/api/v1/instances/${id}/posture`)).json;
+    const f = p?.report?.findings?.find((x: { id: string }) => x.id === "gate.enabled");
+    if (f) {
+      assert.equal(f.severity, "CRIT");
+      break;
+    }
+    assert.ok(i < 300, `the audit after the switch reports the gate off; last: ${JSON.stringify(p?.kind)} ${p?.at}`);
+    await sleep(200);
+  }
   await s.shot("gate-card-off");
 
   // On again: no dialog, applied at once, the card's line goes.

@@ -492,6 +492,8 @@ export class AgentHub {
         .set({ state: ok ? "installed" : "failed", updatedAt: now })
         .where(and(eq(skillInstalls.instanceId, c.instanceId), eq(skillInstalls.skillSlug, slug)));
     }
+    // The gate's switch applied (gate-switch.ts): the instance is re-audited, as after a deploy.
+    if (ok && cmd.kind === "set_gate_config" && (cmd.payload as { gateSwitch?: unknown })?.gateSwitch === true) this.onAgentReady(c.instanceId);
     if (!ok) this.log.warn({ instanceId: c.instanceId, command: cmd.kind, commandId: id, error }, "instance command failed");
     this.onAck(c.instanceId, id, ok);
   }

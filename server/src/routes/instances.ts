@@ -260,8 +260,6 @@ export const instanceRoutes: FastifyPluginAsync<RouteDeps> = async (root, { conf
     async (req) => {
       const inst = await ownedInstance(db, req.caller!.id, req.params.id);
       const row = await setGate(db, inst, req.caller!.id, req.body);
-      // The security score follows: a deploy audit, run by the agent after the switch it was sent first.
-      if (row.state === "running") void manager?.posture.trigger(row.id, "deploy");
       return { ...instanceView(row, manager), posture: (await postureSummaries(db, [row.id])).get(row.id) ?? null };
     },
   );
