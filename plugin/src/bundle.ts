@@ -25,7 +25,7 @@ export const BUILD_ROOT = join(PLUGIN_ROOT, ".build");
 /** default output directory (gitignored, and excluded from Biome in the root biome.json) */
 export const DEFAULT_OUT_DIR = join(BUILD_ROOT, "tropic-gate");
 const ENTRY = join(PLUGIN_ROOT, "index.ts");
-const BUNDLE_VERSION = 3; // bump when the output layout or the build options change
+const BUNDLE_VERSION = 4; // bump when the output layout or the build options change
 
 // CommonJS dependencies (cedar-wasm's nodejs build) use require() and __dirname; an ESM bundle has
 // neither, so the bundle defines them for its own file.
@@ -49,6 +49,31 @@ const BANNER = [
 // OpenClaw 2026.9.6 evaluates a plugin's module twice in one gateway (two captured copies of the
 // plugin directory): the compiled module (code, metadata, its 4.3 MB of bytes) is kept on globalThis,
 // keyed by the bytes' hash, so the second copy only instantiates it (its own memory and glue state).
+// The second evaluation also ran every module of the bundle again: the capability table, the packs,
+// libphonenumber's metadata and a second Cedar instance (its own linear memory and glue), ~9 MB in bare
+// Node 24, none of it used (both copies' hooks use the one engine kept on globalThis, see plugin.ts).
+// So the bundle's body runs inside a function whose result (the plugin object) is kept on globalThis,
+// keyed by the hash of the code: a second copy of the same bundle only runs its imports of Node's
+// built-in modules and returns the first copy's plugin; a different bundle (an upgrade) runs its own.
+function oncePerProcess(js: string, key: string): string {
+  const imports: string[] = [];
+  const body = js.replace(/^import [^;"'`]*? from "(?:node:)?[a-z_/]+";\n/gm, (m) => {
+    imports.push(m);
+    return "";
+  });
+  const exp = /\nexport \{\n {2}(\w+) as default\n\};\n*$/.exec(body);
+  if (!exp || /^export /m.test(body.slice(0, exp.index))) throw new Error("bundle: expected one `export { x as default }` at the end");
+  if (/^\s*import[\s{*]/m.test(body.slice(0, exp.index).replace(/`[^`]*`/g, "")))
+    throw new Error("bundle: an import esbuild did not place on a line of its own");
+  return `${imports.join("")}const __tropicOnce = Symbol.for("tropic.gate.plugin:${key}");
+const __tropicPlugin = (globalThis[__tropicOnce] ??= (() => {
+${body.slice(0, exp.index)}
+return ${exp[1]};
+})());
+export { __tropicPlugin as default };
+`;
+}
+
 const WASM_TIERING_BUDGET = 130_000_000; // V8's default: 13,000,000
 const WASM_COMPILE = "new WebAssembly.Module(wasmBytes)";
 function scopeWasmTiering(js: string): string {
@@ -151,7 +176,7 @@ export async function preparedPluginDir(opts?: { outDir?: string; force?: boolea
   });
   const js = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
   if (!js) throw new Error("esbuild produced no index.mjs");
-  const code = scopeWasmTiering(js.text);
+  const code = oncePerProcess(scopeWasmTiering(js.text), createHash("sha256").update(js.text).digest("hex").slice(0, 16));
 
   // .wasm files next to any inlined module are what such modules load via __dirname: copy them.
   const assets = new Map<string, string>();
