@@ -71,9 +71,6 @@ type Obj = Record<string, any>;
 export const MODE_PROTECTED = 0o640;
 export const MODE_WORKSPACE = 0o660;
 export const MODE_DIR = 0o2770;
-
-export async function runCommand(ctx: CommandContext, kind: CommandKind, payload: Obj): Promise<unknown> {
-  switch (kind) {
 /** A skill's command (bin/*): the gateway's group may run it, nobody but the agent user may change it. */
 export const MODE_PROGRAM = 0o750;
 /** The directory of the skills' commands, `<state>/skills-bin`, first on the gateway's PATH (docs/skills.md). */
@@ -121,6 +118,9 @@ function linkSkillBins(ctx: CommandContext, slug: string, bins: string[]) {
   for (const d of [join(ctx.stateDir, "skills", slug), join(ctx.stateDir, "skills", slug, "bin"), join(ctx.stateDir, "skills", slug, "lib")])
     if (existsSync(d) && lstatSync(d).isDirectory()) chmodSync(d, 0o2750);
 }
+
+export async function runCommand(ctx: CommandContext, kind: CommandKind, payload: Obj): Promise<unknown> {
+  switch (kind) {
     case "write_workspace": {
       const slug = slugOf(payload.slug);
       const files = (payload.files ?? {}) as Record<string, string>;
@@ -222,10 +222,10 @@ function linkSkillBins(ctx: CommandContext, slug: string, bins: string[]) {
     }
     case "remove_skill": {
       const slug = slugOf(payload.slug);
+      linkSkillBins(ctx, slug, []);
       rmSync(join(ctx.stateDir, "skills", slug), { recursive: true, force: true });
       const unset: Record<string, null> = {};
       for (const n of (payload.envNames ?? []) as string[]) unset[n] = null;
-      linkSkillBins(ctx, slug, []);
       writeEnv(ctx, unset);
       await updateConfig(ctx, (cfg) => {
         if (cfg.skills?.entries) delete cfg.skills.entries[slug];
