@@ -613,8 +613,8 @@ function connect() {
       return;
     }
     if (f.type === "command" && typeof f.id === "string") handle(ws, f);
-    else if ((f as { type: string }).type === "synced") chain = chain.then(startGateway);
     else if ((f as { type: string }).type === "answer") asks.answer(f as never);
+    else if ((f as { type: string }).type === "synced") chain = chain.then(startGateway);
   });
   ws.on("unexpected-response", (_req, res) => {
     log(`the control plane refused the connection: HTTP ${res.statusCode}`);
@@ -624,8 +624,8 @@ function connect() {
   ws.on("close", () => {
     if (currentMux === mux) currentMux = null;
     mux.close(new Error("the control plane's connection closed"));
-    if (statusTimer) clearInterval(statusTimer);
     asks.closeAll();
+    if (statusTimer) clearInterval(statusTimer);
     if (socket === ws) socket = null;
     if (closing) return;
     // Backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s.

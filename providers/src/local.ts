@@ -395,12 +395,12 @@ export class LocalProvider implements InstanceProvider {
       const rel = (f: string) => join(SANDBOX_RUNTIME, f.slice(prefix.length));
       // As strict as OpenClaw's fleet cells: no capabilities, no new privileges, memory and process limits.
       const cg = asRoot ? instanceCgroups(ref, this.opts.limits ?? DEFAULT_LIMITS) : { dirs: [], enforced: [] };
+      // The skills' commands (<state>/skills-bin, written by the agent, docs/skills.md) and the runtime's node first.
+      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rel(rt.node))}:${env.PATH}`;
       argv = inNetns(
         inCgroups(cg.dirs, [
           ...sandboxArgs({
             home: p.home,
-      // The skills' commands (<state>/skills-bin, written by the agent, docs/skills.md) and the runtime's node first.
-      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rel(rt.node))}:${env.PATH}`;
             dataDir,
             runtimePrefix: prefix,
             readOnly: [pluginDir, ...(waDir && !waInRuntime ? [waDir] : [])],
@@ -440,11 +440,11 @@ export class LocalProvider implements InstanceProvider {
         cwd: p.home,
       };
     } else {
+      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rt.node)}:${env.PATH}`;
       argv = [rt.node, rt.openclaw, ...gatewayArgs];
       worker = { argv: workerCmd, env: workerEnv, cwd: p.home };
     }
     return {
-      env.PATH = `${join(p.state, "skills-bin")}:${dirname(rt.node)}:${env.PATH}`;
       argv,
       env,
       cwd: p.home,
