@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { PipeRpc } from "./pipe-rpc.ts";
-import { AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
+import { AGENT_GOING_AWAY, AGENT_PATH, AGENT_VERSION, type AckFrame, type AgentStatus, type CommandFrame } from "./protocol.ts";
 import { gateProblem } from "./gate-watch.ts";
 import {
   Asks,
@@ -621,15 +621,16 @@ function connect() {
     ws.terminate();
   });
   ws.on("error", () => {});
-  ws.on("close", () => {
+  ws.on("close", (code) => {
     if (currentMux === mux) currentMux = null;
     mux.close(new Error("the control plane's connection closed"));
     asks.closeAll();
     if (statusTimer) clearInterval(statusTimer);
     if (socket === ws) socket = null;
     if (closing) return;
-    // Backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s.
-    const delay = Math.min(15_000, 500 * 2 ** attempt++) * (0.75 + Math.random() * 0.5);
+    // Backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s. A control-plane node going away (its
+    // drain) says so: reconnect at once, spread over a second, and the load balancer picks another node.
+    const delay = code === AGENT_GOING_AWAY ? Math.random() * 1000 : Math.min(15_000, 500 * 2 ** attempt++) * (0.75 + Math.random() * 0.5);
     setTimeout(connect, delay);
   });
 }

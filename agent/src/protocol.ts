@@ -6,6 +6,12 @@ import type { Change, IntegrityIncident, Report } from "@tropic/hardening";
 
 export const AGENT_PATH = "/api/v1/agent/connect";
 export const AGENT_VERSION = "0.1.0";
+/**
+ * The close code of a control-plane node that is going away (a drain before it stops, docs/scaling.md):
+ * the agent reconnects at once, spread over a second by jitter, rather than backing off; the load
+ * balancer gives it another node.
+ */
+export const AGENT_GOING_AWAY = 4010;
 
 export const COMMAND_KINDS = [
   "write_workspace",

@@ -1,3 +1,4 @@
+import { NodeDrain } from "./cluster/drain.ts";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -101,6 +102,7 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
       ...(instances ? { instances } : {}),
     });
     const address = await app.listen({ port: config.port, host: config.host });
+    const nodeDrain = new NodeDrain(app.server);
     agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
     internalUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1")).replace(/^ws/, "http");
     await app.instances?.start();
@@ -128,6 +130,12 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
       url,
       notices,
       async close() {
+        // A graceful stop (cluster/drain.ts): stop accepting, finish requests, hand the agents to other nodes.
+        await nodeDrain.run({
+          announce: async () => app.instances?.cluster.drain(),
+          handOff: async () => app.instances?.handOff(),
+          log: (m) => app.log.warn(m),
+        });
         await app.close();
         await drain(database);
         await database.close();

@@ -42,6 +42,8 @@ export class ClusterNode {
   private listener: pg.Client | undefined;
   private wakeHandlers: ((instanceId: string) => void)[] = [];
   private stopped = false;
+  /** LISTENing now: a command queued by this node wakes it too, through PostgreSQL (no local pump needed) */
+  listening = false;
 
   constructor(readonly o: ClusterNodeOptions) {}
 
@@ -90,11 +92,17 @@ export class ClusterNode {
   /** Leaves the cluster (a graceful stop): the row goes, and with it every claim on an agent. */
   async stop() {
     this.stopped = true;
+    this.listening = false;
     clearInterval(this.timer);
     await this.listener?.end().catch(() => {});
     this.listener = undefined;
     await this.db.update(instances).set({ agentNodeId: null }).where(eq(instances.agentNodeId, this.id));
     await this.db.delete(clusterNodes).where(eq(clusterNodes.id, this.id));
+  }
+
+  /** Clears every claim of this node on an agent (a drain handed them off; a claim another node made since is kept). */
+  async releaseAll() {
+    await this.db.update(instances).set({ agentNodeId: null }).where(eq(instances.agentNodeId, this.id));
   }
 
   /** Marks this node draining: the others stop sending it new work. */
@@ -113,6 +121,15 @@ export class ClusterNode {
       .update(instances)
       .set({ agentNodeId: null })
       .where(and(eq(instances.id, instanceId), eq(instances.agentNodeId, this.id)));
+  }
+
+  /** How many nodes are live now (this one included): more than one is a cluster. */
+  async liveNodes(): Promise<number> {
+    const rows = await this.db
+      .select({ id: clusterNodes.id })
+      .from(clusterNodes)
+      .where(gt(clusterNodes.heartbeatAt, new Date(Date.now() - this.expireMs)));
+    return rows.length;
   }
 
   /** The live node holding the instance's agent connection, or null. */
@@ -158,6 +175,7 @@ export class ClusterNode {
     const retry = () => {
       if (this.stopped || this.listener !== client) return;
       this.listener = undefined;
+      this.listening = false;
       const delay = Math.min(30_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
       setTimeout(() => void this.listen(attempt + 1).then(() => this.wakeAll()), delay).unref();
     };
@@ -165,12 +183,14 @@ export class ClusterNode {
     client.on("end", retry);
     client.on("notification", (n) => {
       if (n.channel !== WAKE_CHANNEL || !n.payload) return;
-      for (const fn of this.wakeHandlers) fn(n.payload);
+      // one instance id, or several separated by commas (a fan-out: wakeInstances)
+      for (const id of n.payload.split(",")) for (const fn of this.wakeHandlers) fn(id);
     });
     this.listener = client;
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
+      this.listening = true;
     } catch (err) {
       this.o.log.warn({ err }, "cluster: LISTEN failed; retrying");
       retry();
@@ -187,3 +207,22 @@ export class ClusterNode {
 export async function wakeInstance(db: Database["db"], instanceId: string) {
   await db.execute(sql`select pg_notify(${WAKE_CHANNEL}, ${instanceId})`);
 }
+
+/** A NOTIFY payload is at most 8,000 bytes: 200 instance ids (37 bytes with the comma) per notification. */
+const IDS_PER_NOTIFY = 200;
+
+/**
+ * Wakes the holders of many instances at once (a policy pushed to a fleet): the ids go in a few
+ * notifications of up to 200 each, in one statement, instead of one notification (and one round trip)
+ * per instance.
+ */
+export async function wakeInstances(db: Database["db"], instanceIds: string[]) {
+  const ids = instanceIds.filter((id) => UUID.test(id));
+  if (!ids.length) return;
+  const payloads: string[] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_NOTIFY) payloads.push(ids.slice(i, i + IDS_PER_NOTIFY).join(","));
+  // one array parameter (its elements are uuids and commas, quoted)
+  await db.execute(sql`select pg_notify(${WAKE_CHANNEL}, p) from unnest(${`{${payloads.map((p) => `"${p}"`).join(",")}}`}::text[]) as p`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

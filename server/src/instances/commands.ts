@@ -5,8 +5,8 @@
 import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { getSkill, getTemplate } from "@tropic/marketplace";
 import type { CommandKind } from "@tropic/agent";
+import { wakeInstance, wakeInstances } from "../cluster/node.ts";
 import { phonePolicy } from "../whatsapp/index.ts";
-import { wakeInstance } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
 import { agents, credentials, instanceCommands, instances, policies, userSettings } from "../db/schema.ts";
 
@@ -29,6 +29,29 @@ export async function enqueueCommand(
   // Whichever control-plane node holds the agent delivers it now (the caller pumps this node's).
   await wakeInstance(db, c.instanceId);
   return id;
+}
+
+/**
+ * Many commands at once (a fan-out: a policy to every agent that uses it): inserted 1,000 rows per
+ * statement and their holders woken with a few notifications (wakeInstances), not one round trip each.
+ */
+export async function enqueueCommands(
+  db: Db,
+  cs: { ownerId: string; instanceId: string; agentId?: string | null; kind: CommandKind; payload: Record<string, unknown> }[],
+): Promise<void> {
+  for (let i = 0; i < cs.length; i += 1000)
+    await db.insert(instanceCommands).values(
+      cs.slice(i, i + 1000).map((c) => ({
+        id: crypto.randomUUID(),
+        ownerId: c.ownerId,
+        instanceId: c.instanceId,
+        agentId: c.agentId ?? null,
+        kind: c.kind,
+        payload: c.payload,
+        onDone: null,
+      })),
+    );
+  await wakeInstances(db, [...new Set(cs.map((c) => c.instanceId))]);
 }
 
 /**
@@ -146,18 +169,18 @@ export async function enqueuePolicyPush(db: Db, ownerId: string, policyId: strin
     .from(agents)
     .where(and(eq(agents.ownerId, ownerId), eq(agents.policyId, policyId), ne(agents.state, "stopped")));
   const text = await policyTextOf(db, ownerId, policyId);
-  const touched = new Set<string>();
-  for (const a of users) {
-    await enqueueCommand(db, {
+  // one batch however many agents use it (a fleet of thousands: docs/scaling.md)
+  await enqueueCommands(
+    db,
+    users.map((a) => ({
       ownerId,
       instanceId: a.instanceId,
       agentId: a.id,
-      kind: "register_agent",
+      kind: "register_agent" as const,
       payload: { id: a.slug, slug: a.slug, name: a.name, model: a.model, policy: text },
-    });
-    touched.add(a.instanceId);
-  }
-  return [...touched];
+    })),
+  );
+  return [...new Set(users.map((a) => a.instanceId))];
 }
 
 export async function enqueueSkillInstall(db: Db, ownerId: string, instanceId: string, slug: string, enabled: boolean, credentialEnvs: string[]) {

@@ -9,6 +9,7 @@ import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { createWebSocketStream, WebSocket, WebSocketServer } from "ws";
 import { AGENT_PATH, type AgentFrame, type AnswerFrame, type AskFrame, type CommandFrame, type CommandKind, TunnelMux } from "@tropic/agent";
+import { AGENT_GOING_AWAY } from "@tropic/agent";
 import { deferredDuplex, INTERNAL_STREAM, type RemoteAgentError, remoteRequest, remoteStream } from "../cluster/link.ts";
 import { type ClusterNode, NODE_AUTH_HEADER } from "../cluster/node.ts";
 import type { Db } from "../db/connect.ts";
@@ -49,6 +50,8 @@ export class AgentUnavailableError extends Error {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export class AgentHub {
   private wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
   private conns = new Map<string, Conn>();
@@ -79,9 +82,7 @@ export class AgentHub {
     this.log = deps.log;
     this.cluster = deps.cluster;
     // Another node queued a command for an agent held here: deliver it (the table is the truth).
-    this.cluster?.onWake((id) => {
-      if (this.conns.has(id)) void this.pump(id);
-    });
+    this.cluster?.onWake((id) => void this.wakeMany([id]));
     // Keep-alive (the seed: 30 s TCP keep-alive, no idle timeout); a dead peer is dropped.
     this.ping = setInterval(() => {
       for (const c of this.conns.values()) {
@@ -195,7 +196,7 @@ export class AgentHub {
       mux.close(new Error("the instance's agent disconnected"));
       if (this.conns.get(instanceId) === c) {
         this.conns.delete(instanceId);
-        void this.cluster?.release(instanceId).catch(() => {});
+        if (!this.goingAway) void this.cluster?.release(instanceId).catch(() => {});
       }
       for (const w of c.waiting.values()) w.reject(new AgentUnavailableError("the instance's agent disconnected before it answered", "disconnected"));
       c.waiting.clear();
@@ -341,12 +342,72 @@ export class AgentHub {
     return c.chain;
   }
 
+  /** instances held here whose queue changed, delivered together at the next turn (wakeMany) */
+  private woken = new Set<string>();
+  private wakeFlush: Promise<void> | null = null;
+
+  /**
+   * The command queues of these instances changed: those whose agents are held here get what is open,
+   * read in one query per 1,000 instances and marked sent in one more (a fan-out to thousands of agents
+   * costs a few round trips, not two per agent). Each agent's commands still go out in order, on its
+   * connection's chain.
+   */
+  wakeMany(instanceIds: string[]): Promise<void> {
+    for (const id of instanceIds) if (this.conns.has(id)) this.woken.add(id);
+    if (!this.woken.size) return Promise.resolve();
+    this.wakeFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+      const ids = [...this.woken];
+      this.woken.clear();
+      this.wakeFlush = null;
+      for (let i = 0; i < ids.length; i += 1000)
+        await this.deliverBatch(ids.slice(i, i + 1000)).catch((err) => this.log.warn({ err }, "command delivery failed"));
+    });
+    return this.wakeFlush;
+  }
+
+  private async deliverBatch(ids: string[]) {
+    const rows = await this.db
+      .select()
+      .from(instanceCommands)
+      .where(and(inArray(instanceCommands.instanceId, ids), inArray(instanceCommands.state, ["pending", "sent"])))
+      .orderBy(asc(instanceCommands.seq));
+    const per = new Map<Conn, (typeof rows)[number][]>();
+    for (const r of rows) {
+      const c = this.conns.get(r.instanceId);
+      if (!c || c.deleting || c.sent.has(r.id)) continue;
+      per.set(c, [...(per.get(c) ?? []), r]);
+    }
+    const claim = [...per.values()].flat().map((r) => r.id);
+    if (!claim.length) return;
+    // Marked sent before they go (a connection that drops first leaves them open: sent again on its next hello).
+    const marked = new Set(
+      (
+        await this.db
+          .update(instanceCommands)
+          .set({ state: "sent", sentAt: new Date(), attempts: sql`${instanceCommands.attempts} + 1` })
+          .where(and(inArray(instanceCommands.id, claim), inArray(instanceCommands.state, ["pending", "sent"])))
+          .returning({ id: instanceCommands.id })
+      ).map((r) => r.id),
+    );
+    for (const [c, cmds] of per) {
+      const mine = cmds.filter((r) => marked.has(r.id));
+      c.chain = c.chain
+        .then(() => this.sendRows(c, mine, true))
+        .catch((err) => this.log.warn({ err, instanceId: c.instanceId }, "command delivery failed"));
+    }
+  }
+
   private async sendOpen(c: Conn) {
     const open = await this.db
       .select()
       .from(instanceCommands)
       .where(and(eq(instanceCommands.instanceId, c.instanceId), inArray(instanceCommands.state, ["pending", "sent"])))
       .orderBy(asc(instanceCommands.seq));
+    await this.sendRows(c, open);
+  }
+
+  /** Sends these open commands (in order) that this connection has not had; `marked`: already recorded as sent. */
+  private async sendRows(c: Conn, open: (typeof instanceCommands.$inferSelect)[], marked = false) {
     for (const cmd of open) {
       if (c.sent.has(cmd.id) || c.ws.readyState !== WebSocket.OPEN) continue;
       let payload: Record<string, unknown>;
@@ -359,6 +420,7 @@ export class AgentHub {
       const frame: CommandFrame = { type: "command", id: cmd.id, kind: cmd.kind as CommandFrame["kind"], payload };
       c.ws.send(JSON.stringify(frame));
       c.sent.add(cmd.id);
+      if (marked) continue;
       await this.db
         .update(instanceCommands)
         .set({ state: "sent", sentAt: new Date(), attempts: cmd.attempts + 1 })
@@ -398,7 +460,53 @@ export class AgentHub {
       w.resolve({ ok: f.ok, result: f.result, error: f.error });
       return;
     }
+    // A plain "done" (no result, the common case: a policy, a config) is recorded with others in one statement.
+    if (f.ok === true && (f.result === undefined || f.result === null) && typeof f.id === "string" && UUID.test(f.id))
+      return this.finishBatched(c, f.id);
     await this.finish(c, f.id, f.ok, f.result, f.error);
+  }
+
+  private acks: { c: Conn; id: string; done: () => void }[] = [];
+  private ackFlush: Promise<void> | null = null;
+
+  /** Acks of many agents completed together at the next turn (one UPDATE per 1,000), then their effects one by one. */
+  private finishBatched(c: Conn, id: string): Promise<void> {
+    return new Promise<void>((done) => {
+      this.acks.push({ c, id, done });
+      this.ackFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+        const batch = this.acks;
+        this.acks = [];
+        this.ackFlush = null;
+        try {
+          for (let i = 0; i < batch.length; i += 1000) await this.finishMany(batch.slice(i, i + 1000));
+        } catch (err) {
+          this.log.warn({ err }, "recording acknowledgements failed");
+        } finally {
+          for (const b of batch) b.done();
+        }
+      });
+    });
+  }
+
+  private async finishMany(batch: { c: Conn; id: string }[]) {
+    // Each id completes only for the instance whose connection acked it (as in finish). The ids are
+    // checked uuids, passed as one array parameter each.
+    const byId = new Map(batch.map((b) => [b.id, b.c]));
+    const r = await this.db.execute<{
+      id: string;
+      kind: string;
+      agent_id: string | null;
+      on_done: string | null;
+      payload: Record<string, unknown>;
+    }>(sql`
+      UPDATE instance_commands c SET state = 'done', result = NULL, error = NULL, done_at = now()
+      FROM unnest(${`{${batch.map((b) => b.id).join(",")}}`}::uuid[], ${`{${batch.map((b) => b.c.instanceId).join(",")}}`}::uuid[]) AS a(id, inst)
+      WHERE c.id = a.id AND c.instance_id = a.inst AND c.state IN ('pending', 'sent')
+      RETURNING c.id, c.kind, c.agent_id, c.on_done, c.payload`);
+    for (const row of r.rows) {
+      const c = byId.get(row.id)!;
+      await this.afterFinish(c, row.id, { kind: row.kind, agentId: row.agent_id, onDone: row.on_done, payload: row.payload }, true, undefined);
+    }
   }
 
   /**
@@ -468,6 +576,17 @@ export class AgentHub {
       .where(and(eq(instanceCommands.id, id), inArray(instanceCommands.state, ["pending", "sent"])))
       .returning({ id: instanceCommands.id });
     if (!updated.length) return; // already completed (a repeated ack)
+    await this.afterFinish(c, id, cmd, ok, error);
+  }
+
+  /** What a completed command stands for (an agent ready or failed, a skill installed), and onAck. */
+  private async afterFinish(
+    c: Conn,
+    id: string,
+    cmd: { kind: string; agentId: string | null; onDone: string | null; payload: unknown },
+    ok: boolean,
+    error: string | undefined,
+  ) {
     const now = new Date();
     if (!ok && cmd.kind === "write_workspace" && cmd.agentId) {
       // The deploy's first half failed: the agent is not ready, whatever its registration says.
@@ -548,6 +667,21 @@ export class AgentHub {
       objectId: c.instanceId,
       details: { key, at: String(i.at).slice(0, 40), what: String(i.what).slice(0, 500) },
     });
+  }
+
+  /** Draining (goAway): connections closing now leave their claims to one statement (ClusterNode.releaseAll). */
+  private goingAway = false;
+
+  /**
+   * This node is going away (a drain): every agent is told to reconnect at once, elsewhere (the close
+   * code AGENT_GOING_AWAY: the agent skips its back-off and the load balancer picks another node).
+   */
+  async goAway(waitMs = 2000) {
+    this.goingAway = true;
+    for (const c of this.conns.values()) c.ws.close(AGENT_GOING_AWAY, "this control-plane node is going away: reconnect");
+    // the close frames out before anything terminates the sockets (an agent that never saw the code backs off)
+    const deadline = Date.now() + waitMs;
+    while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Drops an instance's connection (it was stopped or deleted). */

@@ -57,6 +57,7 @@ export class InstanceManager {
       agentUrl: o.agentUrl,
       log: o.log,
       healthIntervalMs: o.healthIntervalMs,
+      nodeId: this.cluster.id,
     });
     this.hub.onGatewayReady = (id) => void this.reconciler.healthNow(id).catch(() => {});
     this.hub.onGatewayTrouble = (id) => void this.reconciler.kick(id);
@@ -100,6 +101,20 @@ export class InstanceManager {
   async changed(instanceId: string) {
     await this.reconciler.kick(instanceId);
     await this.hub.pump(instanceId);
+  }
+
+  /**
+   * Commands were queued for these instances (nothing else changed): delivered by this node's agents
+   * now, unless PostgreSQL wakes this node too (it LISTENs: cluster/node.ts), in one batch either way.
+   */
+  async deliver(instanceIds: string[]) {
+    if (!this.cluster.listening) await this.hub.wakeMany(instanceIds);
+  }
+
+  /** A drain (cluster/drain.ts): this node's agents are told to reconnect elsewhere, and its claims on them cleared. */
+  async handOff() {
+    await this.hub.goAway();
+    await this.cluster.releaseAll();
   }
 
   async stop() {

@@ -34,6 +34,11 @@ export interface ReconcilerOptions {
   healthIntervalMs?: number;
   /** while an instance is initializing, how soon to look again (default 1 s) */
   watchIntervalMs?: number;
+  /**
+   * This control-plane node's id (cluster/node.ts): its 15-second pass looks at the instances whose
+   * agents it holds and at those nobody holds, not at every instance of the cluster.
+   */
+  nodeId?: string;
 }
 
 export class Reconciler {
@@ -102,10 +107,14 @@ export class Reconciler {
     await this.boss.send(RECONCILE_QUEUE, { instanceId }, opts).catch((err) => this.o.log.warn({ err, instanceId }, "could not queue a reconcile"));
   }
 
-  /** The 15-second pass: every instance whose provider runs here is looked at again. */
+  /**
+   * The 15-second pass: every instance whose provider runs here is looked at again (in a cluster, those
+   * whose agents this node holds and those nobody holds: each node its share). Queued 1,000 jobs per
+   * statement; an instance already queued is skipped (one job per instance, stately).
+   */
   async tick() {
     const names = Object.keys(this.o.providers) as ("local" | "aws" | "byo")[];
-    if (!names.length) return;
+    if (!names.length || !this.boss || this.stopped) return;
     const rows = await this.o.database.db
       .select({ id: instances.id })
       .from(instances)
@@ -113,9 +122,14 @@ export class Reconciler {
         and(
           inArray(instances.provider, names),
           or(ne(instances.state, "stopped"), ne(instances.desiredState, "stopped"), isNull(instances.providerRef)),
+          this.o.nodeId ? or(isNull(instances.agentNodeId), eq(instances.agentNodeId, this.o.nodeId)) : undefined,
         ),
       );
-    for (const r of rows) await this.kick(r.id);
+    for (let i = 0; i < rows.length; i += 1000)
+      await this.boss.insert(
+        RECONCILE_QUEUE,
+        rows.slice(i, i + 1000).map((r) => ({ name: RECONCILE_QUEUE, data: { instanceId: r.id }, singletonKey: r.id })),
+      );
   }
 
   /** One reconcile pass for one instance. Safe to run again at any point. A provider that fails

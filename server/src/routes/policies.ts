@@ -157,7 +157,8 @@ export const policyRoutes: FastifyPluginAsync<RouteDeps> = async (root, { databa
         details: { version: row.version },
       });
       // The new text reaches every running gate that uses it (hot reload, no gateway restart).
-      for (const instanceId of await enqueuePolicyPush(db, req.caller!.id, current.id)) await manager?.changed(instanceId);
+      // (one batch for a fleet: every node holding one of its agents is woken by PostgreSQL)
+      await manager?.deliver(await enqueuePolicyPush(db, req.caller!.id, current.id));
       return present(row);
     },
   );
