@@ -5,29 +5,18 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
 import { freePort } from "@tropic/providers";
 import { freshDatabase, pgReachable } from "./harness.ts";
-import { Api, freshDataDir, removeDir, ROOT, type ServeProcess, serveProcess, sleep } from "./instances-harness.ts";
+import { Api, freshDataDir, removeDir, type ServeProcess, serveProcess, sleep } from "./instances-harness.ts";
+import { lbSite } from "./cluster-lb.ts";
 import { NGINX_BIN, startNginx } from "./nginx.ts";
 import { connectStandInAgent } from "./stand-in-agent.ts";
+import { WebSocket, WebSocketServer } from "ws";
+import { AGENT_GOING_AWAY } from "@tropic/agent";
 
 const HOST = { os: "linux", arch: "x64", hostname: "box", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
-
-/** The shipped load-balancer site with this test's nodes and port. */
-export function lbSite(nodePorts: number[], listenPort: number): string {
-  const site = readFileSync(join(ROOT, "deploy", "control-plane", "nginx-lb.conf"), "utf8");
-  const servers = site.match(/^\s*server 10\.0\.0\.\d+:8080[^\n]*\n/gm);
-  assert.ok(servers?.length, "the shipped site lists its nodes as `server 10.0.0.x:8080 …;`");
-  const options = servers[0]!.replace(/^\s*server \S+/, "").trimEnd();
-  let out = site.replace(servers.join(""), nodePorts.map((p) => `    server 127.0.0.1:${p}${options}\n`).join(""));
-  out = out.replace(/listen 80;/, `listen 127.0.0.1:${listenPort};`);
-  assert.ok(out.includes(`listen 127.0.0.1:${listenPort};`));
-  return out;
-}
 
 test("[postgres] three nodes behind nginx: any request on any node; commands and the proxy reach an agent held by another node; a SIGKILLed node loses nothing; a rolling restart fails no request", {
   timeout: 300_000,
@@ -39,6 +28,8 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
     0,
     "127.0.0.1",
   );
+  // the gateway's WebSocket (the Control UI's): an echo
+  new WebSocketServer({ server: gateway }).on("connection", (ws) => ws.on("message", (d) => ws.send(String(d))));
   const ports = [await freePort(), await freePort(), await freePort()];
   const dirs = ports.map(() => freshDataDir());
   const start = (i: number) => serveProcess(dirs[i]!, ports[i]!, { instances: true, env: { DATABASE_URL: database.url!, TROPIC_LOG_LEVEL: "warn" } });
@@ -105,7 +96,30 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
     return agent;
   };
   let agent = await connectAgent(nodes[1]!.url);
-  t.after(() => agent.close());
+  // Like the real agent (agent/src/main.ts), once `reconnecting`: a close is followed by a new connection
+  // through the load balancer, at once (within a second) when the node said it is going away.
+  let reconnecting = false;
+  let ending = false;
+  const closes: number[] = [];
+  const watch = (a: typeof agent) =>
+    a.ws.on("close", (code) => {
+      closes.push(code);
+      if (!reconnecting || ending || a !== agent) return;
+      const again = () =>
+        void connectAgent(lbUrl).then(
+          (n) => {
+            agent = n;
+            watch(n);
+          },
+          () => setTimeout(again, 500),
+        );
+      setTimeout(again, code === AGENT_GOING_AWAY ? Math.random() * 1000 : 500 + Math.random() * 250);
+    });
+  watch(agent);
+  t.after(() => {
+    ending = true;
+    agent.close();
+  });
 
   await t.test("signed in once, the API works on every node; the instance runs, read by each", async () => {
     for (let i = 0; i < 3; i++) {
@@ -129,8 +143,25 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
   });
 
   await t.test(
-    "node 2 SIGKILLed with a command queued: the agent reconnects through the load balancer and gets it once; the dead node's registration expires",
+    "node 2 SIGKILLed with a command queued and a proxied WebSocket open: the agent reconnects through the load balancer and gets it once; the session reconnects through nginx; the dead node's registration expires",
     async () => {
+      // A proxied session open through the load balancer (whichever node it lands on, its stream goes
+      // through the agent's tunnel on node 2).
+      const session = async () => {
+        // an API client with a token (a browser would be on the instance's own origin)
+        const ws = new WebSocket(`ws://127.0.0.1:${lbPort}/i/${id}/`, { headers: viaLb.auth });
+        await new Promise<void>((resolve, reject) => {
+          ws.once("open", () => resolve());
+          ws.once("error", reject);
+          ws.once("unexpected-response", (_q, r) => reject(new Error(`HTTP ${r.statusCode}`)));
+        });
+        const echoed = new Promise<string>((r) => ws.once("message", (d) => r(String(d))));
+        ws.send("hello through the tunnel");
+        assert.equal(await echoed, "hello through the tunnel");
+        return ws;
+      };
+      const open = await session();
+      const sessionClosed = new Promise<void>((r) => open.once("close", () => r()));
       await nodes[1]!.kill9();
       agent.close();
       // queued while the agent has no node
@@ -138,12 +169,16 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
       assert.equal((await on(0).call("POST", `/api/v1/instances/${id}/start`)).status, 202);
       await sleep(500);
       agent = await connectAgent(lbUrl);
+      watch(agent);
       for (let i = 0; i < 400 && got.filter((k) => k === "start_gateway").length === before; i++) await sleep(25);
       await sleep(1000);
       assert.equal(got.filter((k) => k === "start_gateway").length, before + 1, `start delivered exactly once (got ${got.join(", ")})`);
       await on(2).until(`/api/v1/instances/${id}`, (x) => x.state === "running", 20_000, "running again");
       const r = await fetch(`${lbUrl}/i/${id}/readyz`, { headers: viaLb.auth });
       assert.equal(r.status, 200, "the proxy through whichever node the balancer picks");
+      // The proxied session ended with its node; the client (the Control UI) reconnects through nginx.
+      await sessionClosed;
+      (await session()).close();
       const t0 = Date.now();
       for (;;) {
         const n = (await admin.query("select count(*)::int as n from cluster_nodes")).rows[0].n;
@@ -155,30 +190,60 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
     },
   );
 
-  await t.test("a rolling restart of all three nodes under a steady API load: no request fails", async () => {
-    let stop = false;
-    let ok = 0;
-    const failures: string[] = [];
-    const load = (async () => {
-      while (!stop) {
-        const r = await fetch(`${lbUrl}/api/v1/instances`, { headers: viaLb.auth }).then(
-          (x) => x.status,
-          (e) => String(e),
+  await t.test(
+    "a rolling restart of all three nodes under a steady API load of reads and writes: no request fails; the agent is handed off and keeps getting commands",
+    async () => {
+      reconnecting = true;
+      const handedOff = closes.length;
+      let stop = false;
+      let ok = 0;
+      let writes = 0;
+      const failures: string[] = [];
+      const policy = (await viaLb.call("POST", "/api/v1/policies", { name: "rolling", text: "DENY: run sudo or elevated commands" })).json;
+      const req = (method: string, path: string, body?: unknown) =>
+        fetch(`${lbUrl}${path}`, {
+          method,
+          headers: { ...viaLb.auth, ...(body ? { "content-type": "application/json" } : {}) },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        }).then(
+          (x) => `${method} ${path} ${x.status}`,
+          (e) => `${method} ${path} ${String(e)}`,
         );
-        if (r === 200) ok++;
-        else failures.push(String(r));
-        await sleep(20);
+      const load = (async () => {
+        for (let i = 0; !stop; i++) {
+          // reads, and writes: a new policy, an edit of one (POST 201, PUT 200)
+          const r =
+            i % 3 === 0
+              ? await req("GET", "/api/v1/instances")
+              : i % 3 === 1
+                ? await req("POST", "/api/v1/policies", { name: `p-${i}`, text: "DENY: run sudo or elevated commands" })
+                : await req("PUT", `/api/v1/policies/${policy.id}`, { text: `# edit ${i}\nDENY: run sudo or elevated commands` });
+          if (/ (200|201)$/.test(r)) {
+            ok++;
+            if (i % 3) writes++;
+          } else failures.push(r);
+          await sleep(20);
+        }
+      })();
+      for (let i = 0; i < 3; i++) {
+        await nodes[i]!.stop();
+        nodes[i] = await start(i);
+        await sleep(500);
       }
-    })();
-    for (let i = 0; i < 3; i++) {
-      await nodes[i]!.stop();
-      nodes[i] = await start(i);
-      await sleep(500);
-    }
-    stop = true;
-    await load;
-    t.diagnostic(`rolling restart: ${ok} requests answered, ${failures.length} failed`);
-    assert.deepEqual(failures, [], "no failed request");
-    assert.ok(ok > 50, `a steady load (${ok} requests)`);
-  });
+      stop = true;
+      await load;
+      t.diagnostic(`rolling restart: ${ok} requests answered (${writes} writes), ${failures.length} failed`);
+      assert.deepEqual(failures, [], "no failed request");
+      assert.ok(ok > 50 && writes > 30, `a steady load (${ok} requests, ${writes} writes)`);
+      // The node holding the agent drained: it told the agent to go (not a dropped connection), and the
+      // agent is on another node, getting commands.
+      const codes = closes.slice(handedOff);
+      assert.ok(codes.includes(AGENT_GOING_AWAY), `handed off with the going-away code (closes: ${codes.join(", ")})`);
+      await on(0).until(`/api/v1/instances/${id}`, (x) => x.host?.connected === true, 20_000, "the agent connected again");
+      const stops = got.filter((k) => k === "stop_gateway").length;
+      assert.equal((await on(1).call("POST", `/api/v1/instances/${id}/stop`)).status, 202);
+      for (let i = 0; i < 400 && got.filter((k) => k === "stop_gateway").length === stops; i++) await sleep(25);
+      assert.equal(got.filter((k) => k === "stop_gateway").length, stops + 1, "a command after the restart reaches it");
+    },
+  );
 });

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { WebSocket } from "ws";
 import { openDatabase } from "../src/db/connect.ts";
 import { enqueueCommand } from "../src/instances/commands.ts";
+import { ByoProvider, LocalProvider } from "@tropic/providers";
 import { byoControlPlane, freshDatabase, pgReachable, signUp } from "./harness.ts";
 import { connectStandInAgent } from "./stand-in-agent.ts";
 
@@ -125,4 +126,38 @@ test("[postgres] two nodes: an agent on node 1 is reached through node 2 (comman
   for (let i = 0; i < 200 && !(await n2.app.instances!.cluster.holder(id))?.self; i++) await new Promise((r) => setTimeout(r, 25));
   assert.equal((await n2.app.instances!.cluster.holder(id))?.self, true);
   assert.equal(await n2.app.instances!.hub.probe(id, "/readyz"), 200);
+});
+
+test("[postgres] a cluster refuses local instances (they would run on whichever node ran their job): 400 naming provider, nothing written", async (t) => {
+  if (!(await pgReachable())) return t.skip("PostgreSQL is not reachable");
+  const database = await freshDatabase("postgres");
+  const second = Object.assign(await openDatabase({ url: database.url!, dataDir: database.dataDir }), { dataDir: database.dataDir });
+  // the local provider enabled on both nodes, as `tropic serve` does (it is never asked to run anything here)
+  const node = (db: typeof database) =>
+    byoControlPlane(db, {
+      config: { databaseUrl: database.url },
+      manager: { providers: { byo: new ByoProvider(), local: new LocalProvider({ dataDir: db.dataDir }) } },
+    });
+  const n1 = await node(database);
+  const n2 = await node(second);
+  t.after(async () => {
+    await n1.app.close().catch(() => {});
+    await n2.app.close().catch(() => {});
+    await second.close();
+    await database.close();
+  });
+  const u = await signUp(n1.app);
+  for (const app of [n1.app, n2.app]) {
+    const r = await app.inject({ method: "POST", url: "/api/v1/instances", headers: u.auth, payload: { name: "here", provider: "local" } });
+    assert.equal(r.statusCode, 400, r.body);
+    const e = r.json().error;
+    assert.equal(e.field, "provider");
+    assert.match(e.message, /local instances run on the control plane's own machine, and this Tropic runs as 2 nodes: use "byo"/);
+    assert.deepEqual(e.details.available, ["byo"]);
+  }
+  const list = await n1.app.inject({ method: "GET", url: "/api/v1/instances", headers: u.auth });
+  assert.deepEqual(list.json().items, [], "nothing half-made");
+  // A user's own machine is what a cluster runs: accepted on the same nodes.
+  const byo = await n2.app.inject({ method: "POST", url: "/api/v1/instances/connect", headers: u.auth, payload: { name: "box" } });
+  assert.equal(byo.statusCode, 201, byo.body);
 });

@@ -14,15 +14,20 @@ export interface Nginx {
 }
 
 /** Starts nginx with `http` as the body of its http block; resolves once `port` accepts connections. */
-export async function startNginx(http: string, port: number): Promise<Nginx> {
+export async function startNginx(
+  http: string,
+  port: number,
+  /** more connections than the default 4,096 (a benchmark's thousands of agents), each worker's open-file limit, more workers */
+  o: { workerConnections?: number; nofile?: number; workers?: number } = {},
+): Promise<Nginx> {
   if (!NGINX_BIN) throw new Error("nginx is not installed (apt-get install nginx)");
   const dir = mkdtempSync(join(tmpdir(), "tropic-nginx-"));
   const root = process.getuid?.() === 0 ? "user root;\n" : "";
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
   writeFileSync(
     join(dir, "nginx.conf"),
-    `${root}worker_processes 1;\ndaemon off;\npid ${join(dir, "nginx.pid")};\nerror_log ${join(dir, "error.log")} warn;\n` +
-      `events { worker_connections 4096; }\nhttp {\n  access_log off;\n  ${temp}\n${http}\n}\n`,
+    `${root}worker_processes ${o.workers ?? 1};\ndaemon off;\npid ${join(dir, "nginx.pid")};\nerror_log ${join(dir, "error.log")} warn;\n` +
+      `${o.nofile ? `worker_rlimit_nofile ${o.nofile};\n` : ""}events { worker_connections ${o.workerConnections ?? 4096}; }\nhttp {\n  access_log off;\n  ${temp}\n${http}\n}\n`,
   );
   const check = spawnSync(NGINX_BIN, ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" });
   if (check.status !== 0) throw new Error(`nginx rejected the config:\n${check.stderr}`);

@@ -95,6 +95,17 @@ export async function createInstance(
     if (missing.length) throw awsNotConfigured(missing);
   }
   if (!available.includes(provider)) throw unavailable();
+  // A local instance runs on the machine of the node that makes it, but any node runs its jobs: with
+  // several control-plane nodes it cannot work, so it is refused (docs/scaling.md, "Local instances").
+  if (provider === "local" && manager) {
+    const nodes = await manager.cluster.liveNodes();
+    if (nodes > 1)
+      throw badRequest(
+        "provider",
+        `local instances run on the control plane's own machine, and this Tropic runs as ${nodes} nodes: use "byo" (your own machine) or "aws" (a cloud VM) instead`,
+        { available: available.filter((p) => p !== "local") },
+      );
+  }
   const now = new Date();
   // The unique index (owner, name) among live instances decides; two creates at once get one row.
   const [row] = await db
