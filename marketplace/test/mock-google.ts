@@ -42,6 +42,9 @@ export interface MockGoogle {
 export interface MockOAuth {
   authUrl: string;
   tokenUrl: string;
+  revokeUrl: string;
+  /** refresh tokens revoked (by `revoke` or a POST to the revocation endpoint) */
+  revoked: Set<string>;
   clientId: string;
   clientSecret: string;
   /** expires_in of the access tokens it issues (seconds) */
@@ -139,6 +142,7 @@ export async function startMockGoogle(): Promise<MockGoogle> {
     accessTokens: [] as string[],
     grants: [] as MockOAuth["grants"],
     revoke: (rt: string) => void revoked.add(rt),
+    revoked,
   };
   const newAccess = () => {
     const t = `ya29.mock-${crypto.randomUUID()}`;
@@ -219,6 +223,15 @@ export async function startMockGoogle(): Promise<MockGoogle> {
     requests.push({ method: req.method ?? "", path: u.pathname + u.search, auth: req.headers.authorization });
     if (u.pathname === "/o/oauth2/v2/auth") return authorize(u, res);
     if (u.pathname === "/token") return tokenEndpoint(req, res);
+    if (u.pathname === "/revoke") {
+      // Google's revocation endpoint: token=<refresh or access token>, form-encoded
+      let text = "";
+      for await (const c of req) text += c;
+      const t = new URLSearchParams(text).get("token") ?? "";
+      if (req.method !== "POST" || !oauth.refreshTokens.includes(t)) return send(res, 400, { error: "invalid_token" });
+      revoked.add(t);
+      return send(res, 200, {});
+    }
     if (u.pathname === "/agent/google-token") {
       if (req.method !== "GET") return send(res, 405, { error: "method_not_allowed" });
       if (!state.connected) return send(res, 409, { error: "not_connected" });
@@ -324,7 +337,7 @@ export async function startMockGoogle(): Promise<MockGoogle> {
     url,
     tokenUrl: `${url}/agent/google-token`,
     token,
-    oauth: Object.assign(oauth, { authUrl: `${url}/o/oauth2/v2/auth`, tokenUrl: `${url}/token` }),
+    oauth: Object.assign(oauth, { authUrl: `${url}/o/oauth2/v2/auth`, tokenUrl: `${url}/token`, revokeUrl: `${url}/revoke` }),
     spreadsheets,
     requests,
     failNext: (n) => {

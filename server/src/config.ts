@@ -53,6 +53,8 @@ export interface GoogleOAuthConfig {
   clientSecret: string;
   authUrl: string;
   tokenUrl: string;
+  /** where Disconnect revokes the grant at Google (best effort) */
+  revokeUrl: string;
 }
 
 export interface CreditPackage {
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
           clientSecret: required(env, "TROPIC_GOOGLE_CLIENT_SECRET"),
           authUrl: oauthUrlEnv(env, "TROPIC_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
           tokenUrl: oauthUrlEnv(env, "TROPIC_GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+          revokeUrl: oauthUrlEnv(env, "TROPIC_GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke"),
         }
       : undefined,
   };

@@ -42,7 +42,13 @@ test("[pglite] MOCK Google OAuth: connect with PKCE, state one use per session, 
   const g = await startMockGoogle();
   const h = await testApp("pglite", {
     publicUrl: PUBLIC,
-    google: { clientId: g.oauth.clientId, clientSecret: g.oauth.clientSecret, authUrl: g.oauth.authUrl, tokenUrl: g.oauth.tokenUrl },
+    google: {
+      clientId: g.oauth.clientId,
+      clientSecret: g.oauth.clientSecret,
+      authUrl: g.oauth.authUrl,
+      tokenUrl: g.oauth.tokenUrl,
+      revokeUrl: g.oauth.revokeUrl,
+    },
   });
   await h.app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
@@ -212,7 +218,10 @@ test("[pglite] MOCK Google OAuth: connect with PKCE, state one use per session, 
   const n = g.oauth.grants.length;
   assert.equal((await ask(agentA.ws)).ok, true);
   assert.equal(g.oauth.grants.length, n, "a token with an hour left is served from memory");
+  const lastRefresh = g.oauth.refreshTokens.at(-1)!;
+  assert.equal(g.oauth.revoked.has(lastRefresh), false);
   assert.equal((await inject(a, "DELETE", "/api/v1/connections/google")).statusCode, 204);
+  assert.equal(g.oauth.revoked.has(lastRefresh), true, "Disconnect revoked the grant at Google");
   assert.equal((await inject(a, "GET", "/api/v1/connections/google")).json().connected, false);
   assert.equal((await ask(agentA.ws)).code, "not_connected");
 });

@@ -64,7 +64,13 @@ describe("skills through the gate in a real gateway (MOCK Google and Notion)", {
     // The control plane, with the owner's Google connection made through the MOCK OAuth flow.
     h = await testApp("pglite", {
       publicUrl: PUBLIC,
-      google: { clientId: g.oauth.clientId, clientSecret: g.oauth.clientSecret, authUrl: g.oauth.authUrl, tokenUrl: g.oauth.tokenUrl },
+      google: {
+        clientId: g.oauth.clientId,
+        clientSecret: g.oauth.clientSecret,
+        authUrl: g.oauth.authUrl,
+        tokenUrl: g.oauth.tokenUrl,
+        revokeUrl: g.oauth.revokeUrl,
+      },
     });
     await h.app.listen({ port: 0, host: "127.0.0.1" });
     const user = await signUp(h.app);

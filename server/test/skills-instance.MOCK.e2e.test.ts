@@ -46,7 +46,13 @@ test("Google Sheets skill on a real local instance: gws-sheets on the sandbox's 
   const server = await inProcessServer(dataDir, 2000, {
     port,
     publicUrl: `http://127.0.0.1:${port}`,
-    google: { clientId: g.oauth.clientId, clientSecret: g.oauth.clientSecret, authUrl: g.oauth.authUrl, tokenUrl: g.oauth.tokenUrl },
+    google: {
+      clientId: g.oauth.clientId,
+      clientSecret: g.oauth.clientSecret,
+      authUrl: g.oauth.authUrl,
+      tokenUrl: g.oauth.tokenUrl,
+      revokeUrl: g.oauth.revokeUrl,
+    },
   });
   const clients: GatewayClient[] = [];
   t.after(async () => {

@@ -32,7 +32,13 @@ before(async () => {
   server = await dashboardServer(dataDir, {
     port,
     publicUrl: `http://127.0.0.1:${port}`,
-    google: { clientId: g.oauth.clientId, clientSecret: g.oauth.clientSecret, authUrl: g.oauth.authUrl, tokenUrl: g.oauth.tokenUrl },
+    google: {
+      clientId: g.oauth.clientId,
+      clientSecret: g.oauth.clientSecret,
+      authUrl: g.oauth.authUrl,
+      tokenUrl: g.oauth.tokenUrl,
+      revokeUrl: g.oauth.revokeUrl,
+    },
   });
   b = await openBrowser();
   await signUpInBrowser(b.page, server.url, "connections@example.com");

@@ -170,13 +170,26 @@ export class GoogleConnections {
     return { configured: this.configured, connected: !!row, scope: row?.scope ?? null, connectedAt: row?.connectedAt ?? null };
   }
 
-  /** Forgets the connection (the sealed refresh token is deleted; instances get not_connected from now on). */
+  /**
+   * Forgets the connection (the sealed refresh token is deleted; instances get not_connected from now
+   * on) and revokes the grant at Google, best effort: the row is gone whatever Google answers.
+   */
   async disconnect(ownerId: string): Promise<boolean> {
     const gone = await this.db
       .delete(googleConnections)
       .where(eq(googleConnections.ownerId, ownerId))
-      .returning({ ownerId: googleConnections.ownerId });
+      .returning({ ownerId: googleConnections.ownerId, refreshTokenEnc: googleConnections.refreshTokenEnc });
     this.cache.delete(ownerId);
+    if (gone[0] && this.cfg) {
+      const token = await openJson(this.kek, gone[0].refreshTokenEnc).catch(() => null);
+      if (token)
+        await fetch(this.cfg.revokeUrl, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token }).toString(),
+          signal: AbortSignal.timeout(10_000),
+        }).catch(() => {});
+    }
     if (gone.length) await recordEvent(this.db, { ownerId, action: "connection.google.disconnected", objectType: "connection", objectId: "google" });
     return gone.length > 0;
   }
