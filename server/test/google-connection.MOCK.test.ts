@@ -240,3 +240,26 @@ test("[pglite] Google connection without a client configured: status says so, st
   assert.equal(r.statusCode, 409);
   assert.match(r.json().error.message, /no Google client configured/);
 });
+
+test("Google connection config: a client id without its secret, or an endpoint in clear text off loopback, stops the start naming the variable", async () => {
+  const { loadConfig } = await import("../src/config.ts");
+  assert.equal(loadConfig({}).google, undefined);
+  assert.throws(() => loadConfig({ TROPIC_GOOGLE_CLIENT_ID: "x.apps.googleusercontent.com" }), /TROPIC_GOOGLE_CLIENT_SECRET/);
+  const base = { TROPIC_GOOGLE_CLIENT_ID: "x.apps.googleusercontent.com", TROPIC_GOOGLE_CLIENT_SECRET: "s" };
+  assert.deepEqual(loadConfig(base).google, {
+    clientId: "x.apps.googleusercontent.com",
+    clientSecret: "s",
+    authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+    tokenUrl: "https://oauth2.googleapis.com/token",
+    revokeUrl: "https://oauth2.googleapis.com/revoke",
+  });
+  assert.throws(
+    () => loadConfig({ ...base, TROPIC_GOOGLE_OAUTH_TOKEN_URL: "http://oauth.example/token" }),
+    /TROPIC_GOOGLE_OAUTH_TOKEN_URL must be an https/,
+  );
+  assert.throws(
+    () => loadConfig({ ...base, TROPIC_GOOGLE_AUTH_URL: "https://u:p@accounts.example/auth" }),
+    /TROPIC_GOOGLE_AUTH_URL must be a plain base URL/,
+  );
+  assert.equal(loadConfig({ ...base, TROPIC_GOOGLE_OAUTH_TOKEN_URL: "http://127.0.0.1:9/token" }).google?.tokenUrl, "http://127.0.0.1:9/token");
+});
