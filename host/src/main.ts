@@ -369,6 +369,8 @@ export async function install(opts: Record<string, string | true>): Promise<void
       basePath: `/i/${cred.instanceId}`,
       pluginDir: paths.pluginDir,
       workspace: join(l.stateDir, "workspace"),
+      // absent in a bundle built from a runtime older than the plugin: the agent then says to reinstall
+      whatsappPluginDir: existsSync(join(paths.whatsappPluginDir, "openclaw.plugin.json")) ? paths.whatsappPluginDir : null,
     },
     dial: "direct",
     networkHelper: null,

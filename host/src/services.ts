@@ -72,6 +72,8 @@ export function bundlePaths(current: string, platform: string) {
     agent: `${current}/lib/agent.cjs`,
     tropicHost: `${current}/bin/tropic-host`,
     pluginDir: `${current}/plugin/tropic-gate`,
+    // OpenClaw's WhatsApp channel plugin, part of the runtime the bundle carries (runtime/ installs it pinned)
+    whatsappPluginDir: `${current}/runtime/node_modules/@openclaw/whatsapp`,
   };
 }
 
