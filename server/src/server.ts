@@ -101,7 +101,9 @@ export async function startServer(overrides: Partial<Config> = {}, opts: StartOp
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
       ...(instances ? { instances } : {}),
     });
-    const address = await app.listen({ port: config.port, host: config.host });
+    // A deep accept queue: when a node of a cluster dies, its thousands of agents reconnect to the
+    // others within a second (Node's default of 511 drops connections a load balancer then marks as failures).
+    const address = await app.listen({ port: config.port, host: config.host, backlog: 4096 });
     const nodeDrain = new NodeDrain(app.server);
     agentUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1"));
     internalUrl ||= agentUrlOf(address.replace("[::1]", "127.0.0.1")).replace(/^ws/, "http");

@@ -33,15 +33,17 @@ export async function enqueueCommand(
 
 /**
  * Many commands at once (a fan-out: a policy to every agent that uses it): inserted 1,000 rows per
- * statement and their holders woken with a few notifications (wakeInstances), not one round trip each.
+ * statement, each chunk's holders woken with a few notifications (wakeInstances), not one round trip each
+ * (an instance's commands still go out in the order given: by their sequence).
  */
 export async function enqueueCommands(
   db: Db,
   cs: { ownerId: string; instanceId: string; agentId?: string | null; kind: CommandKind; payload: Record<string, unknown> }[],
 ): Promise<void> {
-  for (let i = 0; i < cs.length; i += 1000)
+  for (let i = 0; i < cs.length; i += 1000) {
+    const chunk = cs.slice(i, i + 1000);
     await db.insert(instanceCommands).values(
-      cs.slice(i, i + 1000).map((c) => ({
+      chunk.map((c) => ({
         id: crypto.randomUUID(),
         ownerId: c.ownerId,
         instanceId: c.instanceId,
@@ -51,7 +53,9 @@ export async function enqueueCommands(
         onDone: null,
       })),
     );
-  await wakeInstances(db, [...new Set(cs.map((c) => c.instanceId))]);
+    // each chunk's holders woken at once: the first agents get theirs while the rest is being inserted
+    await wakeInstances(db, [...new Set(chunk.map((c) => c.instanceId))]);
+  }
 }
 
 /**
