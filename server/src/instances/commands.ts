@@ -42,17 +42,13 @@ export async function enqueueCommands(
 ): Promise<void> {
   for (let i = 0; i < cs.length; i += 1000) {
     const chunk = cs.slice(i, i + 1000);
-    await db.insert(instanceCommands).values(
-      chunk.map((c) => ({
-        id: crypto.randomUUID(),
-        ownerId: c.ownerId,
-        instanceId: c.instanceId,
-        agentId: c.agentId ?? null,
-        kind: c.kind,
-        payload: c.payload,
-        onDone: null,
-      })),
-    );
+    // One JSON parameter for the whole chunk, in the order given (their sequence numbers follow it).
+    const rows = JSON.stringify(chunk.map((c) => ({ o: c.ownerId, i: c.instanceId, a: c.agentId ?? null, k: c.kind, p: c.payload })));
+    await db.execute(sql`
+      INSERT INTO instance_commands (id, owner_id, instance_id, agent_id, kind, payload)
+      SELECT gen_random_uuid(), (v->>'o')::uuid, (v->>'i')::uuid, (v->>'a')::uuid, v->>'k', v->'p'
+      FROM jsonb_array_elements(${rows}::jsonb) WITH ORDINALITY AS e(v, n)
+      ORDER BY n`);
     // each chunk's holders woken at once: the first agents get theirs while the rest is being inserted
     await wakeInstances(db, [...new Set(chunk.map((c) => c.instanceId))]);
   }
