@@ -60,6 +60,6 @@ export const commands: Record<string, Command> = {
   ...settingsCommands,
   ...sshCommands,
   ...auditCommands,
-  ...whatsappCommands,
   ...gateCommands,
+  ...whatsappCommands,
 };
