@@ -73,6 +73,8 @@ export function runtimeStatus(dir = runtimeDir()): RuntimeStatus {
   if (info.openclawVersion !== OPENCLAW_VERSION)
     return { installed: false, dir, reason: `openclaw ${info.openclawVersion} installed, ${OPENCLAW_VERSION} wanted` };
   for (const f of [info.node, info.openclaw]) if (!existsSync(f)) return { installed: false, dir, reason: `missing ${f}` };
+  // A runtime from before the WhatsApp plugin was part of it is reinstalled (hosts' bundles carry it too).
+  if (!whatsappPluginDir(prefix, {})) return { installed: false, dir, reason: `missing ${WHATSAPP_PLUGIN} (installed with the runtime)` };
   const pending = lifecyclePending(info.openclaw);
   if (pending) return { installed: false, dir, reason: `OpenClaw's package lifecycle is incomplete (${pending} exists)` };
   return { installed: true, dir, ...info };

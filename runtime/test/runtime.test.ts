@@ -7,7 +7,16 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { OPENCLAW_VERSION, type Progress, installRuntime, progressPrinter, runtimeDir, runtimeStatus, testRuntimeDir } from "../src/index.ts";
+import {
+  OPENCLAW_VERSION,
+  type Progress,
+  installRuntime,
+  progressPrinter,
+  runtimeDir,
+  runtimeStatus,
+  testRuntimeDir,
+  whatsappPluginDir,
+} from "../src/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -44,6 +53,9 @@ test("install is idempotent and concurrent installs share one download; status r
   const v = spawnSync(s.node, ["-e", "console.log(process.versions.node)"], { encoding: "utf8" });
   assert.match(v.stdout, /^24\./);
   assert.equal(JSON.parse(readFileSync(join(s.prefix, "node_modules", "openclaw", "package.json"), "utf8")).version, OPENCLAW_VERSION);
+  // OpenClaw's WhatsApp channel plugin ships with the runtime, pinned to the same version
+  assert.equal(whatsappPluginDir(s.prefix, {}), join(s.prefix, "node_modules", "@openclaw", "whatsapp"));
+  assert.equal(JSON.parse(readFileSync(join(s.prefix, "node_modules", "@openclaw", "whatsapp", "package.json"), "utf8")).version, OPENCLAW_VERSION);
 });
 
 test("tropic runtime status (CLI) says what is installed", { timeout: 60_000 }, () => {
