@@ -14,6 +14,13 @@ import { connectStandInAgent } from "../../server/test/stand-in-agent.ts";
 const BIN = join(new URL("../..", import.meta.url).pathname, "bin/tropic");
 const HOST = { os: "linux", arch: "x64", hostname: "laptop", agentVersion: "0.1.0", openclawVersion: "2026.9.6" };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The switch is queued by the API and delivered to the agent after the CLI has its answer: wait for it. */
+async function delivered(switches: unknown[], n: number) {
+  for (let i = 0; switches.length < n; i++) {
+    assert.ok(i < 400, `switch ${n} delivered to the agent (got ${switches.length})`);
+    await sleep(25);
+  }
+}
 
 test("tropic gate: status, off needs --yes without a terminal, --packs errors in the CLI's words, on with packs, --json", async (t) => {
   const database = await freshDatabase("pglite");
@@ -98,6 +105,7 @@ test("tropic gate: status, off needs --yes without a terminal, --packs errors in
   const off = await cli(["gate", "off", "box", "--yes"]);
   assert.equal(off.code, 0, off.err);
   assert.match(off.out, /^Gate on box: OFF \(packs: base\)\n/);
+  await delivered(switches, 1);
   assert.deepEqual(switches, [{ enabled: false, packs: { base: true, system: false, owasp: false } }]);
   for (let i = 0; !(await call("GET", `/api/v1/instances/${id}`)).json().gate.off; i++) {
     assert.ok(i < 200, "reported off");
@@ -127,5 +135,6 @@ test("tropic gate: status, off needs --yes without a terminal, --packs errors in
   const body = JSON.parse(on.out);
   assert.equal(body.gate.enabled, true);
   assert.deepEqual(body.gate.packs, { base: true, system: false, owasp: true });
+  await delivered(switches, 2);
   assert.deepEqual(switches.at(-1), { enabled: true, packs: { base: true, system: false, owasp: true } });
 });
