@@ -485,7 +485,7 @@ function InstanceCard(props: {
         </button>
       </div>
       {error && !confirmDelete ? <ErrorBanner error={error} /> : null}
-      {running ? <WhatsAppPanel instance={i} /> : null}
+      {running && !byo ? <WhatsAppPanel instance={i} /> : null}
       <AgentList instance={i} lookups={props.lookups} highlight={props.highlight} onHighlightReady={props.onHighlightReady} />
       {confirmDelete ? (
         <ConfirmDialog
