@@ -103,3 +103,12 @@ test("phone rules → OpenClaw's channel config: whole numbers only; prefixes an
     notes: [],
   });
 });
+
+test("an agent that answers a WhatsApp command with no status (an older agent) is a 502 in the API's words, not a crash", async () => {
+  const { wa } = scripted(() => undefined);
+  await assert.rejects(wa.status("i1"), (e: { status?: number; message?: string }) => {
+    assert.equal(e.status, 502);
+    assert.match(String(e.message), /did not answer about WhatsApp/);
+    return true;
+  });
+});

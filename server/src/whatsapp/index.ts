@@ -88,6 +88,13 @@ async function ask<T>(request: Request, instanceId: string, kind: CommandKind, p
     throw e;
   }
   if (!ack.ok) throw new ApiError(502, "instance_error", `the instance could not do it: ${ack.error ?? "unknown error"}`);
+  // every WhatsApp command answers an object; anything else is an agent that does not know the command
+  if (!ack.result || typeof ack.result !== "object")
+    throw new ApiError(
+      502,
+      "instance_error",
+      "the instance's agent did not answer about WhatsApp (it may be older than this control plane: update it)",
+    );
   return ack.result as T;
 }
 
