@@ -4,14 +4,11 @@
 // QR (PNG data URL) → web.login.wait (returns early with a refreshed QR) → connected, or start
 // {force:false} again after an unconnected return, each NEW QR sent on, until paired, expired (a login
 // lives 3 minutes) or the caller goes away.
-import type { CommandKind } from "@tropic/agent";
+import type { CommandKind, WhatsAppPolicy, WhatsAppStatus } from "@tropic/agent";
 import { AgentUnavailableError } from "../instances/hub.ts";
 import { ApiError } from "../lib/errors.ts";
 
-export interface WhatsAppPolicy {
-  dmPolicy: "pairing" | "allowlist" | "open" | "disabled";
-  allowFrom: string[];
-}
+export type { WhatsAppPolicy, WhatsAppStatus };
 
 /** What OpenClaw's own channel config can say of the Settings' phone rules, and what it cannot (the gate alone enforces that). */
 export interface PhonePolicy {
@@ -50,16 +47,6 @@ export function phonePolicy(s: { phoneMode: string; phonePatterns: string[] }): 
       notes: ["OpenClaw cannot express a blocklist: WhatsApp keeps its default DM policy (pairing) and the gate alone refuses blocked numbers."],
     };
   return { policy: { dmPolicy: "pairing", allowFrom: [] }, enforcedByOpenClaw: false, notes: [] };
-}
-
-export interface WhatsAppStatus {
-  enabled: boolean;
-  loaded: boolean;
-  linked: boolean;
-  number: string | null;
-  connected: boolean;
-  dmPolicy: string | null;
-  allowFrom: string[];
 }
 
 export type PairEvent =
