@@ -136,7 +136,9 @@ export function WhatsAppPanel({ instance }: { instance: Instance }) {
       (e: Error) => setError(e.message),
     );
   }, [instance.id]);
-  useEffect(load, [load]);
+  // asked again when the instance's state changes (a gateway that was restarting answers once running)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the state is the trigger, not an input
+  useEffect(load, [load, instance.state]);
   return (
     <div className="wa-line" data-testid="wa-line">
       <span className="label-like">WhatsApp</span>{" "}

@@ -386,6 +386,7 @@ function InstanceCard(props: {
     });
   const paused = !!i.pauseReason;
   const running = i.state === "running";
+  const gatewayUp = running || i.state === "initializing" || i.state === "restarting";
   const canStart = i.state === "stopped" || i.state === "failed";
   const canStop = ["running", "initializing", "restarting", "provisioning", "failed"].includes(i.state) && i.desiredState !== "stopped";
   const reason = paused ? (i.stateReason ?? PAUSE_TEXT[i.pauseReason ?? ""] ?? `Paused: ${i.pauseReason}`) : i.stateReason;
@@ -485,7 +486,8 @@ function InstanceCard(props: {
         </button>
       </div>
       {error && !confirmDelete ? <ErrorBanner error={error} /> : null}
-      {running && !byo ? <WhatsAppPanel instance={i} /> : null}
+      {/* kept while the gateway reloads (enabling WhatsApp restarts it): a pairing dialog open in it survives */}
+      {gatewayUp && !byo ? <WhatsAppPanel instance={i} /> : null}
       <AgentList instance={i} lookups={props.lookups} highlight={props.highlight} onHighlightReady={props.onHighlightReady} />
       {confirmDelete ? (
         <ConfirmDialog
