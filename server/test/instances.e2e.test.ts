@@ -234,7 +234,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     writeFileSync(cfgPath, `${JSON.stringify(c, null, 2)}\n`);
     const t1 = Date.now();
     while (fa.config().plugins.entries["tropic-gate"].enabled !== true) {
-      assert.ok(Date.now() - t1 < 30_000, "restored within 30 s");
+      assert.ok(Date.now() - t1 < 90_000, "restored within 90 s");
       await sleep(250);
     }
     const ev = await a.until(
@@ -330,7 +330,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(dep.status, 201, JSON.stringify(dep.json));
     assert.equal(dep.json.state, "provisioning");
     slug = dep.json.slug;
-    await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state === "ready", 30_000, "agent ready");
+    await a.until(`/api/v1/agents/${dep.json.id}`, (j) => j.state === "ready", 120_000, "agent ready");
     t.diagnostic(`deploy → ready in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     const cfg = fa.config();
     assert.deepEqual(cfg.agents.entries[slug], { workspace: join(fa.state, "workspace", slug), model: "scripted/scripted", name: dep.json.name });
@@ -357,7 +357,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal(put.status, 200);
     const t1 = Date.now();
     while (fa.config().plugins.entries["tropic-gate"].config.policies[slug] !== POLICY2) {
-      assert.ok(Date.now() - t1 < 20_000, "the new policy reached openclaw.json");
+      assert.ok(Date.now() - t1 < 90_000, "the new policy reached openclaw.json");
       await sleep(100);
     }
     await sleep(500);
@@ -472,7 +472,7 @@ test("local instances: two users, sandboxes, supervision, agent deploys through 
     assert.equal((await a.call("POST", `/api/v1/agents/${x.id}/stop`)).json.state, "stopped");
     const t1 = Date.now();
     while (fa.config().agents.entries["extra-5"]) {
-      assert.ok(Date.now() - t1 < 20_000);
+      assert.ok(Date.now() - t1 < 90_000, "extra-5 left openclaw.json");
       await sleep(100);
     }
   });
