@@ -8,7 +8,16 @@ import type { Duplex } from "node:stream";
 import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import type { FastifyBaseLogger } from "fastify";
 import { createWebSocketStream, WebSocket, WebSocketServer } from "ws";
-import { AGENT_PATH, type AgentFrame, type AnswerFrame, type AskFrame, type CommandFrame, type CommandKind, TunnelMux } from "@tropic/agent";
+import {
+  AGENT_PATH,
+  type AgentFrame,
+  type AgentStatus,
+  type AnswerFrame,
+  type AskFrame,
+  type CommandFrame,
+  type CommandKind,
+  TunnelMux,
+} from "@tropic/agent";
 import { AGENT_GOING_AWAY } from "@tropic/agent";
 import { deferredDuplex, INTERNAL_STREAM, type RemoteAgentError, remoteRequest, remoteStream } from "../cluster/link.ts";
 import { type ClusterNode, NODE_AUTH_HEADER } from "../cluster/node.ts";
@@ -41,6 +50,9 @@ interface Conn {
 }
 
 /** A live request the connected agent did not answer (no connection, closed, or too slow). */
+/** how long status reports are gathered before they are written together */
+const STATUS_FLUSH_MS = 250;
+
 export class AgentUnavailableError extends Error {
   constructor(
     message: string,
@@ -312,7 +324,14 @@ export class AgentHub {
       c.ws.close(4003, "this token belongs to another instance");
       return;
     }
-    if (f.type === "hello" || f.type === "status") {
+    if (f.type === "status") {
+      // the periodic report (every agent, every 15 s): written with others', a few statements a second per node
+      this.queueStatus(c, f.status);
+      for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
+      return;
+    }
+    if (f.type === "hello") {
+      this.statuses.delete(c.instanceId); // an older report queued from before the reconnect
       await this.db
         .update(instances)
         .set({ metrics: { ...f.status, at: new Date().toISOString() }, agentSeenAt: new Date() })
@@ -322,7 +341,7 @@ export class AgentHub {
       if (Array.isArray(f.status?.gatewayAgents))
         await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
       for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
-      if (f.type === "hello" && !c.deleting) {
+      if (!c.deleting) {
         // A gate the user switched off (or other packs) is sent again: a fresh openclaw.json converges first.
         await resendGateOnConnect(this.db, c.instanceId);
         await this.sendOpen(c);
@@ -628,6 +647,11 @@ export class AgentHub {
       .select({ id: agents.id, slug: agents.slug, state: agents.state })
       .from(agents)
       .where(and(eq(agents.instanceId, instanceId), inArray(agents.state, ["ready", "failed"])));
+    await this.applyLoadedAgents(rows, loaded, issues);
+  }
+
+  /** Ready/failed agents of one instance against what its gateway runs (changes are rare: one UPDATE each). */
+  private async applyLoadedAgents(rows: { id: string; slug: string; state: string }[], loaded: string[], issues: string[]) {
     const now = new Date();
     for (const a of rows) {
       const runs = loaded.includes(a.slug);
@@ -684,6 +708,64 @@ export class AgentHub {
     while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** status reports waiting to be written, the newest per instance */
+  private statuses = new Map<string, { c: Conn; status: AgentStatus | undefined; at: Date }>();
+  private statusTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * A status report, written with the others that arrive within STATUS_FLUSH_MS: 10,000 agents report
+   * every 15 s, ~670 a second, which as one UPDATE each kept PostgreSQL busy at rest (docs/scaling.md).
+   * Then, as for a hello, what its gateway runs is compared with the agents' rows, and the reconciler is
+   * told whether the gateway is ready (after the write: it reads the metrics).
+   */
+  private queueStatus(c: Conn, status: AgentStatus | undefined) {
+    this.statuses.set(c.instanceId, { c, status, at: new Date() });
+    this.statusTimer ??= setTimeout(() => void this.flushStatuses(), STATUS_FLUSH_MS);
+  }
+
+  private async flushStatuses() {
+    const batch = [...this.statuses.values()];
+    this.statuses.clear();
+    this.statusTimer = null;
+    for (let i = 0; i < batch.length; i += 1000) {
+      const chunk = batch.slice(i, i + 1000);
+      try {
+        const rows = JSON.stringify(chunk.map((b) => ({ id: b.c.instanceId, m: { ...b.status, at: b.at.toISOString() }, at: b.at.toISOString() })));
+        await this.db.execute(sql`
+          UPDATE instances i SET metrics = s.m, agent_seen_at = s.at
+          FROM jsonb_to_recordset(${rows}::jsonb) AS s(id uuid, m jsonb, at timestamptz)
+          WHERE i.id = s.id`);
+        const reporting = chunk.filter((b) => Array.isArray(b.status?.gatewayAgents));
+        const agentRows = reporting.length
+          ? await this.db
+              .select({ id: agents.id, slug: agents.slug, state: agents.state, instanceId: agents.instanceId })
+              .from(agents)
+              .where(
+                and(
+                  inArray(
+                    agents.instanceId,
+                    reporting.map((b) => b.c.instanceId),
+                  ),
+                  inArray(agents.state, ["ready", "failed"]),
+                ),
+              )
+          : [];
+        for (const b of reporting)
+          await this.applyLoadedAgents(
+            agentRows.filter((a) => a.instanceId === b.c.instanceId),
+            b.status!.gatewayAgents!,
+            b.status!.gatewayConfigIssues ?? [],
+          );
+      } catch (err) {
+        this.log.warn({ err }, "recording agents' status reports failed");
+      }
+      for (const b of chunk) {
+        if (b.status?.gatewayReady) this.onGatewayReady(b.c.instanceId);
+        else this.onGatewayTrouble(b.c.instanceId);
+      }
+    }
+  }
+
   /** Drops an instance's connection (it was stopped or deleted). */
   disconnect(instanceId: string) {
     this.conns.get(instanceId)?.ws.close(4001, "instance stopped");
@@ -691,6 +773,7 @@ export class AgentHub {
 
   async close() {
     clearInterval(this.ping);
+    if (this.statusTimer) clearTimeout(this.statusTimer);
     for (const c of this.conns.values()) c.ws.terminate();
     this.conns.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));
