@@ -3,7 +3,7 @@
 // anchor of bench/gate.bench.ts (Sondera-style `like` globs on the raw command / path / URL).
 // `npm run bench -- gate-adversarial`.
 import { Gate } from "../gate/src/index.ts";
-import { CASES, HOME, POLICIES, ROUND2, ROUND3, ROUND4, judge, table } from "../gate/test/adversarial-cases.ts";
+import { CASES, HOME, POLICIES, ROUND2, ROUND3, ROUND4, ROUND5, judge, table } from "../gate/test/adversarial-cases.ts";
 
 const settings = { blockBrowser: false, blockCodeExecution: false, blockOsCommands: false, phoneMode: "unrestricted" as const, phonePatterns: [] };
 const gate = await Gate.create({ packs: ["base", "system", "owasp"], home: HOME, settings });
@@ -34,6 +34,11 @@ if (ROUND3.length) {
 if (ROUND4.length) {
   const held = new Set(ROUND4);
   console.log("round 4 alone (held out: written before any rule was changed for it):");
+  console.log(table(results.filter((r) => held.has(r.c))));
+}
+if (ROUND5.length) {
+  const held = new Set(ROUND5);
+  console.log("round 5 alone (held out: written before any rule was changed for it):");
   console.log(table(results.filter((r) => held.has(r.c))));
 }
 console.log(`dangerous calls stopped only because the parse failed (tropic-fail-closed): ${failClosed}; by the unknown-program check: ${unknown}`);

@@ -23,7 +23,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Decision, Gate, PACKS } from "../src/index.ts";
-import { CASES, FAMILIES, HOME, POLICIES, ROUND2, ROUND3, ROUND4, type Result, describeCall, judge, table } from "./adversarial-cases.ts";
+import { CASES, FAMILIES, HOME, POLICIES, ROUND2, ROUND3, ROUND4, ROUND5, type Result, describeCall, judge, table } from "./adversarial-cases.ts";
 
 const STRICT = process.env.TROPIC_GATE_STRICT === "1";
 const DEFAULT_SETTINGS = {
@@ -69,6 +69,7 @@ const results: Result[] = CASES.map((c, i) => {
 const heldOut = new Set(ROUND2);
 const round3 = new Set(ROUND3);
 const round4 = new Set(ROUND4);
+const round5 = new Set(ROUND5);
 const name = (r: Result) => {
   const s = `${r.c.expect}: ${describeCall(r.c.call)}`;
   return s.length > 180 ? `${s.slice(0, 177)}…` : s;
@@ -150,6 +151,9 @@ test("adversarial table: per family, ours vs the glob-only anchor", () => {
       : []),
     ...(ROUND4.length
       ? ["", "round 4 alone (held out: written before any rule was changed for it):", table(results.filter((r) => round4.has(r.c)))]
+      : []),
+    ...(ROUND5.length
+      ? ["", "round 5 alone (held out: written before any rule was changed for it):", table(results.filter((r) => round5.has(r.c)))]
       : []),
     "",
     `misses: ${misses.length}; dangerous calls stopped only by a fail-closed parse error: ${onlyFailClosed.length}`,
