@@ -25,6 +25,7 @@ import type { Db } from "../db/connect.ts";
 import { agents, auditEvents, credentials, instanceCommands, instances, skillInstalls } from "../db/schema.ts";
 import { recordEvent } from "../lib/audit.ts";
 import { resendGateOnConnect } from "./gate-switch.ts";
+import { Slots } from "../lib/slots.ts";
 import { sha256Hex } from "../lib/tokens.ts";
 import { currentModelKey } from "../models/keys.ts";
 import { claimUpgrade } from "../lib/upgrades.ts";
@@ -52,6 +53,8 @@ interface Conn {
 /** A live request the connected agent did not answer (no connection, closed, or too slow). */
 /** how long status reports are gathered before they are written together */
 const STATUS_FLUSH_MS = 250;
+/** agents' handshakes at once (of the pool's 20 connections) */
+const HANDSHAKE_SLOTS = 6;
 
 export class AgentUnavailableError extends Error {
   constructor(
@@ -159,12 +162,14 @@ export class AgentHub {
     if (m) {
       // A deleted instance's row lives until its machine is torn down (two-phase delete): until then
       // its agent is let in, so the teardown can reach it; after, the token matches nothing.
-      [row] = await this.db
-        .select({ id: instances.id, ownerId: instances.ownerId, deletedAt: instances.deletedAt })
-        .from(instances)
-        .where(and(eq(instances.agentTokenHash, sha256Hex(m[1]!)), or(isNull(instances.deletedAt), eq(instances.state, "deleting"))))
-        .limit(1)
-        .catch(() => []);
+      [row] = await this.handshakes.run(() =>
+        this.db
+          .select({ id: instances.id, ownerId: instances.ownerId, deletedAt: instances.deletedAt })
+          .from(instances)
+          .where(and(eq(instances.agentTokenHash, sha256Hex(m[1]!)), or(isNull(instances.deletedAt), eq(instances.state, "deleting"))))
+          .limit(1)
+          .catch(() => []),
+      );
     }
     if (!row) {
       socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -332,25 +337,29 @@ export class AgentHub {
     }
     if (f.type === "hello") {
       this.statuses.delete(c.instanceId); // an older report queued from before the reconnect
-      await this.db
-        .update(instances)
-        .set({ metrics: { ...f.status, at: new Date().toISOString() }, agentSeenAt: new Date() })
-        .where(eq(instances.id, c.instanceId));
-      if (f.status?.gatewayReady) this.onGatewayReady(c.instanceId);
-      else this.onGatewayTrouble(c.instanceId);
-      if (Array.isArray(f.status?.gatewayAgents))
-        await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
-      for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
-      if (!c.deleting) {
-        // A gate the user switched off (or other packs) is sent again: a fresh openclaw.json converges first.
-        await resendGateOnConnect(this.db, c.instanceId);
-        await this.sendOpen(c);
-        // what was queued is on its way: the agent starts its gateway after applying it
-        if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ type: "synced" }));
-      }
+      await this.handshakes.run(() => this.onHello(c, f));
       return;
     }
     if (f.type === "ack") await this.onAckFrame(c, f);
+  }
+
+  /** What a (re)connected agent reports first, then everything queued for it, then `synced`. */
+  private async onHello(c: Conn, f: Extract<AgentFrame, { type: "hello" }>) {
+    await this.db
+      .update(instances)
+      .set({ metrics: { ...f.status, at: new Date().toISOString() }, agentSeenAt: new Date() })
+      .where(eq(instances.id, c.instanceId));
+    if (f.status?.gatewayReady) this.onGatewayReady(c.instanceId);
+    else this.onGatewayTrouble(c.instanceId);
+    if (Array.isArray(f.status?.gatewayAgents)) await this.syncLoadedAgents(c.instanceId, f.status.gatewayAgents, f.status.gatewayConfigIssues ?? []);
+    for (const i of f.status?.gateIncidents ?? []) await this.recordIncident(c, i);
+    if (!c.deleting) {
+      // A gate the user switched off (or other packs) is sent again: a fresh openclaw.json converges first.
+      await resendGateOnConnect(this.db, c.instanceId);
+      await this.sendOpen(c);
+      // what was queued is on its way: the agent starts its gateway after applying it
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify({ type: "synced" }));
+    }
   }
 
   /** Sends every open command of an instance its agent has not had on this connection, in order. */
@@ -707,6 +716,13 @@ export class AgentHub {
     const deadline = Date.now() + waitMs;
     while (this.conns.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
+
+  /**
+   * Agents' handshakes (the token's lookup, the hello's writes and the first delivery) run at most
+   * HANDSHAKE_SLOTS at once: when a node dies its thousands of agents arrive here together, and the API's
+   * requests must still find free connections in the pool (20).
+   */
+  private handshakes = new Slots(HANDSHAKE_SLOTS);
 
   /** status reports waiting to be written, the newest per instance */
   private statuses = new Map<string, { c: Conn; status: AgentStatus | undefined; at: Date }>();
