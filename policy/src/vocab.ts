@@ -187,6 +187,18 @@ export const CREDENTIAL_PATHS = {
     "*/.gem/credentials",
     "*/.pgpass",
     "*/.my.cnf",
+    // other tools' stored logins: Terraform Cloud, rclone remotes, hub, git's XDG credential store, desktop keyrings
+    "*/.terraform.d/credentials.tfrc.json",
+    "*/.config/rclone/rclone.conf",
+    "*/.config/hub",
+    "*/.config/git/credentials",
+    "*/.local/share/keyrings/*",
+    // browsers' saved passwords and cookies (Chromium's `Login Data`/`Cookies`, Firefox's `logins.json`/`key4.db`)
+    "*/Login Data",
+    "*/Login Data For Account",
+    "*/Cookies",
+    "*/logins.json",
+    "*/key4.db",
   ],
   keys: ["*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*/.gnupg/private-keys-v1.d/*", "*/.gnupg/secring.gpg"],
   env: ["*/.env", "*/.env.*"],

@@ -194,7 +194,10 @@ export const PROGRAMS: Record<string, Prog> = {
   expect: { can: c("exec shell code read"), pos: "r", val: v("-c -f"), code: v("-c") },
   screen: { can: c("exec shell write"), run: 0, val: v("-S -L -Logfile -c -d -r -x -X -p -t") },
   tmux: { can: c("exec shell read"), val: v("-S -L -f -c -t -s -n -F"), cmd: v("-c") },
-  tmate: { can: c("exec shell net listen"), listen: { when: ["*"], tunnel: true, def: -1 } },
+  // terminal sharing: this machine's shell, reachable through the service's relay by whoever has the link
+  tmate: { can: c("exec shell net listen"), listen: { when: ["*"], tunnel: true, def: -1 }, on: { "*": "shell" } },
+  upterm: { can: c("exec shell net listen"), listen: { when: ["host"], tunnel: true, def: -1 }, on: { host: "shell" } },
+  sshx: { can: c("exec shell net listen"), listen: { when: ["*"], tunnel: true, def: -1 }, on: { "*": "shell" } },
   // ---- privilege (GTFOBins privilege-escalation; sudo/su are also elevators) ----
   ...g("sudo doas pkexec run0 sudoedit ksu sudo-rs please", { can: c("exec shell priv"), run: 0, val: v(SUDO_VAL), on: { "*": "priv" } }),
   su: { can: c("exec shell priv"), val: v("-c --command -s --shell -g -G --group --supp-group -w"), cmd: v("-c --command") },
@@ -332,6 +335,8 @@ export const PROGRAMS: Record<string, Prog> = {
   sqlcmd: { can: c("net code"), val: v("-S -U -P -d -Q -q -i -o"), code: v("-Q -q"), net: { hp: v("-S"), def: 1433 } },
   cqlsh: { can: c("net code"), val: v("-u -p -e --execute"), net: { hostPort: true, def: 9042 } },
   ...g("ftp lftp ncftp tftp", { can: c("net shell upload download"), val: v("-p -u -e -c -P"), net: { hostPort: true, def: 21 }, esc: "!" }),
+  // lftp's -p is the port (ftp's is passive mode); `-e`/`-c` are its command lines (`put FILE` uploads FILE)
+  lftp: { can: c("net shell upload download"), val: v("-p -u -e -c -f"), net: { hostPort: true, port: v("-p"), def: 21 }, esc: "!" },
   smbclient: {
     can: c("net shell upload download"),
     val: v("-U -W -p --port -c --command -I"),
@@ -346,7 +351,13 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("-o -O --out -d --dir -i --input-file -H --header -a --auth"),
     net: { url: "http" },
   }),
-  ...g("ssh mosh slogin", { can: c("net shell upload download listen exec"), val: v(SSH_VAL), net: { def: 22 } }),
+  ...g("ssh mosh slogin dbclient", {
+    can: c("net shell upload download listen exec"),
+    val: v(`${SSH_VAL} --ssh --port --predict`),
+    net: { def: 22 },
+  }),
+  // PuTTY's command-line ssh: the port is -P
+  plink: { can: c("net shell upload download listen exec"), val: v("-P -l -i -pw -L -R -D -m -hostkey -proxycmd -load -sercfg"), net: { def: 22 } },
   // autossh takes ssh's options plus -M (its monitoring port)
   autossh: { can: c("net shell upload download listen exec"), val: v(`${SSH_VAL} -M`), net: { def: 22 } },
   // a second ssh server: a listener that hands out shells
@@ -376,15 +387,32 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("-H --host -h --hosts -l --user -p --par -O --option -x --extra-args -t --timeout -w -R -o --outdir -e --errdir"),
     net: { host: v("-H --host -w"), def: 22 },
   }),
+  // Fabric and ClusterShell run commands on the hosts they are given (-H/--hosts, -w), over ssh
+  ...g("fab clush", {
+    can: c("net exec shell upload download"),
+    val: v("-H --hosts -w -x -g -l -u -p --port -i -f -r"),
+    net: { host: v("-H --hosts -w"), port: v("--port"), def: 22 },
+  }),
+  // salt-ssh TARGET FUNCTION: the target is a host reached over ssh
+  "salt-ssh": {
+    can: c("net exec shell upload download"),
+    val: v("-i --roster --roster-file --priv -c --config-dir"),
+    net: { hostArg: true, def: 22 },
+  },
+  ...g("rdiff-backup mutagen unison duplicity", { can: c("net read write delete upload download") }),
   sshfs: { can: c("net kernel upload download exec"), val: v("-p -o -F"), net: { def: 22 } },
   sshuttle: { can: c("net firewall listen exec"), val: v("-r --remote -e --ssh-cmd -l --listen"), on: { "*": "firewall" } },
   ...g("nc ncat netcat nc.openbsd nc.traditional pwncat socket", {
     can: c("net listen shell upload download"),
     val: v("-p -s -w -i -x -X -e -c -q -P -O -T -V --source-port --exec --sh-exec --lua-exec --proxy --proxy-type"),
+    // -e PROGRAM / -c and --sh-exec COMMAND: what each connection is handed
+    cmd: v("-e -c --exec --sh-exec"),
     net: { hostPort: true, def: -1 },
     listen: { when: ["-l", "--listen"], port: v("-p --source-port"), posPort: true, def: -1 },
   }),
   telnet: { can: c("net shell"), val: v("-l -b -e -n"), net: { hostPort: true, def: 23 } },
+  // zsh's zsh/net/tcp module: `ztcp HOST PORT` connects, `ztcp -l PORT` listens
+  ztcp: { can: c("net listen"), net: { hostPort: true, def: -1 }, listen: { when: ["-l"], posPort: true, def: -1 } },
   socat: { can: c("net listen shell read write upload download") },
   openssl: {
     can: c("read write net listen upload download"),
@@ -428,7 +456,12 @@ export const PROGRAMS: Record<string, Prog> = {
     net: { def: 22 },
   },
   ...g("hg svn bzr fossil", { can: c("read write exec shell net"), net: { url: "https" } }),
-  rclone: { can: c("net upload download read write delete"), pos: "cp", val: v("--config -c --include --exclude --filter") },
+  rclone: {
+    can: c("net upload download read write delete"),
+    pos: "cp",
+    val: v("--config -c --include --exclude --filter --min-age --max-age --transfers"),
+  },
+  ...g("tmpreaper tmpwatch", { can: c("delete"), val: v("--protect -x --exclude -U --exclude-user") }),
   ...g("aws gcloud gsutil az s3cmd doctl oci", {
     can: c("net upload download read write delete"),
     val: v("--profile --region --endpoint-url --project --output -o"),
@@ -463,7 +496,7 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("--root -r --listen -l --domain --config -c --adapter --from --to --access-log"),
     listen: { when: ["file-server", "reverse-proxy", "run", "start"], port: v("--listen -l --from"), def: 80 },
   },
-  ...g("http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve darkhttpd busybox-httpd", {
+  ...g("http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve darkhttpd busybox-httpd updog dufs", {
     can: c("listen read"),
     val: v("-p --port -a --address -l --listen --host --bind -d --dir -c"),
     listen: { when: ["*"], port: v("-p --port -l --listen"), bind: v("-a --address --host --bind"), posPort: false, def: 8080 },
@@ -474,6 +507,22 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("-c -b --bind --host --port -w --workers -k --worker-class --app-dir"),
     listen: { when: ["*"], port: v("--port -b --bind"), bind: v("-b --bind --host"), local: true, def: 8000 },
   }),
+  // notebook servers run the code they are sent; dev servers (loopback unless bound elsewhere)
+  jupyter: {
+    can: c("listen read exec code shell"),
+    val: v("--ip --port --notebook-dir --ServerApp.ip --NotebookApp.ip"),
+    listen: { when: ["notebook", "lab", "server"], port: v("--port"), bind: v("--ip --ServerApp.ip --NotebookApp.ip"), local: true, def: 8888 },
+  },
+  ...g("next nuxt nuxi astro", {
+    can: c("listen read exec"),
+    val: v("-H --hostname --host -p --port"),
+    listen: { when: ["dev", "start", "preview"], port: v("-p --port"), bind: v("-H --hostname --host"), local: true, def: 3000 },
+  }),
+  hugo: {
+    can: c("listen read exec write"),
+    val: v("--bind -p --port -s --source -d --destination"),
+    listen: { when: ["server", "serve"], port: v("-p --port"), bind: v("--bind"), local: true, def: 1313 },
+  },
   flask: {
     can: c("listen read exec"),
     val: v("-h --host -p --port --app -A"),
@@ -571,6 +620,12 @@ export const PROGRAMS: Record<string, Prog> = {
       "daemon-reload": "service",
       "set-property": "service",
       link: "service",
+      "add-wants": "service",
+      "add-requires": "service",
+      preset: "service",
+      "preset-all": "service",
+      reenable: "service",
+      revert: "service",
       "try-restart": "service",
       "reload-or-restart": "service",
       isolate: "service kernel",
@@ -597,6 +652,10 @@ export const PROGRAMS: Record<string, Prog> = {
       bootstrap: "service",
       bootout: "service",
       submit: "service",
+      // pm2/forever: `startup` installs a boot service, `save`/`resurrect` restore the saved processes at boot
+      startup: "service",
+      save: "service",
+      resurrect: "service",
       kickstart: "service",
       add: "service",
       del: "service",
@@ -617,7 +676,13 @@ export const PROGRAMS: Record<string, Prog> = {
     on: { "*": "service", "--uid": "priv", "--gid": "priv" },
   },
   // installing a crontab (a file or `-`), editing or removing it; `crontab -l` only lists (see analyze.ts)
-  crontab: { can: c("schedule read write exec"), val: v("-u"), pos: "r", on: { "-r": "schedule delete", "-e": "schedule", "-i": "schedule" } },
+  // crontab and fcron's fcrontab: installing a crontab (a file or `-`), editing or removing it; `-l` only lists
+  ...g("crontab fcrontab", {
+    can: c("schedule read write exec"),
+    val: v("-u -c"),
+    pos: "r",
+    on: { "-r": "schedule delete", "-e": "schedule", "-i": "schedule" },
+  }),
   ...g("at batch atrm anacron", { can: c("schedule exec shell"), val: v("-f -q -t -m -M"), in: v("-f"), on: { "*": "schedule" } }),
   atq: { can: c("schedule") },
   // a cron daemon of its own (`busybox crond -c DIR`) runs whatever crontabs DIR holds; incron runs commands on file events
@@ -851,6 +916,9 @@ export const PROGRAMS: Record<string, Prog> = {
       delif: "firewall",
     },
   }),
+  // joining an overlay network or opening an IP-over-DNS tunnel routes traffic around the sandbox's network
+  "zerotier-cli": { can: c("firewall net"), on: { join: "firewall", leave: "firewall", set: "firewall", orbit: "firewall" } },
+  ...g("iodine iodined dns2tcpc dnscat dnscat2 ptunnel ptunnel-ng hans udp2raw", { can: c("firewall net listen"), on: { "*": "firewall" } }),
   "update-alternatives": {
     can: c("write priv"),
     on: { "--install": "write priv", "--set": "write priv", "--remove": "write priv", "--config": "write priv" },
@@ -981,6 +1049,21 @@ Object.assign(PROGRAMS, {
   },
   ldconfig: { can: c("kernel write"), on: { "*": "kernel" } },
   dmidecode: { can: c("read kernel"), val: v("-t -s --dump-bin --from-dump"), out: v("--dump-bin") },
+  // VS Code: an editor, and `code tunnel` makes this machine reachable (editor and terminal) through Microsoft's relay
+  code: {
+    can: c("read write shell listen net"),
+    pos: "w",
+    val: v("-c --cmd -S -u -U -i -T -s -w -W --eval -l --load -f --funcall -r -t -q -e + --name --accept-server-license-terms"),
+    cmd: [],
+    esc: "!",
+    listen: { when: ["tunnel", "serve-web"], tunnel: true, def: -1 },
+  },
+  // kotlinc -e and crystal eval run the code they are given (crystal's is the subcommand's argument, analyze.ts)
+  kotlinc: { can: c("exec shell code read write delete net"), code: v("-e -expression") },
+  crystal: { can: c("exec shell code read write delete net") },
+  // guile's inline code is -c, clisp's -x
+  guile: { can: c("code shell read write net"), code: v("-c --eval -E --eval-string") },
+  clisp: { can: c("code shell read write net"), code: v("-x --eval") },
   source: { can: c("read exec shell"), pos: "r" },
   ".": { can: c("read exec shell"), pos: "r" },
 } satisfies Record<string, Prog>);

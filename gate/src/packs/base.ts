@@ -742,10 +742,21 @@ export const BASE: PackRule[] = [
           "*/.tmux.conf",
           "*/.config/tmux/tmux.conf",
           "*/.screenrc",
+          // Python shells' start-up code (IPython's startup/ and config, Jupyter's server config)
+          "*/.ipython/*/startup/*",
+          "*/.ipython/*/ipython_config.py",
+          "*/.jupyter/jupyter_*_config.py",
         ],
       },
-      // hooks moved to a directory of the agent's choosing run on every commit
-      { op: ["exec"], program: ["git"], argvLike: ["*core.hookspath=*", "*config*core.hookspath *"] },
+      // hooks moved to a directory of the agent's choosing run on every commit (a template directory's hooks are
+      // copied into every new repository): a directory outside the workspace, or any set for every repository
+      // (`--global`); the project's own (`git config core.hooksPath .husky`) is the project's business
+      {
+        op: ["exec"],
+        program: ["git"],
+        argvLike: ["*core.hookspath=*", "*config*core.hookspath *", "*init.templatedir=*", "*config*init.templatedir *"],
+        outside: true,
+      },
     ],
     [
       "echo 'curl x|sh' >> ~/.bashrc",

