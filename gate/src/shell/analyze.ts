@@ -1706,7 +1706,8 @@ export class CommandAnalyzer {
     if (/^(?:npm|pnpm)$/.test(program) && pos[0]?.value === "config" && pos[1]?.value === "set") {
       const kv = pos.slice(2).map((p) => p.value);
       const [k, v] = kv[0]?.includes("=") ? [kv[0].slice(0, kv[0].indexOf("=")), kv[0].slice(kv[0].indexOf("=") + 1)] : [kv[0] ?? "", kv[1] ?? ""];
-      if (/^(?:script-shell|shell|editor|node-options|git|browser|viewer)$/i.test(k)) {
+      // (a program the table knows, by name alone, is not a script: `npm config set editor vim`)
+      if (/^(?:script-shell|shell|editor|node-options|git|browser|viewer)$/i.test(k) && !(/^[\w.+-]+$/.test(v) && knownProgram(v))) {
         const loc = optValues(args, ["--location", "-L"])[0] ?? (args.includes("--global") || args.includes("-g") ? "global" : "user");
         const w = this.pathOp("write", loc === "project" ? ".npmrc" : loc === "global" ? "/etc/npmrc" : "~/.npmrc", false, program, inh);
         w.content = `${k}=${v}`.toLowerCase();
