@@ -136,9 +136,11 @@ export function WhatsAppPanel({ instance }: { instance: Instance }) {
       (e: Error) => setError(e.message),
     );
   }, [instance.id]);
-  // asked again when the instance's state changes (a gateway that was restarting answers once running)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the state is the trigger, not an input
-  useEffect(load, [load, instance.state]);
+  // asked when the instance runs, and again each time it runs after a reload (the line stays while the
+  // gateway restarts, so an open pairing dialog survives; a gateway restarting cannot answer yet)
+  useEffect(() => {
+    if (instance.state === "running") load();
+  }, [load, instance.state]);
   return (
     <div className="wa-line" data-testid="wa-line">
       <span className="label-like">WhatsApp</span>{" "}
