@@ -84,6 +84,11 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
     gatewayReady: !stopped,
     gatewayPhase: stopped ? "stopped" : "ready",
   });
+  // Like the real agent, a command id it has applied is answered from its record when sent again (a
+  // node died between sending it and recording its ack); `holdAcks` withholds the acks meanwhile.
+  const applied = new Set<string>();
+  const received = new Map<string, number>();
+  let holdAcks = false;
   const connectAgent = async (base: string) => {
     const agent = await connectStandInAgent({ base, token: creds.agentToken, instanceId: id, port: gport, status: status() });
     agent.ws.on("message", (data, isBinary) => {
@@ -91,7 +96,10 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
       const f = JSON.parse(String(data));
       if (f.type !== "command") return;
       got.push(f.kind);
-      if (f.kind === "stop_gateway" || f.kind === "start_gateway") stopped = f.kind === "stop_gateway";
+      received.set(f.id, (received.get(f.id) ?? 0) + 1);
+      if (!applied.has(f.id) && (f.kind === "stop_gateway" || f.kind === "start_gateway")) stopped = f.kind === "stop_gateway";
+      applied.add(f.id);
+      if (holdAcks) return;
       agent.ws.send(JSON.stringify({ type: "ack", id: f.id, ok: true }));
       agent.ws.send(JSON.stringify({ type: "status", status: status() }));
     });
@@ -187,8 +195,22 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
       };
       const open = await session();
       const sessionClosed = new Promise<void>((r) => open.once("close", () => r()));
+      // A command sent but not acknowledged when the node dies: the stop below reaches the agent, which
+      // applies it but has not answered yet.
+      assert.equal((await on(0).call("POST", `/api/v1/instances/${id}/start`)).status, 202);
+      await on(0).until(`/api/v1/instances/${id}`, (x) => x.state === "running", 20_000, "running before the kill");
+      holdAcks = true;
+      const stopsBefore = got.filter((k) => k === "stop_gateway").length;
+      assert.equal((await on(2).call("POST", `/api/v1/instances/${id}/stop`)).status, 202);
+      for (let i = 0; i < 400 && got.filter((k) => k === "stop_gateway").length === stopsBefore; i++) await sleep(25);
+      const inFlight = (
+        await admin.query("select id, state from instance_commands where instance_id = $1 and kind = 'stop_gateway' order by seq desc limit 1", [id])
+      ).rows[0];
+      assert.equal(inFlight.state, "sent", "the stop was sent and not yet acknowledged");
+      assert.equal(received.get(inFlight.id), 1);
       await nodes[1]!.kill9();
       agent.close();
+      holdAcks = false;
       // queued while the agent has no node
       const before = got.filter((k) => k === "start_gateway").length;
       assert.equal((await on(0).call("POST", `/api/v1/instances/${id}/start`)).status, 202);
@@ -198,6 +220,17 @@ test("[postgres] three nodes behind nginx: any request on any node; commands and
       for (let i = 0; i < 400 && got.filter((k) => k === "start_gateway").length === before; i++) await sleep(25);
       await sleep(1000);
       assert.equal(got.filter((k) => k === "start_gateway").length, before + 1, `start delivered exactly once (got ${got.join(", ")})`);
+      // The unacknowledged stop was sent again by the new node, answered from the agent's record (applied
+      // once), and is recorded done, before the start that followed it.
+      // (the same id, not a new command: the agent's record makes a repeat harmless)
+      assert.equal(received.get(inFlight.id), 2, "the unacknowledged stop was sent again, under its own id");
+      const stops = (
+        await admin.query(
+          "select id, state from instance_commands where instance_id = $1 and kind = 'stop_gateway' and seq >= (select seq from instance_commands where id = $2)",
+          [id, inFlight.id],
+        )
+      ).rows;
+      assert.deepEqual(stops, [{ id: inFlight.id, state: "done" }], "one stop, recorded done");
       await on(2).until(`/api/v1/instances/${id}`, (x) => x.state === "running", 20_000, "running again");
       const r = await fetch(`${lbUrl}/i/${id}/readyz`, { headers: viaLb.auth });
       assert.equal(r.status, 200, "the proxy through whichever node the balancer picks");
