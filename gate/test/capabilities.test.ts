@@ -801,6 +801,14 @@ test("round 5: inline code in more languages, decoders, wrappers and credential 
     ["cat ~/.config/rclone/rclone.conf", "rclone config file", "deny"],
     [{ tool: "read", params: { path: "/home/u/.mozilla/firefox/x.default/logins.json" } }, "cat src/Cookies.tsx", "deny"],
     ["python3 -m tarfile -c k.tar ~/.aws", "python3 -m tarfile -c out.tar src", "deny"],
+    // probes past round 5: more languages' runners, a command held in a literal variable, popen's mode argument
+    ["gst -e \"Smalltalk system: 'rm -rf /srv'\"", "gst -e \"Transcript showCr: 'hi'\"", "deny"],
+    ['Rscript -e \'system2("rm", c("-rf", "/srv"))\'', 'Rscript -e \'system2("git", c("status"))\'', "deny"],
+    ["hy -c '(os.system \"rm -rf /srv\")'", "hy -c '(print \"hi\")'", "deny"],
+    ["scala -e '\"rm -rf /srv\".!'", "scala -e 'println(1)'", "deny"],
+    ['deno eval \'Deno.run({cmd: ["rm", "-rf", "/srv"]})\'', 'deno eval \'Deno.run({cmd: ["git", "status"]})\'', "deny"],
+    ["php -r '$c = \"cat /etc/shadow\"; system($c);'", 'php -r \'$h = popen("ls", "r"); echo fread($h, 100);\'', "deny"],
+    ['php -r \'popen("rm -rf /srv", "r");\'', "awk 'BEGIN{cmd=\"date\"; system(cmd)}'", "deny"],
   ];
   const call = (c: ToolCall | string) => (typeof c === "string" ? sh(c) : c);
   for (const [bad, good, want] of pairs) {
@@ -867,6 +875,9 @@ test("round 5: listeners, tunnels, deletes, jobs, persistence, uploads and remot
     // overlay networks and DNS tunnels route around the sandbox's network
     ["zerotier-cli join 1c33c1ced0000000", "zerotier-cli listnetworks", "deny"],
     ["iodine -f -P x x.io", "dig x.io", "deny"],
+    // probes past round 5: more file servers
+    ["static-web-server -d /home/u -p 8080", "static-web-server -d dist -p 8080 --host 127.0.0.1", "deny"],
+    ["goshs -d / -p 8000", "goshs -d dist -p 8000 --ip 127.0.0.1", "stop"],
   ];
   for (const [bad, good, want] of pairs) {
     const d = g.decide(sh(bad));
@@ -894,6 +905,9 @@ test("round 5: ssh under other names, ssh transports and cloud ssh are port 22",
     "DOCKER_HOST=ssh://u@example.com docker ps",
     "gcloud compute ssh u@vm-1 --zone europe-west1-b",
     "az ssh vm -n vm -g rg",
+    "kitty +kitten ssh example.com",
+    "wezterm ssh u@example.com",
+    "node -e \"const {NodeSSH} = require('node-ssh'); new NodeSSH().connect({host: 'example.com'})\"",
   ])
     assert.equal(g.decide(sh(cmd)).decision, "deny", cmd);
   for (const cmd of [

@@ -496,11 +496,14 @@ export const PROGRAMS: Record<string, Prog> = {
     val: v("--root -r --listen -l --domain --config -c --adapter --from --to --access-log"),
     listen: { when: ["file-server", "reverse-proxy", "run", "start"], port: v("--listen -l --from"), def: 80 },
   },
-  ...g("http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve darkhttpd busybox-httpd updog dufs", {
-    can: c("listen read"),
-    val: v("-p --port -a --address -l --listen --host --bind -d --dir -c"),
-    listen: { when: ["*"], port: v("-p --port -l --listen"), bind: v("-a --address --host --bind"), posPort: false, def: 8080 },
-  }),
+  ...g(
+    "http-server serve live-server browser-sync static-server httpserver simplehttpserver miniserve darkhttpd busybox-httpd updog dufs static-web-server goshs simple-http-server",
+    {
+      can: c("listen read"),
+      val: v("-p --port -a --address -l --listen --host --bind --ip -d --dir -c"),
+      listen: { when: ["*"], port: v("-p --port -l --listen"), bind: v("-a --address --host --bind --ip"), posPort: false, def: 8080 },
+    },
+  ),
   ...g("nginx apache2 httpd apache2ctl lighttpd php-fpm", { can: c("listen read service"), val: v("-c -g -p -f -k -C -e -E -t") }),
   ...g("gunicorn uvicorn hypercorn waitress-serve daphne", {
     can: c("listen read exec"),
@@ -1061,6 +1064,11 @@ Object.assign(PROGRAMS, {
   // kotlinc -e and crystal eval run the code they are given (crystal's is the subcommand's argument, analyze.ts)
   kotlinc: { can: c("exec shell code read write delete net"), code: v("-e -expression") },
   crystal: { can: c("exec shell code read write delete net") },
+  // Hy (Lisp on Python) and CHICKEN's interpreter run inline code too; kitty and wezterm have their own ssh
+  hy: { can: c("code shell read write net"), code: v("-c") },
+  "chicken-csi": { can: c("code shell read write net"), code: v("-e -p -P") },
+  ocaml: { can: c("code shell read write net"), code: v("-e") },
+  ...g("kitty kitten wezterm", { can: c("net exec shell") }),
   // guile's inline code is -c, clisp's -x
   guile: { can: c("code shell read write net"), code: v("-c --eval -E --eval-string") },
   clisp: { can: c("code shell read write net"), code: v("-x --eval") },

@@ -1063,7 +1063,9 @@ export class CommandAnalyzer {
       let src = m[3];
       // argv as a list or as several strings: each string one word (a lone string is a shell command line)
       const strs = [...m[1].matchAll(/(["'`])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
-      if (m[1].startsWith("[") || strs.length > 1) src = strs.map(shellQuote).join(" ");
+      // (`popen(cmd, "r")`, `proc_open(cmd, …)`: the second string is a mode, not an argument)
+      const mode = /(?:^|[^.\w])(?:popen|proc_open)\s*\($/.test(m[0].slice(0, m[0].indexOf("(") + 1)) && !m[1].startsWith("[");
+      if (!mode && (m[1].startsWith("[") || strs.length > 1)) src = strs.map(shellQuote).join(" ");
       if (src) run(src);
     }
     // code that runs code it decodes or decompresses when it runs (`exec(zlib.decompress(…))`, `exec(codecs.decode(…, 'rot13'))`,
@@ -1078,8 +1080,10 @@ export class CommandAnalyzer {
     // (`os.spawnlp(os.P_WAIT, 'git', …)`: the mode first, then the literal program)
     const plainSpawn = code.replace(/os\.spawn(\w*)\s*\(\s*(?:os\.)?P_\w+\s*,\s*/g, "os.spawn$1(");
     // a command the code computes (`os.system(cmd)`, `subprocess.run(argv)`, `execSync(x)`, `system($ARGV[0])`): unreadable here
+    // (awk's `system($1)` runs its input's lines: decided as before by the remote-code rule on what feeds it)
     if (
       e &&
+      !/awk$/.test(program) &&
       (/(?:os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|execSync|execFileSync|execFile|spawnSync|\bexec|\bspawn|\bsystem|\bpopen|shell_exec|passthru|proc_open|IO\.popen|Open3\.\w+)\s*\(\s*(?![\s"'`[)]|\w+\s*\()/.test(
         plainSpawn,
       ) ||
@@ -1107,10 +1111,24 @@ export class CommandAnalyzer {
     // `System.cmd("rm", ["-rf", "/x"])` / `System.shell("cmd")`, the JVM's `Runtime.getRuntime().exec(…)` and
     // `ProcessBuilder("rm", …)`: a lone string is a command line, several strings (or a list) are argv.
     for (const m of code.matchAll(
-      /(?:^|[\s(;,{=$.])(?:system\*?|ext:shell|(?:sb-ext:|uiop:|ext:|ccl:)?run-program|(?:async-)?shell-command(?:-to-string)?|process\*?|callCommand|spawnCommand|rawSystem|callProcess|readProcess(?:WithExitCode)?|readCreateProcess|System\.Process\.\w+|os:cmd|System\.cmd|System\.shell|ProcessBuilder|Process)\s*\(?\s*((?:(["'])(?:\\.|(?!\2)[^\\])*\2\s*,?\s*)+(?:(?:'|#')?\(\s*(?:list\s+)?(?:"(?:\\.|[^"\\])*"\s*)+\)|\[[^\]]*\])?)/g,
+      /(?:^|[\s(;,{=$.])(?:system[2*]?|ext:shell|(?:sb-ext:|uiop:|ext:|ccl:)?run-program|(?:async-)?shell-command(?:-to-string)?|process\*?|callCommand|spawnCommand|rawSystem|callProcess|readProcess(?:WithExitCode)?|readCreateProcess|System\.Process\.\w+|os:cmd|System\.cmd|System\.shell|ProcessBuilder|Process|Sys\.command|Unix\.system|Unix\.open_process\w*|system:)\s*\(?\s*((?:(["'])(?:\\.|(?!\2)[^\\])*\2\s*,?\s*)+(?:(?:'|#'|c)?\(\s*(?:list\s+)?(?:["'](?:\\.|[^"'\\])*["']\s*,?\s*)+\)|\[[^\]]*\])?)/g,
     )) {
       const strs = [...m[1].matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2]);
       if (strs.length) run(strs.length > 1 ? strs.map(shellQuote).join(" ") : strs[0]);
+    }
+    // Scala's `"cmd".!` / `.!!`, Swift's `Process.launchedProcess(launchPath: P, arguments: [...])`, Deno's
+    // `Deno.run({cmd: [...]})`: a command line, or argv
+    for (const m of code.matchAll(/(["'])((?:\\.|(?!\1)[^\\])*)\1\s*\.\s*!!?(?!=)/g)) run(m[2]);
+    for (const m of code.matchAll(/launchPath:\s*"([^"]+)"[^)]*?arguments:\s*\[([^\]]*)\]|\bcmd\s*:\s*\[([^\]]*)\]/g)) {
+      const argv = [...(m[1] ? [m[1]] : []), ...[...(m[2] ?? m[3] ?? "").matchAll(/(["'`])((?:\\.|(?!\1)[^\\])*)\1/g)].map((x) => x[2])];
+      if (argv.length) run(argv.map(shellQuote).join(" "));
+    }
+    // a command held in a variable assigned a literal (`cmd = "rm -rf /x"; system(cmd)`): what runs is the literal
+    for (const m of code.matchAll(
+      /(?:os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|\bexec(?:Sync|File|FileSync|[lv]p?e?)?|\bspawn(?:Sync)?|\bsystem|\bpopen|shell_exec|passthru)\s*\(\s*(\$?[A-Za-z_]\w*)\s*[,)]/g,
+    )) {
+      const lit = new RegExp(`(?:^|[\\s;{(])${m[1].replace("$", "\\$")}\\s*=(?!=)\\s*(["'])((?:\\\\.|(?!\\1)[^\\\\])*)\\1`).exec(code);
+      if (lit) run(lit[2]);
     }
     // dc's `!cmd` and IPython's `!cmd` / `%system cmd` lines run a shell command
     if (program === "dc") for (const m of code.matchAll(/!([^\n]+)/g)) run(m[1]);
@@ -1156,7 +1174,7 @@ export class CommandAnalyzer {
     // `HTTPConnection('h', 18789)`, `http.get({host: 'h', port: 18789})`, `sockaddr_in(22, inet_aton("h"))`).
     for (const m of code.matchAll(SOCKET_CALL)) {
       // ssh client libraries (paramiko's `SSHClient().connect(h)`, Net::SSH, asyncssh, node's ssh2) default to port 22
-      const sshLib = /paramiko|SSHClient|Net::S(?:SH|FTP)|asyncssh|ssh2|fabric|pysftp/.test(code);
+      const sshLib = /paramiko|SSHClient|Net::S(?:SH|FTP)|asyncssh|ssh2|fabric|pysftp|NodeSSH|node-ssh|SftpClient|ssh2-sftp-client/.test(code);
       if (m[1] === ".connect" && !/socket|\bnet\b|tls|Socket/.test(code) && !sshLib) continue;
       if (m[1] === "Connection" && !sshLib) continue;
       const argsText = ` ${m[2]}`;
@@ -2215,6 +2233,11 @@ export class CommandAnalyzer {
         if (sftp) seen = !!this.sshTarget(program, sftp[1], -1, inh);
         const rc = /^:sftp,(?:[^:]*,)?host=([^,:]+)(?:[^:]*,port=(\d+))?/i.exec(a);
         if (rc) seen = !!this.sshTarget(program, rc[1], rc[2] ? Number(rc[2]) : 22, inh);
+      }
+      // terminal emulators' own ssh (`kitty +kitten ssh HOST`, `kitten ssh HOST`, `wezterm ssh HOST`)
+      if (/^(?:kitty|kitten|wezterm)$/.test(program)) {
+        const k = pos.findIndex((p) => p.value === "ssh");
+        if (k >= 0 && pos[k + 1]) seen = !!this.sshTarget(program, pos[k + 1].value, sshPort(args, "-p"), inh) || seen;
       }
       // cloud CLIs' ssh into a machine by name (`gcloud compute ssh VM`, `az ssh vm -n VM`, `aws ec2-instance-connect ssh`)
       if (
