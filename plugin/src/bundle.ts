@@ -25,7 +25,7 @@ export const BUILD_ROOT = join(PLUGIN_ROOT, ".build");
 /** default output directory (gitignored, and excluded from Biome in the root biome.json) */
 export const DEFAULT_OUT_DIR = join(BUILD_ROOT, "tropic-gate");
 const ENTRY = join(PLUGIN_ROOT, "index.ts");
-const BUNDLE_VERSION = 4; // bump when the output layout or the build options change
+const BUNDLE_VERSION = 5; // bump when the output layout or the build options change
 
 // CommonJS dependencies (cedar-wasm's nodejs build) use require() and __dirname; an ESM bundle has
 // neither, so the bundle defines them for its own file.
@@ -55,6 +55,12 @@ const BANNER = [
 // So the bundle's body runs inside a function whose result (the plugin object) is kept on globalThis,
 // keyed by the hash of the code: a second copy of the same bundle only runs its imports of Node's
 // built-in modules and returns the first copy's plugin; a different bundle (an upgrade) runs its own.
+// The body is a function declaration, not a parenthesised arrow called at once: V8 compiles such an
+// arrow eagerly (bytecode for every top-level statement of the bundle) even in the copy that never
+// calls it, and only pre-parses a declaration (the second copy's heap 1.7 -> 1.3 MB). The output is
+// ASCII (esbuild escapes other characters), so V8 keeps each copy's source as a one-byte string: one
+// non-Latin-1 character made the whole 0.55 MB source two-byte (1.1 MB per copy, kept for lazy
+// compilation). See docs/gate.md "Third pass".
 function oncePerProcess(js: string, key: string): string {
   const imports: string[] = [];
   const body = js.replace(/^import [^;"'`]*? from "(?:node:)?[a-z_/]+";\n/gm, (m) => {
@@ -66,10 +72,11 @@ function oncePerProcess(js: string, key: string): string {
   if (/^\s*import[\s{*]/m.test(body.slice(0, exp.index).replace(/`[^`]*`/g, "")))
     throw new Error("bundle: an import esbuild did not place on a line of its own");
   return `${imports.join("")}const __tropicOnce = Symbol.for("tropic.gate.plugin:${key}");
-const __tropicPlugin = (globalThis[__tropicOnce] ??= (() => {
+function __tropicBody() {
 ${body.slice(0, exp.index)}
 return ${exp[1]};
-})());
+}
+const __tropicPlugin = (globalThis[__tropicOnce] ??= __tropicBody());
 export { __tropicPlugin as default };
 `;
 }
@@ -168,7 +175,6 @@ export async function preparedPluginDir(opts?: { outDir?: string; force?: boolea
     conditions: ["node", "import"],
     banner: { js: BANNER },
     legalComments: "none",
-    charset: "utf8",
     metafile: true,
     write: false,
     outfile: join(outDir, "index.mjs"),
@@ -176,7 +182,10 @@ export async function preparedPluginDir(opts?: { outDir?: string; force?: boolea
   });
   const js = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
   if (!js) throw new Error("esbuild produced no index.mjs");
-  const code = oncePerProcess(scopeWasmTiering(js.text), createHash("sha256").update(js.text).digest("hex").slice(0, 16));
+  // esbuild's default charset (ascii) escapes every non-ASCII character of the code; the ones left are in
+  // the comments it keeps, and one of them would make V8 hold the whole source as a two-byte string.
+  const ascii = js.text.replace(/[^\x00-\x7f]/g, "?");
+  const code = oncePerProcess(scopeWasmTiering(ascii), createHash("sha256").update(ascii).digest("hex").slice(0, 16));
 
   // .wasm files next to any inlined module are what such modules load via __dirname: copy them.
   const assets = new Map<string, string>();

@@ -24,6 +24,8 @@ describe("preparedPluginDir", () => {
     assert.ok(existsSync(join(out, "cedar_wasm_bg.wasm")));
     const js = readFileSync(join(out, "index.mjs"), "utf8");
     assert.doesNotMatch(js, /from "@tropic\/|from "\.\/src\//, "workspace code is inlined");
+    // V8 keeps a module's source for lazy compilation; one non-Latin-1 character makes it a two-byte string
+    assert.doesNotMatch(js, /[^\x00-\x7f]/, "the bundle is ASCII");
     assert.equal(readFileSync(join(out, ".source-hash"), "utf8").trim(), sourceHash());
 
     const m1 = statSync(join(out, "index.mjs")).mtimeMs;
