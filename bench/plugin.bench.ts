@@ -7,11 +7,13 @@
 // RSS after the same work (rounds alternate the order; a gateway's RSS varies by tens of MB between
 // runs, so the medians are compared), and, to separate causes, the RSS a bare Node 24 process adds
 // by importing the bundle and by creating the Gate.
+// A third variant loads an empty plugin (the same manifest and id, one no-op before_tool_call hook): what
+// OpenClaw itself keeps for loading any plugin, so the gate's own share is "with" minus "empty plugin".
 // Standalone: `node --import tsx bench/plugin.bench.ts`. BENCH_ROUNDS (default 2) gateway runs per
 // variant; BENCH_SOURCE=1 also runs a gateway linking the TypeScript sources (plugin/) directly.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { installRuntime, testRuntimeDir } from "@tropic/runtime";
 import { preparedPluginDir } from "../plugin/src/bundle.ts";
@@ -132,8 +134,21 @@ async function probe(entry: string) {
 }
 
 const bundleDir = await preparedPluginDir();
+/** The same manifest, package.json and id as the bundle, and a plugin that registers one no-op hook. */
+function emptyPluginDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tropic-empty-plugin-"));
+  for (const f of ["openclaw.plugin.json", "package.json"]) copyFileSync(join(bundleDir, f), join(dir, f));
+  writeFileSync(
+    join(dir, "index.mjs"),
+    'export default { id: "tropic-gate", name: "empty", description: "no-op", register(api) { api.on("before_tool_call", async () => undefined, { priority: 1000 }); } };\n',
+  );
+  return dir;
+}
+const emptyDir = emptyPluginDir();
+process.on("exit", () => rmSync(emptyDir, { recursive: true, force: true }));
 const variants: { name: string; withPlugin: boolean; pluginDir?: string }[] = [
   { name: "without", withPlugin: false },
+  { name: "empty plugin", withPlugin: true, pluginDir: emptyDir },
   { name: "with", withPlugin: true, pluginDir: bundleDir },
   ...(process.env.BENCH_SOURCE === "1" ? [{ name: "with (TS sources)", withPlugin: true, pluginDir: PLUGIN_DIR }] : []),
 ];
@@ -166,6 +181,8 @@ for (const [name, r] of results)
   lines.push(`gateway RSS ${name}: median ${median(r.rss).toFixed(0)} MB (runs: ${r.rss.map((x) => x.toFixed(0)).join(", ")})`);
 for (const [name, r] of results)
   if (name !== "without") lines.push(`gateway RSS added, ${name}: ${(median(r.rss) - median(without.rss)).toFixed(0)} MB (medians; target ≤ 30 MB)`);
+const empty = results.get("empty plugin")!;
+lines.push(`gateway RSS added by the gate over an empty plugin: ${(median(withP.rss) - median(empty.rss)).toFixed(0)} MB (medians)`);
 const kinds = [...new Set([...results.values()].flatMap((r) => r.regions.flatMap((x) => Object.keys(x))))];
 for (const [name, r] of results)
   lines.push(
