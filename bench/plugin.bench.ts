@@ -7,7 +7,7 @@
 // RSS after the same work (rounds alternate the order; a gateway's RSS varies by tens of MB between
 // runs, so the medians are compared), and, to separate causes, the RSS a bare Node 24 process adds
 // by importing the bundle and by creating the Gate.
-// A third variant loads an empty plugin (the same manifest and id, one no-op before_tool_call hook): what
+// A third variant loads an empty plugin (the same manifest and id, the gate's hooks as no-ops): what
 // OpenClaw itself keeps for loading any plugin, so the gate's own share is "with" minus "empty plugin".
 // Standalone: `node --import tsx bench/plugin.bench.ts`. BENCH_ROUNDS (default 2) gateway runs per
 // variant; BENCH_SOURCE=1 also runs a gateway linking the TypeScript sources (plugin/) directly.
@@ -134,13 +134,17 @@ async function probe(entry: string) {
 }
 
 const bundleDir = await preparedPluginDir();
-/** The same manifest, package.json and id as the bundle, and a plugin that registers one no-op hook. */
+/** The same manifest, package.json and id as the bundle, and a plugin that registers the gate's hooks as no-ops. */
 function emptyPluginDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "tropic-empty-plugin-"));
   for (const f of ["openclaw.plugin.json", "package.json"]) copyFileSync(join(bundleDir, f), join(dir, f));
   writeFileSync(
     join(dir, "index.mjs"),
-    'export default { id: "tropic-gate", name: "empty", description: "no-op", register(api) { api.on("before_tool_call", async () => undefined, { priority: 1000 }); } };\n',
+    `export default { id: "tropic-gate", name: "empty", description: "no-op", register(api) {
+  api.on("before_tool_call", async () => undefined, { priority: 1000 });
+  api.on("tool_result_persist", () => undefined, { priority: 1000 });
+  api.registerAgentToolResultMiddleware?.(async () => undefined, { runtimes: ["openclaw", "codex"] });
+} };\n`,
   );
   return dir;
 }
