@@ -309,10 +309,13 @@ test("[pglite] the control plane killed mid-provision (after RunInstances, befor
   // The first process launches the VM, then "dies" before it can save the id (it never returns from that write).
   let launched: () => void = () => {};
   const wasLaunched = new Promise<void>((r) => (launched = r));
+  // (the write that never returns fails when the test ends: a promise left pending kept the file's
+  // process alive for five more minutes)
+  let died: (e: Error) => void = () => {};
   const first = await boot({
     saveRef: () => {
       launched();
-      return new Promise(() => {});
+      return new Promise((_, reject) => (died = reject));
     },
   });
   const u = await signUp(first);
@@ -333,6 +336,7 @@ test("[pglite] the control plane killed mid-provision (after RunInstances, befor
   world.log.length = 0;
   const second = await boot({});
   t.after(() => second.close());
+  t.after(() => died(new Error("this process died")));
   const t0 = Date.now();
   for (;;) {
     const { rows } = await database.pool.query("SELECT provider_ref, state, state_reason FROM instances WHERE id = $1", [inst.id]);
